@@ -1,0 +1,7 @@
+//! fjord-http: the HTTP API service (oslo.service `WSGIService` + `wsgi.Server`
+//! + paste.deploy + oslo.middleware, on hyper/tower/rustls). Work in progress.
+#![forbid(unsafe_code)]
+
+pub mod loader;
+pub mod middleware;
+pub mod server;

@@ -1,0 +1,1 @@
+//! paste-deploy style app loading (`api-paste.ini`).

@@ -1,0 +1,1 @@
+//! The HTTP server: pre-fork listening socket, connection loop, limits, TLS.

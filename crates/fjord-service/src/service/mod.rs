@@ -1,0 +1,135 @@
+//! The service contract (oslo.service's `ServiceBase`).
+//!
+//! A [`Service`] is anything that can be started, stopped (gracefully or
+//! not), waited on and reset. The launchers drive it; it never has to know
+//! whether it runs in the launching process ([`crate::ServiceLauncher`]) or
+//! in a forked worker ([`crate::ProcessLauncher`]).
+//!
+//! A service is built *before* the launcher runs it. For the process
+//! launcher that means in the master, before fork and before any async
+//! runtime exists: constructors must stay synchronous and must not touch
+//! tokio. Bind sockets there (they are inherited by every worker); open
+//! connections in [`Service::start`], which runs inside the worker's runtime.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::Result;
+
+/// The lifecycle every fjord service implements (oslo.service `ServiceBase`).
+///
+/// All methods take `&self`: the launcher calls [`Service::stop`] while
+/// another task is inside [`Service::wait`], so a service keeps its mutable
+/// state behind interior mutability (a [`crate::TaskGroup`] usually holds
+/// everything that runs).
+///
+/// # Examples
+///
+/// ```ignore
+/// use fjord_service::{async_trait, Service, TaskGroup, Result};
+/// use std::time::Duration;
+///
+/// #[derive(Debug, Default)]
+/// struct Ticker { tg: TaskGroup }
+///
+/// #[async_trait]
+/// impl Service for Ticker {
+///     fn name(&self) -> &str { "ticker" }
+///     async fn start(&self) -> Result<()> {
+///         self.tg.add_timer(Duration::from_secs(1), Duration::ZERO, || async {
+///             println!("tick");
+///         });
+///         Ok(())
+///     }
+///     async fn stop(&self, graceful: bool) { self.tg.stop(graceful).await }
+///     async fn wait(&self) { self.tg.wait().await }
+///     async fn reset(&self) -> Result<()> { self.tg.reset(); Ok(()) }
+/// }
+/// ```
+#[async_trait]
+pub trait Service: Send + Sync + 'static {
+    /// A short name for logs and process titles (`fjord: worker <name> #1`).
+    fn name(&self) -> &str;
+
+    /// Starts the service and returns once it is serving; the work itself
+    /// runs in tasks the service spawned.
+    ///
+    /// In a worker process this runs inside the worker's own runtime, after
+    /// fork. When every worker's `start` has returned `Ok`, the master
+    /// reports the service ready (systemd `READY=1`).
+    ///
+    /// # Errors
+    ///
+    /// An error means the service could not start; the worker exits and the
+    /// master backs off before trying again (and gives up past a limit).
+    async fn start(&self) -> Result<()>;
+
+    /// Stops the service.
+    ///
+    /// `graceful = true`: stop taking new work and let the work in flight
+    /// finish (the launcher bounds how long with
+    /// `graceful_shutdown_timeout`). `graceful = false`: abandon work in
+    /// flight as fast as possible.
+    ///
+    /// # Cancel safety
+    ///
+    /// The launcher may drop this future when the graceful deadline passes
+    /// and then call `stop(false)`.
+    async fn stop(&self, graceful: bool);
+
+    /// Waits until the service has stopped: every task it runs has ended.
+    ///
+    /// A service whose `wait` returns without `stop` having been called has
+    /// ended by itself; its worker exits and the master replaces it.
+    async fn wait(&self);
+
+    /// Brings a stopped service back to a state where [`Service::start`]
+    /// can be called again (SIGHUP restart). Listening sockets survive a
+    /// reset. The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// An error stops the launcher: the service cannot be restarted.
+    async fn reset(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<S: Service + ?Sized> Service for Arc<S> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    async fn start(&self) -> Result<()> {
+        (**self).start().await
+    }
+    async fn stop(&self, graceful: bool) {
+        (**self).stop(graceful).await
+    }
+    async fn wait(&self) {
+        (**self).wait().await
+    }
+    async fn reset(&self) -> Result<()> {
+        (**self).reset().await
+    }
+}
+
+#[async_trait]
+impl<S: Service + ?Sized> Service for Box<S> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    async fn start(&self) -> Result<()> {
+        (**self).start().await
+    }
+    async fn stop(&self, graceful: bool) {
+        (**self).stop(graceful).await
+    }
+    async fn wait(&self) {
+        (**self).wait().await
+    }
+    async fn reset(&self) -> Result<()> {
+        (**self).reset().await
+    }
+}
