@@ -1,0 +1,364 @@
+//! Transports: our own driver trait, the [`Transport`] handle, the
+//! in-process fake driver (M12) and the RabbitMQ driver.
+//!
+//! The RPC and notification layers only speak to [`Driver`]; a driver only
+//! moves opaque enveloped bodies between AMQP-style destinations and
+//! listeners. Everything about the oslo message format lives above it.
+
+mod fake;
+mod rabbit;
+mod url;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+pub use self::fake::FakeDriver;
+pub use self::rabbit::RabbitDriver;
+pub use self::url::{Password, Scheme, TransportHost, TransportUrl};
+
+use crate::error::{Error, Result};
+use crate::options::MessagingOptions;
+use crate::rpc::reply::ReplyRouter;
+
+/// Where a message is published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Destination {
+    /// A topic exchange (declared before publishing) and routing key:
+    /// calls and casts, `<topic>` or `<topic>.<server>`.
+    Topic {
+        /// Exchange name (the control exchange or `target.exchange`).
+        exchange: String,
+        /// Routing key.
+        routing_key: String,
+    },
+    /// The fanout exchange `<topic>_fanout`, routing key `""`.
+    Fanout {
+        /// The topic (the exchange is `<topic>_fanout`).
+        topic: String,
+    },
+    /// A reply queue through the default exchange `""`.
+    Reply {
+        /// The queue name (`_reply_q`).
+        queue: String,
+    },
+    /// A notification: the exchange, plus the queue `<topic>.<priority>`
+    /// declared and bound so nothing is lost before a listener starts.
+    Notification {
+        /// Exchange name (the control exchange).
+        exchange: String,
+        /// Queue and routing key, `<topic>.<priority>`.
+        queue: String,
+    },
+}
+
+impl fmt::Display for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Destination::Topic {
+                exchange,
+                routing_key,
+            } => write!(f, "exchange {exchange:?} key {routing_key:?}"),
+            Destination::Fanout { topic } => write!(f, "fanout exchange \"{topic}_fanout\""),
+            Destination::Reply { queue } => write!(f, "reply queue {queue:?}"),
+            Destination::Notification { exchange, queue } => {
+                write!(f, "exchange {exchange:?} key {queue:?}")
+            }
+        }
+    }
+}
+
+/// A message to publish.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OutgoingMessage {
+    /// The body (an enveloped JSON document).
+    pub body: Vec<u8>,
+    /// AMQP `expiration` (calls only).
+    pub expiration: Option<Duration>,
+    /// The mandatory flag: an unroutable message fails with [`Error::Unroutable`].
+    pub mandatory: bool,
+    /// Connection retries: `None` forever, `Some(0)` none, `Some(n)` up to n.
+    pub retry: Option<u32>,
+}
+
+impl OutgoingMessage {
+    /// A message with `body`, no expiration, not mandatory, retrying forever.
+    pub fn new(body: Vec<u8>) -> Self {
+        OutgoingMessage {
+            body,
+            expiration: None,
+            mandatory: false,
+            retry: None,
+        }
+    }
+}
+
+/// What to listen to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListenSpec {
+    /// An RPC server: queues `<topic>`, `<topic>.<server>` and `<topic>_fanout_<uuid>`.
+    Rpc {
+        /// The exchange (control exchange or target exchange).
+        exchange: String,
+        /// The topic.
+        topic: String,
+        /// The server name.
+        server: String,
+    },
+    /// This transport's reply queue `reply_<uuid>`.
+    Replies,
+    /// Notification queues `<topic>.<priority>` (or one shared `pool` queue).
+    Notifications {
+        /// The exchange.
+        exchange: String,
+        /// Routing keys `<topic>.<priority>`.
+        keys: Vec<String>,
+        /// A pool name: one queue shared by the listeners of the pool.
+        pool: Option<String>,
+    },
+}
+
+/// How a received message is settled.
+#[derive(Debug)]
+pub struct Acker(AckerInner);
+
+#[derive(Debug)]
+enum AckerInner {
+    None,
+    Lapin(lapin::Acker),
+}
+
+impl Acker {
+    pub(crate) fn none() -> Self {
+        Acker(AckerInner::None)
+    }
+    pub(crate) fn lapin(a: lapin::Acker) -> Self {
+        Acker(AckerInner::Lapin(a))
+    }
+    /// `basic.ack`. Failure (connection gone) is logged: the message then
+    /// comes back after a reconnect, as with any AMQP consumer.
+    pub async fn ack(&self) {
+        if let AckerInner::Lapin(a) = &self.0 {
+            if let Err(e) = a.ack(lapin::options::BasicAckOptions::default()).await {
+                tracing::warn!(error = %e, "basic.ack failed");
+            }
+        }
+    }
+    /// `basic.reject`, with or without requeue.
+    pub async fn reject(&self, requeue: bool) {
+        if let AckerInner::Lapin(a) = &self.0 {
+            let opts = lapin::options::BasicRejectOptions { requeue };
+            if let Err(e) = a.reject(opts).await {
+                tracing::warn!(error = %e, "basic.reject failed");
+            }
+        }
+    }
+}
+
+/// A received message.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct IncomingMessage {
+    /// AMQP `content_type`.
+    pub content_type: Option<String>,
+    /// Whether the message carries a `compression` header (refused by fjord).
+    pub compressed: bool,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Settles the message.
+    pub acker: Acker,
+}
+
+/// Stops a listener: cancels its consumers and, for an RPC server, deletes
+/// its fanout queue.
+#[async_trait]
+pub trait ListenerControl: Send + Sync + fmt::Debug {
+    /// Stops consuming. Idempotent.
+    async fn stop(&self);
+}
+
+/// A running listener: incoming messages arrive on `receiver`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Listener {
+    /// For [`ListenSpec::Replies`], the reply queue name.
+    pub address: Option<String>,
+    /// Incoming messages; closed when the listener stops.
+    pub receiver: mpsc::Receiver<IncomingMessage>,
+    /// Stops the listener.
+    pub control: Box<dyn ListenerControl>,
+}
+
+/// The driver trait every transport implements.
+///
+/// Drivers connect lazily: constructing one touches no runtime, so a
+/// [`Transport`] can be built before fork.
+#[async_trait]
+pub trait Driver: Send + Sync + fmt::Debug + 'static {
+    /// Publishes `message` to `dest`, declaring the exchange first when the
+    /// destination needs one. Returns once the broker confirmed it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connection`] once the retries are used up;
+    /// [`Error::Unroutable`] for a returned mandatory message.
+    async fn send(&self, dest: &Destination, message: OutgoingMessage) -> Result<()>;
+
+    /// Declares what `spec` needs and starts consuming it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connection`] when the first connection cannot be made.
+    async fn listen(&self, spec: ListenSpec) -> Result<Listener>;
+
+    /// Closes the connections. Listeners end.
+    async fn close(&self);
+}
+
+pub(crate) struct TransportInner {
+    pub(crate) driver: Arc<dyn Driver>,
+    pub(crate) options: MessagingOptions,
+    pub(crate) allowed_remote_exmods: Vec<String>,
+    pub(crate) url: TransportUrl,
+    pub(crate) replies: tokio::sync::OnceCell<ReplyRouter>,
+}
+
+/// A transport: a driver plus the `[DEFAULT]` options (control exchange,
+/// response timeout, `allowed_remote_exmods`). Cheap to clone; clones share
+/// connections and the reply queue.
+///
+/// # Examples
+///
+/// ```
+/// use fjord_messaging::{MessagingOptions, Transport};
+/// // Synchronous and runtime-free: nothing connects until first use.
+/// let mut options = MessagingOptions::default();
+/// options.transport_url = Some("rabbit://guest:guest@127.0.0.1:5672/".into());
+/// let t = Transport::new(&options).unwrap();
+/// assert_eq!(t.control_exchange(), "openstack");
+/// let fake = Transport::fake();
+/// assert_eq!(fake.url().to_string(), "fake:///");
+/// ```
+#[derive(Clone)]
+pub struct Transport {
+    pub(crate) inner: Arc<TransportInner>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("url", &self.inner.url)
+            .field("control_exchange", &self.inner.options.control_exchange)
+            .finish()
+    }
+}
+
+impl Transport {
+    /// Builds a transport from options (`transport_url`, default `rabbit://`;
+    /// URL query keys override `options.rabbit`). Synchronous: no connection
+    /// is made and no runtime is needed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] or [`Error::InvalidOption`].
+    pub fn new(options: &MessagingOptions) -> Result<Self> {
+        let url = TransportUrl::parse(options.transport_url.as_deref().unwrap_or("rabbit://"))?;
+        let rabbit = url.apply_query(&options.rabbit)?;
+        rabbit.validate()?;
+        let mut options = options.clone();
+        options.rabbit = rabbit;
+        let driver: Arc<dyn Driver> = match url.scheme() {
+            Scheme::Rabbit => Arc::new(RabbitDriver::new(&url, &options)?),
+            Scheme::Fake => Arc::new(FakeDriver::new()),
+        };
+        Ok(Self::with_driver_inner(driver, options, url))
+    }
+
+    /// An in-process fake transport (M12): clients and servers built from
+    /// this transport or its clones talk to each other with RabbitMQ's
+    /// routing semantics, without a broker.
+    pub fn fake() -> Self {
+        let url = TransportUrl::parse("fake://").unwrap_or_else(|_| unreachable!());
+        Self::with_driver_inner(
+            Arc::new(FakeDriver::new()),
+            MessagingOptions::default(),
+            url,
+        )
+    }
+
+    /// A transport over any [`Driver`], with `options`.
+    pub fn with_driver(driver: Arc<dyn Driver>, options: MessagingOptions) -> Self {
+        let url = TransportUrl::parse("fake://").unwrap_or_else(|_| unreachable!());
+        Self::with_driver_inner(driver, options, url)
+    }
+
+    fn with_driver_inner(driver: Arc<dyn Driver>, options: MessagingOptions, url: TransportUrl) -> Self {
+        Transport {
+            inner: Arc::new(TransportInner {
+                driver,
+                options,
+                allowed_remote_exmods: Vec::new(),
+                url,
+                replies: tokio::sync::OnceCell::new(),
+            }),
+        }
+    }
+
+    /// Sets `allowed_remote_exmods`: modules whose remote exceptions a
+    /// client trusts (see [`crate::RemoteError::is_trusted`]). Default is none.
+    /// Call it before the transport is shared.
+    pub fn with_allowed_remote_exmods(self, modules: Vec<String>) -> Self {
+        let i = &self.inner;
+        Transport {
+            inner: Arc::new(TransportInner {
+                driver: i.driver.clone(),
+                options: i.options.clone(),
+                allowed_remote_exmods: modules,
+                url: i.url.clone(),
+                replies: tokio::sync::OnceCell::new(),
+            }),
+        }
+    }
+
+    /// The control exchange (`control_exchange`).
+    pub fn control_exchange(&self) -> &str {
+        &self.inner.options.control_exchange
+    }
+
+    /// The options in effect (URL query applied).
+    pub fn options(&self) -> &MessagingOptions {
+        &self.inner.options
+    }
+
+    /// The parsed URL (password redacted when displayed).
+    pub fn url(&self) -> &TransportUrl {
+        &self.inner.url
+    }
+
+    /// The driver.
+    pub fn driver(&self) -> &Arc<dyn Driver> {
+        &self.inner.driver
+    }
+
+    /// Closes the driver's connections; pending calls fail.
+    pub async fn close(&self) {
+        self.inner.driver.close().await;
+    }
+
+    pub(crate) async fn replies(&self) -> Result<&ReplyRouter> {
+        self.inner
+            .replies
+            .get_or_try_init(|| ReplyRouter::start(self.inner.driver.clone(), self.inner.allowed_remote_exmods.clone()))
+            .await
+    }
+}
+
+pub(crate) fn closed(what: &str) -> Error {
+    Error::Closed(format!("{what} is closed"))
+}
