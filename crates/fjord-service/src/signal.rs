@@ -105,8 +105,12 @@ impl SelfPipe {
 /// handler runs in the child before it has reset them.
 pub(crate) fn block_all() -> Result<SigSet> {
     let mut old = SigSet::empty();
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), Some(&mut old))
-        .map_err(|e| Error::os("cannot block signals", e))?;
+    nix::sys::signal::sigprocmask(
+        SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::all()),
+        Some(&mut old),
+    )
+    .map_err(|e| Error::os("cannot block signals", e))?;
     Ok(old)
 }
 

@@ -17,9 +17,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use super::worker::{self, READY};
-use super::{
-    Exit, LauncherOptions, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
-};
+use super::{Exit, LauncherOptions, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers};
 use crate::signal::{self as sig, MASTER_SIGNALS, SelfPipe};
 use crate::{Error, ErrorKind, Result, Service, proctitle, systemd};
 
@@ -117,6 +115,8 @@ struct Child {
     ready: bool,
     /// Replaced (reload or scale-down): its death is not respawned.
     retiring: bool,
+    /// SIGTERM already sent: another one would force the worker's stop.
+    term_sent: bool,
     started: Instant,
 }
 
@@ -356,11 +356,7 @@ impl Master {
                     self.kill_at = Some(Instant::now() + Duration::from_secs(1));
                 }
             }
-            Signal::SIGHUP => {
-                if self.state == State::Running {
-                    self.begin_reload();
-                }
-            }
+            Signal::SIGHUP if self.state == State::Running => self.begin_reload(),
             Signal::SIGCHLD => {}
             Signal::SIGUSR2 => self.report(),
             Signal::SIGTTIN => self.scale(1),
@@ -374,11 +370,24 @@ impl Master {
         self.exit = exit;
         self.reload = None;
         systemd::stopping();
-        self.signal_all(Signal::SIGTERM);
+        let pids: Vec<Pid> = self.children.keys().copied().collect();
+        for pid in pids {
+            self.terminate(pid);
+        }
         self.kill_at = self
             .options
             .graceful_deadline()
             .map(|d| Instant::now() + d + Duration::from_secs(1));
+    }
+
+    /// Asks one worker to stop gracefully, once.
+    fn terminate(&mut self, pid: Pid) {
+        if let Some(c) = self.children.get_mut(&pid)
+            && !c.term_sent
+        {
+            c.term_sent = true;
+            let _ = kill(pid, Signal::SIGTERM);
+        }
     }
 
     fn signal_all(&self, signal: Signal) {
@@ -409,7 +418,9 @@ impl Master {
     }
 
     fn read_status(&mut self, pid: Pid) {
-        let Some(child) = self.children.get_mut(&pid) else { return };
+        let Some(child) = self.children.get_mut(&pid) else {
+            return;
+        };
         let mut buf = [0u8; 16];
         match nix::unistd::read(&child.status, &mut buf) {
             Ok(0) | Err(_) => child.status_open = false,
@@ -436,10 +447,10 @@ impl Master {
             && let Some((new, old)) = reload.step
             && new == pid
         {
-            if let Some(old) = old {
-                let _ = kill(old, Signal::SIGTERM);
-            }
             reload.step = None;
+            if let Some(old) = old {
+                self.terminate(old);
+            }
         }
         if !self.all_ready_once && self.reload.is_none() && self.all_ready() {
             self.all_ready_once = true;
@@ -476,7 +487,9 @@ impl Master {
     }
 
     fn on_exit(&mut self, pid: Pid, status: WaitStatus) {
-        let Some(child) = self.children.remove(&pid) else { return };
+        let Some(child) = self.children.remove(&pid) else {
+            return;
+        };
         let slot = &mut self.slots[child.slot];
         let name = slot.service.name().to_owned();
         let how = match status {
@@ -525,7 +538,10 @@ impl Master {
             && let Some((new, old)) = reload.step
             && new == pid
         {
-            tracing::error!("reload aborted: the new worker {name} #{} did not start", child.index);
+            tracing::error!(
+                "reload aborted: the new worker {name} #{} did not start",
+                child.index
+            );
             if let Some(old) = old
                 && let Some(c) = self.children.get_mut(&old)
             {
@@ -615,10 +631,14 @@ impl Master {
                         status_open: true,
                         ready: false,
                         retiring: false,
+                        term_sent: false,
                         started: Instant::now(),
                     },
                 );
-                tracing::info!("started worker {} #{index} pid={child}", slot.service.name());
+                tracing::info!(
+                    "started worker {} #{index} pid={child}",
+                    slot.service.name()
+                );
                 Ok(child)
             }
             Err(e) => {
@@ -651,20 +671,19 @@ impl Master {
             // The master died between fork and prctl.
             return Exit::Clean.code();
         }
-        sig::restore_mask(mask);
         let name = service.name().to_owned();
         proctitle::set(&format!("fjord: worker {name} #{index}"));
         let _ = WORKER.set(WorkerInfo {
             service: name,
             index,
         });
-        // SAFETY-free dup: the death pipe's read end is shared by all
-        // workers; each needs an owned copy.
+        // The death pipe's read end is shared by all workers; each needs an
+        // owned copy.
         let death = match self.death_r.try_clone() {
             Ok(fd) => fd,
             Err(_) => return Exit::StartFailed.code(),
         };
-        worker::run(service, status_w, death, &self.options)
+        worker::run(service, status_w, death, &self.options, mask)
     }
 
     fn begin_reload(&mut self) {
@@ -698,7 +717,9 @@ impl Master {
     /// (see `on_ready`) stop the old one.
     fn advance_reload(&mut self) {
         loop {
-            let Some(reload) = &mut self.reload else { return };
+            let Some(reload) = &mut self.reload else {
+                return;
+            };
             if reload.step.is_some() {
                 return;
             }
@@ -750,16 +771,25 @@ impl Master {
             if delta > 0 {
                 slot.workers += 1;
                 slot.current.push(None);
-                tracing::info!("service {}: scaling up to {} workers", slot.service.name(), slot.workers);
+                tracing::info!(
+                    "service {}: scaling up to {} workers",
+                    slot.service.name(),
+                    slot.workers
+                );
             } else if slot.workers > 1 {
                 slot.workers -= 1;
-                if let Some(Some(pid)) = slot.current.pop() {
-                    if let Some(c) = self.children.get_mut(&pid) {
-                        c.retiring = true;
-                    }
+                if let Some(Some(pid)) = slot.current.pop()
+                    && let Some(c) = self.children.get_mut(&pid)
+                {
+                    c.retiring = true;
+                    c.term_sent = true;
                     let _ = kill(pid, Signal::SIGTERM);
                 }
-                tracing::info!("service {}: scaling down to {} workers", slot.service.name(), slot.workers);
+                tracing::info!(
+                    "service {}: scaling down to {} workers",
+                    slot.service.name(),
+                    slot.workers
+                );
             }
         }
     }
@@ -783,11 +813,8 @@ impl Master {
                 slot.workers,
                 slot.restarts
             ));
-            let mut kids: Vec<(&Pid, &Child)> = self
-                .children
-                .iter()
-                .filter(|(_, c)| c.slot == s)
-                .collect();
+            let mut kids: Vec<(&Pid, &Child)> =
+                self.children.iter().filter(|(_, c)| c.slot == s).collect();
             kids.sort_by_key(|(_, c)| c.index);
             for (pid, c) in kids {
                 out.push_str(&format!(

@@ -92,9 +92,8 @@ impl ServiceLauncher {
 
     async fn run(mut self) -> Result<Exit> {
         let sig = |kind| {
-            signal(kind).map_err(|e| {
-                Error::with_source(ErrorKind::Os, "cannot install signal handlers", e)
-            })
+            signal(kind)
+                .map_err(|e| Error::with_source(ErrorKind::Os, "cannot install signal handlers", e))
         };
         let mut term = sig(SignalKind::terminate())?;
         let mut int = sig(SignalKind::interrupt())?;
@@ -104,7 +103,12 @@ impl ServiceLauncher {
 
         if let Err(e) = start_all(&self.services).await {
             tracing::error!("{e}");
-            stop_bounded(&self.services, self.options.graceful_deadline(), term.recv()).await;
+            stop_bounded(
+                &self.services,
+                self.options.graceful_deadline(),
+                term.recv(),
+            )
+            .await;
             return Ok(Exit::StartFailed);
         }
         systemd::ready(&format!("{} service(s) running", self.services.len()));
@@ -174,7 +178,11 @@ impl ServiceLauncher {
         .await;
         for s in &self.services {
             s.reset().await.map_err(|e| {
-                Error::with_source(ErrorKind::Stop, format!("cannot reset service {}", s.name()), e)
+                Error::with_source(
+                    ErrorKind::Stop,
+                    format!("cannot reset service {}", s.name()),
+                    e,
+                )
             })?;
         }
         start_all(&self.services).await?;

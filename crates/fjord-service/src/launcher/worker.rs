@@ -32,6 +32,7 @@ pub(crate) fn run(
     status: OwnedFd,
     death: OwnedFd,
     options: &LauncherOptions,
+    mask: &nix::sys::signal::SigSet,
 ) -> i32 {
     let rt = match build_runtime(options.worker_threads) {
         Ok(rt) => rt,
@@ -40,7 +41,7 @@ pub(crate) fn run(
             return Exit::StartFailed.code();
         }
     };
-    let code = rt.block_on(serve(service, status, death, options));
+    let code = rt.block_on(serve(service, status, death, options, mask));
     rt.shutdown_timeout(Duration::from_secs(1));
     code
 }
@@ -50,6 +51,7 @@ async fn serve(
     status: OwnedFd,
     death: OwnedFd,
     options: &LauncherOptions,
+    mask: &nix::sys::signal::SigSet,
 ) -> i32 {
     let name = service.name().to_owned();
     let started = Instant::now();
@@ -64,6 +66,9 @@ async fn serve(
             return Exit::StartFailed.code();
         }
     };
+    // Signals stayed blocked since fork: one sent before the handlers above
+    // existed is pending, and is delivered to them now.
+    crate::signal::restore_mask(mask);
     let death = match tokio::net::unix::pipe::Receiver::from_owned_fd(death) {
         Ok(fd) => fd,
         Err(e) => {

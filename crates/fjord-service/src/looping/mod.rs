@@ -104,7 +104,11 @@ where
 /// assert_eq!(call.wait().await, Ok(Some(3)));
 /// # });
 /// ```
-pub fn fixed_interval<T, F, Fut>(interval: Duration, initial_delay: Duration, mut f: F) -> LoopingCall<T>
+pub fn fixed_interval<T, F, Fut>(
+    interval: Duration,
+    initial_delay: Duration,
+    mut f: F,
+) -> LoopingCall<T>
 where
     T: Send + 'static,
     F: FnMut() -> Fut + Send + 'static,
@@ -145,7 +149,11 @@ where
 /// # Panics
 ///
 /// Outside a tokio runtime.
-pub fn dynamic_interval<T, F, Fut>(initial_delay: Duration, max_interval: Duration, mut f: F) -> LoopingCall<T>
+pub fn dynamic_interval<T, F, Fut>(
+    initial_delay: Duration,
+    max_interval: Duration,
+    mut f: F,
+) -> LoopingCall<T>
 where
     T: Send + 'static,
     F: FnMut() -> Fut + Send + 'static,
@@ -207,10 +215,14 @@ impl BackOff {
         let gauss = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
         let factor = (self.jitter + 0.1 * gauss).max(0.0);
         let next = previous.as_secs_f64() * 2.0 * factor;
-        Duration::from_secs_f64(next.clamp(
-            self.min_interval.as_secs_f64(),
-            self.max_interval.as_secs_f64().max(self.min_interval.as_secs_f64()),
-        ))
+        Duration::from_secs_f64(
+            next.clamp(
+                self.min_interval.as_secs_f64(),
+                self.max_interval
+                    .as_secs_f64()
+                    .max(self.min_interval.as_secs_f64()),
+            ),
+        )
     }
 }
 
@@ -357,15 +369,16 @@ mod tests {
         rt().block_on(async {
             let start = tokio::time::Instant::now();
             let mut seen = Vec::new();
-            let call = dynamic_interval(Duration::from_secs(2), Duration::from_secs(30), move || {
-                seen.push(start.elapsed().as_secs());
-                let step = match seen.len() {
-                    1 => Step::After(Duration::from_secs(5)),
-                    2 => Step::After(Duration::from_secs(100)),
-                    _ => Step::Done(seen.clone()),
-                };
-                async move { step }
-            });
+            let call =
+                dynamic_interval(Duration::from_secs(2), Duration::from_secs(30), move || {
+                    seen.push(start.elapsed().as_secs());
+                    let step = match seen.len() {
+                        1 => Step::After(Duration::from_secs(5)),
+                        2 => Step::After(Duration::from_secs(100)),
+                        _ => Step::Done(seen.clone()),
+                    };
+                    async move { step }
+                });
             assert_eq!(call.wait().await, Ok(Some(vec![2, 7, 37])));
         });
     }
@@ -395,7 +408,11 @@ mod tests {
             let mut n = 0;
             let call = backoff(BackOff::default(), move || {
                 n += 1;
-                let r = if n % 2 == 0 { Ok(Step::Continue) } else { Err("flaky") };
+                let r = if n % 2 == 0 {
+                    Ok(Step::Continue)
+                } else {
+                    Err("flaky")
+                };
                 async move { r.map(|s: Step<()>| s) }
             });
             // Alternating failures never accumulate to the timeout.
@@ -413,18 +430,26 @@ mod tests {
                 ..Retry::default()
             };
             let mut calls = 0;
-            let r: Result<(), String> = retry(&settings, |_| true, || {
-                calls += 1;
-                async { Err("no".to_owned()) }
-            })
+            let r: Result<(), String> = retry(
+                &settings,
+                |_| true,
+                || {
+                    calls += 1;
+                    async { Err("no".to_owned()) }
+                },
+            )
             .await;
             assert!(r.is_err());
             assert_eq!(calls, 3);
             let mut calls = 0;
-            let r: Result<(), String> = retry(&settings, |e: &String| e != "fatal", || {
-                calls += 1;
-                async { Err("fatal".to_owned()) }
-            })
+            let r: Result<(), String> = retry(
+                &settings,
+                |e: &String| e != "fatal",
+                || {
+                    calls += 1;
+                    async { Err("fatal".to_owned()) }
+                },
+            )
             .await;
             assert!(r.is_err());
             assert_eq!(calls, 1);

@@ -111,7 +111,12 @@ impl TaskGroup {
     /// `add_timer`/`FixedIntervalLoopingCall`). Intervals are measured from
     /// the start of each run; a run that outlasts the interval is logged and
     /// the next one starts at once.
-    pub fn add_timer<F, Fut>(&self, interval: Duration, initial_delay: Duration, mut f: F) -> AbortHandle
+    pub fn add_timer<F, Fut>(
+        &self,
+        interval: Duration,
+        initial_delay: Duration,
+        mut f: F,
+    ) -> AbortHandle
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
@@ -126,7 +131,10 @@ impl TaskGroup {
                 f().await;
                 let took = start.elapsed();
                 let delay = interval.checked_sub(took).unwrap_or_else(|| {
-                    tracing::warn!("timer run outlasted its interval {interval:?} by {:?}", took - interval);
+                    tracing::warn!(
+                        "timer run outlasted its interval {interval:?} by {:?}",
+                        took - interval
+                    );
                     Duration::ZERO
                 });
                 if !sleep_or_stop(delay, &stopping).await {
@@ -278,10 +286,14 @@ mod tests {
             let times = Arc::new(Mutex::new(Vec::new()));
             let t = times.clone();
             let start = tokio::time::Instant::now();
-            tg.add_dynamic_timer(Duration::from_secs(1), Some(Duration::from_secs(5)), move || {
-                t.lock().unwrap().push(start.elapsed().as_secs());
-                async { Duration::from_secs(60) }
-            });
+            tg.add_dynamic_timer(
+                Duration::from_secs(1),
+                Some(Duration::from_secs(5)),
+                move || {
+                    t.lock().unwrap().push(start.elapsed().as_secs());
+                    async { Duration::from_secs(60) }
+                },
+            );
             tokio::time::sleep(Duration::from_secs(12)).await;
             tg.stop(true).await;
             assert_eq!(*times.lock().unwrap(), vec![1, 6, 11]);
