@@ -26,7 +26,9 @@ pub type App = tower::util::BoxCloneService<Request, Response, std::convert::Inf
 
 /// A body holding `data` in full.
 pub fn full(data: impl Into<Bytes>) -> Body {
-    Full::new(data.into()).map_err(|never| match never {}).boxed_unsync()
+    Full::new(data.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 /// An empty body.

@@ -20,7 +20,7 @@
 //!
 //! # Example
 //!
-//! ```ignore
+//! ```no_run
 //! use fjord_service::{async_trait, launch, LauncherOptions, Result, Service, TaskGroup};
 //! use std::time::Duration;
 //!
@@ -48,8 +48,19 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod error;
+pub mod launcher;
+pub mod looping;
+mod proctitle;
 pub mod service;
+mod signal;
+pub mod systemd;
+pub mod task;
 
 pub use async_trait::async_trait;
 pub use error::{Error, ErrorKind, Result};
+pub use launcher::{
+    Exit, Launcher, LauncherOptions, ProcessLauncher, ServiceLauncher, WorkerInfo, cpu_count,
+    launch,
+};
 pub use service::Service;
+pub use task::TaskGroup;

@@ -26,7 +26,7 @@ use crate::Result;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use fjord_service::{async_trait, Service, TaskGroup, Result};
 /// use std::time::Duration;
 ///

@@ -1,0 +1,126 @@
+use std::time::Duration;
+
+/// Options of both launchers. Names follow oslo.service where it has them.
+///
+/// # Examples
+///
+/// ```
+/// use fjord_service::LauncherOptions;
+/// use std::time::Duration;
+/// let o = LauncherOptions::default().graceful_shutdown_timeout(Duration::from_secs(5));
+/// assert_eq!(o.get_graceful_shutdown_timeout(), Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LauncherOptions {
+    pub(crate) name: String,
+    pub(crate) graceful_shutdown_timeout: Duration,
+    pub(crate) worker_threads: usize,
+    pub(crate) max_start_failures: u32,
+    pub(crate) start_failure_backoff: Duration,
+}
+
+impl Default for LauncherOptions {
+    fn default() -> Self {
+        let name = std::env::args_os()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "fjord".to_owned());
+        LauncherOptions {
+            name,
+            graceful_shutdown_timeout: Duration::from_secs(60),
+            worker_threads: 1,
+            max_start_failures: 5,
+            start_failure_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+impl LauncherOptions {
+    /// The name in the master's process title (`fjord: master <name>`).
+    /// Default is the program's file name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// How long a graceful stop may take (oslo `graceful_shutdown_timeout`)
+    /// before remaining work is abandoned; zero waits forever. Workers stop
+    /// their services within it; the master kills workers still alive one
+    /// second after it. Default is 60 seconds.
+    pub fn graceful_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.graceful_shutdown_timeout = timeout;
+        self
+    }
+
+    /// Threads of each worker's tokio runtime: 1 builds a current-thread
+    /// runtime, more a multi-thread one. Default is 1.
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = threads.max(1);
+        self
+    }
+
+    /// How many workers of one service may fail at start in a row (exit
+    /// before serving) before the master gives up and exits with
+    /// [`crate::Exit::StartFailed`]. Default is 5.
+    pub fn max_start_failures(mut self, n: u32) -> Self {
+        self.max_start_failures = n.max(1);
+        self
+    }
+
+    /// The delay before respawning after the first start failure; it doubles
+    /// with each failure in a row, up to 30 seconds. Default is 1 second.
+    pub fn start_failure_backoff(mut self, delay: Duration) -> Self {
+        self.start_failure_backoff = delay;
+        self
+    }
+
+    /// See [`LauncherOptions::graceful_shutdown_timeout`].
+    pub fn get_graceful_shutdown_timeout(&self) -> Duration {
+        self.graceful_shutdown_timeout
+    }
+
+    /// See [`LauncherOptions::name`].
+    pub fn get_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The graceful deadline, `None` for "wait forever".
+    pub(crate) fn graceful_deadline(&self) -> Option<Duration> {
+        (!self.graceful_shutdown_timeout.is_zero()).then_some(self.graceful_shutdown_timeout)
+    }
+
+    pub(crate) fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1u32 << failures.saturating_sub(1).min(10);
+        (self.start_failure_backoff * factor).min(Duration::from_secs(30))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_oslo() {
+        let o = LauncherOptions::default();
+        assert_eq!(o.graceful_shutdown_timeout, Duration::from_secs(60));
+        assert_eq!(o.worker_threads, 1);
+        assert_eq!(o.max_start_failures, 5);
+        assert_eq!(o.graceful_deadline(), Some(Duration::from_secs(60)));
+        let forever = o.graceful_shutdown_timeout(Duration::ZERO);
+        assert_eq!(forever.graceful_deadline(), None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let o = LauncherOptions::default();
+        assert_eq!(o.backoff(1), Duration::from_secs(1));
+        assert_eq!(o.backoff(2), Duration::from_secs(2));
+        assert_eq!(o.backoff(4), Duration::from_secs(8));
+        assert_eq!(o.backoff(20), Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,227 @@
+//! Several services in this process (oslo.service `ServiceLauncher`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::worker::{build_runtime, stop_bounded};
+use super::{Exit, LauncherOptions, ReloadHook, SharedService};
+use crate::{Error, ErrorKind, Result, Service, systemd};
+
+/// Runs several services in this process, each in its own task of one tokio
+/// runtime, and waits for them (oslo.service `ServiceLauncher`).
+///
+/// Signals: TERM/INT stop every service gracefully, bounded by
+/// `graceful_shutdown_timeout` (a second one forces); HUP runs the reload
+/// hook, then stops, resets and starts every service in place; USR2 prints
+/// a report to stderr. systemd is told `READY=1` once every service has
+/// started.
+///
+/// # Examples
+///
+/// ```no_run
+/// use fjord_service::{LauncherOptions, ServiceLauncher};
+/// # #[derive(Debug)] struct Api;
+/// # #[fjord_service::async_trait] impl fjord_service::Service for Api {
+/// #   fn name(&self) -> &str { "api" }
+/// #   async fn start(&self) -> fjord_service::Result<()> { Ok(()) }
+/// #   async fn stop(&self, _: bool) {}
+/// #   async fn wait(&self) {}
+/// # }
+/// let mut launcher = ServiceLauncher::new(LauncherOptions::default());
+/// launcher.launch_service(Api);
+/// std::process::exit(launcher.wait()?.code());
+/// # Ok::<(), fjord_service::Error>(())
+/// ```
+pub struct ServiceLauncher {
+    options: LauncherOptions,
+    services: Vec<SharedService>,
+    hook: Option<ReloadHook>,
+}
+
+impl std::fmt::Debug for ServiceLauncher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceLauncher")
+            .field("options", &self.options)
+            .field(
+                "services",
+                &self.services.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl ServiceLauncher {
+    /// A launcher with no services yet.
+    pub fn new(options: LauncherOptions) -> Self {
+        ServiceLauncher {
+            options,
+            services: Vec::new(),
+            hook: None,
+        }
+    }
+
+    /// Adds a service. It starts in [`ServiceLauncher::wait`].
+    pub fn launch_service<S: Service>(&mut self, service: S) {
+        self.services.push(Arc::new(service));
+    }
+
+    /// Sets the SIGHUP reload hook (see [`super::ReloadHook`]).
+    pub fn on_reload(&mut self, hook: impl FnMut() -> Result<()> + Send + 'static) {
+        self.hook = Some(Box::new(hook));
+    }
+
+    /// Builds a runtime, starts every service and runs until they stop.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] with no service; [`ErrorKind::Os`] when
+    /// the runtime or signal handlers cannot be had. A service that fails to
+    /// start stops the others and gives [`Exit::StartFailed`].
+    pub fn wait(self) -> Result<Exit> {
+        if self.services.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidInput, "no service to launch"));
+        }
+        let rt = build_runtime(self.options.worker_threads)
+            .map_err(|e| Error::with_source(ErrorKind::Os, "cannot build the runtime", e))?;
+        let exit = rt.block_on(self.run());
+        rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        exit
+    }
+
+    async fn run(mut self) -> Result<Exit> {
+        let sig = |kind| {
+            signal(kind)
+                .map_err(|e| Error::with_source(ErrorKind::Os, "cannot install signal handlers", e))
+        };
+        let mut term = sig(SignalKind::terminate())?;
+        let mut int = sig(SignalKind::interrupt())?;
+        let mut hup = sig(SignalKind::hangup())?;
+        let mut usr2 = sig(SignalKind::user_defined2())?;
+        let started = Instant::now();
+
+        if let Err(e) = start_all(&self.services).await {
+            tracing::error!("{e}");
+            stop_bounded(
+                &self.services,
+                self.options.graceful_deadline(),
+                term.recv(),
+            )
+            .await;
+            return Ok(Exit::StartFailed);
+        }
+        systemd::ready(&format!("{} service(s) running", self.services.len()));
+
+        loop {
+            let services = self.services.clone();
+            let all_done = async move {
+                let waits: Vec<_> = services
+                    .into_iter()
+                    .map(|s| tokio::spawn(async move { s.wait().await }))
+                    .collect();
+                for w in waits {
+                    let _ = w.await;
+                }
+            };
+            tokio::select! {
+                _ = all_done => {
+                    tracing::info!("every service ended");
+                    return Ok(Exit::Clean);
+                }
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => {
+                    if let Err(e) = self.reload().await {
+                        tracing::error!("{e}");
+                        stop_bounded(&self.services, self.options.graceful_deadline(), term.recv()).await;
+                        return Ok(Exit::StartFailed);
+                    }
+                }
+                _ = usr2.recv() => {
+                    let names: Vec<&str> = self.services.iter().map(|s| s.name()).collect();
+                    eprintln!(
+                        "fjord report: pid={} uptime={:.1}s services={names:?}",
+                        std::process::id(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        }
+        tracing::info!("stopping {} service(s) gracefully", self.services.len());
+        systemd::stopping();
+        let second = async {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        };
+        Ok(stop_bounded(&self.services, self.options.graceful_deadline(), second).await)
+    }
+
+    /// SIGHUP: hook, then stop (graceful, bounded), reset and start in place.
+    async fn reload(&mut self) -> Result<()> {
+        tracing::info!("caught SIGHUP, reloading");
+        systemd::reloading();
+        if let Some(hook) = &mut self.hook
+            && let Err(e) = hook()
+        {
+            tracing::error!("reload failed, keeping the running services: {e}");
+            systemd::ready("reload failed");
+            return Ok(());
+        }
+        stop_bounded(
+            &self.services,
+            self.options.graceful_deadline(),
+            std::future::pending::<()>(),
+        )
+        .await;
+        for s in &self.services {
+            s.reset().await.map_err(|e| {
+                Error::with_source(
+                    ErrorKind::Stop,
+                    format!("cannot reset service {}", s.name()),
+                    e,
+                )
+            })?;
+        }
+        start_all(&self.services).await?;
+        tracing::info!("reload complete");
+        systemd::ready("reloaded");
+        Ok(())
+    }
+}
+
+/// Starts every service, each in its own task.
+async fn start_all(services: &[SharedService]) -> Result<()> {
+    let starts: Vec<_> = services
+        .iter()
+        .map(|s| {
+            let s = Arc::clone(s);
+            tokio::spawn(async move {
+                let name = s.name().to_owned();
+                s.start().await.map_err(|e| (name, e))
+            })
+        })
+        .collect();
+    for task in starts {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err((name, e))) => {
+                return Err(Error::with_source(
+                    ErrorKind::Start,
+                    format!("service {name} failed to start"),
+                    e,
+                ));
+            }
+            Err(e) => {
+                return Err(Error::with_source(
+                    ErrorKind::Start,
+                    "a service panicked while starting",
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}

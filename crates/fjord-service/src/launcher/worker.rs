@@ -1,0 +1,157 @@
+//! What runs inside a worker process, after fork: its own tokio runtime,
+//! the service, and the stop logic shared with the single-process launcher.
+
+use std::future::Future;
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{Exit, LauncherOptions, SharedService};
+
+/// Byte a worker writes on its status pipe once its service serves.
+pub(crate) const READY: u8 = b'R';
+
+/// Builds the runtime of a worker or of a single-process launcher.
+pub(crate) fn build_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+}
+
+/// Runs one service in this (forked) worker; returns the exit code.
+pub(crate) fn run(
+    service: SharedService,
+    status: OwnedFd,
+    death: OwnedFd,
+    options: &LauncherOptions,
+    mask: &nix::sys::signal::SigSet,
+) -> i32 {
+    let rt = match build_runtime(options.worker_threads) {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("worker cannot build its runtime: {e}");
+            return Exit::StartFailed.code();
+        }
+    };
+    let code = rt.block_on(serve(service, status, death, options, mask));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+async fn serve(
+    service: SharedService,
+    status: OwnedFd,
+    death: OwnedFd,
+    options: &LauncherOptions,
+    mask: &nix::sys::signal::SigSet,
+) -> i32 {
+    let name = service.name().to_owned();
+    let started = Instant::now();
+    let (mut term, mut hup, mut usr2) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined2()),
+    ) {
+        (Ok(t), Ok(h), Ok(u)) => (t, h, u),
+        _ => {
+            tracing::error!("worker of {name} cannot install signal handlers");
+            return Exit::StartFailed.code();
+        }
+    };
+    // Signals stayed blocked since fork: one sent before the handlers above
+    // existed is pending, and is delivered to them now.
+    crate::signal::restore_mask(mask);
+    let death = match tokio::net::unix::pipe::Receiver::from_owned_fd(death) {
+        Ok(fd) => fd,
+        Err(e) => {
+            tracing::error!("worker of {name} cannot watch the master: {e}");
+            return Exit::StartFailed.code();
+        }
+    };
+
+    let start = tokio::select! {
+        r = service.start() => r,
+        _ = term.recv() => {
+            tracing::info!("worker of {name} stopped while starting");
+            return stop_bounded(std::slice::from_ref(&service), options.graceful_deadline(), term.recv()).await.code();
+        }
+    };
+    if let Err(e) = start {
+        tracing::error!("worker of {name} failed to start: {e}");
+        return Exit::StartFailed.code();
+    }
+    if let Err(e) = nix::unistd::write(&status, &[READY]) {
+        tracing::warn!("worker of {name} cannot tell the master it is ready: {e}");
+    }
+
+    let reason = loop {
+        tokio::select! {
+            _ = service.wait() => {
+                tracing::warn!("service {name} ended by itself");
+                return Exit::Clean.code();
+            }
+            _ = term.recv() => break "SIGTERM",
+            _ = death.readable() => break "the master is gone",
+            _ = hup.recv() => {
+                tracing::info!("worker of {name} ignores SIGHUP: the master replaces workers on reload");
+            }
+            _ = usr2.recv() => {
+                eprintln!(
+                    "fjord report: worker pid={} service={name} uptime={:.1}s",
+                    std::process::id(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+    };
+    tracing::info!("worker of {name} stopping ({reason})");
+    stop_bounded(
+        std::slice::from_ref(&service),
+        options.graceful_deadline(),
+        term.recv(),
+    )
+    .await
+    .code()
+}
+
+/// Stops `services` gracefully, bounded by `deadline`; `force` (for
+/// example a second stop signal) cuts it short. When cut short, every
+/// service gets `stop(false)` and one more second.
+pub(crate) async fn stop_bounded<F: Future>(
+    services: &[SharedService],
+    deadline: Option<Duration>,
+    force: F,
+) -> Exit {
+    let graceful = futures_util::future::join_all(services.iter().map(|s| async move {
+        s.stop(true).await;
+        s.wait().await;
+    }));
+    let timer = async {
+        match deadline {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = graceful => return Exit::Clean,
+        _ = timer => tracing::warn!(
+            "graceful stop did not finish within {:?}; abandoning work in flight",
+            deadline.unwrap_or_default()
+        ),
+        _ = force => tracing::warn!("second stop signal; abandoning work in flight"),
+    }
+    let forced = futures_util::future::join_all(services.iter().map(|s| async move {
+        s.stop(false).await;
+        s.wait().await;
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(1), forced).await;
+    Exit::Forced
+}
