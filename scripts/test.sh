@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command of fjord (README): every test of the workspace.
+#
+# Tests that need RabbitMQ (127.0.0.1:5672), PostgreSQL (127.0.0.1:5432) or
+# the Python oslo.messaging venv skip themselves when those are missing, and
+# this script says so up front. With FJORD_REQUIRE_SERVICES=1 (CI) a missing
+# one is a failure instead of a skip.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+venv="${FJORD_OSLO_VENV:-$PWD/.venv}"
+missing=0
+check() { # name, ok?, how to get it
+  if [ "$2" = yes ]; then
+    echo "test.sh: $1: available"
+  else
+    missing=1
+    echo "test.sh: SKIPPING tests that need $1 (not available; $3)"
+  fi
+}
+check "RabbitMQ on 127.0.0.1:5672" "$(port_open 5672 && echo yes || echo no)" "start it with: rabbitmq-server -detached"
+check "PostgreSQL on 127.0.0.1:5432" "$(port_open 5432 && echo yes || echo no)" "start it with: pg_ctlcluster \$(ls /etc/postgresql) main start"
+check "Python oslo.messaging venv at $venv" "$([ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import oslo_messaging' 2>/dev/null && echo yes || echo no)" "create it with: scripts/setup-oslo-venv.sh"
+if [ "$missing" = 1 ] && [ "${FJORD_REQUIRE_SERVICES:-0}" = 1 ]; then
+  echo "test.sh: FJORD_REQUIRE_SERVICES=1 and something is missing: failing" >&2
+  exit 1
+fi
+export FJORD_OSLO_VENV="$venv"
+exec cargo test --workspace "$@"
