@@ -1,0 +1,337 @@
+//! One connection: TLS handshake, protocol choice (HTTP/1 or HTTP/2),
+//! timeouts, graceful drain and a clean close.
+
+use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::access_log::LogFormat;
+use super::io::ConnIo;
+use super::request::Handler;
+use super::stats::{Stats, inc};
+use crate::body::App;
+
+/// The HTTP/2 connection preface a client with prior knowledge sends.
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How long a closing HTTP/1 connection keeps reading (and discarding)
+/// what the client still sends, so the response is not lost to a TCP
+/// reset (nginx's lingering close).
+const LINGER: Duration = Duration::from_secs(1);
+/// At most this much is discarded while lingering.
+const LINGER_MAX_BYTES: usize = 1 << 20;
+
+/// How long a draining connection that holds part of a next request
+/// waits for it before it is closed anyway.
+const DRAIN_PARTIAL_GRACE: Duration = Duration::from_secs(5);
+
+/// hyper's default HTTP/1 read buffer limit; raised when the configured
+/// line limits need more.
+const HYPER_DEFAULT_MAX_BUF: usize = 8192 + 4096 * 100;
+
+/// What every connection of one running server shares.
+pub(crate) struct ServerCtx {
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) log_format: Arc<LogFormat>,
+    pub(crate) pool: Arc<Semaphore>,
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    pub(crate) http2: bool,
+    pub(crate) keep_alive: bool,
+    pub(crate) client_socket_timeout: Option<Duration>,
+    pub(crate) max_url_len: usize,
+    pub(crate) max_header_line: usize,
+    pub(crate) max_request_body_size: u64,
+    /// Cancelled when a graceful stop begins.
+    pub(crate) drain: CancellationToken,
+    /// Bumped when the connection bound is reached: idle connections close.
+    pub(crate) shed: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for ServerCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerCtx")
+            .field("tls", &self.tls.is_some())
+            .field("http2", &self.http2)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerCtx {
+    fn max_buf(&self) -> usize {
+        HYPER_DEFAULT_MAX_BUF.max(self.max_url_len + 4 * self.max_header_line)
+    }
+}
+
+/// Per-connection state shared by the stream, the requests and the
+/// connection task.
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    /// Requests of this connection between head and end of response.
+    pub(crate) in_flight: AtomicUsize,
+    /// Bytes arrived since the last response ended (part of a next request).
+    pub(crate) read_since_response: AtomicBool,
+    /// Signalled when a request begins or ends.
+    pub(crate) changed: Notify,
+}
+
+impl ConnState {
+    pub(crate) fn begin(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_one();
+    }
+
+    pub(crate) fn end(&self) {
+        self.read_since_response.store(false, Ordering::Release);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.changed.notify_one();
+    }
+
+    /// No request in flight and nothing of a next one received.
+    fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+            && !self.read_since_response.load(Ordering::Acquire)
+    }
+
+    /// A request is in flight: hyper is busy, and its graceful shutdown
+    /// only turns keep-alive off.
+    fn is_busy(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) > 0
+    }
+}
+
+async fn with_timeout<F: Future>(limit: Option<Duration>, f: F) -> Option<F::Output> {
+    match limit {
+        Some(d) => tokio::time::timeout(d, f).await.ok(),
+        None => Some(f.await),
+    }
+}
+
+/// Serves one accepted connection until it closes.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ServerCtx>, app: App) {
+    let conn = Arc::new(ConnState::default());
+    let timeout = ctx.client_socket_timeout;
+    let mut io = ConnIo::new(stream, conn.clone(), timeout);
+    if let Some(acceptor) = ctx.tls.clone() {
+        let mut tls = match with_timeout(timeout, acceptor.accept(io)).await {
+            Some(Ok(tls)) => tls,
+            Some(Err(e)) => {
+                tracing::info!(client = %peer, "TLS handshake failed: {e}");
+                return;
+            }
+            None => {
+                tracing::info!(client = %peer, "TLS handshake timed out");
+                return;
+            }
+        };
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+        let handler = Handler {
+            ctx: ctx.clone(),
+            app,
+            conn: conn.clone(),
+            peer,
+            http1: !h2,
+        };
+        if h2 {
+            tls.get_mut().0.set_read_idle(timeout);
+            serve_h2(tls, handler, &ctx, &conn).await;
+        } else {
+            serve_h1(tls, handler, &ctx, &conn, peer).await;
+        }
+        return;
+    }
+    let h2 = if ctx.http2 {
+        match with_timeout(timeout, sniff_h2(&mut io)).await {
+            Some(Ok(h2)) => h2,
+            Some(Err(e)) => {
+                tracing::debug!(client = %peer, "connection closed before a request: {e}");
+                return;
+            }
+            None => {
+                tracing::info!(client = %peer, "client sent nothing within client_socket_timeout");
+                return;
+            }
+        }
+    } else {
+        false
+    };
+    let handler = Handler {
+        ctx: ctx.clone(),
+        app,
+        conn: conn.clone(),
+        peer,
+        http1: !h2,
+    };
+    if h2 {
+        io.set_read_idle(timeout);
+        serve_h2(io, handler, &ctx, &conn).await;
+    } else {
+        serve_h1(io, handler, &ctx, &conn, peer).await;
+    }
+}
+
+/// Reads until the bytes differ from the HTTP/2 preface or match it all;
+/// the bytes read are replayed to the protocol that is chosen.
+async fn sniff_h2(io: &mut ConnIo<TcpStream>) -> std::io::Result<bool> {
+    let mut buf = [0u8; 24];
+    let mut len = 0;
+    let h2 = loop {
+        let n = io.get_mut().read(&mut buf[len..]).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        len += n;
+        if buf[..len] != H2_PREFACE[..len] {
+            break false;
+        }
+        if len == H2_PREFACE.len() {
+            break true;
+        }
+    };
+    io.set_prefix(Bytes::copy_from_slice(&buf[..len]));
+    Ok(h2)
+}
+
+async fn serve_h1<I>(
+    io: I,
+    handler: Handler,
+    ctx: &ServerCtx,
+    conn: &ConnState,
+    peer: SocketAddr,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(ctx.keep_alive)
+        .header_read_timeout(ctx.client_socket_timeout)
+        .max_buf_size(ctx.max_buf());
+    let mut c = builder.serve_connection(TokioIo::new(io), handler);
+    let mut shed = ctx.shed.subscribe();
+    let mut shed_open = true;
+    let mut draining = false;
+    let mut shutdown = false;
+    let grace = tokio::time::sleep(DRAIN_PARTIAL_GRACE);
+    tokio::pin!(grace);
+    let mut grace_armed = false;
+    loop {
+        tokio::select! {
+            r = poll_fn(|cx| c.poll_without_shutdown(cx)) => {
+                if let Err(e) = r {
+                    log_conn_error(peer, &e);
+                }
+                break;
+            }
+            _ = ctx.drain.cancelled(), if !draining => {
+                draining = true;
+                if conn.is_busy() || conn.is_idle() {
+                    std::pin::Pin::new(&mut c).graceful_shutdown();
+                    shutdown = true;
+                } else {
+                    // Part of a next request is here: answer it (with
+                    // `Connection: close`) rather than close under the client.
+                    grace.as_mut().reset(tokio::time::Instant::now() + DRAIN_PARTIAL_GRACE);
+                    grace_armed = true;
+                }
+            }
+            _ = conn.changed.notified(), if draining && !shutdown => {
+                if conn.is_busy() || conn.is_idle() {
+                    std::pin::Pin::new(&mut c).graceful_shutdown();
+                    shutdown = true;
+                }
+            }
+            _ = &mut grace, if grace_armed && !shutdown => {
+                std::pin::Pin::new(&mut c).graceful_shutdown();
+                shutdown = true;
+            }
+            r = shed.changed(), if shed_open && !shutdown => {
+                if r.is_err() {
+                    shed_open = false;
+                } else if conn.is_idle() {
+                    inc(&ctx.stats.idle_closed);
+                    std::pin::Pin::new(&mut c).graceful_shutdown();
+                    shutdown = true;
+                }
+            }
+        }
+    }
+    let mut io = c.into_parts().io.into_inner();
+    linger(&mut io).await;
+}
+
+/// Closes our side, then reads and discards until the client closes (or
+/// [`LINGER`] passes), so a response sent before unread input is not
+/// destroyed by a TCP reset.
+async fn linger<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I) {
+    let _ = tokio::time::timeout(LINGER, async {
+        if io.shutdown().await.is_err() {
+            return;
+        }
+        let mut buf = [0u8; 4096];
+        let mut total = 0;
+        while let Ok(n) = io.read(&mut buf).await {
+            total += n;
+            if n == 0 || total > LINGER_MAX_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn serve_h2<I>(io: I, handler: Handler, ctx: &ServerCtx, conn: &ConnState)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(ctx.max_buf()).unwrap_or(u32::MAX));
+    let c = builder.serve_connection(TokioIo::new(io), handler);
+    tokio::pin!(c);
+    let mut shed = ctx.shed.subscribe();
+    let mut shed_open = true;
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            r = c.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!("HTTP/2 connection ended: {e}");
+                }
+                break;
+            }
+            _ = ctx.drain.cancelled(), if !draining => {
+                draining = true;
+                c.as_mut().graceful_shutdown();
+            }
+            r = shed.changed(), if shed_open && !draining => {
+                if r.is_err() {
+                    shed_open = false;
+                } else if conn.in_flight.load(Ordering::Acquire) == 0 {
+                    inc(&ctx.stats.idle_closed);
+                    draining = true;
+                    c.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+fn log_conn_error(peer: SocketAddr, e: &hyper::Error) {
+    if e.is_parse() || e.is_parse_too_large() {
+        tracing::info!(client = %peer, "bad request: {e}; answered 4xx and closed");
+    } else if e.is_timeout() {
+        tracing::info!(client = %peer, "client_socket_timeout: {e}; connection closed");
+    } else {
+        tracing::debug!(client = %peer, "connection error: {e}");
+    }
+}

@@ -1,0 +1,362 @@
+//! One request (H3, H5, H7): the server's own limits, the per-worker pool,
+//! the request body limit, and the access log line when the response is
+//! done.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use http::{StatusCode, Version};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::sync::OwnedSemaphorePermit;
+use tower::Service as _;
+
+use super::access_log::{ACCESS_LOG_TARGET, Entry};
+use super::conn::{ConnState, ServerCtx};
+use super::io::StallTimer;
+use super::stats::{dec, inc};
+use crate::body::{App, Body, BoxError};
+
+/// The error a request body yields to the app once it grows past
+/// `max_request_body_size`; the server then answers 413 whatever the app
+/// returned.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("request body is larger than max_request_body_size ({limit} bytes)")]
+pub struct BodyTooLarge {
+    /// The limit in bytes.
+    pub limit: u64,
+}
+
+/// The hyper service of one connection.
+#[derive(Clone)]
+pub(crate) struct Handler {
+    pub(crate) ctx: Arc<ServerCtx>,
+    pub(crate) app: App,
+    pub(crate) conn: Arc<ConnState>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) http1: bool,
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handler").field("peer", &self.peer).finish()
+    }
+}
+
+type HandlerFuture =
+    Pin<Box<dyn Future<Output = Result<http::Response<ResponseBody>, Infallible>> + Send>>;
+
+impl hyper::service::Service<http::Request<Incoming>> for Handler {
+    type Response = http::Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = HandlerFuture;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        let ctx = self.ctx.clone();
+        let mut guard = Guard::new(&ctx, &self.conn, self.peer, &req);
+        let app = self.app.clone();
+        let http1 = self.http1;
+        Box::pin(async move {
+            if let Some(resp) = check_limits(&ctx, &req) {
+                inc(&ctx.stats.rejected);
+                tracing::info!(
+                    client = %guard.peer.ip(), status = resp.status().as_u16(),
+                    "rejected {} {}: over a server limit", guard.method, guard.path,
+                );
+                return Ok(finish(resp, guard, http1, true, &ctx));
+            }
+            guard.permit = Some(acquire_slot(&ctx).await);
+            let (parts, body) = req.into_parts();
+            let tripped = Arc::new(AtomicBool::new(false));
+            let body = RequestBody {
+                inner: body,
+                seen: 0,
+                limit: ctx.max_request_body_size,
+                tripped: tripped.clone(),
+                stall: ctx.client_socket_timeout,
+                timer: StallTimer::default(),
+            };
+            let req = http::Request::from_parts(parts, crate::body::boxed(body));
+            let resp = match call_app(app, req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            };
+            if tripped.load(Ordering::Acquire) {
+                inc(&ctx.stats.rejected);
+                let resp = error_response(StatusCode::PAYLOAD_TOO_LARGE);
+                return Ok(finish(resp, guard, http1, true, &ctx));
+            }
+            Ok(finish(resp, guard, http1, false, &ctx))
+        })
+    }
+}
+
+/// Calls the app (ready, then call) with a boxed, `Send` future.
+fn call_app(
+    mut app: App,
+    req: crate::body::Request,
+) -> Pin<Box<dyn Future<Output = Result<crate::body::Response, Infallible>> + Send>> {
+    Box::pin(async move {
+        std::future::poll_fn(|cx| app.poll_ready(cx)).await?;
+        app.call(req).await
+    })
+}
+
+/// Waits for a free slot of the worker's pool (`wsgi_default_pool_size`).
+async fn acquire_slot(ctx: &ServerCtx) -> OwnedSemaphorePermit {
+    if let Ok(p) = ctx.pool.clone().try_acquire_owned() {
+        return p;
+    }
+    inc(&ctx.stats.pool_waits);
+    loop {
+        // The pool is never closed while requests are served.
+        if let Ok(p) = ctx.pool.clone().acquire_owned().await {
+            return p;
+        }
+    }
+}
+
+/// 414 for a long request line, 431 for a long header line, 413 for a
+/// declared body over the limit.
+fn check_limits(ctx: &ServerCtx, req: &http::Request<Incoming>) -> Option<http::Response<Body>> {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(req.uri().path().len(), |pq| pq.as_str().len());
+    // "METHOD SP target SP HTTP/1.1"
+    let line = req.method().as_str().len() + 1 + target + 1 + 8;
+    if line > ctx.max_url_len {
+        return Some(error_response(StatusCode::URI_TOO_LONG));
+    }
+    let too_long = req
+        .headers()
+        .iter()
+        .any(|(name, value)| name.as_str().len() + 2 + value.len() > ctx.max_header_line);
+    if too_long {
+        return Some(error_response(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
+    }
+    if ctx.max_request_body_size > 0 {
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > ctx.max_request_body_size) {
+            return Some(error_response(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+    }
+    None
+}
+
+/// A short plain-text error response the server makes itself.
+pub(crate) fn error_response(status: StatusCode) -> http::Response<Body> {
+    let text = format!(
+        "{} {}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("Error")
+    );
+    let mut resp = http::Response::new(crate::body::full(text));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=UTF-8"));
+    resp
+}
+
+fn finish(
+    resp: http::Response<Body>,
+    mut guard: Guard,
+    http1: bool,
+    close: bool,
+    ctx: &ServerCtx,
+) -> http::Response<ResponseBody> {
+    let (mut parts, body) = resp.into_parts();
+    if http1 && (close || ctx.drain.is_cancelled()) {
+        parts
+            .headers
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    guard.status = Some(parts.status.as_u16());
+    http::Response::from_parts(
+        parts,
+        ResponseBody {
+            inner: body,
+            guard,
+        },
+    )
+}
+
+/// Accounts for one request from its head to the end of its response:
+/// in-flight counters, the pool slot, and the access log line on drop.
+struct Guard {
+    ctx: Arc<ServerCtx>,
+    conn: Arc<ConnState>,
+    peer: SocketAddr,
+    method: http::Method,
+    path: String,
+    version: Version,
+    start: Instant,
+    status: Option<u16>,
+    bytes: u64,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Guard {
+    fn new(
+        ctx: &Arc<ServerCtx>,
+        conn: &Arc<ConnState>,
+        peer: SocketAddr,
+        req: &http::Request<Incoming>,
+    ) -> Self {
+        conn.begin();
+        inc(&ctx.stats.requests);
+        inc(&ctx.stats.in_flight);
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+        Guard {
+            ctx: ctx.clone(),
+            conn: conn.clone(),
+            peer,
+            method: req.method().clone(),
+            path,
+            version: req.version(),
+            start: Instant::now(),
+            status: None,
+            bytes: 0,
+            permit: None,
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.permit = None;
+        if let Some(status) = self.status {
+            if tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO) {
+                let version = match self.version {
+                    Version::HTTP_09 => "HTTP/0.9",
+                    Version::HTTP_10 => "HTTP/1.0",
+                    Version::HTTP_11 => "HTTP/1.1",
+                    Version::HTTP_2 => "HTTP/2.0",
+                    _ => "HTTP/3.0",
+                };
+                let line = self.ctx.log_format.format(&Entry {
+                    client_ip: self.peer.ip(),
+                    method: self.method.as_str(),
+                    path: &self.path,
+                    version,
+                    status,
+                    body_length: self.bytes,
+                    wall: self.start.elapsed(),
+                });
+                tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
+            }
+        }
+        dec(&self.ctx.stats.in_flight);
+        self.conn.end();
+    }
+}
+
+/// The response body as hyper sends it: counts bytes for the access log
+/// and keeps the request's accounting alive until the body is done.
+pub(crate) struct ResponseBody {
+    inner: Body,
+    guard: Guard,
+}
+
+impl HttpBody for ResponseBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let r = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &r {
+            if let Some(data) = frame.data_ref() {
+                self.guard.bytes += data.len() as u64;
+            }
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The request body as the app sees it: limited to
+/// `max_request_body_size` and failing when the client stalls for
+/// `client_socket_timeout`.
+struct RequestBody {
+    inner: Incoming,
+    seen: u64,
+    limit: u64,
+    tripped: Arc<AtomicBool>,
+    stall: Option<std::time::Duration>,
+    timer: StallTimer,
+}
+
+impl HttpBody for RequestBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.tripped.load(Ordering::Relaxed) {
+            return Poll::Ready(Some(Err(BodyTooLarge { limit: this.limit }.into())));
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.timer.disarm();
+                if let Some(data) = frame.data_ref() {
+                    this.seen += data.len() as u64;
+                    if this.limit > 0 && this.seen > this.limit {
+                        this.tripped.store(true, Ordering::Release);
+                        return Poll::Ready(Some(Err(BodyTooLarge { limit: this.limit }.into())));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                if let Some(limit) = this.stall {
+                    if this.timer.poll_expired(limit, cx) {
+                        return Poll::Ready(Some(Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "client_socket_timeout: client stopped sending the request body",
+                        )
+                        .into())));
+                    }
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,388 @@
+//! `HttpService` (oslo.service's `WSGIService` + `wsgi.Server`): bound in
+//! the master, started in each worker.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::access_log::LogFormat;
+use super::conn::{self, ServerCtx};
+use super::error::Error;
+use super::options::ServerOptions;
+use super::stats::{Phase, Stats, StatsSnapshot, dec, inc};
+use super::{socket, tls};
+use crate::body::App;
+
+type AppFactory = Arc<dyn Fn() -> App + Send + Sync>;
+
+/// Pause after an accept error that is not about one connection (for
+/// example too many open files), so the loop does not spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// An HTTP API service: a listening socket bound at construction and a
+/// hyper server started by [`fjord_service::Service::start`] in each
+/// worker.
+///
+/// Cloning is cheap and clones share everything (socket, state, stats).
+///
+/// # Examples
+///
+/// ```no_run
+/// use fjord_http::server::{HttpService, ServerOptions};
+/// use fjord_http::{App, full};
+/// use std::convert::Infallible;
+///
+/// let app = App::new(tower::service_fn(|_req: fjord_http::Request| async {
+///     Ok::<_, Infallible>(http::Response::new(full("Hello, World!")))
+/// }));
+/// let service = HttpService::bind(ServerOptions::new("hello").listen("127.0.0.1").port(0), app)?;
+/// println!("listening on {}", service.url());
+/// // hand `service` to a fjord_service launcher
+/// # Ok::<(), fjord_http::server::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct HttpService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: ServerOptions,
+    listener: std::net::TcpListener,
+    local_addr: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    log_format: Arc<LogFormat>,
+    make_app: AppFactory,
+    stats: Arc<Stats>,
+    phase: watch::Sender<Phase>,
+    run: Mutex<Option<Run>>,
+}
+
+#[derive(Clone)]
+struct Run {
+    drain: CancellationToken,
+    force: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for HttpService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpService")
+            .field("name", &self.inner.options.name)
+            .field("local_addr", &self.inner.local_addr)
+            .field("tls", &self.inner.tls.is_some())
+            .field("phase", &*self.inner.phase.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpService {
+    /// Validates `options`, loads TLS files and binds the listening socket;
+    /// every worker serves `app` (cloned).
+    ///
+    /// Synchronous and runtime-free: call it in the master, before the
+    /// launcher forks.
+    ///
+    /// # Errors
+    ///
+    /// An invalid option (pool size 0, bad `wsgi_log_format`, bad
+    /// `[ssl]` version or ciphers), an unreadable or invalid TLS file
+    /// (named), a host that does not resolve, an address still in use
+    /// after `bind_timeout`, or any other bind failure.
+    pub fn bind(options: ServerOptions, app: App) -> Result<Self, Error> {
+        let app = Mutex::new(app);
+        Self::bind_with(options, move || {
+            app.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        })
+    }
+
+    /// Like [`HttpService::bind`], but the app is made by `make_app` in
+    /// each worker at each start (after fork), for apps that must not be
+    /// built in the master.
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpService::bind`].
+    pub fn bind_with<F>(options: ServerOptions, make_app: F) -> Result<Self, Error>
+    where
+        F: Fn() -> App + Send + Sync + 'static,
+    {
+        validate(&options)?;
+        let log_format = Arc::new(LogFormat::parse(&options.wsgi_log_format)?);
+        let tls = if options.use_ssl {
+            Some(tls::server_config(&options.ssl, options.http2)?)
+        } else {
+            None
+        };
+        let listener = socket::bind(&options)?;
+        let local_addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: socket::resolve(&options.listen, options.port)
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], options.port))),
+            source,
+        })?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(
+            api = %options.name,
+            "{} listening on {scheme}://{local_addr}",
+            options.name
+        );
+        let (phase, _) = watch::channel(Phase::Idle);
+        Ok(HttpService {
+            inner: Arc::new(Inner {
+                options,
+                listener,
+                local_addr,
+                tls,
+                log_format,
+                make_app: Arc::new(make_app),
+                stats: Arc::new(Stats::default()),
+                phase,
+                run: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The address the socket is bound to, with the real port when the
+    /// options asked for port 0.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.inner.local_addr.port()
+    }
+
+    /// `http://addr:port` or `https://addr:port`.
+    pub fn url(&self) -> String {
+        let scheme = if self.inner.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.inner.local_addr)
+    }
+
+    /// The options the service was built with.
+    pub fn options(&self) -> &ServerOptions {
+        &self.inner.options
+    }
+
+    /// The counters of this process's server.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.stats.snapshot()
+    }
+
+    /// The lifecycle phase in this process, as a watch channel.
+    pub fn phase(&self) -> watch::Receiver<Phase> {
+        self.inner.phase.subscribe()
+    }
+
+    fn lock_run(&self) -> std::sync::MutexGuard<'_, Option<Run>> {
+        self.inner.run.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn start_inner(&self) -> Result<(), Error> {
+        let mut run = self.lock_run();
+        if run.is_some() {
+            return Err(Error::AlreadyStarted(self.inner.options.name.clone()));
+        }
+        let addr = self.inner.local_addr;
+        let listener_err = |source| Error::Listener { addr, source };
+        let std_listener = self.inner.listener.try_clone().map_err(listener_err)?;
+        std_listener.set_nonblocking(true).map_err(listener_err)?;
+        let listener = TcpListener::from_std(std_listener).map_err(listener_err)?;
+
+        let o = &self.inner.options;
+        let (shed, _) = watch::channel(0u64);
+        let drain = CancellationToken::new();
+        let ctx = Arc::new(ServerCtx {
+            stats: self.inner.stats.clone(),
+            log_format: self.inner.log_format.clone(),
+            pool: Arc::new(Semaphore::new(o.wsgi_default_pool_size)),
+            tls: self.inner.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+            http2: o.http2,
+            keep_alive: o.wsgi_keep_alive,
+            client_socket_timeout: (!o.client_socket_timeout.is_zero())
+                .then_some(o.client_socket_timeout),
+            max_url_len: o.max_url_len,
+            max_header_line: o.max_header_line,
+            max_request_body_size: o.max_request_body_size,
+            drain: drain.clone(),
+            shed,
+        });
+        let r = Run {
+            drain,
+            force: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        };
+        let app = (self.inner.make_app)();
+        let conns = Arc::new(Semaphore::new(o.max_connections));
+        r.tracker
+            .spawn(accept_loop(listener, ctx, app, r.clone(), conns));
+        *run = Some(r);
+        self.inner.phase.send_replace(Phase::Running);
+        tracing::info!(api = %o.name, pid = std::process::id(), "serving on {}", self.url());
+        Ok(())
+    }
+}
+
+fn validate(o: &ServerOptions) -> Result<(), Error> {
+    let check = |ok: bool, option: &'static str, message: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidOption {
+                option,
+                message: message.to_owned(),
+            })
+        }
+    };
+    check(
+        o.wsgi_default_pool_size > 0,
+        "wsgi_default_pool_size",
+        "must be at least 1",
+    )?;
+    check(o.max_connections > 0, "max_connections", "must be at least 1")?;
+    check(o.max_url_len > 0, "max_url_len", "must be at least 1")?;
+    check(o.max_header_line > 0, "max_header_line", "must be at least 1")?;
+    check(o.backlog > 0, "backlog", "must be at least 1")?;
+    Ok(())
+}
+
+/// Accepts while the pool has a free slot and the connection bound
+/// allows, until a stop.
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<ServerCtx>,
+    app: App,
+    run: Run,
+    conns: Arc<Semaphore>,
+) {
+    let drain = run.drain.clone();
+    loop {
+        // H3: with every slot busy, leave new connections in the backlog
+        // for another worker (eventlet's pool.spawn blocks the same way).
+        if ctx.pool.available_permits() == 0 {
+            tokio::select! {
+                p = ctx.pool.acquire() => drop(p),
+                _ = drain.cancelled() => break,
+            }
+        }
+        let conn_permit = match conns.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                // Make room: idle keep-alive connections close.
+                ctx.shed.send_modify(|g| *g = g.wrapping_add(1));
+                tokio::select! {
+                    p = conns.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    _ = drain.cancelled() => break,
+                }
+            }
+        };
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = drain.cancelled() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::Interrupted
+                ) {
+                    tracing::error!("accept failed: {e}; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
+                        _ = drain.cancelled() => break,
+                    }
+                }
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let ctx = ctx.clone();
+        let app = app.clone();
+        let force = run.force.clone();
+        run.tracker.spawn(async move {
+            let stats = ctx.stats.clone();
+            inc(&stats.connections_accepted);
+            inc(&stats.active_connections);
+            tokio::select! {
+                _ = conn::serve(stream, peer, ctx, app) => {}
+                _ = force.cancelled() => {}
+            }
+            dec(&stats.active_connections);
+            drop(conn_permit);
+        });
+    }
+    // The listener (this process's copy of the socket) closes here; the
+    // service keeps the original for a restart.
+    run.tracker.close();
+}
+
+#[fjord_service::async_trait]
+impl fjord_service::Service for HttpService {
+    fn name(&self) -> &str {
+        &self.inner.options.name
+    }
+
+    /// Starts accepting on the inherited socket in this process's runtime.
+    async fn start(&self) -> fjord_service::Result<()> {
+        self.start_inner().map_err(Into::into)
+    }
+
+    /// Stops accepting. Graceful: requests in flight finish (their
+    /// responses carry `Connection: close`), idle keep-alive connections
+    /// close, a connection holding part of a next request gets it answered;
+    /// returns when every connection is closed. Not graceful: connections
+    /// are dropped.
+    async fn stop(&self, graceful: bool) {
+        let Some(run) = self.lock_run().clone() else {
+            return;
+        };
+        if graceful {
+            self.inner.phase.send_if_modified(|p| {
+                let change = *p == Phase::Running;
+                if change {
+                    *p = Phase::Draining;
+                }
+                change
+            });
+        }
+        run.drain.cancel();
+        if !graceful {
+            run.force.cancel();
+        }
+        run.tracker.close();
+        run.tracker.wait().await;
+        self.inner.phase.send_replace(Phase::Stopped);
+        tracing::info!(api = %self.inner.options.name, "stopped");
+    }
+
+    async fn wait(&self) {
+        let Some(run) = self.lock_run().clone() else {
+            return;
+        };
+        run.tracker.wait().await;
+    }
+
+    /// Forgets the stopped server so `start` can run again; the listening
+    /// socket stays open (connections wait in its backlog meanwhile).
+    async fn reset(&self) -> fjord_service::Result<()> {
+        let run = self.lock_run().take();
+        if let Some(run) = run {
+            run.drain.cancel();
+            run.force.cancel();
+            run.tracker.close();
+            run.tracker.wait().await;
+        }
+        self.inner.phase.send_replace(Phase::Idle);
+        Ok(())
+    }
+}
