@@ -1,0 +1,145 @@
+//! Where values come from: files and directories, the environment, the
+//! command line, defaults.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::ini::IniFile;
+
+/// Where an option's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// The option's declared default.
+    Default,
+    /// A configuration file.
+    File {
+        /// The file as named on the command line.
+        path: String,
+        /// 1-based line of the `key = value` line.
+        line: usize,
+        /// The section as written.
+        section: String,
+    },
+    /// An environment variable `OS_<GROUP>__<OPTION>`.
+    Env {
+        /// The variable's name.
+        var: String,
+    },
+    /// A command-line flag.
+    Cli {
+        /// The flag, e.g. `--debug`.
+        flag: String,
+    },
+    /// Not set anywhere.
+    Unset,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Default => f.write_str("default"),
+            Location::File {
+                path,
+                line,
+                section,
+            } => write!(f, "file {path}, line {line}, section [{section}]"),
+            Location::Env { var } => write!(f, "environment variable {var}"),
+            Location::Cli { flag } => write!(f, "command line {flag}"),
+            Location::Unset => f.write_str("unset"),
+        }
+    }
+}
+
+/// One `--config-file` or `--config-dir`, in command-line order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigSource {
+    /// A file; later files win over earlier ones.
+    File(PathBuf),
+    /// Every `*.conf` file in the directory, in sorted name order.
+    Dir(PathBuf),
+}
+
+/// Where the environment variables come from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EnvSource {
+    /// The process environment, read at load and reload. The default.
+    #[default]
+    Process,
+    /// A fixed set of variables (tests, tools).
+    Map(HashMap<String, String>),
+    /// No environment variables are read.
+    Off,
+}
+
+impl EnvSource {
+    pub(crate) fn snapshot(&self) -> HashMap<String, String> {
+        match self {
+            EnvSource::Process => std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .filter(|(k, _)| k.starts_with("OS_"))
+                .collect(),
+            EnvSource::Map(map) => map.clone(),
+            EnvSource::Off => HashMap::new(),
+        }
+    }
+}
+
+/// oslo.config's environment variable name for an option:
+/// `OS_<GROUP>__<DEST>`, upper-cased (`OS_DEFAULT__DEBUG`).
+pub fn env_var_name(group: &str, dest: &str) -> String {
+    format!("OS_{}__{}", group.to_uppercase(), dest.to_uppercase())
+}
+
+/// The `*.conf` files of `dir`, sorted by name.
+///
+/// # Errors
+///
+/// [`Error::ConfigDir`] if the directory cannot be listed.
+pub fn config_dir_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let err = |e: std::io::Error| Error::ConfigDir {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(err)? {
+        let path = entry.map_err(err)?.path();
+        if path.extension().is_some_and(|e| e == "conf") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Expands sources into the list of files, in load order.
+///
+/// # Errors
+///
+/// [`Error::ConfigDir`] for an unreadable directory.
+pub fn expand_sources(sources: &[ConfigSource]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for source in sources {
+        match source {
+            ConfigSource::File(f) => files.push(f.clone()),
+            ConfigSource::Dir(d) => files.extend(config_dir_files(d)?),
+        }
+    }
+    Ok(files)
+}
+
+/// Reads and parses every file of `sources`, oldest first.
+///
+/// # Errors
+///
+/// The first file that cannot be read or parsed.
+pub fn read_sources(sources: &[ConfigSource]) -> Result<Vec<IniFile>, Error> {
+    expand_sources(sources)?
+        .iter()
+        .map(|p| IniFile::read(p).map_err(Error::from))
+        .collect()
+}

@@ -1,0 +1,128 @@
+//! The crate's error type.
+
+use crate::conf::Location;
+use crate::ini::ParseError;
+
+/// Everything that can go wrong declaring, loading or reading options.
+///
+/// Every variant about a value names the file (or environment variable, or
+/// command-line flag), the section, the option and what was expected. A
+/// launcher exits with [`Error::exit_code`]: 2 for bad input (as oslo
+/// services do), 0 for `--help` / `--version` output.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration file could not be read or parsed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A `--config-dir` could not be listed.
+    #[error("Failed to read config directory {path}: {message}")]
+    ConfigDir {
+        /// The directory as given.
+        path: String,
+        /// The operating system's error text.
+        message: String,
+    },
+    /// A value does not fit its option's type, bounds or choices.
+    #[error("invalid value {value} for option {option} in group [{group}] ({location}): expected {expected}: {reason}")]
+    BadValue {
+        /// Normalized group name (`DEFAULT` for the default group).
+        group: String,
+        /// Option name.
+        option: String,
+        /// Where the value came from (file and line, variable, flag).
+        location: Location,
+        /// The value as written, quoted (`****` for secrets).
+        value: String,
+        /// What the option accepts.
+        expected: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A required option has no value from any source.
+    #[error("required option {option} in group [{group}] has no value (set it in a config file, with {env} or on the command line)")]
+    Required {
+        /// Group name.
+        group: String,
+        /// Option name.
+        option: String,
+        /// The environment variable that would set it.
+        env: String,
+    },
+    /// A `$reference` in a value cannot be substituted.
+    #[error("cannot substitute option {option} in group [{group}] ({location}): {message}")]
+    Substitution {
+        /// Group of the option whose value holds the reference.
+        group: String,
+        /// That option.
+        option: String,
+        /// Where its value came from.
+        location: Location,
+        /// oslo's exception class: `NoSuchOptError`, `RecursionError`,
+        /// `TemplateSubstitutionError`.
+        class: &'static str,
+        /// oslo's message, e.g. `no such option nope in group [DEFAULT]`.
+        message: String,
+    },
+    /// The option is not registered.
+    #[error("no such option {option} in group [{group}]")]
+    NoSuchOpt {
+        /// Group name.
+        group: String,
+        /// Option name.
+        option: String,
+    },
+    /// An option was registered twice with different definitions.
+    #[error("duplicate option: {option} in group [{group}] is already registered differently")]
+    DuplicateOpt {
+        /// Group name.
+        group: String,
+        /// Option name.
+        option: String,
+    },
+    /// A declared default does not fit the option.
+    #[error("invalid default for option {option} in group [{group}]: {reason}")]
+    InvalidDefault {
+        /// Group name.
+        group: String,
+        /// Option name.
+        option: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A typed getter asked for a type the option's value is not.
+    #[error("option {option} in group [{group}]: expected {expected}")]
+    Type {
+        /// Group name.
+        group: String,
+        /// Option name.
+        option: String,
+        /// What the getter wanted and what the option is.
+        expected: String,
+    },
+    /// Bad command-line usage (clap's message).
+    #[error("{0}")]
+    Usage(String),
+    /// `--help` or `--version` was asked for: print this and exit 0.
+    #[error("{0}")]
+    Help(String),
+}
+
+impl Error {
+    /// The process exit code for this error: 0 for [`Error::Help`], 2 for
+    /// everything else (bad input, as oslo.config services exit).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Help(_) => 0,
+            _ => 2,
+        }
+    }
+
+    /// Whether this is `--help` / `--version` output rather than a failure.
+    pub fn is_help(&self) -> bool {
+        matches!(self, Error::Help(_))
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,111 @@
+//! Python-compatible text helpers: `str.isspace`, `str.strip` and `repr(str)`.
+//!
+//! oslo.config's reader strips lines with Python's notion of whitespace and
+//! quotes the offending line with `%r` in its error messages; matching both
+//! keeps fjord's errors identical to the ones operators already know.
+
+/// Python's `str.isspace` for one character.
+///
+/// Rust's `char::is_whitespace` (Unicode `White_Space`) plus the ASCII
+/// information separators U+001C..=U+001F, which Python also treats as space.
+pub(crate) fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.strip()`.
+pub(crate) fn py_strip(s: &str) -> &str {
+    s.trim_matches(is_py_space)
+}
+
+/// Python's `str.rstrip()`.
+pub(crate) fn py_rstrip(s: &str) -> &str {
+    s.trim_end_matches(is_py_space)
+}
+
+/// Python's `str.lstrip()`.
+pub(crate) fn py_lstrip(s: &str) -> &str {
+    s.trim_start_matches(is_py_space)
+}
+
+/// Whether Python's `str.isprintable` holds for `c` (approximation without
+/// the full Unicode category tables: controls, format characters, separators
+/// other than the ASCII space, private use and non-characters are escaped).
+fn is_py_printable(c: char) -> bool {
+    let u = c as u32;
+    if c == ' ' {
+        return true;
+    }
+    if u < 0x20 || (0x7f..=0xa0).contains(&u) || u == 0xad {
+        return false;
+    }
+    if c.is_whitespace() {
+        return false;
+    }
+    !matches!(u,
+        0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x180e
+        | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x206f
+        | 0xd800..=0xf8ff | 0xfeff | 0xfff0..=0xfffb | 0xfffe | 0xffff
+        | 0xe0000..=0xe0fff | 0xf0000..=0x10ffff)
+}
+
+/// Python's `repr(str)`: single quotes unless the text contains `'` and no
+/// `"`, backslash escapes for quotes, `\\`, `\t`, `\n`, `\r` and
+/// non-printable characters.
+pub(crate) fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if is_py_printable(c) => out.push(c),
+            c => {
+                let u = c as u32;
+                if u <= 0xff {
+                    out.push_str(&format!("\\x{u:02x}"));
+                } else if u <= 0xffff {
+                    out.push_str(&format!("\\u{u:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{u:08x}"));
+                }
+            }
+        }
+    }
+    out.push(quote);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repr_matches_python() {
+        assert_eq!(py_repr("foo bar"), "'foo bar'");
+        assert_eq!(py_repr("\u{feff}[DEFAULT]"), "'\\ufeff[DEFAULT]'");
+        assert_eq!(py_repr("\tindented = 1"), "'\\tindented = 1'");
+        assert_eq!(py_repr("it's"), "\"it's\"");
+        assert_eq!(py_repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(py_repr("caf\u{e9}"), "'caf\u{e9}'");
+        assert_eq!(py_repr("\u{85}"), "'\\x85'");
+    }
+
+    #[test]
+    fn strip_uses_python_whitespace() {
+        assert_eq!(py_strip("\u{a0}x\u{3000}\u{1f}"), "x");
+        assert_eq!(py_strip("\u{200b}z\u{200b}"), "\u{200b}z\u{200b}");
+        assert_eq!(py_rstrip("a \u{2028}"), "a");
+        assert_eq!(py_lstrip(" \ta "), "a ");
+    }
+}
