@@ -223,6 +223,8 @@ async fn serve_h1<I>(
     let grace = tokio::time::sleep(DRAIN_PARTIAL_GRACE);
     tokio::pin!(grace);
     let mut grace_armed = false;
+    // Closed by us while idle: nothing unread, no need to linger.
+    let mut closed_idle = false;
     loop {
         tokio::select! {
             r = poll_fn(|cx| c.poll_without_shutdown(cx)) => {
@@ -234,6 +236,7 @@ async fn serve_h1<I>(
             _ = ctx.drain.cancelled(), if !draining => {
                 draining = true;
                 if conn.is_busy() || conn.is_idle() {
+                    closed_idle = !conn.is_busy();
                     std::pin::Pin::new(&mut c).graceful_shutdown();
                     shutdown = true;
                 } else {
@@ -245,6 +248,7 @@ async fn serve_h1<I>(
             }
             _ = conn.changed.notified(), if draining && !shutdown => {
                 if conn.is_busy() || conn.is_idle() {
+                    closed_idle = !conn.is_busy();
                     std::pin::Pin::new(&mut c).graceful_shutdown();
                     shutdown = true;
                 }
@@ -258,6 +262,7 @@ async fn serve_h1<I>(
                     shed_open = false;
                 } else if conn.is_idle() {
                     inc(&ctx.stats.idle_closed);
+                    closed_idle = true;
                     std::pin::Pin::new(&mut c).graceful_shutdown();
                     shutdown = true;
                 }
@@ -265,7 +270,11 @@ async fn serve_h1<I>(
         }
     }
     let mut io = c.into_parts().io.into_inner();
-    linger(&mut io).await;
+    if closed_idle && conn.is_idle() {
+        let _ = with_timeout(Some(LINGER), io.shutdown()).await;
+    } else {
+        linger(&mut io).await;
+    }
 }
 
 /// Closes our side, then reads and discards until the client closes (or

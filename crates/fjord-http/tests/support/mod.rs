@@ -1,0 +1,393 @@
+//! Shared helpers of the server tests: a small app, a raw HTTP/1 client
+//! with deadlines, and test certificates made with rcgen.
+#![allow(dead_code, unreachable_pub)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use fjord_http::server::{HttpService, ServerOptions};
+use fjord_http::{App, Request, Response, full};
+use fjord_service::Service;
+use http_body_util::BodyExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+/// Deadline for any single wait in a test.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Test app routes:
+/// - `/hello`: 200 `Hello, World!`
+/// - `/slow?ms=N`: sleeps N ms, then 200 `slow`
+/// - `/echo`: reads the whole body, answers it (400 with the error text if
+///   reading fails)
+/// - `/chunked`: a streamed (chunked) response of three chunks
+/// - `/gate`: waits for a permit of `gate`, then 200 `gate`
+pub fn app(gate: Arc<Semaphore>) -> App {
+    App::new(tower::service_fn(move |req: Request| {
+        let gate = gate.clone();
+        async move { Ok::<_, Infallible>(route(req, gate).await) }
+    }))
+}
+
+pub fn simple_app() -> App {
+    app(Arc::new(Semaphore::new(0)))
+}
+
+async fn route(req: Request, gate: Arc<Semaphore>) -> Response {
+    let path = req.uri().path().to_owned();
+    match path.as_str() {
+        "/hello" => text(200, "Hello, World!"),
+        "/slow" => {
+            let ms = req
+                .uri()
+                .query()
+                .and_then(|q| q.strip_prefix("ms="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(500);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            text(200, "slow")
+        }
+        "/echo" => match req.into_body().collect().await {
+            Ok(b) => {
+                let mut r = Response::new(full(b.to_bytes()));
+                *r.status_mut() = http::StatusCode::OK;
+                r
+            }
+            Err(e) => text(400, &format!("body error: {e}")),
+        },
+        "/chunked" => {
+            let chunks = futures_util::stream::iter(
+                ["one,", "two,", "three"]
+                    .into_iter()
+                    .map(|c| Ok::<_, fjord_http::BoxError>(http_body::Frame::data(Bytes::from(c)))),
+            );
+            Response::new(fjord_http::boxed(http_body_util::StreamBody::new(chunks)))
+        }
+        "/gate" => {
+            if let Ok(p) = gate.acquire().await {
+                p.forget();
+            }
+            text(200, "gate")
+        }
+        _ => text(404, "not found"),
+    }
+}
+
+fn text(status: u16, body: &str) -> Response {
+    let mut r = Response::new(full(body.to_owned()));
+    *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain"),
+    );
+    r
+}
+
+/// Options for tests: loopback, port 0.
+pub fn options() -> ServerOptions {
+    ServerOptions::new("test").listen("127.0.0.1").port(0)
+}
+
+/// Binds and starts a service in the current runtime.
+pub async fn start(options: ServerOptions, app: App) -> (HttpService, SocketAddr) {
+    let service = HttpService::bind(options, app).expect("bind");
+    service.start().await.expect("start");
+    let addr = service.local_addr();
+    (service, addr)
+}
+
+pub async fn connect(addr: SocketAddr) -> TcpStream {
+    tokio::time::timeout(DEADLINE, TcpStream::connect(addr))
+        .await
+        .expect("connect timed out")
+        .expect("connect")
+}
+
+/// A parsed HTTP/1 response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// The value of header `name` (lowercase compare).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads one response (Content-Length, chunked, or to EOF), skipping 1xx.
+pub async fn read_response<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> Resp {
+    tokio::time::timeout(DEADLINE, read_response_inner(s, buf))
+        .await
+        .expect("response timed out")
+}
+
+async fn fill<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> usize {
+    let mut tmp = [0u8; 8192];
+    let n = s.read(&mut tmp).await.expect("read");
+    buf.extend_from_slice(&tmp[..n]);
+    n
+}
+
+async fn read_response_inner<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>) -> Resp {
+    loop {
+        let end = loop {
+            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            assert!(fill(s, buf).await > 0, "EOF before a response head: {buf:?}");
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.drain(..end);
+        let status: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        if (100..200).contains(&status) {
+            continue;
+        }
+        let mut resp = Resp {
+            status,
+            head,
+            body: Vec::new(),
+        };
+        if let Some(len) = resp.header("content-length") {
+            let len: usize = len.parse().expect("content-length");
+            while buf.len() < len {
+                assert!(fill(s, buf).await > 0, "EOF in body");
+            }
+            resp.body = buf.drain(..len).collect();
+        } else if resp
+            .header("transfer-encoding")
+            .is_some_and(|v| v.contains("chunked"))
+        {
+            loop {
+                let line_end = loop {
+                    if let Some(p) = buf.windows(2).position(|w| w == b"\r\n") {
+                        break p;
+                    }
+                    assert!(fill(s, buf).await > 0, "EOF in chunk size");
+                };
+                let size = usize::from_str_radix(
+                    String::from_utf8_lossy(&buf[..line_end]).trim(),
+                    16,
+                )
+                .expect("chunk size");
+                buf.drain(..line_end + 2);
+                while buf.len() < size + 2 {
+                    assert!(fill(s, buf).await > 0, "EOF in chunk");
+                }
+                resp.body.extend(buf.drain(..size));
+                buf.drain(..2);
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            while fill(s, buf).await > 0 {}
+            resp.body = std::mem::take(buf);
+        }
+        return resp;
+    }
+}
+
+/// Sends `req` raw and reads one response.
+pub async fn roundtrip<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, req: &[u8]) -> Resp {
+    s.write_all(req).await.expect("write");
+    let mut buf = Vec::new();
+    read_response(s, &mut buf).await
+}
+
+/// One request on a new connection.
+pub async fn get(addr: SocketAddr, path: &str) -> Resp {
+    let mut s = connect(addr).await;
+    roundtrip(
+        &mut s,
+        format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+}
+
+/// Waits until the peer closes: Ok(bytes read before EOF) or Err on reset.
+pub async fn read_until_closed<S: AsyncRead + Unpin>(s: &mut S) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    tokio::time::timeout(DEADLINE, async {
+        let mut tmp = [0u8; 4096];
+        loop {
+            let n = s.read(&mut tmp).await?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&tmp[..n]);
+        }
+    })
+    .await
+    .expect("connection not closed within the deadline")
+}
+
+/// Polls `cond` until true or the deadline.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "fjord-http-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A CA, a server certificate for 127.0.0.1/localhost and a client
+/// certificate, all written as PEM files.
+#[derive(Debug)]
+pub struct TestPki {
+    pub dir: PathBuf,
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+    pub ca_cert_pem: String,
+}
+
+pub fn make_pki(tag: &str) -> TestPki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let dir = temp_dir(tag);
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "fjord test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let server_key = KeyPair::generate().expect("server key");
+    let server_params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("server params");
+    let server_cert = server_params
+        .signed_by(&server_key, &issuer)
+        .expect("server cert");
+
+    let client_key = KeyPair::generate().expect("client key");
+    let mut client_params =
+        CertificateParams::new(vec!["client.test".to_owned()]).expect("client params");
+    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client_cert = client_params
+        .signed_by(&client_key, &issuer)
+        .expect("client cert");
+
+    let write = |name: &str, content: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, content).expect("write pem");
+        p
+    };
+    TestPki {
+        ca_cert: write("ca.pem", &ca_cert.pem()),
+        server_cert: write("server.pem", &server_cert.pem()),
+        server_key: write("server.key", &server_key.serialize_pem()),
+        client_cert_pem: client_cert.pem(),
+        client_key_pem: client_key.serialize_pem(),
+        ca_cert_pem: ca_cert.pem(),
+        dir,
+    }
+}
+
+/// A rustls client config trusting the test CA, optionally with the
+/// client certificate, offering `alpn`.
+pub fn tls_client(pki: &TestPki, with_client_cert: bool, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.ca_cert_pem.as_bytes()).expect("ca pem"))
+        .expect("add root");
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let mut config = if with_client_cert {
+        let cert = CertificateDer::from_pem_slice(pki.client_cert_pem.as_bytes()).expect("cert");
+        let key = PrivateKeyDer::from_pem_slice(pki.client_key_pem.as_bytes()).expect("key");
+        builder
+            .with_client_auth_cert(vec![cert], key)
+            .expect("client auth")
+    } else {
+        builder.with_no_client_auth()
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
+/// Records every log line of the test process (global subscriber,
+/// installed once); tests look for lines with their own unique markers.
+#[derive(Clone, Default, Debug)]
+pub struct LogCapture(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// The process-wide capture.
+    pub fn global() -> LogCapture {
+        static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+        CAPTURE
+            .get_or_init(|| {
+                let capture = LogCapture::default();
+                let writer = capture.clone();
+                let subscriber = tracing_subscriber::fmt()
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false)
+                    .with_max_level(tracing::Level::INFO)
+                    .finish();
+                let _ = tracing::subscriber::set_global_default(subscriber);
+                capture
+            })
+            .clone()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+            .into_owned()
+    }
+}
