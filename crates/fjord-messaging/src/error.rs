@@ -56,7 +56,7 @@ pub enum Error {
     },
     /// The server answered with a failure (oslo `RemoteError` or a rebuilt exception).
     #[error(transparent)]
-    Remote(#[from] RemoteError),
+    Remote(Box<RemoteError>),
     /// The broker could not be reached or the connection failed, and the
     /// retries ran out (oslo `MessageDeliveryFailure`).
     #[error("messaging connection failed: {0}")]
@@ -73,6 +73,12 @@ pub enum Error {
     /// The transport or server is closed or not started.
     #[error("{0}")]
     Closed(String),
+}
+
+impl From<RemoteError> for Error {
+    fn from(e: RemoteError) -> Self {
+        Error::Remote(Box::new(e))
+    }
 }
 
 /// The crate's result type.
@@ -105,7 +111,11 @@ pub struct RemoteError {
 
 impl std::fmt::Display for RemoteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Remote error: {}.{} {}", self.module, self.class, self.message)
+        write!(
+            f,
+            "Remote error: {}.{} {}",
+            self.module, self.class, self.message
+        )
     }
 }
 
@@ -119,7 +129,8 @@ pub const DISPATCHER_MODULE: &str = "oslo_messaging.rpc.dispatcher";
 impl RemoteError {
     /// A failure of `class` from `module` with `message`; `args` default to
     /// `[message]`, `kwargs` to `{}`, the traceback to one line
-    /// `"<class>: <message>\n"`.
+    /// `"<module>.<class>: <message>\n"` (just `<class>` for builtins), as
+    /// the last line of a Python traceback.
     pub fn new(
         class: impl Into<String>,
         module: impl Into<String>,
@@ -127,11 +138,17 @@ impl RemoteError {
     ) -> Self {
         let class = class.into();
         let message = message.into();
+        let module = module.into();
+        let qualified = if module == BUILTINS {
+            class.clone()
+        } else {
+            format!("{module}.{class}")
+        };
         RemoteError {
-            tb: vec![format!("{class}: {message}\n")],
+            tb: vec![format!("{qualified}: {message}\n")],
             args: vec![Value::String(message.clone())],
             class,
-            module: module.into(),
+            module,
             message,
             kwargs: Map::new(),
             trusted: true,
@@ -270,12 +287,16 @@ impl RemoteError {
         let tb = match obj.get("tb") {
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|l| l.as_str().map(str::to_string).unwrap_or_else(|| l.to_string()))
+                .map(|l| {
+                    l.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| l.to_string())
+                })
                 .collect(),
             Some(Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
         };
-        let trusted = module == BUILTINS || allowed.iter().any(|m| *m == module);
+        let trusted = module == BUILTINS || allowed.contains(&module);
         Ok(RemoteError {
             class: s("class"),
             message: s("message"),

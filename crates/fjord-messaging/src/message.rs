@@ -196,9 +196,18 @@ impl Request {
             m.insert("version".into(), Value::String(v.clone()));
         }
         if self.is_call {
-            m.insert("_msg_id".into(), self.msg_id.clone().map_or(Value::Null, Value::String));
-            m.insert("_reply_q".into(), self.reply_q.clone().map_or(Value::Null, Value::String));
-            m.insert("_timeout".into(), self.timeout.clone().unwrap_or(Value::Null));
+            m.insert(
+                "_msg_id".into(),
+                self.msg_id.clone().map_or(Value::Null, Value::String),
+            );
+            m.insert(
+                "_reply_q".into(),
+                self.reply_q.clone().map_or(Value::Null, Value::String),
+            );
+            m.insert(
+                "_timeout".into(),
+                self.timeout.clone().unwrap_or(Value::Null),
+            );
         }
         if let Some(u) = &self.unique_id {
             m.insert("_unique_id".into(), Value::String(u.clone()));
@@ -356,7 +365,10 @@ impl Reply {
         Ok(Reply {
             result: inner.get("result").cloned().unwrap_or(Value::Null),
             failure,
-            ending: inner.get("ending").and_then(Value::as_bool).unwrap_or(false),
+            ending: inner
+                .get("ending")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             msg_id,
             unique_id: inner
                 .get("_unique_id")
@@ -373,7 +385,10 @@ mod tests {
 
     #[test]
     fn envelope_round_trip() {
-        let mut r = Request::cast("echo", json!({"x": "h\u{e9}"}).as_object().cloned().unwrap());
+        let mut r = Request::cast(
+            "echo",
+            json!({"x": "h\u{e9}"}).as_object().cloned().unwrap(),
+        );
         r.context.insert("user".into(), json!("u"));
         let body = r.encode();
         let inner = decode_body(Some("application/json"), &body).unwrap();

@@ -242,9 +242,7 @@ impl RabbitOptions {
             "rabbit_quorum_max_memory_bytes" => {
                 self.rabbit_quorum_max_memory_bytes = parse_num(name, value)?
             }
-            "rabbit_qos_prefetch_count" => {
-                self.rabbit_qos_prefetch_count = parse_num(name, value)?
-            }
+            "rabbit_qos_prefetch_count" => self.rabbit_qos_prefetch_count = parse_num(name, value)?,
             "enable_cancel_on_failover" => {
                 self.enable_cancel_on_failover = parse_bool(name, value)?
             }
@@ -278,8 +276,12 @@ impl RabbitOptions {
             "rabbit_stream_fanout" => self.rabbit_stream_fanout = parse_bool(name, value)?,
             "use_queue_manager" => self.use_queue_manager = parse_bool(name, value)?,
             // Python-internal tuning knobs: accepted so shared URLs work.
-            "heartbeat_in_pthread" | "ssl_version" | "ssl_enforce_fips_mode"
-            | "rabbit_interval_max_jitter" | "hostname" | "processname"
+            "heartbeat_in_pthread"
+            | "ssl_version"
+            | "ssl_enforce_fips_mode"
+            | "rabbit_interval_max_jitter"
+            | "hostname"
+            | "processname"
             | "rabbit_transient_queues_ttl_jitter" => {}
             _ => {
                 return Err(Error::InvalidOption {
@@ -309,14 +311,24 @@ impl RabbitOptions {
                 "cannot be used together with rabbit_quorum_queue",
             );
         }
-        if self.kombu_compression.as_deref().is_some_and(|c| !c.is_empty()) {
+        if self
+            .kombu_compression
+            .as_deref()
+            .is_some_and(|c| !c.is_empty())
+        {
             return bad("kombu_compression", "compression is not supported by fjord");
         }
         if self.rabbit_stream_fanout {
-            return bad("rabbit_stream_fanout", "stream fanout is not supported by fjord");
+            return bad(
+                "rabbit_stream_fanout",
+                "stream fanout is not supported by fjord",
+            );
         }
         if self.use_queue_manager {
-            return bad("use_queue_manager", "the queue manager is not supported by fjord");
+            return bad(
+                "use_queue_manager",
+                "the queue manager is not supported by fjord",
+            );
         }
         if !(self.rabbit_retry_interval >= 0.0
             && self.rabbit_retry_backoff >= 0.0

@@ -187,7 +187,11 @@ mod tests {
             ("1.6.0", "1.5.9", true),
             ("1.0", "x", false),
         ] {
-            assert_eq!(version_is_compatible(Some(imp), Some(req)), ok, "{imp} {req}");
+            assert_eq!(
+                version_is_compatible(Some(imp), Some(req)),
+                ok,
+                "{imp} {req}"
+            );
         }
         assert!(version_is_compatible(None, None));
         assert!(!version_is_compatible(Some("1.0"), None));

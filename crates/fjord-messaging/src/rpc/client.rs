@@ -139,10 +139,9 @@ impl RpcClient {
     pub fn can_send_version(&self, version: Option<&str>) -> bool {
         match &self.version_cap {
             None => true,
-            Some(cap) => version_is_compatible(
-                Some(cap),
-                version.or(self.target.version.as_deref()),
-            ),
+            Some(cap) => {
+                version_is_compatible(Some(cap), version.or(self.target.version.as_deref()))
+            }
         }
     }
 
@@ -171,7 +170,10 @@ impl RpcClient {
     fn request(&self, ctx: &Context, method: &str, args: Map<String, Value>) -> Result<Request> {
         let mut sargs = Map::new();
         for (k, v) in args {
-            let v = self.serializer.serialize_entity(ctx, v).map_err(Error::Remote)?;
+            let v = self
+                .serializer
+                .serialize_entity(ctx, v)
+                .map_err(Error::from)?;
             sargs.insert(k, v);
         }
         let mut r = Request::cast(method, sargs);
@@ -265,9 +267,7 @@ impl RpcClient {
         req.is_call = true;
         req.msg_id = Some(msg_id);
         req.reply_q = Some(replies.queue().to_string());
-        req.timeout = self
-            .call_monitor_timeout
-            .map(|t| Value::from(t.as_secs()));
+        req.timeout = self.call_monitor_timeout.map(|t| Value::from(t.as_secs()));
         let mut msg = OutgoingMessage::new(req.encode());
         msg.expiration = Some(timeout);
         msg.retry = self.retry;
@@ -305,10 +305,10 @@ impl RpcClient {
             }
         }
         if let Some(f) = failure {
-            return Err(Error::Remote(f));
+            return Err(Error::from(f));
         }
         self.serializer
             .deserialize_entity(ctx, result)
-            .map_err(Error::Remote)
+            .map_err(Error::from)
     }
 }

@@ -61,8 +61,11 @@ pub trait Endpoint: Send + Sync + fmt::Debug + 'static {
     ) -> Result<Value, RemoteError>;
 }
 
-type Handler =
-    Arc<dyn Fn(Context, Map<String, Value>) -> BoxFuture<'static, Result<Value, RemoteError>> + Send + Sync>;
+type Handler = Arc<
+    dyn Fn(Context, Map<String, Value>) -> BoxFuture<'static, Result<Value, RemoteError>>
+        + Send
+        + Sync,
+>;
 
 /// An [`Endpoint`] built from closures registered by method name.
 ///
@@ -245,7 +248,10 @@ impl Dispatcher {
                     .as_ref()
                     .is_some_and(|n| t.legacy_namespaces.contains(n));
             if !ns_ok
-                || !version_is_compatible(Some(t.version.as_deref().unwrap_or("1.0")), Some(version))
+                || !version_is_compatible(
+                    Some(t.version.as_deref().unwrap_or("1.0")),
+                    Some(version),
+                )
             {
                 continue;
             }
@@ -253,7 +259,10 @@ impl Dispatcher {
             if allowed && ep.has_method(method) {
                 let mut args = Map::new();
                 for (k, v) in &req.args {
-                    args.insert(k.clone(), self.serializer.deserialize_entity(&ctx, v.clone())?);
+                    args.insert(
+                        k.clone(),
+                        self.serializer.deserialize_entity(&ctx, v.clone())?,
+                    );
                 }
                 let fut = ep.dispatch(ctx.clone(), method, args);
                 let result = match AssertUnwindSafe(fut).catch_unwind().await {

@@ -22,7 +22,9 @@ pub(crate) struct ReplyRouter {
 
 impl std::fmt::Debug for ReplyRouter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReplyRouter").field("queue", &self.queue).finish()
+        f.debug_struct("ReplyRouter")
+            .field("queue", &self.queue)
+            .finish()
     }
 }
 
@@ -76,7 +78,9 @@ impl ReplyRouter {
                             ),
                         }
                     }
-                    Err(e) => tracing::warn!(queue = %q, error = %e, "dropping an unreadable reply"),
+                    Err(e) => {
+                        tracing::warn!(queue = %q, error = %e, "dropping an unreadable reply")
+                    }
                 }
             }
             c.store(true, Ordering::SeqCst);

@@ -14,10 +14,10 @@ use super::dispatcher::{AccessPolicy, Dispatcher, Endpoint};
 use super::serializer::Serializer;
 use crate::error::{Error, Result};
 use crate::message::{Reply, Request, decode_body};
+use crate::target::Target;
 use crate::transport::{
     Destination, IncomingMessage, ListenSpec, ListenerControl, OutgoingMessage, Transport,
 };
-use crate::target::Target;
 
 /// How many recent `_unique_id`s a listener remembers (as Python: 16).
 const DEDUP_WINDOW: usize = 16;

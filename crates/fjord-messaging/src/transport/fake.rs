@@ -194,7 +194,11 @@ impl Driver for FakeDriver {
                 hub.fanout_exchanges.insert(fanout_x.clone());
                 hub.declare(&fanout_q);
                 hub.bind(&fanout_x, topic, &fanout_q);
-                (vec![topic.clone(), server_q, fanout_q.clone()], None, Some(fanout_q))
+                (
+                    vec![topic.clone(), server_q, fanout_q.clone()],
+                    None,
+                    Some(fanout_q),
+                )
             }
             ListenSpec::Replies => {
                 let q = format!("reply_{}", new_id());

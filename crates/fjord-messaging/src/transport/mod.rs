@@ -298,7 +298,11 @@ impl Transport {
         Self::with_driver_inner(driver, options, url)
     }
 
-    fn with_driver_inner(driver: Arc<dyn Driver>, options: MessagingOptions, url: TransportUrl) -> Self {
+    fn with_driver_inner(
+        driver: Arc<dyn Driver>,
+        options: MessagingOptions,
+        url: TransportUrl,
+    ) -> Self {
         Transport {
             inner: Arc::new(TransportInner {
                 driver,
@@ -354,7 +358,12 @@ impl Transport {
     pub(crate) async fn replies(&self) -> Result<&ReplyRouter> {
         self.inner
             .replies
-            .get_or_try_init(|| ReplyRouter::start(self.inner.driver.clone(), self.inner.allowed_remote_exmods.clone()))
+            .get_or_try_init(|| {
+                ReplyRouter::start(
+                    self.inner.driver.clone(),
+                    self.inner.allowed_remote_exmods.clone(),
+                )
+            })
             .await
     }
 }

@@ -1,35 +1,813 @@
-//! The RabbitMQ driver on lapin.
+//! The RabbitMQ driver on lapin (WIRE.md §2-§4): topology, properties,
+//! publisher confirms, failover and reconnect.
+//!
+//! * Sending uses one connection with one confirm-mode channel, opened on
+//!   first use and re-opened after a failure; exchanges are declared once
+//!   per channel before the first publish to them.
+//! * Each listener (RPC server, reply queue, notification listener) owns a
+//!   connection and a supervisor task: it declares its queues and bindings,
+//!   consumes with manual ack, and after the broker drops the connection
+//!   reconnects with back-off (trying the hosts round-robin) and declares
+//!   everything again.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::tcp::OwnedTLSConfig;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use rand::seq::SliceRandom;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
-use super::{Destination, Driver, ListenSpec, Listener, OutgoingMessage, TransportUrl};
+use super::{
+    Acker, Destination, Driver, IncomingMessage, ListenSpec, Listener, ListenerControl,
+    OutgoingMessage, TransportHost, TransportUrl,
+};
 use crate::error::{Error, Result};
-use crate::options::MessagingOptions;
+use crate::message::new_id;
+use crate::options::{MessagingOptions, RabbitOptions};
 
-/// The RabbitMQ driver.
-#[derive(Debug)]
+struct Shared {
+    hosts: Vec<TransportHost>,
+    vhost: String,
+    opts: RabbitOptions,
+    next_host: AtomicUsize,
+    closed: CancellationToken,
+    connection_name: String,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RabbitDriver")
+            .field(
+                "hosts",
+                &self.hosts.iter().map(|h| h.address()).collect::<Vec<_>>(),
+            )
+            .field("vhost", &self.vhost)
+            .finish()
+    }
+}
+
+struct Publisher {
+    conn: Connection,
+    channel: Channel,
+    declared: HashSet<String>,
+    generation: u64,
+}
+
+/// The RabbitMQ driver. See the module docs.
 pub struct RabbitDriver {
-    url: TransportUrl,
+    shared: Arc<Shared>,
+    publisher: Mutex<Option<Publisher>>,
+    generation: AtomicUsize,
+}
+
+impl std::fmt::Debug for RabbitDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.shared.fmt(f)
+    }
+}
+
+enum SendError {
+    /// The connection or channel failed: reconnect and retry.
+    Retry(String),
+    /// Retrying cannot help.
+    Fatal(Error),
+}
+
+fn lapin_err(what: &str, e: &lapin::Error) -> SendError {
+    let text = format!("{what}: {e}");
+    if e.is_amqp_soft_error() {
+        // For example PRECONDITION_FAILED: the same declare fails again.
+        SendError::Fatal(Error::Connection(text))
+    } else {
+        SendError::Retry(text)
+    }
+}
+
+fn queue_args(opts: &RabbitOptions, quorum: bool, expires: bool) -> FieldTable {
+    let mut t = FieldTable::default();
+    if opts.rabbit_ha_queues {
+        t.insert("x-ha-policy".into(), AMQPValue::LongString("all".into()));
+    }
+    if expires && opts.rabbit_transient_queues_ttl > 0 {
+        let ms =
+            (opts.rabbit_transient_queues_ttl.saturating_mul(1000)).min(i32::MAX as u64) as i32;
+        t.insert("x-expires".into(), AMQPValue::LongInt(ms));
+    }
+    if quorum {
+        t.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        let lim = |v: u64| AMQPValue::LongLongInt(v.min(i64::MAX as u64) as i64);
+        if opts.rabbit_quorum_delivery_limit > 0 {
+            t.insert(
+                "x-delivery-limit".into(),
+                lim(opts.rabbit_quorum_delivery_limit),
+            );
+        }
+        if opts.rabbit_quorum_max_memory_length > 0 {
+            t.insert(
+                "x-max-in-memory-length".into(),
+                lim(opts.rabbit_quorum_max_memory_length),
+            );
+        }
+        if opts.rabbit_quorum_max_memory_bytes > 0 {
+            t.insert(
+                "x-max-in-memory-bytes".into(),
+                lim(opts.rabbit_quorum_max_memory_bytes),
+            );
+        }
+    }
+    t
+}
+
+/// One queue a listener declares, binds and consumes.
+#[derive(Debug, Clone)]
+struct QueueSpec {
+    name: String,
+    durable: bool,
+    auto_delete: bool,
+    args: FieldTable,
+    /// (exchange, kind, durable, auto_delete, routing key)
+    bind: Option<(String, ExchangeKind, bool, bool, String)>,
+    delete_on_stop: bool,
+}
+
+impl Shared {
+    fn control_exchange_flags(&self) -> (bool, bool) {
+        (
+            self.opts.amqp_durable_queues || self.opts.rabbit_quorum_queue,
+            self.opts.amqp_auto_delete,
+        )
+    }
+
+    fn fanout_exchange_flags(&self) -> (bool, bool) {
+        (self.opts.rabbit_transient_quorum_queue, true)
+    }
+
+    /// A topic, server or notification queue bound to `exchange` with `key`.
+    fn durable_queue(&self, name: &str, exchange: &str, key: &str) -> QueueSpec {
+        let (xd, xa) = self.control_exchange_flags();
+        QueueSpec {
+            name: name.to_string(),
+            durable: xd,
+            auto_delete: xa,
+            args: queue_args(&self.opts, self.opts.rabbit_quorum_queue, false),
+            bind: Some((
+                exchange.to_string(),
+                ExchangeKind::Topic,
+                xd,
+                xa,
+                key.to_string(),
+            )),
+            delete_on_stop: false,
+        }
+    }
+
+    /// A reply or fanout queue (`x-expires`, transient quorum).
+    fn transient_queue(&self, name: &str) -> QueueSpec {
+        QueueSpec {
+            name: name.to_string(),
+            durable: self.opts.rabbit_transient_quorum_queue,
+            auto_delete: false,
+            args: queue_args(&self.opts, self.opts.rabbit_transient_quorum_queue, true),
+            bind: None,
+            delete_on_stop: false,
+        }
+    }
+
+    fn uri(&self, host: &TransportHost) -> AMQPUri {
+        AMQPUri {
+            scheme: if self.opts.ssl {
+                AMQPScheme::AMQPS
+            } else {
+                AMQPScheme::AMQP
+            },
+            authority: AMQPAuthority {
+                userinfo: AMQPUserInfo {
+                    username: host.username.clone().unwrap_or_default(),
+                    password: host
+                        .password
+                        .as_ref()
+                        .map(|p| p.expose().to_string())
+                        .unwrap_or_default(),
+                },
+                host: host.host().to_string(),
+                port: host.port_or_default(),
+            },
+            vhost: self.vhost.clone(),
+            query: AMQPQueryString {
+                heartbeat: Some(self.opts.heartbeat_timeout_threshold),
+                connection_timeout: Some(10_000),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn tls(&self) -> Result<OwnedTLSConfig> {
+        let mut tls = OwnedTLSConfig::default();
+        if self.opts.ssl && !self.opts.ssl_ca_file.is_empty() {
+            let pem = std::fs::read_to_string(&self.opts.ssl_ca_file).map_err(|e| {
+                Error::InvalidOption {
+                    option: "ssl_ca_file".into(),
+                    reason: format!("cannot read {}: {e}", self.opts.ssl_ca_file),
+                }
+            })?;
+            tls.cert_chain = Some(pem);
+        }
+        Ok(tls)
+    }
+
+    /// One connection attempt on every host, round-robin from the next one.
+    async fn connect_once(&self) -> Result<Connection> {
+        let n = self.hosts.len().max(1);
+        let mut errors = Vec::new();
+        for _ in 0..n {
+            let i = self.next_host.fetch_add(1, Ordering::Relaxed) % n;
+            let Some(host) = self.hosts.get(i) else { break };
+            let props = ConnectionProperties::default().with_connection_name(LongString::from(
+                format!("{}:{}", self.connection_name, new_id()),
+            ));
+            let runtime = lapin::runtime::default_runtime()
+                .map_err(|e| Error::Connection(format!("no async runtime for lapin: {e}")))?;
+            match Connection::connect_uri_with_config(self.uri(host), props, self.tls()?, runtime)
+                .await
+            {
+                Ok(c) => {
+                    tracing::debug!(host = %host.address(), "connected to RabbitMQ");
+                    return Ok(c);
+                }
+                Err(e) => {
+                    tracing::warn!(host = %host.address(), error = %e, "RabbitMQ connection failed");
+                    errors.push(format!("{}: {e}", host.address()));
+                }
+            }
+        }
+        Err(Error::Connection(format!(
+            "cannot connect to RabbitMQ ({})",
+            errors.join("; ")
+        )))
+    }
+
+    /// Connects, retrying with back-off: `retry` None forever, Some(n) n times.
+    async fn connect(&self, retry: Option<u32>) -> Result<Connection> {
+        let mut attempt = 0u32;
+        loop {
+            if self.closed.is_cancelled() {
+                return Err(super::closed("RabbitMQ transport"));
+            }
+            match self.connect_once().await {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    if retry.is_some_and(|r| attempt >= r) {
+                        return Err(e);
+                    }
+                    let delay = self.opts.reconnect_delay(attempt);
+                    tracing::info!(?delay, attempt, "reconnecting to RabbitMQ");
+                    tokio::select! {
+                        _ = self.closed.cancelled() => {}
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                    attempt = attempt.saturating_add(1);
+                }
+            }
+        }
+    }
+}
+
+fn properties(expiration: Option<Duration>) -> BasicProperties {
+    let p = BasicProperties::default()
+        .with_content_type(ShortString::from("application/json"))
+        .with_content_encoding(ShortString::from("utf-8"))
+        .with_delivery_mode(2)
+        .with_priority(0)
+        .with_headers(FieldTable::default());
+    match expiration {
+        Some(t) => p.with_expiration(ShortString::from(t.as_millis().to_string())),
+        None => p,
+    }
+}
+
+async fn declare_exchange(
+    ch: &Channel,
+    name: &str,
+    kind: ExchangeKind,
+    durable: bool,
+    auto_delete: bool,
+) -> lapin::Result<()> {
+    ch.exchange_declare(
+        ShortString::from(name),
+        kind,
+        ExchangeDeclareOptions {
+            passive: false,
+            durable,
+            auto_delete,
+            internal: false,
+            nowait: false,
+        },
+        FieldTable::default(),
+    )
+    .await
+}
+
+async fn declare_queue(ch: &Channel, q: &QueueSpec) -> lapin::Result<()> {
+    if let Some((x, kind, xd, xa, _)) = &q.bind {
+        declare_exchange(ch, x, kind.clone(), *xd, *xa).await?;
+    }
+    ch.queue_declare(
+        ShortString::from(q.name.as_str()),
+        QueueDeclareOptions {
+            passive: false,
+            durable: q.durable,
+            exclusive: false,
+            auto_delete: q.auto_delete,
+            nowait: false,
+        },
+        q.args.clone(),
+    )
+    .await?;
+    if let Some((x, _, _, _, key)) = &q.bind {
+        ch.queue_bind(
+            ShortString::from(q.name.as_str()),
+            ShortString::from(x.as_str()),
+            ShortString::from(key.as_str()),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 impl RabbitDriver {
-    /// A driver for `url` with `options`; connects lazily.
+    /// A driver for `url` with `options` (query keys already applied to
+    /// `options.rabbit`). Connects lazily; needs no runtime.
     ///
     /// # Errors
     ///
-    /// Invalid options.
-    pub fn new(url: &TransportUrl, _options: &MessagingOptions) -> Result<Self> {
-        Ok(RabbitDriver { url: url.clone() })
+    /// [`Error::InvalidOption`] for options fjord does not support.
+    pub fn new(url: &TransportUrl, options: &MessagingOptions) -> Result<Self> {
+        let opts = options.rabbit.clone();
+        opts.validate()?;
+        if !opts.ssl_cert_file.is_empty() || !opts.ssl_key_file.is_empty() {
+            return Err(Error::InvalidOption {
+                option: "ssl_cert_file".into(),
+                reason: "client certificates are not supported yet".into(),
+            });
+        }
+        let mut hosts = url.effective_hosts();
+        hosts.shuffle(&mut rand::rng());
+        let process = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "fjord".into());
+        Ok(RabbitDriver {
+            shared: Arc::new(Shared {
+                hosts,
+                vhost: url.virtual_host().to_string(),
+                opts,
+                next_host: AtomicUsize::new(0),
+                closed: CancellationToken::new(),
+                connection_name: format!("{process}:{}", std::process::id()),
+            }),
+            publisher: Mutex::new(None),
+            generation: AtomicUsize::new(0),
+        })
+    }
+
+    async fn publisher_channel(&self, retry: Option<u32>) -> Result<(Channel, u64)> {
+        let mut g = self.publisher.lock().await;
+        if let Some(p) = g.as_ref() {
+            if p.channel.status().connected() && p.conn.status().connected() {
+                return Ok((p.channel.clone(), p.generation));
+            }
+        }
+        let conn = self.shared.connect(retry).await?;
+        let channel = conn
+            .create_channel()
+            .await
+            .map_err(|e| Error::Connection(format!("cannot open a channel: {e}")))?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| Error::Connection(format!("confirm.select failed: {e}")))?;
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+        *g = Some(Publisher {
+            conn,
+            channel: channel.clone(),
+            declared: HashSet::new(),
+            generation,
+        });
+        Ok((channel, generation))
+    }
+
+    async fn drop_publisher(&self, generation: u64) {
+        let mut g = self.publisher.lock().await;
+        if g.as_ref().is_some_and(|p| p.generation == generation) {
+            if let Some(p) = g.take() {
+                let _ = p.conn.close(320, ShortString::from("reconnecting")).await;
+            }
+        }
+    }
+
+    async fn ensure_declared(
+        &self,
+        ch: &Channel,
+        generation: u64,
+        key: &str,
+        f: impl std::future::Future<Output = lapin::Result<()>>,
+    ) -> std::result::Result<(), SendError> {
+        {
+            let g = self.publisher.lock().await;
+            if g.as_ref()
+                .is_some_and(|p| p.generation == generation && p.declared.contains(key))
+            {
+                return Ok(());
+            }
+        }
+        let _ = ch;
+        f.await
+            .map_err(|e| lapin_err(&format!("declaring {key}"), &e))?;
+        let mut g = self.publisher.lock().await;
+        if let Some(p) = g.as_mut().filter(|p| p.generation == generation) {
+            p.declared.insert(key.to_string());
+        }
+        Ok(())
+    }
+
+    async fn try_send(
+        &self,
+        dest: &Destination,
+        message: &OutgoingMessage,
+    ) -> std::result::Result<(), (SendError, Option<u64>)> {
+        let (ch, generation) = self
+            .publisher_channel(message.retry)
+            .await
+            .map_err(|e| (SendError::Fatal(e), None))?;
+        let s = &self.shared;
+        let fail = |e: SendError| (e, Some(generation));
+        let (exchange, key) = match dest {
+            Destination::Topic {
+                exchange,
+                routing_key,
+            } => {
+                let (d, a) = s.control_exchange_flags();
+                self.ensure_declared(
+                    &ch,
+                    generation,
+                    &format!("x:{exchange}"),
+                    declare_exchange(&ch, exchange, ExchangeKind::Topic, d, a),
+                )
+                .await
+                .map_err(fail)?;
+                (exchange.clone(), routing_key.clone())
+            }
+            Destination::Fanout { topic } => {
+                let x = format!("{topic}_fanout");
+                let (d, a) = s.fanout_exchange_flags();
+                self.ensure_declared(
+                    &ch,
+                    generation,
+                    &format!("x:{x}"),
+                    declare_exchange(&ch, &x, ExchangeKind::Fanout, d, a),
+                )
+                .await
+                .map_err(fail)?;
+                (x, String::new())
+            }
+            Destination::Reply { queue } => (String::new(), queue.clone()),
+            Destination::Notification { exchange, queue } => {
+                let q = s.durable_queue(queue, exchange, queue);
+                self.ensure_declared(
+                    &ch,
+                    generation,
+                    &format!("q:{exchange}:{queue}"),
+                    declare_queue(&ch, &q),
+                )
+                .await
+                .map_err(fail)?;
+                (exchange.clone(), queue.clone())
+            }
+        };
+        let confirm = ch
+            .basic_publish(
+                ShortString::from(exchange.as_str()),
+                ShortString::from(key.as_str()),
+                BasicPublishOptions {
+                    mandatory: message.mandatory,
+                    immediate: false,
+                },
+                &message.body,
+                properties(message.expiration),
+            )
+            .await
+            .map_err(|e| fail(lapin_err("basic.publish", &e)))?
+            .await
+            .map_err(|e| fail(lapin_err("publisher confirm", &e)))?;
+        if confirm.is_nack() {
+            return Err(fail(SendError::Retry(
+                "the broker nacked the publish".into(),
+            )));
+        }
+        if confirm.take_message().is_some() {
+            return Err((SendError::Fatal(Error::Unroutable(dest.to_string())), None));
+        }
+        Ok(())
     }
 }
 
 #[async_trait]
 impl Driver for RabbitDriver {
-    async fn send(&self, _dest: &Destination, _message: OutgoingMessage) -> Result<()> {
-        Err(Error::Connection(format!("not yet: {}", self.url)))
+    async fn send(&self, dest: &Destination, message: OutgoingMessage) -> Result<()> {
+        let mut attempt = 0u32;
+        loop {
+            if self.shared.closed.is_cancelled() {
+                return Err(super::closed("RabbitMQ transport"));
+            }
+            match self.try_send(dest, &message).await {
+                Ok(()) => return Ok(()),
+                Err((SendError::Fatal(e), generation)) => {
+                    if let Some(g) = generation {
+                        self.drop_publisher(g).await;
+                    }
+                    return Err(e);
+                }
+                Err((SendError::Retry(text), generation)) => {
+                    if let Some(g) = generation {
+                        self.drop_publisher(g).await;
+                    }
+                    if message.retry.is_some_and(|r| attempt >= r) {
+                        return Err(Error::Connection(format!(
+                            "publishing to {dest} failed: {text}"
+                        )));
+                    }
+                    let delay = self.shared.opts.reconnect_delay(attempt);
+                    tracing::warn!(%dest, error = %text, ?delay, "publish failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt = attempt.saturating_add(1);
+                }
+            }
+        }
     }
-    async fn listen(&self, _spec: ListenSpec) -> Result<Listener> {
-        Err(Error::Connection(format!("not yet: {}", self.url)))
+
+    async fn listen(&self, spec: ListenSpec) -> Result<Listener> {
+        let s = &self.shared;
+        let mut address = None;
+        let queues: Vec<QueueSpec> = match &spec {
+            ListenSpec::Rpc {
+                exchange,
+                topic,
+                server,
+            } => {
+                let server_q = format!("{topic}.{server}");
+                let mut fanout = s.transient_queue(&format!("{topic}_fanout_{}", new_id()));
+                let (fd, fa) = s.fanout_exchange_flags();
+                fanout.bind = Some((
+                    format!("{topic}_fanout"),
+                    ExchangeKind::Fanout,
+                    fd,
+                    fa,
+                    topic.clone(),
+                ));
+                fanout.delete_on_stop = true;
+                vec![
+                    s.durable_queue(topic, exchange, topic),
+                    s.durable_queue(&server_q, exchange, &server_q),
+                    fanout,
+                ]
+            }
+            ListenSpec::Replies => {
+                let name = format!("reply_{}", new_id());
+                address = Some(name.clone());
+                vec![s.transient_queue(&name)]
+            }
+            ListenSpec::Notifications {
+                exchange,
+                keys,
+                pool,
+            } => {
+                let mut v: Vec<QueueSpec> = Vec::new();
+                for key in keys {
+                    let name = pool.clone().unwrap_or_else(|| key.clone());
+                    v.push(s.durable_queue(&name, exchange, key));
+                }
+                v
+            }
+        };
+        let (tx, rx) = mpsc::channel(256);
+        let stop = s.closed.child_token();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let done = CancellationToken::new();
+        tokio::spawn(supervise(
+            s.clone(),
+            queues,
+            tx,
+            stop.clone(),
+            ready_tx,
+            done.clone(),
+        ));
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(super::closed("RabbitMQ listener")),
+        }
+        Ok(Listener {
+            address,
+            receiver: rx,
+            control: Box::new(RabbitControl { stop, done }),
+        })
     }
-    async fn close(&self) {}
+
+    async fn close(&self) {
+        self.shared.closed.cancel();
+        if let Some(p) = self.publisher.lock().await.take() {
+            let _ = p.conn.close(200, ShortString::from("closing")).await;
+        }
+    }
+}
+
+#[derive(Debug)]
+struct RabbitControl {
+    stop: CancellationToken,
+    done: CancellationToken,
+}
+
+#[async_trait]
+impl ListenerControl for RabbitControl {
+    async fn stop(&self) {
+        self.stop.cancel();
+        // Bounded: the supervisor closes its connection promptly.
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.done.cancelled()).await;
+    }
+}
+
+/// Why a consuming session ended.
+enum SessionEnd {
+    Stopped,
+    Lost(String),
+}
+
+async fn session(
+    s: &Shared,
+    conn: &Connection,
+    queues: &[QueueSpec],
+    tx: &mpsc::Sender<IncomingMessage>,
+    stop: &CancellationToken,
+    ready: &mut Option<oneshot::Sender<Result<()>>>,
+) -> std::result::Result<SessionEnd, String> {
+    let ch = conn
+        .create_channel()
+        .await
+        .map_err(|e| format!("cannot open a channel: {e}"))?;
+    if s.opts.rabbit_qos_prefetch_count > 0 {
+        ch.basic_qos(s.opts.rabbit_qos_prefetch_count, BasicQosOptions::default())
+            .await
+            .map_err(|e| format!("basic.qos failed: {e}"))?;
+    }
+    for q in queues {
+        declare_queue(&ch, q)
+            .await
+            .map_err(|e| format!("declaring queue {}: {e}", q.name))?;
+    }
+    let mut consume_args = FieldTable::default();
+    if s.opts.enable_cancel_on_failover {
+        consume_args.insert("x-cancel-on-ha-failover".into(), AMQPValue::Boolean(true));
+    }
+    let mut streams = Vec::new();
+    for (i, q) in queues.iter().enumerate() {
+        let c = ch
+            .basic_consume(
+                ShortString::from(q.name.as_str()),
+                ShortString::from((i + 1).to_string()),
+                BasicConsumeOptions {
+                    no_local: false,
+                    no_ack: false,
+                    exclusive: false,
+                    nowait: false,
+                },
+                consume_args.clone(),
+            )
+            .await
+            .map_err(|e| format!("basic.consume on {}: {e}", q.name))?;
+        streams.push(c);
+    }
+    if let Some(r) = ready.take() {
+        let _ = r.send(Ok(()));
+    }
+    let mut merged = futures_util::stream::select_all(streams);
+    let mut check = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => {
+                for i in 0..queues.len() {
+                    let _ = ch.basic_cancel(ShortString::from((i + 1).to_string()), BasicCancelOptions::default()).await;
+                }
+                for q in queues.iter().filter(|q| q.delete_on_stop) {
+                    if let Err(e) = ch.queue_delete(ShortString::from(q.name.as_str()), QueueDeleteOptions::default()).await {
+                        tracing::warn!(queue = %q.name, error = %e, "cannot delete queue");
+                    }
+                }
+                let _ = conn.close(200, ShortString::from("stopping")).await;
+                return Ok(SessionEnd::Stopped);
+            }
+            _ = check.tick() => {
+                if !conn.status().connected() || !ch.status().connected() {
+                    return Ok(SessionEnd::Lost("connection closed".into()));
+                }
+            }
+            item = merged.next() => match item {
+                None => return Ok(SessionEnd::Lost("consumers ended".into())),
+                Some(Err(e)) => return Ok(SessionEnd::Lost(e.to_string())),
+                Some(Ok(d)) => {
+                    let compressed = d.properties.headers().as_ref().is_some_and(|h| {
+                        h.inner().contains_key("compression")
+                    });
+                    let m = IncomingMessage {
+                        content_type: d.properties.content_type().as_ref().map(|c| c.to_string()),
+                        compressed,
+                        body: d.data,
+                        acker: Acker::lapin(d.acker),
+                    };
+                    if tx.send(m).await.is_err() {
+                        // Nobody reads any more: stop.
+                        stop.cancel();
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn supervise(
+    s: Arc<Shared>,
+    queues: Vec<QueueSpec>,
+    tx: mpsc::Sender<IncomingMessage>,
+    stop: CancellationToken,
+    ready: oneshot::Sender<Result<()>>,
+    done: CancellationToken,
+) {
+    let mut ready = Some(ready);
+    let mut attempt = 0u32;
+    loop {
+        if stop.is_cancelled() {
+            break;
+        }
+        // The first connection fails fast (the caller sees the error);
+        // later ones retry for ever.
+        let retry = Some(0);
+        let conn = tokio::select! {
+            _ = stop.cancelled() => break,
+            c = s.connect(retry) => c,
+        };
+        let conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(r) = ready.take() {
+                    let _ = r.send(Err(e));
+                    break;
+                }
+                let delay = s.opts.reconnect_delay(attempt);
+                attempt = attempt.saturating_add(1);
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(delay) => continue,
+                }
+            }
+        };
+        match session(&s, &conn, &queues, &tx, &stop, &mut ready).await {
+            Ok(SessionEnd::Stopped) => break,
+            Ok(SessionEnd::Lost(why)) => {
+                attempt = 0;
+                tracing::warn!(error = %why, "RabbitMQ listener lost its connection; reconnecting");
+            }
+            Err(e) => {
+                let _ = conn.close(320, ShortString::from("setup failed")).await;
+                if let Some(r) = ready.take() {
+                    let _ = r.send(Err(Error::Connection(e)));
+                    break;
+                }
+                tracing::warn!(error = %e, "RabbitMQ listener setup failed; retrying");
+                attempt = attempt.saturating_add(1);
+            }
+        }
+        let delay = Duration::from_secs_f64(s.opts.kombu_reconnect_delay.max(0.0));
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+    done.cancel();
 }

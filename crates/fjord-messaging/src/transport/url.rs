@@ -329,7 +329,11 @@ impl TransportUrl {
             .map(|h| {
                 let mut h = h.clone();
                 if h.username.is_none() {
-                    let (u, p) = if with == 0 { ("guest", "guest") } else { ("", "") };
+                    let (u, p) = if with == 0 {
+                        ("guest", "guest")
+                    } else {
+                        ("", "")
+                    };
                     h.username = Some(u.into());
                     h.password = Some(Password::new(p));
                 } else if h.password.is_none() {
@@ -386,7 +390,9 @@ mod tests {
         assert_eq!(v("rabbit://h/nova"), "nova");
         assert_eq!(v("rabbit://h"), "/");
         assert_eq!(
-            TransportUrl::parse("rabbit://h/").unwrap().raw_virtual_host(),
+            TransportUrl::parse("rabbit://h/")
+                .unwrap()
+                .raw_virtual_host(),
             Some("")
         );
     }
