@@ -50,8 +50,10 @@
 mod error;
 pub mod launcher;
 pub mod looping;
+pub mod periodic;
 mod proctitle;
 pub mod service;
+pub mod servicegroup;
 mod signal;
 pub mod systemd;
 pub mod task;

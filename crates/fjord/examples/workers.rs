@@ -18,6 +18,18 @@ use std::time::Duration;
 use clap::Parser;
 use fjord::service::{LauncherOptions, Result, Service, TaskGroup, async_trait, launch};
 
+/// Prints one line with a single write(2), so lines of concurrent workers
+/// sharing a pipe never interleave (`println!` may split a line in two).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let line = format!("{}\n", format_args!($($t)*));
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    }};
+}
+
 #[derive(Parser, Debug)]
 struct Args {
     /// Worker processes (default: the CPU count; 1 runs in this process).
@@ -68,27 +80,27 @@ impl Service for Jobs {
                 "asked to fail at start",
             )));
         }
-        println!("worker started pid={pid}");
+        say!("worker started pid={pid}");
         let stopping = self.tg.stopping();
         let (job, stuck) = (self.job, self.stuck);
         self.tg.spawn(async move {
             let mut n = 0u64;
             while !stopping.is_cancelled() {
                 n += 1;
-                println!("job started pid={pid} n={n}");
+                say!("job started pid={pid} n={n}");
                 if stuck {
                     std::thread::sleep(job);
                 } else {
                     tokio::time::sleep(job).await;
                 }
-                println!("job finished pid={pid} n={n}");
+                say!("job finished pid={pid} n={n}");
             }
-            println!("worker stopped pid={pid} clean");
+            say!("worker stopped pid={pid} clean");
         });
         if let Some(after) = self.crash_after {
             tokio::spawn(async move {
                 tokio::time::sleep(after).await;
-                println!("worker crashing pid={pid}");
+                say!("worker crashing pid={pid}");
                 std::process::exit(1);
             });
         }

@@ -1,0 +1,1 @@
+//! Service records and heartbeats (nova servicegroup, DB driver). Work in progress.
