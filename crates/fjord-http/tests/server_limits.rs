@@ -17,7 +17,12 @@ async fn expect_rejected(addr: std::net::SocketAddr, req: &[u8], status: u16) {
     let mut buf = Vec::new();
     let r = read_response(&mut s, &mut buf).await;
     assert_eq!(r.status, status, "{}", r.head);
-    assert_eq!(r.header("connection").as_deref(), Some("close"), "{}", r.head);
+    assert_eq!(
+        r.header("connection").as_deref(),
+        Some("close"),
+        "{}",
+        r.head
+    );
     read_until_closed(&mut s)
         .await
         .expect("closed cleanly, not reset");
@@ -86,9 +91,11 @@ async fn huge_head_is_431_from_the_parser() {
 async fn declared_body_over_limit_is_413_without_reading_it() {
     let (service, addr) = start(options(), simple_app()).await;
     let body = vec![b'x'; 114_689];
-    let mut req =
-        format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len())
-            .into_bytes();
+    let mut req = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     req.extend_from_slice(&body);
     expect_rejected(addr, &req, 413).await;
     // At the limit: accepted.
