@@ -160,7 +160,10 @@ impl ConfigOpts {
     pub fn load_matches(&mut self, matches: &ArgMatches) -> Result<(), Error> {
         let mut sources: Vec<(usize, ConfigSource)> = Vec::new();
         for (id, make) in [
-            (CONFIG_FILE, ConfigSource::File as fn(PathBuf) -> ConfigSource),
+            (
+                CONFIG_FILE,
+                ConfigSource::File as fn(PathBuf) -> ConfigSource,
+            ),
             (CONFIG_DIR, ConfigSource::Dir as fn(PathBuf) -> ConfigSource),
         ] {
             if let (Some(values), Some(indices)) =

@@ -16,8 +16,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 pub use source::{
-    ConfigSource, EnvSource, Location, config_dir_files, env_var_name, expand_sources,
-    read_sources,
+    ConfigSource, EnvSource, Location, config_dir_files, env_var_name, expand_sources, read_sources,
 };
 
 pub(crate) use registry::Registry;
