@@ -34,9 +34,13 @@ struct Flaky;
 impl tower::Service<Request> for Flaky {
     type Response = Response;
     type Error = std::convert::Infallible;
-    type Future = futures_util::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+    type Future =
+        futures_util::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
 
-    fn poll_ready(&mut self, _cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
         std::task::Poll::Ready(Ok(()))
     }
 
@@ -61,28 +65,47 @@ fn assert_generic_500(parts: &http::response::Parts, body: &[u8]) {
     assert_eq!(v["error"]["code"], 500);
     assert_eq!(v["error"]["title"], "Internal Server Error");
     let text = String::from_utf8_lossy(body);
-    assert!(!text.contains("hunter2") && !text.contains("panic") && !text.contains("boom"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("panic") && !text.contains("boom"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn panics_become_generic_500_and_the_detail_is_logged() {
     let buf = Buf::default();
     let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = App::new(CatchErrorsLayer::new().layer(Flaky));
     for path in ["/panic", "/panic-now"] {
         let mut req = request("GET", path);
-        req.headers_mut().insert("x-auth-token", "tok-123".parse().unwrap());
+        req.headers_mut()
+            .insert("x-auth-token", "tok-123".parse().unwrap());
         let (parts, body) = send(&app, req).await;
         assert_generic_500(&parts, &body);
     }
     let (parts, body) = send(&app, request("GET", "/ok")).await;
-    assert_eq!((parts.status.as_u16(), &body[..]), (200, &b"fine"[..]), "still serving");
+    assert_eq!(
+        (parts.status.as_u16(), &body[..]),
+        (200, &b"fine"[..]),
+        "still serving"
+    );
     let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(log.contains("hunter2 in future") && log.contains("hunter2 in call"), "{log}");
-    assert!(log.contains("GET /panic") && log.contains("x-auth-token: *****") && !log.contains("tok-123"), "{log}");
+    assert!(
+        log.contains("hunter2 in future") && log.contains("hunter2 in call"),
+        "{log}"
+    );
+    assert!(
+        log.contains("GET /panic")
+            && log.contains("x-auth-token: *****")
+            && !log.contains("tok-123"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -105,7 +128,9 @@ async fn usable_as_paste_filter() {
     let ini = "[pipeline:main]\npipeline = catch_errors app\n[filter:catch_errors]\npaste.filter_factory = oslo_middleware:CatchErrors.factory\n[app:app]\npaste.app_factory = t:flaky\n";
     let mut loader = Loader::new();
     loader.register_app("t:flaky", |_g, _l| Ok(App::new(Flaky)));
-    let app = loader.load_app(&PasteConfig::parse(ini, "t.ini").unwrap(), "main").unwrap();
+    let app = loader
+        .load_app(&PasteConfig::parse(ini, "t.ini").unwrap(), "main")
+        .unwrap();
     let (parts, body) = send(&app, request("GET", "/panic")).await;
     assert_generic_500(&parts, &body);
 }

@@ -25,7 +25,8 @@ fn with_length(n: usize) -> Request {
 }
 
 fn chunked(chunks: usize, size: usize) -> Request {
-    let frames = (0..chunks).map(move |_| Ok::<_, std::io::Error>(Frame::data(Bytes::from(vec![b'b'; size]))));
+    let frames = (0..chunks)
+        .map(move |_| Ok::<_, std::io::Error>(Frame::data(Bytes::from(vec![b'b'; size]))));
     let body = http_body_util::StreamBody::new(futures_util::stream::iter(frames));
     http::Request::builder()
         .method("POST")
@@ -51,7 +52,11 @@ async fn default_limit_is_oslos_and_content_length_is_checked_before_the_app() {
     let (parts, body) = send(&app, with_length(114_689)).await;
     assert_eq!(parts.status, 413);
     assert!(String::from_utf8_lossy(&body).contains("max_request_body_size (114688)"));
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "the oversized request never reached the app");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the oversized request never reached the app"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +65,10 @@ async fn streamed_bodies_are_counted() {
     let (parts, body) = send(&app, chunked(10, 100)).await;
     assert_eq!((parts.status.as_u16(), &body[..]), (200, &b"1000"[..]));
     let (parts, _) = send(&app, chunked(11, 100)).await;
-    assert_eq!(parts.status, 413, "the app's read failed and its answer was replaced");
+    assert_eq!(
+        parts.status, 413,
+        "the app's read failed and its answer was replaced"
+    );
     let (parts, _) = send(&app, request("GET", "/")).await;
     assert_eq!(parts.status, 200);
 }
@@ -70,12 +78,20 @@ async fn paste_option_sets_the_limit() {
     let ini = "[pipeline:main]\npipeline = sizelimit app\n[filter:sizelimit]\npaste.filter_factory = oslo_middleware.sizelimit:RequestBodySizeLimiter.factory\nmax_request_body_size = 10\n[app:app]\npaste.app_factory = t:reader\n[DEFAULT]\n";
     let mut loader = Loader::new();
     loader.register_app("t:reader", |_g, _l| Ok(body_reader()));
-    let app = loader.load_app(&PasteConfig::parse(ini, "t.ini").unwrap(), "main").unwrap();
+    let app = loader
+        .load_app(&PasteConfig::parse(ini, "t.ini").unwrap(), "main")
+        .unwrap();
     assert_eq!(send(&app, with_length(10)).await.0.status, 200);
     assert_eq!(send(&app, with_length(11)).await.0.status, 413);
     assert_eq!(send(&app, chunked(3, 4)).await.0.status, 413);
 
     let bad = ini.replace("= 10", "= ten");
-    let err = loader.load_app(&PasteConfig::parse(&bad, "t.ini").unwrap(), "main").unwrap_err();
-    assert!(err.to_string().contains("max_request_body_size") && err.to_string().contains("[filter:sizelimit]"), "{err}");
+    let err = loader
+        .load_app(&PasteConfig::parse(&bad, "t.ini").unwrap(), "main")
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("max_request_body_size")
+            && err.to_string().contains("[filter:sizelimit]"),
+        "{err}"
+    );
 }
