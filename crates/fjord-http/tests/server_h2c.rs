@@ -93,3 +93,34 @@ async fn h2_graceful_stop_finishes_streams_in_flight() {
         .expect("stopped")
         .unwrap();
 }
+
+#[tokio::test]
+async fn idle_h2c_connection_is_closed_at_the_timeout() {
+    let timeout = std::time::Duration::from_millis(800);
+    let (service, addr) = start(
+        options().http2(true).client_socket_timeout(timeout),
+        simple_app(),
+    )
+    .await;
+    let tcp = connect(addr).await;
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .expect("handshake");
+    let conn = tokio::spawn(conn);
+    let req = http::Request::get(format!("http://{addr}/hello"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    assert_eq!(
+        send.send_request(req).await.expect("response").status(),
+        200
+    );
+    let idle_since = std::time::Instant::now();
+    // The server closes the idle connection: the client's connection ends.
+    let _ = tokio::time::timeout(DEADLINE, conn)
+        .await
+        .expect("idle h2c connection closed by the server");
+    assert!(idle_since.elapsed() >= timeout - std::time::Duration::from_millis(100));
+    wait_until("no connection", || service.stats().active_connections == 0).await;
+    service.stop(true).await;
+}

@@ -125,3 +125,19 @@ async fn chunked_body_overflowing_the_limit_is_413() {
     assert_eq!(get(addr, "/hello").await.status, 200);
     service.stop(true).await;
 }
+
+#[tokio::test]
+async fn over_limit_with_expect_100_gets_413_and_no_continue() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut s = connect(addr).await;
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let out = read_until_closed(&mut s).await.expect("clean close");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
+    service.stop(true).await;
+}

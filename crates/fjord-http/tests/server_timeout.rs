@@ -120,3 +120,28 @@ async fn zero_means_no_timeout() {
     assert_eq!(r.status, 200);
     service.stop(true).await;
 }
+
+#[tokio::test]
+async fn client_not_reading_the_response_is_dropped_at_the_timeout() {
+    let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let mut s = connect(addr).await;
+    // 64 MiB: far more than the socket buffers hold; we never read it.
+    s.write_all(b"GET /big?n=67108864 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    wait_until("request received", || service.stats().requests == 1).await;
+    let started = Instant::now();
+    assert_eq!(
+        get(addr, "/hello").await.status,
+        200,
+        "others are served meanwhile"
+    );
+    // The stalled connection is closed at the timeout.
+    wait_until("stalled connection closed", || {
+        service.stats().active_connections == 0
+    })
+    .await;
+    assert!(started.elapsed() >= TIMEOUT - Duration::from_millis(100));
+    drop(s);
+    service.stop(true).await;
+}

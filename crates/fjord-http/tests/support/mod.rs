@@ -25,6 +25,7 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 /// - `/slow?ms=N`: sleeps N ms, then 200 `slow`
 /// - `/echo`: reads the whole body, answers it (400 with the error text if
 ///   reading fails)
+/// - `/big?n=N`: N bytes of body
 /// - `/chunked`: a streamed (chunked) response of three chunks
 /// - `/gate`: counts itself in `gate.inside`, waits for a permit of
 ///   `gate.sem`, then 200 `gate`
@@ -87,6 +88,15 @@ async fn route(req: Request, gate: Gate) -> Response {
             }
             Err(e) => text(400, &format!("body error: {e}")),
         },
+        "/big" => {
+            let n: usize = req
+                .uri()
+                .query()
+                .and_then(|q| q.strip_prefix("n="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1 << 20);
+            Response::new(full(vec![b'b'; n]))
+        }
         "/chunked" => {
             let chunks =
                 futures_util::stream::iter(["one,", "two,", "three"].into_iter().map(|c| {
