@@ -344,3 +344,38 @@ fn describe_marks_native_and_missing_factories() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn use_config_loads_from_another_file() {
+    let dir = std::env::temp_dir().join(format!("fjord-loader-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("shared.ini"),
+        "[DEFAULT]\nowner = shared\n[app:common]\npaste.app_factory = test:recorder\ncolor = %(owner)s-green\n",
+    )
+    .unwrap();
+    let main = dir.join("api-paste.ini");
+    std::fs::write(
+        &main,
+        "[DEFAULT]\nregion = south\n[app:main]\nuse = config:shared.ini#common\n",
+    )
+    .unwrap();
+    let seen = Seen::default();
+    let app = loader(seen.clone())
+        .load_app_from_file(&main, "main")
+        .unwrap();
+    let (_, body) = send(&app, request("GET", "/a")).await;
+    assert_eq!(body, "base /a");
+    // The global conf of the referencing file reaches the other file's app.
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [("south".to_owned(), "shared-green".to_owned())]
+    );
+
+    std::fs::write(&main, "[app:main]\nuse = config:nowhere.ini#common\n").unwrap();
+    let e = loader(Seen::default())
+        .load_app_from_file(&main, "main")
+        .unwrap_err();
+    assert!(e.to_string().contains("nowhere.ini"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
