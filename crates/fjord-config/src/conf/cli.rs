@@ -175,7 +175,16 @@ impl ConfigOpts {
             }
         }
         sources.sort_by_key(|(i, _)| *i);
-        let sources = sources.into_iter().map(|(_, s)| s).collect();
+        let mut sources: Vec<ConfigSource> = sources.into_iter().map(|(_, s)| s).collect();
+        if sources.is_empty()
+            && let Some(project) = &self.project
+        {
+            sources = super::find_config_sources(
+                &super::default_config_dirs(Some(project)),
+                Some(project),
+                &self.prog,
+            );
+        }
 
         let mut cli = CliValues::new();
         for (group, opt) in self.registry.iter().filter(|(_, o)| o.cli) {
