@@ -8,6 +8,7 @@
 //!   [`Serializer`] (M6), [`RemoteError`] (M7).
 //! * [`Transport`] over a [`Driver`]: RabbitMQ ([`transport::RabbitDriver`],
 //!   M8) or the in-process fake ([`Transport::fake`], M12).
+//! * [`notify`]: notifier and notification listener (M10).
 //! * [`message`]: the oslo 2.0 envelope, requests and replies.
 //!
 //! # Example
@@ -51,6 +52,7 @@
 
 mod error;
 pub mod message;
+pub mod notify;
 mod options;
 pub mod rpc;
 mod target;
