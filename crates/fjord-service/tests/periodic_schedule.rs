@@ -70,7 +70,11 @@ fn zero_spacing_means_the_default_interval() {
         tasks.start(&tg, (), &no_fuzz());
         sleep(secs(130)).await;
         tg.stop(true).await;
-        assert_eq!(t.get(), vec![0, 60, 120]);
+        // spacings from 20 s up get oslo's 0-5 % jitter on their boundary
+        let got = t.get();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[..2], [0, 60]);
+        assert!((120..=123).contains(&got[2]), "{got:?}");
     });
 }
 
