@@ -264,3 +264,51 @@ impl LoaderError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INI: &str = "[DEFAULT]\nlog_name = main-log\nsecret = s\n\n[app:a]\npaste.app_factory = m:f\nget x = secret\nz = %(log_name)s\ny = 2\nset log_name = other\nlog_name = dropped\n\n[app:b]\nuse = a\nw = 1\ny = 3\n";
+
+    #[test]
+    fn local_and_global_conf_keep_pastes_order() {
+        let config = PasteConfig::parse_with(INI, "p.ini", "/h", "/h/p.ini").unwrap();
+        let a = config.context(Kind::App, Some("a")).unwrap();
+        assert_eq!(a.local_conf.keys().collect::<Vec<_>>(), ["z", "y", "x"]);
+        // configparser interpolates from the section first, then [DEFAULT].
+        assert_eq!(a.local_conf.get("z"), Some("dropped"));
+        assert_eq!(
+            a.global_conf.iter().collect::<Vec<_>>(),
+            [
+                ("here", "/h"),
+                ("__file__", "/h/p.ini"),
+                ("log_name", "other"),
+                ("secret", "s")
+            ]
+        );
+        let b = config.context(Kind::App, Some("b")).unwrap();
+        assert_eq!(b.sections, ["app:b", "app:a"]);
+        assert_eq!(
+            b.local_conf.keys().collect::<Vec<_>>(),
+            ["z", "y", "x", "w"]
+        );
+        assert_eq!(b.local_conf.get("y"), Some("3"));
+        assert_eq!(b.object, Some(ObjectRef::Factory { spec: "m:f".into() }));
+    }
+
+    #[test]
+    fn missing_names_and_bad_schemes_are_lookup_errors() {
+        let config = PasteConfig::parse(INI, "p.ini").unwrap();
+        let e = config.context(Kind::Filter, Some("a")).unwrap_err();
+        assert_eq!(e.class, "LookupError");
+        assert_eq!(
+            e.message,
+            "No section 'a' (prefixed by 'filter') found in config p.ini"
+        );
+        let e = config.context(Kind::App, None).unwrap_err();
+        assert!(e.message.starts_with("No section None"), "{}", e.message);
+        let e = config.context(Kind::App, Some("egg:Nope#x")).unwrap_err();
+        assert_eq!(e.class, "PackageNotFoundError");
+    }
+}
