@@ -36,7 +36,11 @@ fn mutable_changes_apply_immutable_changes_wait_for_restart() {
 
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let seen2 = seen.clone();
-    c.on_mutate(move |changes| {
+    c.on_mutate(move |conf, changes| {
+        assert!(
+            conf.get::<bool>("DEFAULT", "debug").unwrap(),
+            "hooks see the new values"
+        );
         for ch in changes.applied() {
             seen2.lock().unwrap().push((
                 ch.group.clone(),

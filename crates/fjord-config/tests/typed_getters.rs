@@ -126,3 +126,30 @@ fn getter_errors() {
         Err(Error::Type { .. })
     ));
 }
+
+#[test]
+fn overrides_win_until_cleared() {
+    let mut c = ConfigOpts::new("o").env_source(EnvSource::Map(
+        [("OS_DEFAULT__N".to_owned(), "2".to_owned())].into(),
+    ));
+    c.register("DEFAULT", &[Opt::int("n").min(1).default(1)])
+        .unwrap();
+    c.load(vec![]).unwrap();
+    assert_eq!(c.get::<i64>("DEFAULT", "n").unwrap(), 2);
+    c.set_override("DEFAULT", "n", 5).unwrap();
+    assert_eq!(c.get::<i64>("DEFAULT", "n").unwrap(), 5);
+    assert_eq!(
+        c.location("DEFAULT", "n").unwrap(),
+        fjord_config::Location::Override
+    );
+    c.reload().unwrap();
+    assert_eq!(c.get::<i64>("DEFAULT", "n").unwrap(), 5);
+    assert!(matches!(
+        c.set_override("DEFAULT", "n", 0),
+        Err(Error::BadValue(_))
+    ));
+    c.set_override("DEFAULT", "n", "7").unwrap();
+    assert_eq!(c.get::<i64>("DEFAULT", "n").unwrap(), 7);
+    c.clear_override("DEFAULT", "n").unwrap();
+    assert_eq!(c.get::<i64>("DEFAULT", "n").unwrap(), 2);
+}

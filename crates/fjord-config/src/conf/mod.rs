@@ -104,7 +104,7 @@ pub struct DeprecatedUse {
     pub new: (String, String),
 }
 
-type MutateHook = Arc<dyn Fn(&ConfigChanges) + Send + Sync>;
+type MutateHook = Arc<dyn Fn(&ConfigOpts, &ConfigChanges) + Send + Sync>;
 
 #[derive(Debug, Default)]
 struct State {
@@ -113,6 +113,7 @@ struct State {
     files: Vec<IniFile>,
     env: HashMap<String, String>,
     values: HashMap<(String, String), Resolved>,
+    overrides: HashMap<(String, String), Value>,
     loaded: bool,
 }
 
@@ -270,12 +271,14 @@ impl ConfigOpts {
         let values = self.build(&files, &env, &cli)?;
         self.warn_about_files(&files, &values);
         let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let overrides = std::mem::take(&mut state.overrides);
         *state = State {
             sources,
             cli,
             files,
             env,
             values,
+            overrides,
             loaded: true,
         };
         Ok(())
@@ -413,7 +416,11 @@ impl ConfigOpts {
     pub fn value(&self, group: &str, name: &str) -> Result<Option<Value>, Error> {
         let (opt, group_n) = self.lookup(group, name)?;
         let state = self.read_state();
-        match state.values.get(&(group_n, opt.dest.clone())) {
+        let key = (group_n, opt.dest.clone());
+        if let Some(v) = state.overrides.get(&key) {
+            return Ok(Some(v.clone()));
+        }
+        match state.values.get(&key) {
             Some(r) => Ok(r.value.clone()),
             None => Ok(opt.default_value().cloned()),
         }
@@ -427,9 +434,13 @@ impl ConfigOpts {
     pub fn location(&self, group: &str, name: &str) -> Result<Location, Error> {
         let (opt, group_n) = self.lookup(group, name)?;
         let state = self.read_state();
+        let key = (group_n, opt.dest.clone());
+        if state.overrides.contains_key(&key) {
+            return Ok(Location::Override);
+        }
         Ok(state
             .values
-            .get(&(group_n, opt.dest.clone()))
+            .get(&key)
             .map_or(Location::Default, |r| r.location.clone()))
     }
 
@@ -448,6 +459,60 @@ impl ConfigOpts {
             option: name.to_owned(),
             expected,
         })
+    }
+
+    /// Forces the value of `name` in `group`, over every source and across
+    /// reloads, until [`ConfigOpts::clear_override`] (oslo's `set_override`,
+    /// mostly for tests). A string is parsed as if written in a file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchOpt`] if not registered, [`Error::BadValue`] if the
+    /// value does not fit the option.
+    pub fn set_override(
+        &self,
+        group: &str,
+        name: &str,
+        value: impl Into<Value>,
+    ) -> Result<(), Error> {
+        let (opt, group_n) = self.lookup(group, name)?;
+        let value = value.into();
+        let checked = opt.check_value(&value).map_err(|reason| {
+            Error::BadValue(Box::new(crate::error::BadValue {
+                group: group_n.clone(),
+                option: opt.name.clone(),
+                location: Location::Override,
+                value: if opt.secret {
+                    "'****'".to_owned()
+                } else {
+                    crate::ini::py_repr(&value.to_conf_string())
+                },
+                expected: opt.expected(),
+                reason,
+            }))
+        })?;
+        let key = (group_n, opt.dest.clone());
+        self.state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .overrides
+            .insert(key, checked);
+        Ok(())
+    }
+
+    /// Removes an override set with [`ConfigOpts::set_override`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchOpt`] if not registered.
+    pub fn clear_override(&self, group: &str, name: &str) -> Result<(), Error> {
+        let (opt, group_n) = self.lookup(group, name)?;
+        self.state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .overrides
+            .remove(&(group_n, opt.dest.clone()));
+        Ok(())
     }
 
     /// The files read at the last (re)load, in load order.
@@ -469,9 +534,11 @@ impl ConfigOpts {
         self.read_state().loaded
     }
 
-    /// Registers a hook called after [`ConfigOpts::reload`] with the
-    /// mutable options that changed (only when something changed).
-    pub fn on_mutate(&self, hook: impl Fn(&ConfigChanges) + Send + Sync + 'static) {
+    /// Registers a hook called after [`ConfigOpts::reload`] with this
+    /// `ConfigOpts` (already holding the new values) and the mutable options
+    /// that changed (oslo's `register_mutate_hook`); only called when
+    /// something changed.
+    pub fn on_mutate(&self, hook: impl Fn(&ConfigOpts, &ConfigChanges) + Send + Sync + 'static) {
         self.hooks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -572,7 +639,7 @@ impl ConfigOpts {
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
             for hook in hooks {
-                hook(&changes);
+                hook(self, &changes);
             }
         }
         Ok(changes)
@@ -614,10 +681,12 @@ impl ConfigOpts {
             let mut opts: Vec<&Opt> = entry.opts.values().collect();
             opts.sort_by(|a, b| a.name.cmp(&b.name));
             for opt in opts {
+                let key = (g.clone(), opt.dest.clone());
                 let value = state
-                    .values
-                    .get(&(g.clone(), opt.dest.clone()))
-                    .and_then(|r| r.value.clone())
+                    .overrides
+                    .get(&key)
+                    .cloned()
+                    .or_else(|| state.values.get(&key).and_then(|r| r.value.clone()))
                     .or_else(|| opt.default_value().cloned());
                 let shown = masked(opt, value.as_ref());
                 if g == "DEFAULT" {

@@ -33,6 +33,8 @@ pub enum Location {
         /// The flag, e.g. `--debug`.
         flag: String,
     },
+    /// Set in code with [`crate::ConfigOpts::set_override`].
+    Override,
     /// Not set anywhere.
     Unset,
 }
@@ -48,6 +50,7 @@ impl fmt::Display for Location {
             } => write!(f, "file {path}, line {line}, section [{section}]"),
             Location::Env { var } => write!(f, "environment variable {var}"),
             Location::Cli { flag } => write!(f, "command line {flag}"),
+            Location::Override => f.write_str("override"),
             Location::Unset => f.write_str("unset"),
         }
     }
