@@ -430,6 +430,35 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mutated_bodies_never_panic() {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        let mut good = Request::cast("m", json!({"a": [1, 2]}).as_object().cloned().unwrap());
+        good.is_call = true;
+        good.msg_id = Some(new_id());
+        let body = good.encode();
+        let reply = Reply::ending("x", Err(RemoteError::value_error("v"))).encode();
+        for i in 0..3000 {
+            let mut b = if i % 2 == 0 {
+                body.clone()
+            } else {
+                reply.clone()
+            };
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..b.len());
+                b[at] = rng.random();
+            }
+            if i % 7 == 0 {
+                b = (0..rng.random_range(0..64)).map(|_| rng.random()).collect();
+            }
+            if let Ok(inner) = decode_body(Some("application/json"), &b) {
+                let _ = Request::from_inner(inner.clone());
+                let _ = Reply::from_inner(&inner, &[]);
+            }
+        }
+    }
+
+    #[test]
     fn reply_failure_is_a_string() {
         let r = Reply::ending("abc", Err(RemoteError::value_error("boom")));
         let inner = r.to_inner();

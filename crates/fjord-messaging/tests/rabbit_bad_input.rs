@@ -1,0 +1,123 @@
+//! Bad input over RabbitMQ: a message without the JSON content type, with a
+//! broken envelope, an unknown `oslo.version`, non-JSON, no method, or a
+//! duplicate `_unique_id` is rejected or dropped; the server keeps serving.
+//! Also: failover past a dead host in a several-host URL.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use fjord_messaging::message::Request;
+use fjord_messaging::{Context, MessagingOptions, RpcClient, RpcServer, Target, Transport};
+use fjord_service::Service;
+use lapin::BasicProperties;
+use lapin::options::BasicPublishOptions;
+use serde_json::json;
+use support::endpoints::{Stats, demo};
+use support::{args, rabbit_transport, raw, unique, wait_until};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_are_rejected_and_serving_goes_on() {
+    if !support::rabbit("bad_messages_are_rejected_and_serving_goes_on") {
+        return;
+    }
+    let topic = unique("fjt_bad");
+    let t = rabbit_transport("");
+    let stats = Arc::new(Stats::default());
+    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
+        .endpoint(demo("s1", stats.clone()))
+        .build()
+        .unwrap();
+    s.start().await.unwrap();
+    let (_conn, ch) = raw::channel().await;
+    let json_props = || BasicProperties::default().with_content_type("application/json".into());
+    let good = Request::cast("record", args(json!({}))).encode();
+    let cases: Vec<(Vec<u8>, BasicProperties)> = vec![
+        (good.clone(), BasicProperties::default()), // no content type: rejected, lost
+        (b"{not json".to_vec(), json_props()),
+        (
+            br#"{"oslo.version": "3.0", "oslo.message": "{}"}"#.to_vec(),
+            json_props(),
+        ),
+        (
+            br#"{"oslo.version": "2.0", "oslo.message": "not json"}"#.to_vec(),
+            json_props(),
+        ),
+        (
+            br#"{"oslo.version": "2.0", "oslo.message": "{\"args\": {}}"}"#.to_vec(),
+            json_props(),
+        ),
+        (br#"[1, 2]"#.to_vec(), json_props()),
+        (good.clone(), json_props()), // runs
+        (good, json_props()),         // duplicate _unique_id: dropped
+        (
+            br#"{"method": "record", "args": {}}"#.to_vec(),
+            json_props(),
+        ), // legacy un-enveloped: runs
+    ];
+    for (body, props) in cases {
+        ch.basic_publish(
+            "openstack".into(),
+            topic.as_str().into(),
+            BasicPublishOptions::default(),
+            &body,
+            props,
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    let c = RpcClient::new(&t, Target::new(&topic)).with_timeout(Duration::from_secs(10));
+    assert_eq!(
+        c.call(&Context::new(), "echo", args(json!({"value": 9})))
+            .await
+            .unwrap(),
+        json!(9)
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || stats
+            .casts
+            .load(Ordering::SeqCst)
+            == 2)
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stats.casts.load(Ordering::SeqCst),
+        2,
+        "a bad or duplicate message ran"
+    );
+    s.stop(true).await;
+    t.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fails_over_past_a_dead_host() {
+    if !support::rabbit("fails_over_past_a_dead_host") {
+        return;
+    }
+    let mut o = MessagingOptions::default();
+    o.transport_url = Some("rabbit://guest:guest@127.0.0.1:1,guest:guest@127.0.0.1:5672/".into());
+    o.rabbit.rabbit_retry_interval = 0.1;
+    let t = Transport::new(&o).unwrap();
+    let topic = unique("fjt_failover");
+    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
+        .endpoint(demo("s1", Arc::default()))
+        .build()
+        .unwrap();
+    s.start().await.unwrap();
+    let c = RpcClient::new(&t, Target::new(&topic)).with_timeout(Duration::from_secs(10));
+    for i in 0..3 {
+        assert_eq!(
+            c.call(&Context::new(), "echo", args(json!({"value": i})))
+                .await
+                .unwrap(),
+            json!(i)
+        );
+    }
+    s.stop(true).await;
+    t.close().await;
+}
