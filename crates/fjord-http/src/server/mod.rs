@@ -52,8 +52,8 @@
 //!
 //! # Access log
 //!
-//! One INFO line per response on target [`ACCESS_LOG_TARGET`], after the
-//! body is sent, in `wsgi_log_format` (oslo's default:
+//! One INFO line per response on target [`ACCESS_LOG_TARGET`], once the
+//! whole body has been passed to the connection, in `wsgi_log_format` (oslo's default:
 //! `%(client_ip)s "%(request_line)s" status: %(status_code)s len: %(body_length)s time: %(wall_seconds).7f`).
 //!
 //! # Graceful stop
