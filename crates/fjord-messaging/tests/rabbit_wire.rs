@@ -79,7 +79,7 @@ async fn durable_and_quorum_options_from_the_url() {
             true,
             vec![
                 ("x-queue-type", AMQPValue::LongString("quorum".into())),
-                ("x-delivery-limit", AMQPValue::LongLongInt(3)),
+                ("x-delivery-limit", AMQPValue::LongInt(3)),
             ],
         ),
     ] {

@@ -111,7 +111,8 @@ fn queue_args(opts: &RabbitOptions, quorum: bool, expires: bool) -> FieldTable {
             "x-queue-type".into(),
             AMQPValue::LongString("quorum".into()),
         );
-        let lim = |v: u64| AMQPValue::LongLongInt(v.min(i64::MAX as u64) as i64);
+        // py-amqp sends these as signed 32-bit ints.
+        let lim = |v: u64| AMQPValue::LongInt(v.min(i32::MAX as u64) as i32);
         if opts.rabbit_quorum_delivery_limit > 0 {
             t.insert(
                 "x-delivery-limit".into(),
