@@ -4,9 +4,6 @@
 #[path = "support/apps.rs"]
 mod apps;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use apps::{header, named, request, send};
 use fjord_http::loader::{Loader, PasteConfig};
 use fjord_http::middleware::{GlobalRequestId, RequestIdLayer};
@@ -89,40 +86,4 @@ async fn app_header_is_kept_and_compat_headers_come_from_paste_options() {
     let id = header(&parts, "x-openstack-request-id");
     assert!(id.starts_with("req-"));
     assert_eq!(header(&parts, "x-compute-request-id"), id);
-}
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn the_id_is_in_the_tracing_span_of_the_request() {
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let inner = App::new(tower::service_fn(|_req: Request| async move {
-        tracing::info!("handling");
-        Ok::<_, std::convert::Infallible>(Response::new(full("x")))
-    }));
-    let app = App::new(RequestIdLayer::new().layer(inner));
-    let (parts, _) = send(&app, request("GET", "/")).await;
-    let id = header(&parts, "x-openstack-request-id").to_owned();
-    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        log.contains(&format!("request{{request_id={id}}}")) && log.contains("handling"),
-        "{log}"
-    );
 }

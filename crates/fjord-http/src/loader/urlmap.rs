@@ -1,5 +1,10 @@
 //! Paste's `urlmap`: dispatch on the longest matching path prefix (and
 //! optional domain), with WSGI's `SCRIPT_NAME`/`PATH_INFO` split.
+//!
+//! A key ending in `/+` is nova's wildcard (its `urlmap_factory` is Paste's
+//! plus this): `/v2/+` matches `/v2/anything` but not `/v2` or `/v2/`, and
+//! consumes `/v2`. (nova's content-type/`Accept` version negotiation is not
+//! done.)
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -170,12 +175,27 @@ impl UrlMap {
             {
                 continue;
             }
-            let matched = path == r.path
-                || (path.starts_with(&r.path) && path[r.path.len()..].starts_with('/'));
-            if !matched {
-                continue;
-            }
-            let rest = &path[r.path.len()..];
+            // nova's wildcard: `/v2/+` matches `/v2/<something>` (not `/v2`
+            // or `/v2/`) and consumes `/v2`.
+            let prefix = match r.path.strip_suffix("/+") {
+                Some(base) => {
+                    if !(path.starts_with(&r.path[..r.path.len() - 1])
+                        && path.len() >= r.path.len())
+                    {
+                        continue;
+                    }
+                    base
+                }
+                None => {
+                    let matched = path == r.path
+                        || (path.starts_with(&r.path) && path[r.path.len()..].starts_with('/'));
+                    if !matched {
+                        continue;
+                    }
+                    r.path.as_str()
+                }
+            };
+            let rest = &path[prefix.len()..];
             if req.extensions().get::<OriginalUri>().is_none() {
                 let original = req.uri().clone();
                 req.extensions_mut().insert(OriginalUri(original));
@@ -185,7 +205,7 @@ impl UrlMap {
                 .get::<ScriptName>()
                 .map(|s| s.0.clone())
                 .unwrap_or_default();
-            script.push_str(&r.path);
+            script.push_str(prefix);
             req.extensions_mut().insert(ScriptName(script));
             let new_path = if rest.is_empty() { "/" } else { rest };
             let pq = match req.uri().query() {
