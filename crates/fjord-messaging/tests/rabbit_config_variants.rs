@@ -13,6 +13,8 @@ use fjord_service::Service;
 use serde_json::Value;
 use support::{rabbit_transport, raw, unique};
 
+type NameMatch = Box<dyn Fn(&str, &str) -> bool>;
+
 fn list(what: &str, cols: &[&str]) -> Vec<Value> {
     let mut args = vec![what, "-q"];
     args.extend_from_slice(cols);
@@ -86,7 +88,7 @@ async fn declared_topology_matches_every_captured_variant() {
     );
     let by_name = |list: &[Value], pred: &dyn Fn(&str) -> bool| -> Option<Value> {
         list.iter()
-            .find(|x| x["name"].as_str().is_some_and(|n| pred(n)))
+            .find(|x| x["name"].as_str().is_some_and(pred))
             .cloned()
     };
     for (v, topic, exchange, _, _) in &running {
@@ -95,7 +97,7 @@ async fn declared_topology_matches_every_captured_variant() {
         let pexchange = v["target"]["exchange"].as_str().unwrap();
         let pq = v["queues"].as_array().unwrap();
         let px = v["exchanges"].as_array().unwrap();
-        let kinds: [(&str, Box<dyn Fn(&str, &str) -> bool>); 3] = [
+        let kinds: [(&str, NameMatch); 3] = [
             ("topic queue", Box::new(|n: &str, t: &str| n == t)),
             (
                 "server queue",
