@@ -120,6 +120,11 @@ pub fn validate(conf: &ConfigOpts, files: &[IniFile]) -> Vec<Finding> {
                         .map_err(|e| e.message())
                         .and_then(|text| opt.parse_value(&text));
                     if let Err(reason) = checked {
+                        let reason = if opt.is_secret() {
+                            crate::conf::resolve::scrub(&reason, &[&v.text])
+                        } else {
+                            reason
+                        };
                         let shown = if opt.is_secret() {
                             "'****'".to_owned()
                         } else {

@@ -46,6 +46,7 @@ impl ConfigOpts {
     /// hand the matches to [`ConfigOpts::load_matches`].
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(self.prog.clone())
+            .args_override_self(true)
             .arg(
                 Arg::new(CONFIG_FILE)
                     .long(CONFIG_FILE)

@@ -239,6 +239,11 @@ impl<'a> Resolver<'a> {
     fn convert(&self, group: &str, opt: &Opt, text: &str, loc: &Location) -> Result<Value, ResolveError> {
         let substituted = self.substitute(group, text)?;
         opt.parse_value(&substituted).map_err(|reason| {
+            let reason = if opt.secret {
+                scrub(&reason, &[text, &substituted])
+            } else {
+                reason
+            };
             ResolveError::Other(Box::new(Error::BadValue {
                 group: group.to_owned(),
                 option: opt.name.clone(),
@@ -332,4 +337,15 @@ impl<'a> Resolver<'a> {
             }
         })
     }
+}
+
+/// `reason` with every non-empty secret in `secrets` replaced by `****`.
+pub(crate) fn scrub(reason: &str, secrets: &[&str]) -> String {
+    let mut out = reason.to_owned();
+    for s in secrets {
+        if !s.is_empty() {
+            out = out.replace(s, "****");
+        }
+    }
+    out
 }

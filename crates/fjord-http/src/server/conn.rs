@@ -43,6 +43,9 @@ pub(crate) struct ServerCtx {
     pub(crate) stats: Arc<Stats>,
     pub(crate) log_format: Arc<LogFormat>,
     pub(crate) pool: Arc<Semaphore>,
+    /// Signalled when a request takes the last free pool slot: the accept
+    /// loop stops accepting.
+    pub(crate) pool_full: Notify,
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) http2: bool,
     pub(crate) keep_alive: bool,

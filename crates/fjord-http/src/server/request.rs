@@ -112,16 +112,22 @@ fn call_app(
 
 /// Waits for a free slot of the worker's pool (`wsgi_default_pool_size`).
 async fn acquire_slot(ctx: &ServerCtx) -> OwnedSemaphorePermit {
-    if let Ok(p) = ctx.pool.clone().try_acquire_owned() {
-        return p;
-    }
-    inc(&ctx.stats.pool_waits);
-    loop {
-        // The pool is never closed while requests are served.
-        if let Ok(p) = ctx.pool.clone().acquire_owned().await {
-            return p;
+    let permit = match ctx.pool.clone().try_acquire_owned() {
+        Ok(p) => p,
+        Err(_) => {
+            inc(&ctx.stats.pool_waits);
+            loop {
+                // The pool is never closed while requests are served.
+                if let Ok(p) = ctx.pool.clone().acquire_owned().await {
+                    break p;
+                }
+            }
         }
+    };
+    if ctx.pool.available_permits() == 0 {
+        ctx.pool_full.notify_one();
     }
+    permit
 }
 
 /// 414 for a long request line, 431 for a long header line, 413 for a

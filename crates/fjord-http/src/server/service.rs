@@ -200,6 +200,7 @@ impl HttpService {
             stats: self.inner.stats.clone(),
             log_format: self.inner.log_format.clone(),
             pool: Arc::new(Semaphore::new(o.wsgi_default_pool_size)),
+            pool_full: tokio::sync::Notify::new(),
             tls: self.inner.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             http2: o.http2,
             keep_alive: o.wsgi_keep_alive,
@@ -285,6 +286,9 @@ async fn accept_loop(
         };
         let accepted = tokio::select! {
             r = listener.accept() => r,
+            // The pool filled up while we waited: check again, so the
+            // connection stays in the backlog for another worker.
+            _ = ctx.pool_full.notified() => continue,
             _ = drain.cancelled() => break,
         };
         let (stream, peer) = match accepted {

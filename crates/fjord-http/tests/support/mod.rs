@@ -26,19 +26,46 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 /// - `/echo`: reads the whole body, answers it (400 with the error text if
 ///   reading fails)
 /// - `/chunked`: a streamed (chunked) response of three chunks
-/// - `/gate`: waits for a permit of `gate`, then 200 `gate`
-pub fn app(gate: Arc<Semaphore>) -> App {
+/// - `/gate`: counts itself in `gate.inside`, waits for a permit of
+///   `gate.sem`, then 200 `gate`
+pub fn app(gate: Gate) -> App {
     App::new(tower::service_fn(move |req: Request| {
         let gate = gate.clone();
         async move { Ok::<_, Infallible>(route(req, gate).await) }
     }))
 }
 
-pub fn simple_app() -> App {
-    app(Arc::new(Semaphore::new(0)))
+/// Holds `/gate` requests until released.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    pub sem: Arc<Semaphore>,
+    /// `/gate` requests inside the app now.
+    pub inside: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-async fn route(req: Request, gate: Arc<Semaphore>) -> Response {
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            sem: Arc::new(Semaphore::new(0)),
+            inside: Arc::default(),
+        }
+    }
+}
+
+impl Gate {
+    pub fn inside(&self) -> usize {
+        self.inside.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    pub fn release(&self, n: usize) {
+        self.sem.add_permits(n);
+    }
+}
+
+pub fn simple_app() -> App {
+    app(Gate::default())
+}
+
+async fn route(req: Request, gate: Gate) -> Response {
     let path = req.uri().path().to_owned();
     match path.as_str() {
         "/hello" => text(200, "Hello, World!"),
@@ -69,9 +96,12 @@ async fn route(req: Request, gate: Arc<Semaphore>) -> Response {
             Response::new(fjord_http::boxed(http_body_util::StreamBody::new(chunks)))
         }
         "/gate" => {
-            if let Ok(p) = gate.acquire().await {
+            use std::sync::atomic::Ordering::SeqCst;
+            gate.inside.fetch_add(1, SeqCst);
+            if let Ok(p) = gate.sem.acquire().await {
                 p.forget();
             }
+            gate.inside.fetch_sub(1, SeqCst);
             text(200, "gate")
         }
         _ => text(404, "not found"),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub mod endpoints;
+pub mod raw;
 
 use fjord_messaging::{MessagingOptions, Transport};
 use serde_json::{Map, Value};

@@ -1,0 +1,126 @@
+//! H9: graceful stop drains: in-flight requests finish (with
+//! `Connection: close`), idle keep-alive connections close, a connection
+//! holding part of its next request gets it answered; a hard stop drops
+//! connections; reset + start serves again on the same socket.
+
+mod support;
+
+use std::time::Duration;
+
+use fjord_http::server::Phase;
+use fjord_service::Service;
+use support::*;
+use tokio::io::AsyncWriteExt;
+
+#[tokio::test]
+async fn graceful_stop_drains_in_flight_and_closes_idle() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut phase = service.phase();
+    assert_eq!(*phase.borrow_and_update(), Phase::Running);
+
+    // B: an idle keep-alive connection.
+    let mut idle = connect(addr).await;
+    let r = roundtrip(&mut idle, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(r.status, 200);
+    // C: a keep-alive connection that has sent part of its next request.
+    let mut partial = connect(addr).await;
+    let r = roundtrip(&mut partial, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(r.status, 200);
+    partial
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .unwrap();
+    // A: a slow request in flight.
+    let mut slow = connect(addr).await;
+    slow.write_all(b"GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    wait_until("slow request in flight", || service.stats().in_flight == 1).await;
+    // Setup only: let the server read C's partial head off the socket.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let stopper = {
+        let service = service.clone();
+        tokio::spawn(async move { service.stop(true).await })
+    };
+    phase.changed().await.unwrap();
+    assert_eq!(*phase.borrow_and_update(), Phase::Draining);
+
+    // B is closed right away, while A is still being served.
+    let out = read_until_closed(&mut idle).await.expect("idle closed cleanly");
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(service.stats().in_flight, 1, "idle closed only after the drain");
+
+    // C finishes its request and gets an answer, with Connection: close.
+    let r = roundtrip(&mut partial, b"\r\n").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    read_until_closed(&mut partial).await.expect("partial closed");
+
+    // A completes normally, with Connection: close.
+    let mut buf = Vec::new();
+    let r = read_response(&mut slow, &mut buf).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "slow");
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    read_until_closed(&mut slow).await.expect("slow closed");
+
+    tokio::time::timeout(DEADLINE, stopper)
+        .await
+        .expect("stop returned")
+        .unwrap();
+    assert_eq!(*service.phase().borrow(), Phase::Stopped);
+    assert_eq!(service.stats().active_connections, 0);
+    tokio::time::timeout(DEADLINE, service.wait())
+        .await
+        .expect("wait returns after stop");
+}
+
+#[tokio::test]
+async fn hard_stop_drops_in_flight_requests() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut slow = connect(addr).await;
+    slow.write_all(b"GET /slow?ms=20000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    wait_until("in flight", || service.stats().in_flight == 1).await;
+    tokio::time::timeout(Duration::from_secs(2), service.stop(false))
+        .await
+        .expect("hard stop is prompt");
+    let out = read_until_closed(&mut slow).await.unwrap_or_default();
+    assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+}
+
+#[tokio::test]
+async fn reset_keeps_the_socket_and_start_serves_again() {
+    let (service, addr) = start(options(), simple_app()).await;
+    assert_eq!(get(addr, "/hello").await.status, 200);
+    service.stop(true).await;
+    assert_eq!(*service.phase().borrow(), Phase::Stopped);
+
+    // While stopped, the socket stays open: a client's connection waits
+    // in the backlog and is served after the restart.
+    let waiting = tokio::spawn(async move { get(addr, "/hello").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!waiting.is_finished());
+
+    service.reset().await.expect("reset");
+    assert_eq!(*service.phase().borrow(), Phase::Idle);
+    service.start().await.expect("start again");
+    assert_eq!(service.local_addr(), addr);
+    let r = tokio::time::timeout(DEADLINE, waiting)
+        .await
+        .expect("served after restart")
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(get(addr, "/hello").await.status, 200);
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn start_twice_is_an_error() {
+    let (service, _addr) = start(options(), simple_app()).await;
+    let err = service.start().await.unwrap_err();
+    assert!(err.to_string().contains("already started"), "{err}");
+    service.stop(true).await;
+}

@@ -1,0 +1,112 @@
+//! H4: `client_socket_timeout`: a client that sends nothing, or trickles
+//! its request head a byte at a time, or stalls its body, is closed at the
+//! timeout, and never blocks other clients meanwhile.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use fjord_service::Service;
+use support::*;
+use tokio::io::AsyncWriteExt;
+
+const TIMEOUT: Duration = Duration::from_millis(800);
+
+#[tokio::test]
+async fn silent_client_is_closed_at_the_timeout_and_blocks_nobody() {
+    let (service, addr) = start(
+        options()
+            .client_socket_timeout(TIMEOUT)
+            .wsgi_default_pool_size(1),
+        simple_app(),
+    )
+    .await;
+    let started = Instant::now();
+    let mut silent = connect(addr).await;
+    // Others are served while the silent client sits there.
+    for _ in 0..3 {
+        assert_eq!(get(addr, "/hello").await.status, 200);
+    }
+    assert!(started.elapsed() < TIMEOUT, "others were delayed");
+    let out = read_until_closed(&mut silent).await.unwrap_or_default();
+    let waited = started.elapsed();
+    assert!(waited >= TIMEOUT - Duration::from_millis(50), "closed too early: {waited:?}");
+    assert!(waited < TIMEOUT * 5, "closed too late: {waited:?}");
+    // Nothing or a 408 may be written; never a success.
+    assert!(!String::from_utf8_lossy(&out).contains(" 200 "));
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connection_is_closed_at_the_timeout() {
+    let (service, addr) =
+        start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let mut s = connect(addr).await;
+    let r = roundtrip(&mut s, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(r.status, 200);
+    let idle_since = Instant::now();
+    let _ = read_until_closed(&mut s).await;
+    let waited = idle_since.elapsed();
+    assert!(waited >= TIMEOUT - Duration::from_millis(50), "{waited:?}");
+    assert!(waited < TIMEOUT * 5, "{waited:?}");
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn trickling_request_head_is_closed_at_the_timeout() {
+    let (service, addr) =
+        start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let mut s = connect(addr).await;
+    let started = Instant::now();
+    let head = b"GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut closed = false;
+    // One byte every 100 ms: each read makes progress, the head never ends
+    // in time.
+    for b in head {
+        if s.write_all(&[*b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if started.elapsed() > TIMEOUT * 4 {
+            break;
+        }
+    }
+    if !closed {
+        let out = read_until_closed(&mut s).await.unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&out).contains(" 200 "), "served a trickled head");
+    }
+    let waited = started.elapsed();
+    assert!(waited < TIMEOUT * 4, "not closed at the timeout: {waited:?}");
+    assert_eq!(get(addr, "/hello").await.status, 200);
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn stalled_body_fails_at_the_timeout() {
+    let (service, addr) =
+        start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let mut s = connect(addr).await;
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let r = read_response(&mut s, &mut buf).await;
+    assert!(started.elapsed() >= TIMEOUT - Duration::from_millis(50));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("client_socket_timeout"), "{}", r.text());
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn zero_means_no_timeout() {
+    let (service, addr) =
+        start(options().client_socket_timeout(Duration::ZERO), simple_app()).await;
+    let mut s = connect(addr).await;
+    s.write_all(b"GET /hello HTTP/1.1\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let r = roundtrip(&mut s, b"Host: t\r\n\r\n").await;
+    assert_eq!(r.status, 200);
+    service.stop(true).await;
+}
