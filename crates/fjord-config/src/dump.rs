@@ -192,9 +192,7 @@ pub fn dump_files(files: &[IniFile]) -> Dump {
                 Lookup::Error {
                     error: ErrorInfo {
                         class: "GroupAttr".to_owned(),
-                        message: format!(
-                            "conf.{dest} returns the [{dest}] group, not this option"
-                        ),
+                        message: format!("conf.{dest} returns the [{dest}] group, not this option"),
                     },
                 }
             } else {

@@ -24,23 +24,12 @@ pub enum Error {
         message: String,
     },
     /// A value does not fit its option's type, bounds or choices.
-    #[error("invalid value {value} for option {option} in group [{group}] ({location}): expected {expected}: {reason}")]
-    BadValue {
-        /// Normalized group name (`DEFAULT` for the default group).
-        group: String,
-        /// Option name.
-        option: String,
-        /// Where the value came from (file and line, variable, flag).
-        location: Location,
-        /// The value as written, quoted (`****` for secrets).
-        value: String,
-        /// What the option accepts.
-        expected: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    #[error("{0}")]
+    BadValue(Box<BadValue>),
     /// A required option has no value from any source.
-    #[error("required option {option} in group [{group}] has no value (set it in a config file, with {env} or on the command line)")]
+    #[error(
+        "required option {option} in group [{group}] has no value (set it in a config file, with {env} or on the command line)"
+    )]
     Required {
         /// Group name.
         group: String,
@@ -50,20 +39,8 @@ pub enum Error {
         env: String,
     },
     /// A `$reference` in a value cannot be substituted.
-    #[error("cannot substitute option {option} in group [{group}] ({location}): {message}")]
-    Substitution {
-        /// Group of the option whose value holds the reference.
-        group: String,
-        /// That option.
-        option: String,
-        /// Where its value came from.
-        location: Location,
-        /// oslo's exception class: `NoSuchOptError`, `RecursionError`,
-        /// `TemplateSubstitutionError`.
-        class: &'static str,
-        /// oslo's message, e.g. `no such option nope in group [DEFAULT]`.
-        message: String,
-    },
+    #[error("{0}")]
+    Substitution(Box<Substitution>),
     /// The option is not registered.
     #[error("no such option {option} in group [{group}]")]
     NoSuchOpt {
@@ -122,6 +99,45 @@ impl Error {
     pub fn is_help(&self) -> bool {
         matches!(self, Error::Help(_))
     }
+}
+
+/// A value that does not fit its option (see [`Error::BadValue`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid value {value} for option {option} in group [{group}] ({location}): expected {expected}: {reason}"
+)]
+#[non_exhaustive]
+pub struct BadValue {
+    /// Normalized group name (`DEFAULT` for the default group).
+    pub group: String,
+    /// Option name.
+    pub option: String,
+    /// Where the value came from (file and line, variable, flag).
+    pub location: Location,
+    /// The value as written, quoted (`'****'` for secrets).
+    pub value: String,
+    /// What the option accepts.
+    pub expected: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// A `$reference` that cannot be substituted (see [`Error::Substitution`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot substitute option {option} in group [{group}] ({location}): {message}")]
+#[non_exhaustive]
+pub struct Substitution {
+    /// Group of the option whose value holds the reference.
+    pub group: String,
+    /// That option.
+    pub option: String,
+    /// Where its value came from.
+    pub location: Location,
+    /// oslo's exception class: `NoSuchOptError`, `RecursionError`,
+    /// `TemplateSubstitutionError`.
+    pub class: &'static str,
+    /// oslo's message, e.g. `no such option nope in group [DEFAULT]`.
+    pub message: String,
 }
 
 /// `Result` with this crate's [`Error`].

@@ -12,11 +12,13 @@ use crate::conf::env_var_name;
 use crate::namespace::Namespace;
 use crate::opt::{Kind, Opt, OptGroup};
 
+/// Options of one namespace in one group.
+type PerNamespace<'a> = Vec<(&'a str, Vec<&'a Opt>)>;
 /// Options of one group, per namespace, in output order.
-type Grouped<'a> = Vec<(&'a OptGroup, Vec<(&'a str, Vec<&'a Opt>)>)>;
+type Grouped<'a> = Vec<(&'a OptGroup, PerNamespace<'a>)>;
 
 fn grouped<'a>(namespaces: &[&'a Namespace]) -> Grouped<'a> {
-    let mut map: IndexMap<&str, (&OptGroup, Vec<(&str, Vec<&Opt>)>)> = IndexMap::new();
+    let mut map: IndexMap<&str, (&OptGroup, PerNamespace<'a>)> = IndexMap::new();
     for ns in namespaces {
         for (group, opts) in ns.groups() {
             let entry = map.entry(group.name()).or_insert((group, Vec::new()));

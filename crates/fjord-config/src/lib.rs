@@ -86,7 +86,7 @@ pub use conf::{
     Change, ConfigChanges, ConfigOpts, ConfigSource, DeprecatedUse, EnvSource, Location,
     UnknownOption,
 };
-pub use error::{Error, Result};
+pub use error::{BadValue, Error, Result, Substitution};
 pub use namespace::{Catalog, Namespace};
 pub use opt::{DeprecatedName, Kind, Opt, OptGroup};
 pub use value::{FromValue, Value};

@@ -142,16 +142,28 @@ mod tests {
         let mut conf = ConfigOpts::new("t").env_source(EnvSource::Off);
         register_launcher_opts(&mut conf).unwrap();
         conf.load(vec![]).unwrap();
-        assert_eq!(LauncherOptions::from_conf(&conf).unwrap(), LauncherOptions::default());
+        assert_eq!(
+            LauncherOptions::from_conf(&conf).unwrap(),
+            LauncherOptions::default()
+        );
     }
 
     #[test]
     fn zero_means_forever() {
         let mut conf = ConfigOpts::new("t").env_source(EnvSource::Map(
-            [("OS_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT".to_owned(), "0".to_owned())].into(),
+            [(
+                "OS_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT".to_owned(),
+                "0".to_owned(),
+            )]
+            .into(),
         ));
         register_launcher_opts(&mut conf).unwrap();
         conf.load(vec![]).unwrap();
-        assert_eq!(LauncherOptions::from_conf(&conf).unwrap().graceful_shutdown_timeout, None);
+        assert_eq!(
+            LauncherOptions::from_conf(&conf)
+                .unwrap()
+                .graceful_shutdown_timeout,
+            None
+        );
     }
 }

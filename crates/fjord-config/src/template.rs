@@ -19,7 +19,9 @@ pub(crate) enum Lookup<E> {
 }
 
 fn is_id_start(c: char) -> bool {
-    c == '_' || c.is_ascii_alphabetic() || matches!(c, '\u{17f}' | '\u{212a}' | '\u{130}' | '\u{131}')
+    c == '_'
+        || c.is_ascii_alphabetic()
+        || matches!(c, '\u{17f}' | '\u{212a}' | '\u{130}' | '\u{131}')
 }
 
 fn is_id_char(c: char) -> bool {
@@ -119,7 +121,10 @@ mod tests {
     fn template_rules() {
         assert_eq!(sub("$a/${a}/${g.x}/$g.x").unwrap(), "A/A/GX/GX");
         assert_eq!(sub("$$a \\$a").unwrap(), "$a $a");
-        assert_eq!(sub("cost $5 and $ and ${a").unwrap(), "cost $5 and $ and ${a");
+        assert_eq!(
+            sub("cost $5 and $ and ${a").unwrap(),
+            "cost $5 and $ and ${a"
+        );
         assert_eq!(sub("$keep ${keep}").unwrap(), "$keep ${keep}");
         assert_eq!(sub("x $nope").unwrap_err(), "nope");
         assert_eq!(sub("$A").unwrap_err(), "A");

@@ -96,7 +96,8 @@ pub fn validate(conf: &ConfigOpts, files: &[IniFile]) -> Vec<Finding> {
                         option: key.clone(),
                         message,
                     };
-                    let Some((opt_group, opt, deprecated)) = by_name.get(&(group.clone(), key.clone()))
+                    let Some((opt_group, opt, deprecated)) =
+                        by_name.get(&(group.clone(), key.clone()))
                     else {
                         findings.push(base(
                             Severity::Error,

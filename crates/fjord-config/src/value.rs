@@ -62,7 +62,10 @@ impl Value {
             Value::Bool(false) => "False".to_owned(),
             Value::Float(f) if f.fract() == 0.0 && f.is_finite() => format!("{f:.1}"),
             Value::List(items) => {
-                format!("[{}]", items.iter().map(item).collect::<Vec<_>>().join(", "))
+                format!(
+                    "[{}]",
+                    items.iter().map(item).collect::<Vec<_>>().join(", ")
+                )
             }
             Value::Dict(map) => format!(
                 "{{{}}}",
@@ -238,7 +241,10 @@ impl FromValue for IpAddr {
         match need(value)? {
             Value::Ip(ip) => Ok(*ip),
             Value::Str(s) => s.parse().map_err(|_| format!("an IP address, got {s:?}")),
-            other => Err(format!("an IP address, the option is a {}", other.kind_name())),
+            other => Err(format!(
+                "an IP address, the option is a {}",
+                other.kind_name()
+            )),
         }
     }
 }

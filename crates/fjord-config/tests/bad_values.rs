@@ -8,7 +8,8 @@ use fjord_config::{ConfigOpts, ConfigSource, EnvSource, Error, Location, Opt};
 
 fn conf(env: EnvSource) -> ConfigOpts {
     let mut c = ConfigOpts::new("bad").env_source(env);
-    c.register("DEFAULT", &[Opt::int("workers").min(1).max(64).default(1)]).unwrap();
+    c.register("DEFAULT", &[Opt::int("workers").min(1).max(64).default(1)])
+        .unwrap();
     c.register(
         "database",
         &[
@@ -38,18 +39,28 @@ fn out_of_range_integer_names_file_line_section_option_and_expectation() {
     let err = r.unwrap_err();
     assert_eq!(err.exit_code(), 2);
     match &err {
-        Error::BadValue { group, option, location, expected, .. } => {
-            assert_eq!((group.as_str(), option.as_str()), ("DEFAULT", "workers"));
+        Error::BadValue(b) => {
             assert_eq!(
-                location,
-                &Location::File { path: file.clone(), line: 3, section: "DEFAULT".into() }
+                (b.group.as_str(), b.option.as_str()),
+                ("DEFAULT", "workers")
             );
-            assert_eq!(expected, "an integer in 1..=64");
+            assert_eq!(
+                b.location,
+                Location::File {
+                    path: file.clone(),
+                    line: 3,
+                    section: "DEFAULT".into()
+                }
+            );
+            assert_eq!(b.expected, "an integer in 1..=64");
         }
         other => panic!("unexpected {other:?}"),
     }
     let text = err.to_string();
-    assert!(text.contains(&file) && text.contains("line 3") && text.contains("[DEFAULT]"), "{text}");
+    assert!(
+        text.contains(&file) && text.contains("line 3") && text.contains("[DEFAULT]"),
+        "{text}"
+    );
     assert!(!c.is_loaded());
 }
 
@@ -64,7 +75,7 @@ fn each_type_rejects_garbage() {
     ] {
         let (_, r, _) = load_text(text);
         match r.unwrap_err() {
-            Error::BadValue { option: o, .. } => assert_eq!(o, option),
+            Error::BadValue(b) => assert_eq!(b.option, option),
             other => panic!("{text:?}: unexpected {other:?}"),
         }
     }
@@ -77,7 +88,10 @@ fn secrets_are_not_echoed_in_errors() {
     let dir = support::temp_dir("secret");
     let file = dir.join("s.conf");
     std::fs::write(&file, "[DEFAULT]\npin = hunter2\n").unwrap();
-    let text = c.load(vec![ConfigSource::File(file)]).unwrap_err().to_string();
+    let text = c
+        .load(vec![ConfigSource::File(file)])
+        .unwrap_err()
+        .to_string();
     assert!(!text.contains("hunter2") && text.contains("****"), "{text}");
 }
 
@@ -86,7 +100,11 @@ fn bad_environment_value_names_the_variable() {
     let env = EnvSource::Map([("OS_DEFAULT__WORKERS".to_owned(), "-3".to_owned())].into());
     let mut c = conf(env);
     let err = c.load(vec![]).unwrap_err();
-    assert!(err.to_string().contains("environment variable OS_DEFAULT__WORKERS"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("environment variable OS_DEFAULT__WORKERS"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -96,16 +114,21 @@ fn malformed_line_missing_file_and_required_option() {
     assert_eq!(err.exit_code(), 2);
     assert_eq!(
         err.to_string(),
-        format!("Failed to parse {file}: at {file}:2, No ':' or '=' found in assignment: 'workers 4'")
+        format!(
+            "Failed to parse {file}: at {file}:2, No ':' or '=' found in assignment: 'workers 4'"
+        )
     );
 
     let mut c = conf(EnvSource::Off);
-    let err = c.load(vec![ConfigSource::File("/nonexistent/fjord.conf".into())]).unwrap_err();
+    let err = c
+        .load(vec![ConfigSource::File("/nonexistent/fjord.conf".into())])
+        .unwrap_err();
     assert!(err.to_string().contains("/nonexistent/fjord.conf"));
     assert_eq!(err.exit_code(), 2);
 
     let mut c = ConfigOpts::new("r").env_source(EnvSource::Off);
-    c.register("database", &[Opt::str("connection").required()]).unwrap();
+    c.register("database", &[Opt::str("connection").required()])
+        .unwrap();
     let err = c.load(vec![]).unwrap_err();
     assert!(matches!(err, Error::Required { .. }));
     assert!(err.to_string().contains("OS_DATABASE__CONNECTION"), "{err}");
@@ -116,16 +139,22 @@ fn unknown_options_are_not_fatal() {
     let (c, r, _) = load_text("[DEFAULT]\nworkers = 2\nunknown_thing = 1\n[elsewhere]\nx = 1\n");
     r.unwrap();
     assert_eq!(c.get::<i64>("DEFAULT", "workers").unwrap(), 2);
-    let files = vec![fjord_config::ini::IniFile::parse_str("[DEFAULT]\nunknown_thing = 1\n", "f").unwrap()];
+    let files =
+        vec![fjord_config::ini::IniFile::parse_str("[DEFAULT]\nunknown_thing = 1\n", "f").unwrap()];
     let unknown = c.unknown_in(&files);
     assert_eq!(unknown.len(), 1);
-    assert_eq!((unknown[0].key.as_str(), unknown[0].line), ("unknown_thing", 2));
+    assert_eq!(
+        (unknown[0].key.as_str(), unknown[0].line),
+        ("unknown_thing", 2)
+    );
 }
 
 #[test]
 fn invalid_defaults_and_duplicates_are_registration_errors() {
     let mut c = ConfigOpts::new("d");
-    let err = c.register("DEFAULT", &[Opt::int("w").min(1).default(0)]).unwrap_err();
+    let err = c
+        .register("DEFAULT", &[Opt::int("w").min(1).default(0)])
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidDefault { .. }));
     c.register("DEFAULT", &[Opt::int("w").default(1)]).unwrap();
     c.register("DEFAULT", &[Opt::int("w").default(1)]).unwrap();

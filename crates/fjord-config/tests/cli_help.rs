@@ -11,15 +11,27 @@ fn conf() -> ConfigOpts {
     c.register(
         "DEFAULT",
         &[
-            Opt::int("workers").min(1).default(2).cli().help("API worker processes."),
-            Opt::bool("debug").default(false).short('d').help("Log at DEBUG."),
+            Opt::int("workers")
+                .min(1)
+                .default(2)
+                .cli()
+                .help("API worker processes."),
+            Opt::bool("debug")
+                .default(false)
+                .short('d')
+                .help("Log at DEBUG."),
             Opt::multi_str("plugin").cli().help("Plugins to load."),
-            Opt::str("state_path").default("/var/lib/demo").help("Where state lives."),
+            Opt::str("state_path")
+                .default("/var/lib/demo")
+                .help("Where state lives."),
         ],
     )
     .unwrap();
-    c.register(OptGroup::new("api"), &[Opt::port("listen_port").default(8799).cli().help("Port.")])
-        .unwrap();
+    c.register(
+        OptGroup::new("api"),
+        &[Opt::port("listen_port").default(8799).cli().help("Port.")],
+    )
+    .unwrap();
     c
 }
 
@@ -52,9 +64,21 @@ fn help_lists_cli_and_file_options_and_exits_zero() {
 #[test]
 fn repeated_multi_flags_accumulate() {
     let mut c = conf();
-    c.parse_args(["demo-api", "--plugin", "a", "--plugin", "b", "-d", "--api-listen-port", "9000"])
-        .unwrap();
-    assert_eq!(c.get::<Vec<String>>("DEFAULT", "plugin").unwrap(), ["a", "b"]);
+    c.parse_args([
+        "demo-api",
+        "--plugin",
+        "a",
+        "--plugin",
+        "b",
+        "-d",
+        "--api-listen-port",
+        "9000",
+    ])
+    .unwrap();
+    assert_eq!(
+        c.get::<Vec<String>>("DEFAULT", "plugin").unwrap(),
+        ["a", "b"]
+    );
     assert!(c.get::<bool>("DEFAULT", "debug").unwrap());
     assert_eq!(c.get::<u16>("api", "listen_port").unwrap(), 9000);
 }
@@ -69,6 +93,11 @@ fn usage_errors_and_bad_cli_values_exit_two() {
     let err = c.parse_args(["demo-api", "--workers", "0"]).unwrap_err();
     assert_eq!(err.exit_code(), 2);
     let text = err.to_string();
-    assert!(text.contains("workers") && text.contains("command line --workers") && text.contains(">= 1"), "{text}");
+    assert!(
+        text.contains("workers")
+            && text.contains("command line --workers")
+            && text.contains(">= 1"),
+        "{text}"
+    );
     assert!(!c.is_loaded(), "a failed load leaves nothing loaded");
 }

@@ -32,23 +32,35 @@ fn corpus_conf_expected_files() {
         let paths: Vec<&std::path::Path> = inputs.iter().map(|p| p.as_path()).collect();
         let got = dump(&paths);
         let got_json: Value = serde_json::from_str(&got.to_json()).unwrap();
-        let name = expected_path.strip_prefix(&corpus).unwrap().display().to_string();
+        let name = expected_path
+            .strip_prefix(&corpus)
+            .unwrap()
+            .display()
+            .to_string();
         if expected["ok"] != got_json["ok"] {
             failures.push(format!("{name}: ok differs: got {}", got.to_json()));
             continue;
         }
         if let Dump::Failed { error, .. } = &got {
             let exp_err = &expected["error"];
-            let exp_line = exp_err["parse_error"]["lineno"].as_u64().map(|l| l as usize);
+            let exp_line = exp_err["parse_error"]["lineno"]
+                .as_u64()
+                .map(|l| l as usize);
             if exp_line != error.line {
                 failures.push(format!("{name}: line {:?} != {exp_line:?}", error.line));
             }
             if exp_err["class"].as_str() != Some(error.class.as_str()) {
-                failures.push(format!("{name}: class {} != {}", error.class, exp_err["class"]));
+                failures.push(format!(
+                    "{name}: class {} != {}",
+                    error.class, exp_err["class"]
+                ));
             }
             let message = error.message.replace(&error.file, "{path}");
             if exp_err["message"].as_str() != Some(message.as_str()) {
-                failures.push(format!("{name}: message\n  got  {message}\n  want {}", exp_err["message"]));
+                failures.push(format!(
+                    "{name}: message\n  got  {message}\n  want {}",
+                    exp_err["message"]
+                ));
             }
             continue;
         }
@@ -75,7 +87,11 @@ fn corpus_conf_expected_files() {
                 }
             }
         }
-        for what in order_differs(&expected_text, &got.to_json(), &["sections", "normalized", "resolved"]) {
+        for what in order_differs(
+            &expected_text,
+            &got.to_json(),
+            &["sections", "normalized", "resolved"],
+        ) {
             failures.push(format!("{name}: {what} differs"));
         }
         if expected["resolved"] != got_json["resolved"] {

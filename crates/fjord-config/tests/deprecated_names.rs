@@ -11,7 +11,10 @@ fn conf() -> ConfigOpts {
     c.register(
         "api",
         &[
-            Opt::int("workers").default(1).deprecated_name("api_workers").deprecated_opt("DEFAULT", "osapi_workers"),
+            Opt::int("workers")
+                .default(1)
+                .deprecated_name("api_workers")
+                .deprecated_opt("DEFAULT", "osapi_workers"),
             Opt::str("listen").deprecated_group("DEFAULT"),
         ],
     )
@@ -30,16 +33,26 @@ fn old_names_are_read_and_reported() {
     assert_eq!(c.get::<String>("api", "listen").unwrap(), "0.0.0.0");
     let uses = c.deprecated_uses();
     assert_eq!(uses.len(), 2);
-    assert_eq!(uses[0].old, ("DEFAULT".to_owned(), "osapi_workers".to_owned()));
+    assert_eq!(
+        uses[0].old,
+        ("DEFAULT".to_owned(), "osapi_workers".to_owned())
+    );
     assert_eq!(uses[0].new, ("api".to_owned(), "workers".to_owned()));
 
     let files = vec![fjord_config::ini::IniFile::read(&file).unwrap()];
     let findings = validate(&c, &files);
-    let deprecated: Vec<_> = findings.iter().filter(|f| f.kind == FindingKind::DeprecatedName).collect();
+    let deprecated: Vec<_> = findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::DeprecatedName)
+        .collect();
     assert_eq!(deprecated.len(), 2);
     assert_eq!(deprecated[0].line, Some(2));
     assert_eq!(deprecated[0].severity, Severity::Warning);
-    assert!(deprecated[0].message.contains("use [api] workers"), "{}", deprecated[0]);
+    assert!(
+        deprecated[0].message.contains("use [api] workers"),
+        "{}",
+        deprecated[0]
+    );
 }
 
 #[test]

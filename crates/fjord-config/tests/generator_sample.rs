@@ -13,17 +13,35 @@ fn namespaces() -> Vec<Namespace> {
             .group(
                 OptGroup::new("api").help("The HTTP API service."),
                 vec![
-                    Opt::port("listen_port").default(8799).help("Port to listen on."),
-                    Opt::ip("listen").default("127.0.0.1").help("Address to bind."),
-                    Opt::list("enabled_apis").default(vec!["v1", "v2"]).help("APIs to serve."),
-                    Opt::str("mode").choice("fast", "no fsync").choice("safe", "fsync").default("safe"),
+                    Opt::port("listen_port")
+                        .default(8799)
+                        .help("Port to listen on."),
+                    Opt::ip("listen")
+                        .default("127.0.0.1")
+                        .help("Address to bind."),
+                    Opt::list("enabled_apis")
+                        .default(vec!["v1", "v2"])
+                        .help("APIs to serve."),
+                    Opt::str("mode")
+                        .choice("fast", "no fsync")
+                        .choice("safe", "fsync")
+                        .default("safe"),
                     Opt::float("ratio").min(0.0).max(1.0).default(0.5).mutable(),
-                    Opt::uri("url").default("http://127.0.0.1:8799/").deprecated_name("endpoint"),
+                    Opt::uri("url")
+                        .default("http://127.0.0.1:8799/")
+                        .deprecated_name("endpoint"),
                     Opt::dict("quotas").default("a:1,b:2"),
                     Opt::multi_str("plugin").default(vec!["p1", "p2"]),
                 ],
             )
-            .group("DEFAULT", vec![Opt::bool("debug").default(false).help("Log at DEBUG level.")]),
+            .group(
+                "DEFAULT",
+                vec![
+                    Opt::bool("debug")
+                        .default(false)
+                        .help("Log at DEBUG level."),
+                ],
+            ),
     ]
 }
 
@@ -42,7 +60,12 @@ fn sample_lists_every_option_and_round_trips() {
     }
     for (group, opt) in conf.options() {
         let line = format!("#{} =", opt.name());
-        assert!(sample.contains(&line), "{}.{} missing from sample", group.name(), opt.name());
+        assert!(
+            sample.contains(&line),
+            "{}.{} missing from sample",
+            group.name(),
+            opt.name()
+        );
     }
     assert!(sample.contains("# From fjord.launcher"));
     assert!(sample.contains("# Deprecated group/name - [api]/endpoint"));
@@ -54,7 +77,11 @@ fn sample_lists_every_option_and_round_trips() {
         .lines()
         .map(|l| {
             let is_opt = l.starts_with('#') && !l.starts_with("# ") && l.contains(" =") && l != "#";
-            if is_opt && !l.contains("<current_hostname>") { &l[1..] } else { l }
+            if is_opt && !l.contains("<current_hostname>") {
+                &l[1..]
+            } else {
+                l
+            }
         })
         .collect::<Vec<_>>()
         .join("\n");

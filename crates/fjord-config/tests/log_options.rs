@@ -28,9 +28,16 @@ fn every_option_is_logged_and_secrets_are_masked() {
         .into(),
     );
     let mut c = ConfigOpts::new("log").env_source(env);
-    c.register("DEFAULT", &[Opt::int("workers").default(1), Opt::str("unset")]).unwrap();
-    c.register("database", &[Opt::str("password").secret(), Opt::str("token").secret()])
-        .unwrap();
+    c.register(
+        "DEFAULT",
+        &[Opt::int("workers").default(1), Opt::str("unset")],
+    )
+    .unwrap();
+    c.register(
+        "database",
+        &[Opt::str("password").secret(), Opt::str("token").secret()],
+    )
+    .unwrap();
     c.load(vec![]).unwrap();
 
     let lines = c.option_lines();

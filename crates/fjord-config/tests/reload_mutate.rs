@@ -8,26 +8,42 @@ use std::sync::{Arc, Mutex};
 
 use fjord_config::{ConfigOpts, ConfigSource, EnvSource, Opt, Value};
 
+/// (group, name, old, new) as a hook saw it.
+type Seen = (String, String, Option<Value>, Option<Value>);
+
 #[test]
 fn mutable_changes_apply_immutable_changes_wait_for_restart() {
     let dir = support::temp_dir("reload");
     let file = dir.join("r.conf");
-    std::fs::write(&file, "[DEFAULT]\ndebug = false\nworkers = 2\n[api]\nlimit = 10\n").unwrap();
+    std::fs::write(
+        &file,
+        "[DEFAULT]\ndebug = false\nworkers = 2\n[api]\nlimit = 10\n",
+    )
+    .unwrap();
     let mut c = ConfigOpts::new("r").env_source(EnvSource::Off);
-    c.register("DEFAULT", &[Opt::bool("debug").default(false).mutable(), Opt::int("workers").default(1)])
+    c.register(
+        "DEFAULT",
+        &[
+            Opt::bool("debug").default(false).mutable(),
+            Opt::int("workers").default(1),
+        ],
+    )
+    .unwrap();
+    c.register("api", &[Opt::int("limit").mutable().default(5)])
         .unwrap();
-    c.register("api", &[Opt::int("limit").mutable().default(5)]).unwrap();
     c.load(vec![ConfigSource::File(file.clone())]).unwrap();
     let c = Arc::new(c);
 
-    let seen: Arc<Mutex<Vec<(String, String, Option<Value>, Option<Value>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let seen2 = seen.clone();
     c.on_mutate(move |changes| {
         for ch in changes.applied() {
-            seen2
-                .lock()
-                .unwrap()
-                .push((ch.group.clone(), ch.name.clone(), ch.old.clone(), ch.new.clone()));
+            seen2.lock().unwrap().push((
+                ch.group.clone(),
+                ch.name.clone(),
+                ch.old.clone(),
+                ch.new.clone(),
+            ));
         }
     });
 
@@ -38,8 +54,16 @@ fn mutable_changes_apply_immutable_changes_wait_for_restart() {
     std::fs::write(&file, "[DEFAULT]\ndebug = true\nworkers = 8\n[api]\n").unwrap();
     let changes = c.reload().unwrap();
     assert!(c.get::<bool>("DEFAULT", "debug").unwrap());
-    assert_eq!(c.get::<i64>("api", "limit").unwrap(), 5, "removed from file: back to default");
-    assert_eq!(c.get::<i64>("DEFAULT", "workers").unwrap(), 2, "immutable keeps its value");
+    assert_eq!(
+        c.get::<i64>("api", "limit").unwrap(),
+        5,
+        "removed from file: back to default"
+    );
+    assert_eq!(
+        c.get::<i64>("DEFAULT", "workers").unwrap(),
+        2,
+        "immutable keeps its value"
+    );
     assert_eq!(changes.restart_required().len(), 1);
     assert_eq!(changes.restart_required()[0].name, "workers");
     assert_eq!(changes.restart_required()[0].new, Some(Value::Int(8)));
@@ -48,8 +72,18 @@ fn mutable_changes_apply_immutable_changes_wait_for_restart() {
     assert_eq!(
         seen,
         vec![
-            ("DEFAULT".into(), "debug".into(), Some(Value::Bool(false)), Some(Value::Bool(true))),
-            ("api".into(), "limit".into(), Some(Value::Int(10)), Some(Value::Int(5))),
+            (
+                "DEFAULT".into(),
+                "debug".into(),
+                Some(Value::Bool(false)),
+                Some(Value::Bool(true))
+            ),
+            (
+                "api".into(),
+                "limit".into(),
+                Some(Value::Int(10)),
+                Some(Value::Int(5))
+            ),
         ]
     );
 
@@ -65,7 +99,8 @@ fn broken_file_on_reload_keeps_current_values() {
     let file = dir.join("r.conf");
     std::fs::write(&file, "[DEFAULT]\nlimit = 3\n").unwrap();
     let mut c = ConfigOpts::new("r").env_source(EnvSource::Off);
-    c.register("DEFAULT", &[Opt::int("limit").min(1).mutable()]).unwrap();
+    c.register("DEFAULT", &[Opt::int("limit").min(1).mutable()])
+        .unwrap();
     c.load(vec![ConfigSource::File(file.clone())]).unwrap();
 
     std::fs::write(&file, "[DEFAULT]\nlimit = 0\n").unwrap();

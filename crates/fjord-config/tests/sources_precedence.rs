@@ -22,7 +22,8 @@ fn conf(env: &[(&str, &str)]) -> ConfigOpts {
         ],
     )
     .unwrap();
-    conf.register("database", &[Opt::str("connection").cli()]).unwrap();
+    conf.register("database", &[Opt::str("connection").cli()])
+        .unwrap();
     conf
 }
 
@@ -31,11 +32,23 @@ fn later_files_win_and_dirs_load_sorted_in_place() {
     let dir = support::temp_dir("prec");
     let d = dir.join("conf.d");
     std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(dir.join("one.conf"), "[DEFAULT]\na = one\nb = one\nplugin = p1\n").unwrap();
+    std::fs::write(
+        dir.join("one.conf"),
+        "[DEFAULT]\na = one\nb = one\nplugin = p1\n",
+    )
+    .unwrap();
     std::fs::write(d.join("20-z.conf"), "[DEFAULT]\na = dir-20\n").unwrap();
-    std::fs::write(d.join("10-y.conf"), "[DEFAULT]\na = dir-10\nb = dir-10\nplugin = p2\n").unwrap();
+    std::fs::write(
+        d.join("10-y.conf"),
+        "[DEFAULT]\na = dir-10\nb = dir-10\nplugin = p2\n",
+    )
+    .unwrap();
     std::fs::write(d.join("ignored.txt"), "[DEFAULT]\na = not read\n").unwrap();
-    std::fs::write(dir.join("last.conf"), "[DEFAULT]\nb = last\n[Database]\nconnection = sqlite://\n").unwrap();
+    std::fs::write(
+        dir.join("last.conf"),
+        "[DEFAULT]\nb = last\n[Database]\nconnection = sqlite://\n",
+    )
+    .unwrap();
 
     let mut c = conf(&[]);
     c.load(vec![
@@ -46,11 +59,21 @@ fn later_files_win_and_dirs_load_sorted_in_place() {
     .unwrap();
     assert_eq!(c.get::<String>("DEFAULT", "a").unwrap(), "dir-20");
     assert_eq!(c.get::<String>("DEFAULT", "b").unwrap(), "last");
-    assert_eq!(c.get::<Vec<String>>("DEFAULT", "plugin").unwrap(), ["p1", "p2"]);
-    assert_eq!(c.get::<String>("database", "connection").unwrap(), "sqlite://");
+    assert_eq!(
+        c.get::<Vec<String>>("DEFAULT", "plugin").unwrap(),
+        ["p1", "p2"]
+    );
+    assert_eq!(
+        c.get::<String>("database", "connection").unwrap(),
+        "sqlite://"
+    );
     assert_eq!(c.config_files().len(), 4);
     match c.location("DEFAULT", "b").unwrap() {
-        Location::File { path, line, section } => {
+        Location::File {
+            path,
+            line,
+            section,
+        } => {
             assert!(path.ends_with("last.conf"));
             assert_eq!((line, section.as_str()), (2, "DEFAULT"));
         }
@@ -63,22 +86,39 @@ fn later_files_win_and_dirs_load_sorted_in_place() {
 fn env_beats_files_and_cli_beats_env() {
     let dir = support::temp_dir("env");
     let file = dir.join("x.conf");
-    std::fs::write(&file, "[DEFAULT]\nworkers = 3\ndebug = false\n[database]\nconnection = file\n").unwrap();
+    std::fs::write(
+        &file,
+        "[DEFAULT]\nworkers = 3\ndebug = false\n[database]\nconnection = file\n",
+    )
+    .unwrap();
 
-    let mut c = conf(&[("OS_DEFAULT__WORKERS", "5"), ("OS_DATABASE__CONNECTION", "env"), ("OS_DEFAULT__DEBUG", "true")]);
-    c.parse_args(["prec", "--config-file", file.to_str().unwrap()]).unwrap();
+    let mut c = conf(&[
+        ("OS_DEFAULT__WORKERS", "5"),
+        ("OS_DATABASE__CONNECTION", "env"),
+        ("OS_DEFAULT__DEBUG", "true"),
+    ]);
+    c.parse_args(["prec", "--config-file", file.to_str().unwrap()])
+        .unwrap();
     assert_eq!(c.get::<i64>("DEFAULT", "workers").unwrap(), 5);
     assert!(c.get::<bool>("DEFAULT", "debug").unwrap());
     assert_eq!(c.get::<String>("database", "connection").unwrap(), "env");
     assert_eq!(
         c.location("DEFAULT", "workers").unwrap(),
-        Location::Env { var: "OS_DEFAULT__WORKERS".into() }
+        Location::Env {
+            var: "OS_DEFAULT__WORKERS".into()
+        }
     );
 
     let mut c = conf(&[("OS_DEFAULT__WORKERS", "5"), ("OS_DEFAULT__DEBUG", "true")]);
     c.parse_args([
-        "prec", "--config-file", file.to_str().unwrap(), "--workers", "7", "--nodebug",
-        "--database-connection", "cli",
+        "prec",
+        "--config-file",
+        file.to_str().unwrap(),
+        "--workers",
+        "7",
+        "--nodebug",
+        "--database-connection",
+        "cli",
     ])
     .unwrap();
     assert_eq!(c.get::<i64>("DEFAULT", "workers").unwrap(), 7);
@@ -87,7 +127,17 @@ fn env_beats_files_and_cli_beats_env() {
 
     // Repeated single-valued flags: the last wins, like argparse.
     let mut c = conf(&[]);
-    c.parse_args(["prec", "--debug", "--nodebug", "--debug", "--workers", "2", "--workers", "4"]).unwrap();
+    c.parse_args([
+        "prec",
+        "--debug",
+        "--nodebug",
+        "--debug",
+        "--workers",
+        "2",
+        "--workers",
+        "4",
+    ])
+    .unwrap();
     assert!(c.get::<bool>("DEFAULT", "debug").unwrap());
     assert_eq!(c.get::<i64>("DEFAULT", "workers").unwrap(), 4);
 }
@@ -102,10 +152,24 @@ fn config_file_and_dir_order_follows_the_command_line() {
     let (f, d) = (dir.join("f.conf"), d);
 
     let mut c = conf(&[]);
-    c.parse_args(["prec", "--config-dir", d.to_str().unwrap(), "--config-file", f.to_str().unwrap()]).unwrap();
+    c.parse_args([
+        "prec",
+        "--config-dir",
+        d.to_str().unwrap(),
+        "--config-file",
+        f.to_str().unwrap(),
+    ])
+    .unwrap();
     assert_eq!(c.get::<String>("DEFAULT", "a").unwrap(), "file");
     let mut c = conf(&[]);
-    c.parse_args(["prec", "--config-file", f.to_str().unwrap(), "--config-dir", d.to_str().unwrap()]).unwrap();
+    c.parse_args([
+        "prec",
+        "--config-file",
+        f.to_str().unwrap(),
+        "--config-dir",
+        d.to_str().unwrap(),
+    ])
+    .unwrap();
     assert_eq!(c.get::<String>("DEFAULT", "a").unwrap(), "dir");
 }
 
@@ -119,10 +183,21 @@ fn substitution_across_groups_defaults_and_types() {
     )
     .unwrap();
     let mut c = ConfigOpts::new("s").env_source(EnvSource::Off);
-    c.register("DEFAULT", &[Opt::str("state_path"), Opt::port("port"), Opt::str("lock_path").default("$state_path/lock")])
+    c.register(
+        "DEFAULT",
+        &[
+            Opt::str("state_path"),
+            Opt::port("port"),
+            Opt::str("lock_path").default("$state_path/lock"),
+        ],
+    )
+    .unwrap();
+    c.register("api", &[Opt::uri("url"), Opt::str("prefix")])
         .unwrap();
-    c.register("api", &[Opt::uri("url"), Opt::str("prefix")]).unwrap();
     c.load(vec![ConfigSource::File(file)]).unwrap();
-    assert_eq!(c.get::<String>("DEFAULT", "lock_path").unwrap(), "/srv/lock");
+    assert_eq!(
+        c.get::<String>("DEFAULT", "lock_path").unwrap(),
+        "/srv/lock"
+    );
     assert_eq!(c.get::<String>("api", "url").unwrap(), "http://h:8080/v1");
 }

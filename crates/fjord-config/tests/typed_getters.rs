@@ -58,30 +58,71 @@ fn every_type_reads_back_typed() {
     assert_eq!(c.get::<i64>("DEFAULT", "i").unwrap(), -4);
     assert_eq!(c.get::<f64>("DEFAULT", "f").unwrap(), 0.25);
     assert!(c.get::<bool>("DEFAULT", "b").unwrap());
-    assert_eq!(c.get::<Vec<String>>("DEFAULT", "l").unwrap(), ["a", "b", "c"]);
+    assert_eq!(
+        c.get::<Vec<String>>("DEFAULT", "l").unwrap(),
+        ["a", "b", "c"]
+    );
     assert_eq!(c.get::<Vec<i64>>("DEFAULT", "li").unwrap(), [1, 2]);
     let d: IndexMap<String, String> = c.get("DEFAULT", "d").unwrap();
     assert_eq!(d.get("k2").map(String::as_str), Some("v2"));
     assert_eq!(c.get::<u16>("DEFAULT", "p").unwrap(), 443);
-    assert_eq!(c.get::<IpAddr>("DEFAULT", "ip").unwrap(), "::1".parse::<IpAddr>().unwrap());
-    assert!(c.get::<String>("DEFAULT", "u").unwrap().starts_with("rabbit://"));
-    assert_eq!(c.get::<Vec<String>>("DEFAULT", "m").unwrap(), ["one", "two"]);
+    assert_eq!(
+        c.get::<IpAddr>("DEFAULT", "ip").unwrap(),
+        "::1".parse::<IpAddr>().unwrap()
+    );
+    assert!(
+        c.get::<String>("DEFAULT", "u")
+            .unwrap()
+            .starts_with("rabbit://")
+    );
+    assert_eq!(
+        c.get::<Vec<String>>("DEFAULT", "m").unwrap(),
+        ["one", "two"]
+    );
     assert_eq!(c.get::<String>("DEFAULT", "c").unwrap(), "safe");
-    assert_eq!(c.get::<Duration>("DEFAULT", "t").unwrap(), Duration::from_millis(1500));
+    assert_eq!(
+        c.get::<Duration>("DEFAULT", "t").unwrap(),
+        Duration::from_millis(1500)
+    );
     assert_eq!(c.get::<Option<String>>("DEFAULT", "unset").unwrap(), None);
-    assert_eq!(c.get::<Vec<String>>("DEFAULT", "empty").unwrap(), Vec::<String>::new());
+    assert_eq!(
+        c.get::<Vec<String>>("DEFAULT", "empty").unwrap(),
+        Vec::<String>::new()
+    );
     assert_eq!(c.value("DEFAULT", "i").unwrap(), Some(Value::Int(-4)));
 }
 
 #[test]
 fn getter_errors() {
     let mut c = ConfigOpts::new("t").env_source(EnvSource::Off);
-    c.register("DEFAULT", &[Opt::str("s").default("x"), Opt::int("n").default(70000), Opt::str("unset")])
-        .unwrap();
+    c.register(
+        "DEFAULT",
+        &[
+            Opt::str("s").default("x"),
+            Opt::int("n").default(70000),
+            Opt::str("unset"),
+        ],
+    )
+    .unwrap();
     c.load(vec![]).unwrap();
-    assert!(matches!(c.get::<String>("DEFAULT", "nope"), Err(Error::NoSuchOpt { .. })));
-    assert!(matches!(c.get::<String>("nogroup", "s"), Err(Error::NoSuchOpt { .. })));
-    assert!(matches!(c.get::<bool>("DEFAULT", "s"), Err(Error::Type { .. })));
-    assert!(matches!(c.get::<u16>("DEFAULT", "n"), Err(Error::Type { .. })));
-    assert!(matches!(c.get::<String>("DEFAULT", "unset"), Err(Error::Type { .. })));
+    assert!(matches!(
+        c.get::<String>("DEFAULT", "nope"),
+        Err(Error::NoSuchOpt { .. })
+    ));
+    assert!(matches!(
+        c.get::<String>("nogroup", "s"),
+        Err(Error::NoSuchOpt { .. })
+    ));
+    assert!(matches!(
+        c.get::<bool>("DEFAULT", "s"),
+        Err(Error::Type { .. })
+    ));
+    assert!(matches!(
+        c.get::<u16>("DEFAULT", "n"),
+        Err(Error::Type { .. })
+    ));
+    assert!(matches!(
+        c.get::<String>("DEFAULT", "unset"),
+        Err(Error::Type { .. })
+    ));
 }

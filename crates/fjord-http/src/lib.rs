@@ -1,5 +1,37 @@
-//! fjord-http: the HTTP API service (oslo.service `WSGIService` + `wsgi.Server`
-//! + paste.deploy + oslo.middleware, on hyper/tower/rustls). Work in progress.
+//! fjord-http: the HTTP API service of fjord — oslo.service's
+//! `WSGIService` + `wsgi.Server` + eventlet.wsgi, paste.deploy and
+//! oslo.middleware, on hyper 1, tower and rustls.
+//!
+//! ```text
+//! master:  HttpService::bind(options, app)   socket bound, TLS files loaded (no runtime)
+//! launcher forks workers
+//! worker:  Service::start()                  accept loop -> connection tasks -> app
+//!          Service::stop(graceful) / wait() / reset()
+//! ```
+//!
+//! * [`server`]: the listening socket, connections, limits, TLS, access
+//!   log and [`server::HttpService`] (H1–H7, H9, H10).
+//! * [`loader`]: apps loaded by name from a paste-deploy style ini (H8).
+//! * [`middleware`]: oslo.middleware counterparts as tower layers (H11).
+//!
+//! An app is any tower service from [`Request`] to [`Response`] with an
+//! infallible error, boxed as [`App`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use fjord_http::server::{HttpService, ServerOptions};
+//!
+//! let app = fjord_http::App::new(tower::service_fn(|_req: fjord_http::Request| async {
+//!     Ok::<_, Infallible>(http::Response::new(fjord_http::full("Hello, World!")))
+//! }));
+//! let options = ServerOptions::new("hello").listen("127.0.0.1").port(0);
+//! let service = HttpService::bind(options, app)?;
+//! println!("listening on {}", service.url());
+//! // then: fjord_service::launch(service, Some(2), Default::default())
+//! # Ok::<(), fjord_http::server::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 mod body;
@@ -8,3 +40,4 @@ pub mod middleware;
 pub mod server;
 
 pub use body::{App, Body, BoxError, Request, Response, boxed, empty, full};
+pub use server::{HttpService, ServerOptions, SslOptions};

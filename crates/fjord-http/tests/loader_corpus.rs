@@ -61,7 +61,11 @@ fn diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
 }
 
 fn check(expected_path: &Path) -> Vec<String> {
-    let input = PathBuf::from(expected_path.to_string_lossy().trim_end_matches(".expected.json"));
+    let input = PathBuf::from(
+        expected_path
+            .to_string_lossy()
+            .trim_end_matches(".expected.json"),
+    );
     let expected: Value = match std::fs::read_to_string(expected_path)
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
@@ -73,7 +77,10 @@ fn check(expected_path: &Path) -> Vec<String> {
         Ok(t) => t,
         Err(e) => return vec![format!("cannot read input {}: {e}", input.display())],
     };
-    let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut eggs = EggRegistry::default();
     if let Some(Value::Object(over)) = expected.get("egg_registry_overrides") {
         for (dist, groups) in over {
@@ -91,8 +98,18 @@ fn check(expected_path: &Path) -> Vec<String> {
                 out.push(format!("unexpected error: {e}"));
             } else {
                 let got = e.to_json();
-                diff("error.class", &expected["error"]["class"], &got["class"], &mut out);
-                diff("error.message", &expected["error"]["message"], &got["message"], &mut out);
+                diff(
+                    "error.class",
+                    &expected["error"]["class"],
+                    &got["class"],
+                    &mut out,
+                );
+                diff(
+                    "error.message",
+                    &expected["error"]["message"],
+                    &got["message"],
+                    &mut out,
+                );
             }
         }
         Ok(config) => {
@@ -112,13 +129,19 @@ fn check(expected_path: &Path) -> Vec<String> {
 #[test]
 fn every_paste_expected_file_matches() {
     let Some(dir) = corpus_dir() else {
-        eprintln!("SKIPPED: every_paste_expected_file_matches: corpus not found at ../../../shared/openstack-configs/paste");
+        eprintln!(
+            "SKIPPED: every_paste_expected_file_matches: corpus not found at ../../../shared/openstack-configs/paste"
+        );
         return;
     };
     let mut files = Vec::new();
     expected_files(&dir, &mut files);
     files.sort();
-    assert!(files.len() >= 19, "expected at least 19 expected files, found {}", files.len());
+    assert!(
+        files.len() >= 19,
+        "expected at least 19 expected files, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for f in &files {
         let diffs = check(f);
@@ -132,6 +155,10 @@ fn every_paste_expected_file_matches() {
             ));
         }
     }
-    eprintln!("checked {} paste expected files, {} failed", files.len(), failures.len());
+    eprintln!(
+        "checked {} paste expected files, {} failed",
+        files.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -19,17 +19,33 @@ fn karbor_ini() -> Option<std::path::PathBuf> {
 
 fn loader(strategy: &str) -> Loader {
     let mut loader = Loader::new();
-    loader.register_composite("karbor.api.middleware.auth:pipeline_factory", pipeline_factory(strategy));
+    loader.register_composite(
+        "karbor.api.middleware.auth:pipeline_factory",
+        pipeline_factory(strategy),
+    );
     for (name, tag) in [
-        ("karbor.api.middleware.fault:FaultWrapper.factory", "faultwrap"),
-        ("karbor.api.middleware.auth:NoAuthMiddleware.factory", "noauth"),
-        ("karbor.api.middleware.auth:KarborKeystoneContext.factory", "keystonecontext"),
+        (
+            "karbor.api.middleware.fault:FaultWrapper.factory",
+            "faultwrap",
+        ),
+        (
+            "karbor.api.middleware.auth:NoAuthMiddleware.factory",
+            "noauth",
+        ),
+        (
+            "karbor.api.middleware.auth:KarborKeystoneContext.factory",
+            "keystonecontext",
+        ),
         ("keystonemiddleware.auth_token:filter_factory", "authtoken"),
     ] {
         loader.register_filter(name, move |_g, _l| Ok(tracer(tag.to_owned())));
     }
-    loader.register_app("karbor.api.versions:Versions.factory", |_g, _l| Ok(named("versions")));
-    loader.register_app("karbor.api.v1.router:APIRouter.factory", |_g, _l| Ok(named("apiv1")));
+    loader.register_app("karbor.api.versions:Versions.factory", |_g, _l| {
+        Ok(named("versions"))
+    });
+    loader.register_app("karbor.api.v1.router:APIRouter.factory", |_g, _l| {
+        Ok(named("apiv1"))
+    });
     loader
 }
 
@@ -39,7 +55,9 @@ async fn karbor_paste_file_routes_and_applies_middleware() {
         eprintln!("SKIPPED: karbor_paste_file_routes_and_applies_middleware: corpus not found");
         return;
     };
-    let app = loader("noauth").load_app_from_file(&ini, "osapi_karbor").unwrap();
+    let app = loader("noauth")
+        .load_app_from_file(&ini, "osapi_karbor")
+        .unwrap();
 
     // /v1/... goes to the v1 pipeline: request_id faultwrap noauth apiv1.
     let (parts, body) = send(&app, request("GET", "/v1/plans?limit=1")).await;
@@ -50,7 +68,11 @@ async fn karbor_paste_file_routes_and_applies_middleware() {
     assert_eq!(header(&parts, "x-trace"), "noauth,faultwrap");
     let id = header(&parts, "x-openstack-request-id");
     assert!(id.starts_with("req-") && id.len() == 40, "{id}");
-    assert_eq!(header(&parts, "x-request-id"), id, "the app saw the same id in its extensions");
+    assert_eq!(
+        header(&parts, "x-request-id"),
+        id,
+        "the app saw the same id in its extensions"
+    );
 
     // Everything else goes to the versions app, without the v1 filters.
     let (parts, body) = send(&app, request("GET", "/")).await;
@@ -58,23 +80,39 @@ async fn karbor_paste_file_routes_and_applies_middleware() {
     assert_eq!(header(&parts, "x-trace"), "");
     assert_eq!(header(&parts, "x-openstack-request-id"), "");
     let (_, body) = send(&app, request("GET", "/v10")).await;
-    assert_eq!(body, "versions /v10", "prefix matches only on a path segment boundary");
+    assert_eq!(
+        body, "versions /v10",
+        "prefix matches only on a path segment boundary"
+    );
 
     // The keystone strategy selects the other pipeline.
-    let app = loader("keystone").load_app_from_file(&ini, "osapi_karbor").unwrap();
+    let app = loader("keystone")
+        .load_app_from_file(&ini, "osapi_karbor")
+        .unwrap();
     let (parts, _) = send(&app, request("GET", "/v1")).await;
-    assert_eq!(header(&parts, "x-trace"), "keystonecontext,authtoken,faultwrap");
+    assert_eq!(
+        header(&parts, "x-trace"),
+        "keystonecontext,authtoken,faultwrap"
+    );
 }
 
 #[test]
 fn karbor_without_registered_factories_names_what_is_missing() {
     let Some(ini) = karbor_ini() else {
-        eprintln!("SKIPPED: karbor_without_registered_factories_names_what_is_missing: corpus not found");
+        eprintln!(
+            "SKIPPED: karbor_without_registered_factories_names_what_is_missing: corpus not found"
+        );
         return;
     };
-    let err = Loader::new().load_app_from_file(&ini, "osapi_karbor").unwrap_err().to_string();
+    let err = Loader::new()
+        .load_app_from_file(&ini, "osapi_karbor")
+        .unwrap_err()
+        .to_string();
     // urlmap loads "/" first: the versions app is the first thing missing.
-    assert!(err.contains("no app factory registered as karbor.api.versions:Versions.factory"), "{err}");
+    assert!(
+        err.contains("no app factory registered as karbor.api.versions:Versions.factory"),
+        "{err}"
+    );
     assert!(err.contains("[app:apiversions]"), "{err}");
     assert!(err.contains("karbor-api-paste.ini"), "{err}");
 }

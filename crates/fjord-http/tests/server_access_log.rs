@@ -13,7 +13,10 @@ async fn access_log_line_in_oslo_format() {
     let (service, addr) = start(options(), simple_app()).await;
     let r = get(addr, "/hello?marker=oslo-format").await;
     assert_eq!(r.status, 200);
-    wait_until("access log line", || capture.text().contains("marker=oslo-format")).await;
+    wait_until("access log line", || {
+        capture.text().contains("marker=oslo-format")
+    })
+    .await;
     let log = capture.text();
     let line = log
         .lines()

@@ -47,15 +47,23 @@ async fn graceful_stop_drains_in_flight_and_closes_idle() {
     assert_eq!(*phase.borrow_and_update(), Phase::Draining);
 
     // B is closed right away, while A is still being served.
-    let out = read_until_closed(&mut idle).await.expect("idle closed cleanly");
+    let out = read_until_closed(&mut idle)
+        .await
+        .expect("idle closed cleanly");
     assert!(out.is_empty(), "{out:?}");
-    assert_eq!(service.stats().in_flight, 1, "idle closed only after the drain");
+    assert_eq!(
+        service.stats().in_flight,
+        1,
+        "idle closed only after the drain"
+    );
 
     // C finishes its request and gets an answer, with Connection: close.
     let r = roundtrip(&mut partial, b"\r\n").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("connection").as_deref(), Some("close"));
-    read_until_closed(&mut partial).await.expect("partial closed");
+    read_until_closed(&mut partial)
+        .await
+        .expect("partial closed");
 
     // A completes normally, with Connection: close.
     let mut buf = Vec::new();

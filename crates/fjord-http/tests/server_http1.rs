@@ -81,15 +81,19 @@ async fn chunked_request_and_response() {
 async fn expect_100_continue() {
     let (service, addr) = start(options(), simple_app()).await;
     let mut s = connect(addr).await;
-    s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
-        .await
-        .unwrap();
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
     // The interim response comes before we send the body.
     let mut buf = Vec::new();
     let got = tokio::time::timeout(DEADLINE, async {
         let mut tmp = [0u8; 256];
         loop {
-            let n = tokio::io::AsyncReadExt::read(&mut s, &mut tmp).await.unwrap();
+            let n = tokio::io::AsyncReadExt::read(&mut s, &mut tmp)
+                .await
+                .unwrap();
             assert!(n > 0, "closed before 100 Continue");
             buf.extend_from_slice(&tmp[..n]);
             if buf.windows(4).any(|w| w == b"\r\n\r\n") {

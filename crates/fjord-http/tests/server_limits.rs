@@ -17,7 +17,12 @@ async fn expect_rejected(addr: std::net::SocketAddr, req: &[u8], status: u16) {
     let mut buf = Vec::new();
     let r = read_response(&mut s, &mut buf).await;
     assert_eq!(r.status, status, "{}", r.head);
-    assert_eq!(r.header("connection").as_deref(), Some("close"), "{}", r.head);
+    assert_eq!(
+        r.header("connection").as_deref(),
+        Some("close"),
+        "{}",
+        r.head
+    );
     read_until_closed(&mut s)
         .await
         .expect("closed cleanly, not reset");
@@ -86,9 +91,11 @@ async fn huge_head_is_431_from_the_parser() {
 async fn declared_body_over_limit_is_413_without_reading_it() {
     let (service, addr) = start(options(), simple_app()).await;
     let body = vec![b'x'; 114_689];
-    let mut req =
-        format!("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len())
-            .into_bytes();
+    let mut req = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
     req.extend_from_slice(&body);
     expect_rejected(addr, &req, 413).await;
     // At the limit: accepted.
@@ -116,5 +123,21 @@ async fn chunked_body_overflowing_the_limit_is_413() {
     req.extend_from_slice(b"0\r\n\r\n");
     expect_rejected(addr, &req, 413).await;
     assert_eq!(get(addr, "/hello").await.status, 200);
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn over_limit_with_expect_100_gets_413_and_no_continue() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut s = connect(addr).await;
+    s.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let out = read_until_closed(&mut s).await.expect("clean close");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
     service.stop(true).await;
 }

@@ -70,9 +70,10 @@ async fn keep_alive_request_waits_for_a_slot() {
     // ...sends while the slot is busy: it waits instead of failing.
     let busy = tokio::spawn(async move { get(addr, "/gate").await });
     wait_until("slot busy", || service.stats().in_flight == 1).await;
-    let waiter = tokio::spawn(async move {
-        roundtrip(&mut ka, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await
-    });
+    let waiter =
+        tokio::spawn(
+            async move { roundtrip(&mut ka, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await },
+        );
     wait_until("second request waiting", || service.stats().pool_waits >= 1).await;
     assert!(!waiter.is_finished());
     gate.release(1);

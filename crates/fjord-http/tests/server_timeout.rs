@@ -30,7 +30,10 @@ async fn silent_client_is_closed_at_the_timeout_and_blocks_nobody() {
     assert!(started.elapsed() < TIMEOUT, "others were delayed");
     let out = read_until_closed(&mut silent).await.unwrap_or_default();
     let waited = started.elapsed();
-    assert!(waited >= TIMEOUT - Duration::from_millis(50), "closed too early: {waited:?}");
+    assert!(
+        waited >= TIMEOUT - Duration::from_millis(50),
+        "closed too early: {waited:?}"
+    );
     assert!(waited < TIMEOUT * 5, "closed too late: {waited:?}");
     // Nothing or a 408 may be written; never a success.
     assert!(!String::from_utf8_lossy(&out).contains(" 200 "));
@@ -39,8 +42,7 @@ async fn silent_client_is_closed_at_the_timeout_and_blocks_nobody() {
 
 #[tokio::test]
 async fn idle_keep_alive_connection_is_closed_at_the_timeout() {
-    let (service, addr) =
-        start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
     let mut s = connect(addr).await;
     let r = roundtrip(&mut s, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
     assert_eq!(r.status, 200);
@@ -54,11 +56,11 @@ async fn idle_keep_alive_connection_is_closed_at_the_timeout() {
 
 #[tokio::test]
 async fn trickling_request_head_is_closed_at_the_timeout() {
-    let (service, addr) =
-        start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
     let mut s = connect(addr).await;
     let started = Instant::now();
-    let head = b"GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let head =
+        b"GET /hello HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let mut closed = false;
     // One byte every 100 ms: each read makes progress, the head never ends
     // in time.
@@ -74,18 +76,23 @@ async fn trickling_request_head_is_closed_at_the_timeout() {
     }
     if !closed {
         let out = read_until_closed(&mut s).await.unwrap_or_default();
-        assert!(!String::from_utf8_lossy(&out).contains(" 200 "), "served a trickled head");
+        assert!(
+            !String::from_utf8_lossy(&out).contains(" 200 "),
+            "served a trickled head"
+        );
     }
     let waited = started.elapsed();
-    assert!(waited < TIMEOUT * 4, "not closed at the timeout: {waited:?}");
+    assert!(
+        waited < TIMEOUT * 4,
+        "not closed at the timeout: {waited:?}"
+    );
     assert_eq!(get(addr, "/hello").await.status, 200);
     service.stop(true).await;
 }
 
 #[tokio::test]
 async fn stalled_body_fails_at_the_timeout() {
-    let (service, addr) =
-        start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
     let mut s = connect(addr).await;
     s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
         .await
@@ -101,12 +108,40 @@ async fn stalled_body_fails_at_the_timeout() {
 
 #[tokio::test]
 async fn zero_means_no_timeout() {
-    let (service, addr) =
-        start(options().client_socket_timeout(Duration::ZERO), simple_app()).await;
+    let (service, addr) = start(
+        options().client_socket_timeout(Duration::ZERO),
+        simple_app(),
+    )
+    .await;
     let mut s = connect(addr).await;
     s.write_all(b"GET /hello HTTP/1.1\r\n").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let r = roundtrip(&mut s, b"Host: t\r\n\r\n").await;
     assert_eq!(r.status, 200);
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn client_not_reading_the_response_is_dropped_at_the_timeout() {
+    let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let mut s = connect(addr).await;
+    // 64 MiB: far more than the socket buffers hold; we never read it.
+    s.write_all(b"GET /big?n=67108864 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    wait_until("request received", || service.stats().requests == 1).await;
+    let started = Instant::now();
+    assert_eq!(
+        get(addr, "/hello").await.status,
+        200,
+        "others are served meanwhile"
+    );
+    // The stalled connection is closed at the timeout.
+    wait_until("stalled connection closed", || {
+        service.stats().active_connections == 0
+    })
+    .await;
+    assert!(started.elapsed() >= TIMEOUT - Duration::from_millis(100));
+    drop(s);
     service.stop(true).await;
 }

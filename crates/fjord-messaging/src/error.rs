@@ -56,7 +56,7 @@ pub enum Error {
     },
     /// The server answered with a failure (oslo `RemoteError` or a rebuilt exception).
     #[error(transparent)]
-    Remote(Box<RemoteError>),
+    Remote(RemoteError),
     /// The broker could not be reached or the connection failed, and the
     /// retries ran out (oslo `MessageDeliveryFailure`).
     #[error("messaging connection failed: {0}")]
@@ -77,7 +77,7 @@ pub enum Error {
 
 impl From<RemoteError> for Error {
     fn from(e: RemoteError) -> Self {
-        Error::Remote(Box::new(e))
+        Error::Remote(e)
     }
 }
 
@@ -100,6 +100,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteError {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Inner {
     class: String,
     module: String,
     message: String,
@@ -114,7 +119,7 @@ impl std::fmt::Display for RemoteError {
         write!(
             f,
             "Remote error: {}.{} {}",
-            self.module, self.class, self.message
+            self.inner.module, self.inner.class, self.inner.message
         )
     }
 }
@@ -145,13 +150,15 @@ impl RemoteError {
             format!("{module}.{class}")
         };
         RemoteError {
-            tb: vec![format!("{qualified}: {message}\n")],
-            args: vec![Value::String(message.clone())],
-            class,
-            module,
-            message,
-            kwargs: Map::new(),
-            trusted: true,
+            inner: Box::new(Inner {
+                tb: vec![format!("{qualified}: {message}\n")],
+                args: vec![Value::String(message.clone())],
+                class,
+                module,
+                message,
+                kwargs: Map::new(),
+                trusted: true,
+            }),
         }
     }
 
@@ -186,67 +193,67 @@ impl RemoteError {
             DISPATCHER_MODULE,
             format!("Endpoint does not support RPC version {version}. Attempted method: {method}"),
         );
-        e.args = vec![Value::String(e.message.clone())];
+        e.inner.args = vec![Value::String(e.inner.message.clone())];
         e
     }
 
     /// Replaces the positional args (Python `exc.args`). Default is `[message]`.
     pub fn with_args(mut self, args: Vec<Value>) -> Self {
-        self.args = args;
+        self.inner.args = args;
         self
     }
 
     /// Replaces the keyword args (Python `exc.kwargs`). Default is `{}`.
     pub fn with_kwargs(mut self, kwargs: Map<String, Value>) -> Self {
-        self.kwargs = kwargs;
+        self.inner.kwargs = kwargs;
         self
     }
 
     /// Replaces the traceback lines (each should end with `\n`).
     pub fn with_traceback(mut self, tb: Vec<String>) -> Self {
-        self.tb = tb;
+        self.inner.tb = tb;
         self
     }
 
     /// The exception class name (Python `RemoteError.exc_type`).
     pub fn class(&self) -> &str {
-        &self.class
+        &self.inner.class
     }
     /// The exception module (`builtins` for Python builtins).
     pub fn module(&self) -> &str {
-        &self.module
+        &self.inner.module
     }
     /// `str(exc)` on the remote side.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
     /// The remote traceback lines.
     pub fn traceback(&self) -> &[String] {
-        &self.tb
+        &self.inner.tb
     }
     /// `exc.args`.
     pub fn args(&self) -> &[Value] {
-        &self.args
+        &self.inner.args
     }
     /// `exc.kwargs`.
     pub fn kwargs(&self) -> &Map<String, Value> {
-        &self.kwargs
+        &self.inner.kwargs
     }
     /// Whether the module is `builtins` or listed in the client's
     /// `allowed_remote_exmods`. A Python client would rebuild the exception
     /// only when this holds and raise `RemoteError` otherwise.
     pub fn is_trusted(&self) -> bool {
-        self.trusted
+        self.inner.trusted
     }
     /// Whether this failure is `class` from `module`.
     pub fn is(&self, class: &str, module: &str) -> bool {
-        self.class == class && self.module == module
+        self.inner.class == class && self.inner.module == module
     }
 
     /// The `failure` string of a reply (WIRE.md §7.1). A `_Remote` suffix
     /// on both class and module is removed first.
     pub fn to_failure_json(&self) -> String {
-        let (mut class, mut module) = (self.class.as_str(), self.module.as_str());
+        let (mut class, mut module) = (self.inner.class.as_str(), self.inner.module.as_str());
         if class.ends_with("_Remote") && module.ends_with("_Remote") {
             class = &class[..class.len() - "_Remote".len()];
             module = &module[..module.len() - "_Remote".len()];
@@ -254,10 +261,10 @@ impl RemoteError {
         serde_json::json!({
             "class": class,
             "module": module,
-            "message": self.message,
-            "tb": self.tb,
-            "args": self.args,
-            "kwargs": self.kwargs,
+            "message": self.inner.message,
+            "tb": self.inner.tb,
+            "args": self.inner.args,
+            "kwargs": self.inner.kwargs,
         })
         .to_string()
     }
@@ -298,21 +305,23 @@ impl RemoteError {
         };
         let trusted = module == BUILTINS || allowed.contains(&module);
         Ok(RemoteError {
-            class: s("class"),
-            message: s("message"),
-            module,
-            tb,
-            args: obj
-                .get("args")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            kwargs: obj
-                .get("kwargs")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-            trusted,
+            inner: Box::new(Inner {
+                class: s("class"),
+                message: s("message"),
+                module,
+                tb,
+                args: obj
+                    .get("args")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                kwargs: obj
+                    .get("kwargs")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+                trusted,
+            }),
         })
     }
 }

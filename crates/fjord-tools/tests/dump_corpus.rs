@@ -18,11 +18,16 @@ fn dump_matches_every_conf_expected_file() {
         let expected: Value =
             serde_json::from_str(&std::fs::read_to_string(expected_path).unwrap()).unwrap();
         let input = std::path::PathBuf::from(
-            expected_path.to_string_lossy().trim_end_matches(".expected.json"),
+            expected_path
+                .to_string_lossy()
+                .trim_end_matches(".expected.json"),
         );
         let mut args: Vec<String> = vec!["dump".into()];
         if input.is_dir() {
-            let mut inputs: Vec<_> = std::fs::read_dir(&input).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut inputs: Vec<_> = std::fs::read_dir(&input)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
             inputs.sort();
             for f in inputs {
                 args.push("--config-file".into());
@@ -34,7 +39,11 @@ fn dump_matches_every_conf_expected_file() {
         }
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = support::run(&refs);
-        let name = expected_path.strip_prefix(&corpus).unwrap().display().to_string();
+        let name = expected_path
+            .strip_prefix(&corpus)
+            .unwrap()
+            .display()
+            .to_string();
         let got: Value = match serde_json::from_slice(&out.stdout) {
             Ok(v) => v,
             Err(e) => {
@@ -45,19 +54,32 @@ fn dump_matches_every_conf_expected_file() {
         let ok = expected["ok"].as_bool().unwrap();
         let want_code = if ok { 0 } else { 2 };
         if out.status.code() != Some(want_code) || got["ok"] != expected["ok"] {
-            failures.push(format!("{name}: exit {:?}, ok {}", out.status.code(), got["ok"]));
+            failures.push(format!(
+                "{name}: exit {:?}, ok {}",
+                out.status.code(),
+                got["ok"]
+            ));
             continue;
         }
         if !ok {
             if got["error"]["line"] != expected["error"]["parse_error"]["lineno"] {
-                failures.push(format!("{name}: error line {} want {}", got["error"]["line"], expected["error"]["parse_error"]["lineno"]));
+                failures.push(format!(
+                    "{name}: error line {} want {}",
+                    got["error"]["line"], expected["error"]["parse_error"]["lineno"]
+                ));
             }
-            if got["error"]["message"].as_str().is_none_or(str::is_empty) || got["error"]["file"].as_str().is_none() {
+            if got["error"]["message"].as_str().is_none_or(str::is_empty)
+                || got["error"]["file"].as_str().is_none()
+            {
                 failures.push(format!("{name}: error lacks message or file"));
             }
             continue;
         }
-        let parts: &[&str] = if expected.get("per_file").is_some() { &["resolved"] } else { &["sections", "normalized", "resolved"] };
+        let parts: &[&str] = if expected.get("per_file").is_some() {
+            &["resolved"]
+        } else {
+            &["sections", "normalized", "resolved"]
+        };
         for part in parts {
             if got[*part] != expected[*part] {
                 failures.push(format!("{name}: {part} differs"));
@@ -65,7 +87,9 @@ fn dump_matches_every_conf_expected_file() {
         }
         if let Some(per_file) = expected.get("per_file").and_then(Value::as_array) {
             for (i, pf) in per_file.iter().enumerate() {
-                if got["per_file"][i]["sections"] != pf["sections"] || got["per_file"][i]["normalized"] != pf["normalized"] {
+                if got["per_file"][i]["sections"] != pf["sections"]
+                    || got["per_file"][i]["normalized"] != pf["normalized"]
+                {
                     failures.push(format!("{name}: per_file {i} differs"));
                 }
             }
@@ -90,7 +114,10 @@ fn config_dir_is_read_sorted_in_command_line_order() {
     assert_eq!(out.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["resolved"]["DEFAULT"]["x"]["value"], "dir-b");
-    assert_eq!(v["resolved"]["DEFAULT"]["x"]["values"], serde_json::json!(["main", "dir-a", "dir-b"]));
+    assert_eq!(
+        v["resolved"]["DEFAULT"]["x"]["values"],
+        serde_json::json!(["main", "dir-a", "dir-b"])
+    );
     assert_eq!(v["resolved"]["DEFAULT"]["y"]["value"], "dir-b/y");
 
     let out = support::run(&["dump", "--config-dir", &d, "--config-file", &main]);

@@ -11,17 +11,36 @@ fn ini_and_markdown_outputs() {
     assert_eq!(out.status.code(), Some(0));
     let ini = support::stdout(&out);
     assert!(ini.starts_with("[DEFAULT]\n"));
-    for opt in ["graceful_shutdown_timeout = 60", "log_options = true", "host = <current_hostname>", "state_path = /var/lib/fjord"] {
+    for opt in [
+        "graceful_shutdown_timeout = 60",
+        "log_options = true",
+        "host = <current_hostname>",
+        "state_path = /var/lib/fjord",
+    ] {
         assert!(ini.contains(&format!("#{opt}\n")), "missing {opt}:\n{ini}");
     }
-    let out = support::run(&["generate", "--namespace", "fjord.launcher", "--format", "markdown"]);
+    let out = support::run(&[
+        "generate",
+        "--namespace",
+        "fjord.launcher",
+        "--format",
+        "markdown",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let md = support::stdout(&out);
-    assert!(md.contains("### `graceful_shutdown_timeout`") && md.contains("`OS_DEFAULT__LOG_OPTIONS`"));
+    assert!(
+        md.contains("### `graceful_shutdown_timeout`") && md.contains("`OS_DEFAULT__LOG_OPTIONS`")
+    );
 
     let dir = support::temp_dir("gen");
     let target = dir.join("fjord.conf.sample");
-    let out = support::run(&["generate", "--namespace", "fjord.launcher", "--output-file", &target.display().to_string()]);
+    let out = support::run(&[
+        "generate",
+        "--namespace",
+        "fjord.launcher",
+        "--output-file",
+        &target.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(std::fs::read_to_string(&target).unwrap(), ini);
 

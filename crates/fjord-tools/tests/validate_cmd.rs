@@ -13,11 +13,19 @@ fn problems_are_reported_with_file_and_line_and_exit_one() {
     )
     .unwrap();
     let f = file.display().to_string();
-    let out = support::run(&["validate", "--config-file", &f, "--namespace", "fjord.launcher"]);
+    let out = support::run(&[
+        "validate",
+        "--config-file",
+        &f,
+        "--namespace",
+        "fjord.launcher",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let text = support::stdout(&out);
     for needle in [
-        format!("{f}:3: ERROR: [DEFAULT] graceful_shutdown_timeout = '-1': expected an integer >= 0"),
+        format!(
+            "{f}:3: ERROR: [DEFAULT] graceful_shutdown_timeout = '-1': expected an integer >= 0"
+        ),
         format!("{f}:4: ERROR: [DEFAULT] log_options = 'maybe'"),
         format!("{f}:6: ERROR: [DEFAULT] typo_option: unknown option"),
         format!("{f}:8: ERROR: [unknown_group] x: unknown option"),
@@ -32,7 +40,11 @@ fn problems_are_reported_with_file_and_line_and_exit_one() {
 fn clean_file_exits_zero() {
     let dir = support::temp_dir("validate-ok");
     let file = dir.join("ok.conf");
-    std::fs::write(&file, "[DEFAULT]\ngraceful_shutdown_timeout = 0\nlog_options = false\nstate_path = /srv\n").unwrap();
+    std::fs::write(
+        &file,
+        "[DEFAULT]\ngraceful_shutdown_timeout = 0\nlog_options = false\nstate_path = /srv\n",
+    )
+    .unwrap();
     let out = support::run(&["validate", "--config-file", &file.display().to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", support::stdout(&out));
     assert!(support::stdout(&out).contains("0 error(s)"));

@@ -160,7 +160,10 @@ impl ConfigOpts {
     pub fn load_matches(&mut self, matches: &ArgMatches) -> Result<(), Error> {
         let mut sources: Vec<(usize, ConfigSource)> = Vec::new();
         for (id, make) in [
-            (CONFIG_FILE, ConfigSource::File as fn(PathBuf) -> ConfigSource),
+            (
+                CONFIG_FILE,
+                ConfigSource::File as fn(PathBuf) -> ConfigSource,
+            ),
             (CONFIG_DIR, ConfigSource::Dir as fn(PathBuf) -> ConfigSource),
         ] {
             if let (Some(values), Some(indices)) =
@@ -172,7 +175,16 @@ impl ConfigOpts {
             }
         }
         sources.sort_by_key(|(i, _)| *i);
-        let sources = sources.into_iter().map(|(_, s)| s).collect();
+        let mut sources: Vec<ConfigSource> = sources.into_iter().map(|(_, s)| s).collect();
+        if sources.is_empty()
+            && let Some(project) = &self.project
+        {
+            sources = super::find_config_sources(
+                &super::default_config_dirs(Some(project)),
+                Some(project),
+                &self.prog,
+            );
+        }
 
         let mut cli = CliValues::new();
         for (group, opt) in self.registry.iter().filter(|(_, o)| o.cli) {

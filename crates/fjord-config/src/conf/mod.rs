@@ -16,8 +16,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 pub use source::{
-    ConfigSource, EnvSource, Location, config_dir_files, env_var_name, expand_sources,
-    read_sources,
+    ConfigSource, EnvSource, Location, config_dir_files, default_config_dirs, env_var_name,
+    expand_sources, find_config_sources, read_sources,
 };
 
 pub(crate) use registry::Registry;
@@ -148,6 +148,7 @@ struct State {
 /// ```
 pub struct ConfigOpts {
     prog: String,
+    project: Option<String>,
     version: Option<String>,
     about: Option<String>,
     env_source: EnvSource,
@@ -170,6 +171,7 @@ impl ConfigOpts {
     pub fn new(prog: &str) -> Self {
         ConfigOpts {
             prog: prog.to_owned(),
+            project: None,
             version: None,
             about: None,
             env_source: EnvSource::Process,
@@ -177,6 +179,16 @@ impl ConfigOpts {
             state: RwLock::new(State::default()),
             hooks: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The project name (oslo's `project`): when the command line names no
+    /// `--config-file` or `--config-dir`, [`ConfigOpts::parse_args`] reads
+    /// the first `<project>.conf` and `<prog>.conf` (and `.conf.d`
+    /// directories) found in `~/.<project>/`, `~/`, `/etc/<project>/`,
+    /// `/etc/`. Default: no project, no default files.
+    pub fn project(mut self, project: &str) -> Self {
+        self.project = Some(project.to_owned());
+        self
     }
 
     /// The version `--version` prints. Default: no `--version` flag.
@@ -298,12 +310,17 @@ impl ConfigOpts {
     }
 
     fn warn_about_files(&self, files: &[IniFile], values: &HashMap<(String, String), Resolved>) {
+        let mut unknown_groups: Vec<(String, String)> = Vec::new();
         for unknown in self.unknown_in(files) {
             if unknown.unknown_group {
-                tracing::debug!(
-                    file = %unknown.file, line = unknown.line,
-                    "unknown option {} in unregistered group [{}]", unknown.key, unknown.section
-                );
+                let key = (unknown.file.clone(), unknown.section.clone());
+                if !unknown_groups.contains(&key) {
+                    tracing::warn!(
+                        file = %unknown.file, line = unknown.line,
+                        "group [{}] is not registered: its options are ignored", unknown.section
+                    );
+                    unknown_groups.push(key);
+                }
             } else {
                 tracing::warn!(
                     file = %unknown.file, line = unknown.line,

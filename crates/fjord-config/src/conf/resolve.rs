@@ -61,13 +61,13 @@ impl ResolveError {
     pub(crate) fn into_error(self, group: &str, option: &str, location: &Location) -> Error {
         match self {
             ResolveError::Other(e) => *e,
-            other => Error::Substitution {
+            other => Error::Substitution(Box::new(crate::error::Substitution {
                 group: group.to_owned(),
                 option: option.to_owned(),
                 location: location.clone(),
                 class: other.class(),
                 message: other.message(),
-            },
+            })),
         }
     }
 }
@@ -90,7 +90,11 @@ fn location_of(file: &IniFile, v: &crate::ini::IniValue) -> Location {
 /// oslo's `_get_file_value`: newest file first; single-valued options take
 /// the last value of the newest file that has one, multi-valued ones every
 /// value, oldest file first.
-pub(crate) fn file_values(files: &[IniFile], names: &[(String, String)], multi: bool) -> Option<FileHit> {
+pub(crate) fn file_values(
+    files: &[IniFile],
+    names: &[(String, String)],
+    multi: bool,
+) -> Option<FileHit> {
     let mut acc: Vec<(String, Location)> = Vec::new();
     let mut deprecated = None;
     for file in files.iter().rev() {
@@ -236,7 +240,13 @@ impl<'a> Resolver<'a> {
         file_values(self.files, &lookup_names(group, opt), opt.multi)
     }
 
-    fn convert(&self, group: &str, opt: &Opt, text: &str, loc: &Location) -> Result<Value, ResolveError> {
+    fn convert(
+        &self,
+        group: &str,
+        opt: &Opt,
+        text: &str,
+        loc: &Location,
+    ) -> Result<Value, ResolveError> {
         let substituted = self.substitute(group, text)?;
         opt.parse_value(&substituted).map_err(|reason| {
             let reason = if opt.secret {
@@ -244,27 +254,26 @@ impl<'a> Resolver<'a> {
             } else {
                 reason
             };
-            ResolveError::Other(Box::new(Error::BadValue {
-                group: group.to_owned(),
-                option: opt.name.clone(),
-                location: loc.clone(),
-                value: if opt.secret {
-                    "'****'".to_owned()
-                } else {
-                    crate::ini::py_repr(text)
+            ResolveError::Other(Box::new(Error::BadValue(Box::new(
+                crate::error::BadValue {
+                    group: group.to_owned(),
+                    option: opt.name.clone(),
+                    location: loc.clone(),
+                    value: if opt.secret {
+                        "'****'".to_owned()
+                    } else {
+                        crate::ini::py_repr(text)
+                    },
+                    expected: opt.expected(),
+                    reason,
                 },
-                expected: opt.expected(),
-                reason,
-            }))
+            ))))
         })
     }
 
     fn compute(&self, group: &str, opt: &Opt) -> Result<Resolved, ResolveError> {
         if let Some(hit) = self.raw_texts(group, opt) {
-            let location = hit
-                .texts
-                .last()
-                .map_or(Location::Unset, |(_, l)| l.clone());
+            let location = hit.texts.last().map_or(Location::Unset, |(_, l)| l.clone());
             let value = if opt.multi {
                 let mut items = Vec::with_capacity(hit.texts.len());
                 for (text, loc) in &hit.texts {
@@ -285,13 +294,16 @@ impl<'a> Resolver<'a> {
             DefaultSpec::None => None,
             DefaultSpec::Value(Value::Str(s)) => {
                 let substituted = self.substitute(group, s)?;
-                Some(opt.check_value(&Value::Str(substituted)).map_err(|reason| {
-                    ResolveError::Other(Box::new(Error::InvalidDefault {
-                        group: group.to_owned(),
-                        option: opt.name.clone(),
-                        reason,
-                    }))
-                })?)
+                Some(
+                    opt.check_value(&Value::Str(substituted))
+                        .map_err(|reason| {
+                            ResolveError::Other(Box::new(Error::InvalidDefault {
+                                group: group.to_owned(),
+                                option: opt.name.clone(),
+                                reason,
+                            }))
+                        })?,
+                )
             }
             DefaultSpec::Value(v) => Some(v.clone()),
         };

@@ -143,3 +143,79 @@ pub fn read_sources(sources: &[ConfigSource]) -> Result<Vec<IniFile>, Error> {
         .map(|p| IniFile::read(p).map_err(Error::from))
         .collect()
 }
+
+/// oslo.config's search directories for `project`: `~/.<project>/`, `~/`,
+/// `/etc/<project>/`, `/etc/`.
+pub fn default_config_dirs(project: Option<&str>) -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut dirs = Vec::new();
+    if let (Some(home), Some(p)) = (&home, project) {
+        dirs.push(home.join(format!(".{p}")));
+    }
+    if let Some(home) = home {
+        dirs.push(home);
+    }
+    if let Some(p) = project {
+        dirs.push(PathBuf::from("/etc").join(p));
+    }
+    dirs.push(PathBuf::from("/etc"));
+    dirs
+}
+
+/// oslo.config's default sources when no `--config-file`/`--config-dir` is
+/// given: the first `<project>.conf` and the first `<prog>.conf` found in
+/// `dirs`, then the first `<project>.conf.d` and `<prog>.conf.d` directories.
+pub fn find_config_sources(
+    dirs: &[PathBuf],
+    project: Option<&str>,
+    prog: &str,
+) -> Vec<ConfigSource> {
+    let first = |name: &str, want_dir: bool| {
+        dirs.iter()
+            .map(|d| d.join(name))
+            .find(|p| if want_dir { p.is_dir() } else { p.is_file() })
+    };
+    let mut names: Vec<&str> = project.into_iter().collect();
+    if !names.contains(&prog) {
+        names.push(prog);
+    }
+    let mut sources = Vec::new();
+    for n in &names {
+        if let Some(f) = first(&format!("{n}.conf"), false) {
+            sources.push(ConfigSource::File(f));
+        }
+    }
+    for n in &names {
+        if let Some(d) = first(&format!("{n}.conf.d"), true) {
+            sources.push(ConfigSource::Dir(d));
+        }
+    }
+    sources
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_first_project_and_prog_files_then_dirs() {
+        let base = std::env::temp_dir().join(format!("fjord-config-find-{}", std::process::id()));
+        let (a, b) = (base.join("a"), base.join("b"));
+        std::fs::create_dir_all(a.join("demo.conf.d")).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(b.join("demo.conf"), "").unwrap();
+        std::fs::write(a.join("demo-api.conf"), "").unwrap();
+        std::fs::write(b.join("demo-api.conf"), "").unwrap();
+        let found = find_config_sources(&[a.clone(), b.clone()], Some("demo"), "demo-api");
+        assert_eq!(
+            found,
+            vec![
+                ConfigSource::File(b.join("demo.conf")),
+                ConfigSource::File(a.join("demo-api.conf")),
+                ConfigSource::Dir(a.join("demo.conf.d")),
+            ]
+        );
+        assert!(default_config_dirs(Some("demo")).contains(&PathBuf::from("/etc/demo")));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}

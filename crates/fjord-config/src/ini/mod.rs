@@ -190,7 +190,12 @@ impl Parser<'_> {
         }
     }
 
-    fn assignment(&mut self, key: String, value: Vec<String>, line: usize) -> Result<(), ParseError> {
+    fn assignment(
+        &mut self,
+        key: String,
+        value: Vec<String>,
+        line: usize,
+    ) -> Result<(), ParseError> {
         let Some(section) = self.section.clone() else {
             return Err(self.error("Section must be started before assignment", ""));
         };

@@ -69,12 +69,18 @@ fn check_bounds(opt: &Opt, n: f64, shown: &str) -> Result<(), String> {
     if let Some(min) = opt.min
         && n < min
     {
-        return Err(format!("{shown} is less than the minimum {}", fmt_bound(min)));
+        return Err(format!(
+            "{shown} is less than the minimum {}",
+            fmt_bound(min)
+        ));
     }
     if let Some(max) = opt.max
         && n > max
     {
-        return Err(format!("{shown} is greater than the maximum {}", fmt_bound(max)));
+        return Err(format!(
+            "{shown} is greater than the maximum {}",
+            fmt_bound(max)
+        ));
     }
     Ok(())
 }
@@ -180,9 +186,12 @@ pub(super) fn parse(opt: &Opt, kind: &Kind, text: &str) -> Result<Value, String>
             }
         }
         Kind::Uri(schemes) => {
-            let url = url::Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URI: {e}"))?;
+            let url =
+                url::Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URI: {e}"))?;
             if !url.has_authority() {
-                return Err(format!("{text:?} is not a URI with an authority (scheme://...)"));
+                return Err(format!(
+                    "{text:?} is not a URI with an authority (scheme://...)"
+                ));
             }
             if let Some(schemes) = schemes
                 && !schemes.iter().any(|s| s == url.scheme())

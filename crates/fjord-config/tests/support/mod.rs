@@ -11,10 +11,7 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     if dir.join("conf").is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: {test}: corpus not found at {}",
-            dir.display()
-        );
+        eprintln!("SKIPPED: {test}: corpus not found at {}", dir.display());
         None
     }
 }
@@ -125,14 +122,20 @@ impl<'de> serde::Deserialize<'de> for Ordered {
             fn visit_string<E>(self, v: String) -> Result<Ordered, E> {
                 Ok(Ordered::Str(v))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
                 let mut out = Vec::new();
                 while let Some(v) = a.next_element()? {
                     out.push(v);
                 }
                 Ok(Ordered::Arr(out))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Ordered, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = a.next_entry()? {
                     out.push((k, v));

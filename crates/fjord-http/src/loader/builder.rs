@@ -4,11 +4,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::PasteConfig;
 use super::conf::{GlobalConf, LocalConf};
 use super::context::{Context, Kind, ObjectType, Resolver};
 use super::egg::{EggRegistry, normalize_dist};
 use super::error::{FactoryError, LoaderError};
-use super::PasteConfig;
 use crate::App;
 
 /// A filter: wraps an app into another app.
@@ -211,7 +211,11 @@ impl Loader {
     ///
     /// # Errors
     /// As [`PasteConfig::from_file`] and [`Loader::load_app`].
-    pub fn load_app_from_file(&self, path: impl AsRef<std::path::Path>, name: &str) -> Result<App, LoaderError> {
+    pub fn load_app_from_file(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        name: &str,
+    ) -> Result<App, LoaderError> {
         let config = PasteConfig::from_file(path)?;
         self.load_app(&config, name)
     }
@@ -234,7 +238,11 @@ impl Loader {
     fn unknown(&self, kind: &'static str, ctx: &Context, section: &str) -> LoaderError {
         LoaderError::UnknownFactory {
             kind,
-            names: ctx.object.as_ref().map(|o| o.lookup_names()).unwrap_or_default(),
+            names: ctx
+                .object
+                .as_ref()
+                .map(|o| o.lookup_names())
+                .unwrap_or_default(),
             section: section.to_owned(),
             file: ctx.file.clone(),
         }
@@ -303,7 +311,12 @@ impl Composer<'_> {
         self.build_app(&ctx)
     }
 
-    fn resolve(&mut self, kind: Kind, name: &str, with_global: bool) -> Result<Context, LoaderError> {
+    fn resolve(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        with_global: bool,
+    ) -> Result<Context, LoaderError> {
         let mut resolver = Resolver::new(&self.config.file, &self.loader.eggs);
         let global = with_global.then_some(&self.global_conf);
         resolver
@@ -442,8 +455,10 @@ impl Composer<'_> {
 /// ```
 pub fn pipeline_factory(
     key: impl Into<String>,
-) -> impl Fn(&mut Composer<'_>, &GlobalConf, &LocalConf) -> Result<App, LoaderError> + Send + Sync + 'static
-{
+) -> impl Fn(&mut Composer<'_>, &GlobalConf, &LocalConf) -> Result<App, LoaderError>
++ Send
++ Sync
++ 'static {
     let key = key.into();
     move |composer, _global, local| {
         let spec = local.get(&key).ok_or_else(|| LoaderError::Factory {
@@ -480,7 +495,10 @@ mod tests {
 
     #[test]
     fn canonical_names() {
-        assert_eq!(canonical("egg:oslo.middleware#request_id"), "egg:oslo-middleware#request_id");
+        assert_eq!(
+            canonical("egg:oslo.middleware#request_id"),
+            "egg:oslo-middleware#request_id"
+        );
         assert_eq!(canonical("call:a.b:c"), "a.b:c");
         assert_eq!(canonical("egg:Paste"), "egg:paste#main");
     }

@@ -208,7 +208,14 @@ pub struct Context {
 }
 
 impl Context {
-    fn new(object_type: ObjectType, protocol: Option<&str>, object: Option<ObjectRef>, global_conf: Conf, local_conf: Conf, file: &Path) -> Self {
+    fn new(
+        object_type: ObjectType,
+        protocol: Option<&str>,
+        object: Option<ObjectRef>,
+        global_conf: Conf,
+        local_conf: Conf,
+        file: &Path,
+    ) -> Self {
         Context {
             object_type,
             protocol: protocol.map(str::to_owned),
@@ -233,7 +240,9 @@ impl Context {
         m.insert("protocol".into(), self.protocol.clone().into());
         m.insert(
             "object".into(),
-            self.object.as_ref().map_or(serde_json::Value::Null, ObjectRef::to_json),
+            self.object
+                .as_ref()
+                .map_or(serde_json::Value::Null, ObjectRef::to_json),
         );
         if let Some(ObjectRef::Egg { name, .. }) = &self.object {
             m.insert("entry_point_name".into(), name.clone().into());
@@ -247,7 +256,11 @@ impl Context {
             }
             m.insert(
                 "filters".into(),
-                self.filters.iter().map(Context::to_json).collect::<Vec<_>>().into(),
+                self.filters
+                    .iter()
+                    .map(Context::to_json)
+                    .collect::<Vec<_>>()
+                    .into(),
             );
         }
         if let Some(f) = &self.filter {
@@ -321,7 +334,11 @@ impl<'a> Resolver<'a> {
     }
 
     /// `ConfigLoader.find_config_section`.
-    pub(crate) fn find_section(&self, kind: Kind, name: Option<&str>) -> Result<String, ResolveError> {
+    pub(crate) fn find_section(
+        &self,
+        kind: Kind,
+        name: Option<&str>,
+    ) -> Result<String, ResolveError> {
         let mut possible: Vec<String> = Vec::new();
         let sections: Vec<&str> = self.file.ini.section_names().collect();
         for options in kind.prefixes() {
@@ -337,10 +354,10 @@ impl<'a> Resolver<'a> {
                     Some(n) => n,
                 };
                 for s in &sections {
-                    if let Some(rest) = s.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
-                        if py_strip(rest) == wanted {
-                            found.push((*s).to_owned());
-                        }
+                    if let Some(rest) = s.strip_prefix(prefix).and_then(|r| r.strip_prefix(':'))
+                        && py_strip(rest) == wanted
+                    {
+                        found.push((*s).to_owned());
                     }
                 }
                 if !found.is_empty() {
@@ -372,11 +389,16 @@ impl<'a> Resolver<'a> {
     }
 
     /// `ConfigLoader.get_context(kind, name, global_conf)`.
-    pub(crate) fn get_context(&mut self, kind: Kind, name: Option<&str>, global_conf: Option<&Conf>) -> Result<Context, ResolveError> {
-        if let Some(n) = name {
-            if is_absolute_name(n) {
-                return self.load_uri(kind, n, global_conf);
-            }
+    pub(crate) fn get_context(
+        &mut self,
+        kind: Kind,
+        name: Option<&str>,
+        global_conf: Option<&Conf>,
+    ) -> Result<Context, ResolveError> {
+        if let Some(n) = name
+            && is_absolute_name(n)
+        {
+            return self.load_uri(kind, n, global_conf);
         }
         let section = self.find_section(kind, name)?;
         let key = format!("{}#{}", self.file.path.display(), section);
@@ -400,7 +422,12 @@ impl<'a> Resolver<'a> {
         Ok(ctx)
     }
 
-    fn section_context(&mut self, kind: Kind, section: &str, global_conf: Option<&Conf>) -> Result<Context, ResolveError> {
+    fn section_context(
+        &mut self,
+        kind: Kind,
+        section: &str,
+        global_conf: Option<&Conf>,
+    ) -> Result<Context, ResolveError> {
         let ini = &self.file.ini;
         let err = |(class, message): (String, String)| ResolveError { class, message };
         let defaults = ini.interpolated_defaults().map_err(err)?;
@@ -451,15 +478,33 @@ impl<'a> Resolver<'a> {
             self.context_from_explicit(kind, &mut local, &global, section)?
         };
         if let Some(fw) = filter_with {
-            let mut wrapped = Context::new(ObjectType::FilteredWith, None, None, global.clone(), local, &self.file.path);
-            wrapped.filter = Some(Box::new(self.get_context(Kind::Filter, Some(&fw), Some(&global))?));
+            let mut wrapped = Context::new(
+                ObjectType::FilteredWith,
+                None,
+                None,
+                global.clone(),
+                local,
+                &self.file.path,
+            );
+            wrapped.filter = Some(Box::new(self.get_context(
+                Kind::Filter,
+                Some(&fw),
+                Some(&global),
+            )?));
             wrapped.next = Some(Box::new(ctx));
             return Ok(wrapped);
         }
         Ok(ctx)
     }
 
-    fn context_from_use(&mut self, kind: Kind, local: &mut Conf, global: &Conf, additions: &Conf, section: &str) -> Result<Context, ResolveError> {
+    fn context_from_use(
+        &mut self,
+        kind: Kind,
+        local: &mut Conf,
+        global: &Conf,
+        additions: &Conf,
+        section: &str,
+    ) -> Result<Context, ResolveError> {
         let use_ = local.remove("use").unwrap_or_default();
         let mut ctx = self.get_context(kind, Some(&use_), Some(global))?;
         ctx.global_conf.update(additions);
@@ -478,7 +523,13 @@ impl<'a> Resolver<'a> {
         Ok(ctx)
     }
 
-    fn context_from_explicit(&mut self, kind: Kind, local: &mut Conf, global: &Conf, section: &str) -> Result<Context, ResolveError> {
+    fn context_from_explicit(
+        &mut self,
+        kind: Kind,
+        local: &mut Conf,
+        global: &Conf,
+        section: &str,
+    ) -> Result<Context, ResolveError> {
         let mut possible: Vec<(String, String)> = Vec::new();
         for options in kind.egg_protocols() {
             for protocol in options.iter() {
@@ -516,7 +567,12 @@ impl<'a> Resolver<'a> {
         ))
     }
 
-    fn pipeline_context(&mut self, section: &str, global: Conf, mut local: Conf) -> Result<Context, ResolveError> {
+    fn pipeline_context(
+        &mut self,
+        section: &str,
+        global: Conf,
+        mut local: Conf,
+    ) -> Result<Context, ResolveError> {
         let Some(pipeline) = local.remove("pipeline") else {
             return Err(ResolveError::lookup(format!(
                 "The [{section}] section in {} is missing a 'pipeline' setting",
@@ -530,15 +586,29 @@ impl<'a> Resolver<'a> {
                 local.keys().collect::<Vec<_>>().join(", ")
             )));
         }
-        let names: Vec<&str> = pipeline.split(super::pyrepr::is_py_space).filter(|s| !s.is_empty()).collect();
+        let names: Vec<&str> = pipeline
+            .split(super::pyrepr::is_py_space)
+            .filter(|s| !s.is_empty())
+            .collect();
         let Some((app_name, filter_names)) = names.split_last() else {
             return Err(ResolveError {
                 class: "IndexError".into(),
                 message: "list index out of range".into(),
             });
         };
-        let mut ctx = Context::new(ObjectType::Pipeline, None, None, global.clone(), local, &self.file.path);
-        ctx.app = Some(Box::new(self.get_context(Kind::App, Some(app_name), Some(&global))?));
+        let mut ctx = Context::new(
+            ObjectType::Pipeline,
+            None,
+            None,
+            global.clone(),
+            local,
+            &self.file.path,
+        );
+        ctx.app = Some(Box::new(self.get_context(
+            Kind::App,
+            Some(app_name),
+            Some(&global),
+        )?));
         for f in filter_names {
             let fc = self.get_context(Kind::Filter, Some(f), Some(&global))?;
             ctx.filters.push(fc);
@@ -546,7 +616,13 @@ impl<'a> Resolver<'a> {
         Ok(ctx)
     }
 
-    fn filter_app_context(&mut self, section: &str, global: Conf, mut local: Conf, additions: &Conf) -> Result<Context, ResolveError> {
+    fn filter_app_context(
+        &mut self,
+        section: &str,
+        global: Conf,
+        mut local: Conf,
+        additions: &Conf,
+    ) -> Result<Context, ResolveError> {
         let Some(next) = local.remove("next") else {
             return Err(ResolveError::lookup(format!(
                 "The [{section}] section in {} is missing a 'next' setting",
@@ -559,20 +635,35 @@ impl<'a> Resolver<'a> {
         } else {
             self.context_from_explicit(Kind::Filter, &mut local, &global, section)?
         };
-        let mut ctx = Context::new(ObjectType::FilterApp, None, None, global, local, &self.file.path);
+        let mut ctx = Context::new(
+            ObjectType::FilterApp,
+            None,
+            None,
+            global,
+            local,
+            &self.file.path,
+        );
         ctx.filter = Some(Box::new(filter));
         ctx.next = Some(Box::new(next_ctx));
         Ok(ctx)
     }
 
     /// `loadcontext(kind, uri)` for `egg:`, `call:` and `config:` names.
-    fn load_uri(&mut self, kind: Kind, uri: &str, global_conf: Option<&Conf>) -> Result<Context, ResolveError> {
+    fn load_uri(
+        &mut self,
+        kind: Kind,
+        uri: &str,
+        global_conf: Option<&Conf>,
+    ) -> Result<Context, ResolveError> {
         let (uri, name) = match uri.split_once('#') {
             Some((u, n)) => (u, n),
             None => (uri, "main"),
         };
         let Some((scheme, path)) = uri.split_once(':') else {
-            return Err(ResolveError::lookup(format!("URI has no scheme: {}", repr(uri))));
+            return Err(ResolveError::lookup(format!(
+                "URI has no scheme: {}",
+                repr(uri)
+            )));
         };
         let global = global_conf.cloned().unwrap_or_default();
         match scheme.to_ascii_lowercase().as_str() {
@@ -602,7 +693,13 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn load_egg(&mut self, kind: Kind, dist: &str, name: &str, global: Conf) -> Result<Context, ResolveError> {
+    fn load_egg(
+        &mut self,
+        kind: Kind,
+        dist: &str,
+        name: &str,
+        global: Conf,
+    ) -> Result<Context, ResolveError> {
         if !self.eggs.has_dist(dist) {
             return Err(ResolveError {
                 class: "PackageNotFoundError".into(),
@@ -618,7 +715,11 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        let all: Vec<&str> = kind.egg_protocols().iter().flat_map(|o| o.iter().copied()).collect();
+        let all: Vec<&str> = kind
+            .egg_protocols()
+            .iter()
+            .flat_map(|o| o.iter().copied())
+            .collect();
         if possible.is_empty() {
             return Err(ResolveError::lookup(format!(
                 "Entry point {} not found in egg {} (protocols: {}; entry_points: )",
@@ -628,7 +729,11 @@ impl<'a> Resolver<'a> {
             )));
         }
         if possible.len() > 1 {
-            let last = kind.egg_protocols().last().map(|o| o.join(", ")).unwrap_or_default();
+            let last = kind
+                .egg_protocols()
+                .last()
+                .map(|o| o.join(", "))
+                .unwrap_or_default();
             return Err(ResolveError::lookup(format!(
                 "Ambiguous entry points for {} in egg {} (protocols: {last})",
                 repr(name),
@@ -651,7 +756,13 @@ impl<'a> Resolver<'a> {
         ))
     }
 
-    fn load_config(&mut self, kind: Kind, path: &str, name: &str, global: Conf) -> Result<Context, ResolveError> {
+    fn load_config(
+        &mut self,
+        kind: Kind,
+        path: &str,
+        name: &str,
+        global: Conf,
+    ) -> Result<Context, ResolveError> {
         if self.depth >= 16 {
             return Err(ResolveError {
                 class: "RecursionError".into(),
@@ -662,7 +773,11 @@ impl<'a> Resolver<'a> {
         let full = if Path::new(&path).is_absolute() {
             PathBuf::from(&path)
         } else {
-            self.file.path.parent().unwrap_or(Path::new(".")).join(&path)
+            self.file
+                .path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(&path)
         };
         let mut other = super::PasteConfig::from_file(&full).map_err(|e| ResolveError {
             class: "OSError".into(),

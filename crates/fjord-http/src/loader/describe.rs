@@ -5,9 +5,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
+use super::PasteConfig;
 use super::builder::Loader;
 use super::context::{Context, Kind, ObjectType};
-use super::PasteConfig;
 
 /// Describes the paste file at `path` with fjord's native factories only
 /// (see [`describe_with`]).
@@ -66,24 +66,31 @@ pub(crate) fn describe_config(config: &PasteConfig, loader: &Loader) -> Value {
         }
         match kind {
             None => {
-                m.insert("note".into(), "not a paste section (ignored by the loader)".into());
+                m.insert(
+                    "note".into(),
+                    "not a paste section (ignored by the loader)".into(),
+                );
             }
             Some(kind) => match config.context_with(kind, short.as_deref(), loader.eggs()) {
                 Ok(ctx) => {
-                    let v = annotate(&ctx, loader, &mut |fname, info| {
-                        match factories.iter_mut().find(|(n, _, _)| *n == fname) {
-                            Some((_, _, users)) => {
-                                if !users.contains(&name) {
-                                    users.push(name.clone());
-                                }
+                    let v = annotate(&ctx, loader, &mut |fname, info| match factories
+                        .iter_mut()
+                        .find(|(n, _, _)| *n == fname)
+                    {
+                        Some((_, _, users)) => {
+                            if !users.contains(&name) {
+                                users.push(name.clone());
                             }
-                            None => factories.push((fname, info, vec![name.clone()])),
                         }
+                        None => factories.push((fname, info, vec![name.clone()])),
                     });
                     m.insert("context".into(), v);
                 }
                 Err(e) => {
-                    m.insert("error".into(), json!({"class": e.class, "message": e.message}));
+                    m.insert(
+                        "error".into(),
+                        json!({"class": e.class, "message": e.message}),
+                    );
                 }
             },
         }
@@ -163,7 +170,11 @@ fn annotate(ctx: &Context, loader: &Loader, seen: &mut dyn FnMut(String, Value))
         if let Some(a) = &ctx.app {
             m.insert("app".into(), annotate(a, loader, seen));
         }
-        let fs: Vec<Value> = ctx.filters.iter().map(|f| annotate(f, loader, seen)).collect();
+        let fs: Vec<Value> = ctx
+            .filters
+            .iter()
+            .map(|f| annotate(f, loader, seen))
+            .collect();
         m.insert("filters".into(), fs.into());
     }
     if let Some(f) = &ctx.filter {

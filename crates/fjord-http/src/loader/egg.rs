@@ -91,55 +91,133 @@ impl Default for EggRegistry {
     /// 2018, osprofiler, swift).
     fn default() -> Self {
         let mut r = EggRegistry::empty();
-        r.insert("Paste", "paste.composite_factory", "urlmap", "paste.urlmap:urlmap_factory");
-        r.insert("Paste", "paste.composite_factory", "cascade", "paste.cascade:make_cascade");
-        r.insert("Paste", "paste.server_runner", "http", "paste.httpserver:server_runner");
+        r.insert(
+            "Paste",
+            "paste.composite_factory",
+            "urlmap",
+            "paste.urlmap:urlmap_factory",
+        );
+        r.insert(
+            "Paste",
+            "paste.composite_factory",
+            "cascade",
+            "paste.cascade:make_cascade",
+        );
+        r.insert(
+            "Paste",
+            "paste.server_runner",
+            "http",
+            "paste.httpserver:server_runner",
+        );
         r.insert("Paste", APP, "cgi", "paste.cgiapp:make_cgi_application");
         r.insert("Paste", APP, "static", "paste.urlparser:make_static");
-        r.insert("Paste", "paste.filter_app_factory", "error_catcher", "paste.exceptions.errormiddleware:make_error_middleware");
-        r.insert("Paste", "paste.filter_app_factory", "gzip", "paste.gzipper:make_gzip_middleware");
+        r.insert(
+            "Paste",
+            "paste.filter_app_factory",
+            "error_catcher",
+            "paste.exceptions.errormiddleware:make_error_middleware",
+        );
+        r.insert(
+            "Paste",
+            "paste.filter_app_factory",
+            "gzip",
+            "paste.gzipper:make_gzip_middleware",
+        );
         let om = "oslo.middleware";
-        r.insert(om, APP, "healthcheck", "oslo_middleware:Healthcheck.app_factory");
+        r.insert(
+            om,
+            APP,
+            "healthcheck",
+            "oslo_middleware:Healthcheck.app_factory",
+        );
         for (name, target) in [
             ("basic_auth", "oslo_middleware:BasicAuthMiddleware.factory"),
             ("catch_errors", "oslo_middleware:CatchErrors.factory"),
             ("correlation_id", "oslo_middleware:CorrelationId.factory"),
             ("cors", "oslo_middleware:CORS.factory"),
             ("debug", "oslo_middleware:Debug.factory"),
-            ("http_proxy_to_wsgi", "oslo_middleware:HTTPProxyToWSGI.factory"),
+            (
+                "http_proxy_to_wsgi",
+                "oslo_middleware:HTTPProxyToWSGI.factory",
+            ),
             ("request_id", "oslo_middleware:RequestId.factory"),
-            ("sizelimit", "oslo_middleware:RequestBodySizeLimiter.factory"),
+            (
+                "sizelimit",
+                "oslo_middleware:RequestBodySizeLimiter.factory",
+            ),
             ("tracing", "oslo_middleware:Tracing.factory"),
         ] {
             r.insert(om, FILTER, name, target);
         }
         for (name, target) in [
-            ("admin_service", "keystone.version.service:admin_app_factory"),
-            ("admin_version_service", "keystone.version.service:admin_version_app_factory"),
-            ("public_service", "keystone.version.service:public_app_factory"),
-            ("public_version_service", "keystone.version.service:public_version_app_factory"),
+            (
+                "admin_service",
+                "keystone.version.service:admin_app_factory",
+            ),
+            (
+                "admin_version_service",
+                "keystone.version.service:admin_version_app_factory",
+            ),
+            (
+                "public_service",
+                "keystone.version.service:public_app_factory",
+            ),
+            (
+                "public_version_service",
+                "keystone.version.service:public_version_app_factory",
+            ),
             ("service_v3", "keystone.version.service:v3_app_factory"),
         ] {
             r.insert("keystone", APP, name, target);
         }
         for (name, target) in [
-            ("build_auth_context", "keystone.middleware:AuthContextMiddleware.factory"),
+            (
+                "build_auth_context",
+                "keystone.middleware:AuthContextMiddleware.factory",
+            ),
             ("ec2_extension", "keystone.contrib.ec2:Ec2Extension.factory"),
-            ("ec2_extension_v3", "keystone.contrib.ec2:Ec2ExtensionV3.factory"),
-            ("json_body", "keystone.middleware:JsonBodyMiddleware.factory"),
+            (
+                "ec2_extension_v3",
+                "keystone.contrib.ec2:Ec2ExtensionV3.factory",
+            ),
+            (
+                "json_body",
+                "keystone.middleware:JsonBodyMiddleware.factory",
+            ),
             ("s3_extension", "keystone.contrib.s3:S3Extension.factory"),
-            ("token_auth", "keystone.middleware:TokenAuthMiddleware.factory"),
-            ("url_normalize", "keystone.middleware:NormalizingFilter.factory"),
+            (
+                "token_auth",
+                "keystone.middleware:TokenAuthMiddleware.factory",
+            ),
+            (
+                "url_normalize",
+                "keystone.middleware:NormalizingFilter.factory",
+            ),
         ] {
             r.insert("keystone", FILTER, name, target);
         }
-        r.insert("osprofiler", FILTER, "osprofiler", "osprofiler.web:WsgiMiddleware.factory");
+        r.insert(
+            "osprofiler",
+            FILTER,
+            "osprofiler",
+            "osprofiler.web:WsgiMiddleware.factory",
+        );
         r.insert("swift", APP, "proxy", "swift.proxy.server:app_factory");
         r.insert("swift", APP, "object", "swift.obj.server:app_factory");
         r.insert("swift", APP, "account", "swift.account.server:app_factory");
-        r.insert("swift", APP, "container", "swift.container.server:app_factory");
+        r.insert(
+            "swift",
+            APP,
+            "container",
+            "swift.container.server:app_factory",
+        );
         for (name, target) in SWIFT_FILTERS {
-            r.insert("swift", FILTER, name, &format!("swift.common.middleware.{target}"));
+            r.insert(
+                "swift",
+                FILTER,
+                name,
+                &format!("swift.common.middleware.{target}"),
+            );
         }
         r
     }
@@ -192,7 +270,8 @@ mod tests {
         let r = EggRegistry::default();
         assert!(r.has_dist("paste"));
         assert_eq!(
-            r.find("oslo_middleware", FILTER, "request_id").map(|e| e.target.as_str()),
+            r.find("oslo_middleware", FILTER, "request_id")
+                .map(|e| e.target.as_str()),
             Some("oslo_middleware:RequestId.factory")
         );
         assert!(r.find("Paste", APP, "urlmap").is_none());

@@ -133,17 +133,15 @@ pub(crate) fn parse(text: &str, path: &str, initial_defaults: &Conf) -> Result<I
         let is_comment = stripped.starts_with('#') || stripped.starts_with(';');
         let value = if is_comment { "" } else { stripped };
         if value.is_empty() {
-            if !is_comment {
-                if let (Some(target), Some(name)) = (&cursect, &optname) {
-                    if !name.is_empty() {
-                        let sect = match target {
-                            Target::Defaults => &mut defaults,
-                            Target::Section(i) => &mut sections[*i].1,
-                        };
-                        if let Some(v) = find_opt(sect, name) {
-                            v.push(String::new());
-                        }
-                    }
+            if let (false, Some(target), Some(name)) = (is_comment, &cursect, &optname)
+                && !name.is_empty()
+            {
+                let sect = match target {
+                    Target::Defaults => &mut defaults,
+                    Target::Section(i) => &mut sections[*i].1,
+                };
+                if let Some(v) = find_opt(sect, name) {
+                    v.push(String::new());
                 }
             }
             continue;
@@ -272,7 +270,10 @@ fn split_option(value: &str) -> Option<(&str, &str)> {
 impl Ini {
     /// The raw section, if present.
     pub(crate) fn section(&self, name: &str) -> Option<&Conf> {
-        self.sections.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+        self.sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
     }
 
     /// Section names in file order.
@@ -303,8 +304,7 @@ impl Ini {
             self.section(section)
         };
         let lookup = |k: &str| -> Option<&str> {
-            sect.and_then(|s| s.get(k))
-                .or_else(|| self.defaults.get(k))
+            sect.and_then(|s| s.get(k)).or_else(|| self.defaults.get(k))
         };
         let raw = lookup(option).unwrap_or_default();
         let mut out = String::new();
@@ -399,10 +399,7 @@ fn interpolate<'a>(
             _ => {
                 return Err((
                     "InterpolationSyntaxError",
-                    format!(
-                        "'%' must be followed by '%' or '(', found: {}",
-                        repr(rest)
-                    ),
+                    format!("'%' must be followed by '%' or '(', found: {}", repr(rest)),
                 ));
             }
         }
@@ -444,8 +441,9 @@ mod tests {
 
     #[test]
     fn interpolation() {
-        let ini = p("[DEFAULT]\na = 1\n[s]\nb = %(a)s-%(c)s %%\nc = %(a)s\nd = %(nope)s\ne = %(e)s\n")
-            .unwrap();
+        let ini =
+            p("[DEFAULT]\na = 1\n[s]\nb = %(a)s-%(c)s %%\nc = %(a)s\nd = %(nope)s\ne = %(e)s\n")
+                .unwrap();
         assert_eq!(ini.get("s", "b").unwrap(), "1-1 %");
         let (class, _) = ini.get("s", "d").unwrap_err();
         assert_eq!(class, "InterpolationMissingOptionError");

@@ -107,8 +107,16 @@ impl PasteConfig {
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?;
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        let here = abs.parent().map(|p| p.display().to_string()).unwrap_or_default();
-        Self::parse_with(&text, &path.display().to_string(), &here, &abs.display().to_string())
+        let here = abs
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        Self::parse_with(
+            &text,
+            &path.display().to_string(),
+            &here,
+            &abs.display().to_string(),
+        )
     }
 
     /// Parses `text` as the file at `path` (used in messages; `here` is its
@@ -181,7 +189,12 @@ impl PasteConfig {
     ///
     /// # Errors
     /// The [`ResolveError`] PasteDeploy would raise.
-    pub fn context_with(&self, kind: Kind, name: Option<&str>, eggs: &EggRegistry) -> Result<Context, ResolveError> {
+    pub fn context_with(
+        &self,
+        kind: Kind,
+        name: Option<&str>,
+        eggs: &EggRegistry,
+    ) -> Result<Context, ResolveError> {
         Resolver::new(&self.file, eggs).get_context(kind, name, None)
     }
 

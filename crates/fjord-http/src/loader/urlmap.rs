@@ -92,7 +92,9 @@ pub(crate) fn parse_key(key: &str) -> Result<(Option<String>, String), String> {
         }
     }
     if !path.is_empty() && !path.starts_with('/') {
-        return Err(format!("URL fragments must start with / or http:// (you gave {key:?})"));
+        return Err(format!(
+            "URL fragments must start with / or http:// (you gave {key:?})"
+        ));
     }
     let mut domain = domain.map(|d| d.to_ascii_lowercase());
     if let (Some(d), Some(p)) = (&mut domain, port) {
@@ -142,7 +144,7 @@ impl UrlMap {
         App::new(self)
     }
 
-    fn dispatch(&self, mut req: Request) -> Result<(App, Request), Request> {
+    fn dispatch(&self, mut req: Request) -> (Option<App>, Request) {
         let host = req
             .headers()
             .get(http::header::HOST)
@@ -162,10 +164,11 @@ impl UrlMap {
         };
         let path = req.uri().path().to_owned();
         for r in self.routes.iter() {
-            if let Some(d) = &r.domain {
-                if *d != host_only && *d != host_port {
-                    continue;
-                }
+            if let Some(d) = &r.domain
+                && *d != host_only
+                && *d != host_port
+            {
+                continue;
             }
             let matched = path == r.path
                 || (path.starts_with(&r.path) && path[r.path.len()..].starts_with('/'));
@@ -196,9 +199,9 @@ impl UrlMap {
                     *req.uri_mut() = uri;
                 }
             }
-            return Ok((r.app.clone(), req));
+            return (Some(r.app.clone()), req);
         }
-        Err(req)
+        (None, req)
     }
 }
 
@@ -219,8 +222,8 @@ impl tower::Service<Request> for UrlMap {
 
     fn call(&mut self, req: Request) -> Self::Future {
         match self.dispatch(req) {
-            Ok((app, req)) => Box::pin(app.oneshot(req)),
-            Err(req) => match self.not_found.clone() {
+            (Some(app), req) => Box::pin(app.oneshot(req)),
+            (None, req) => match self.not_found.clone() {
                 Some(app) => Box::pin(app.oneshot(req)),
                 None => Box::pin(async move {
                     let mut resp = Response::new(crate::full(format!(

@@ -67,9 +67,11 @@ impl Default for CorsConfig {
             allow_credentials: true,
             expose_headers: Vec::new(),
             max_age: 3600,
-            allow_methods: ["OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "PATCH"]
-                .map(String::from)
-                .to_vec(),
+            allow_methods: [
+                "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "PATCH",
+            ]
+            .map(String::from)
+            .to_vec(),
             allow_headers: Vec::new(),
         }
     }
@@ -89,7 +91,10 @@ impl CorsConfig {
     }
 
     /// Sets `expose_headers` (default none).
-    pub fn expose_headers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, headers: I) -> Self {
+    pub fn expose_headers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        headers: I,
+    ) -> Self {
         self.expose_headers = headers.into_iter().map(Into::into).collect();
         self
     }
@@ -124,7 +129,9 @@ impl CorsConfig {
     /// Neither `allowed_origin` nor `oslo_config_project`, or a bad value.
     pub fn from_conf(global: &Conf, local: &Conf) -> Result<Self, FactoryError> {
         if !local.contains_key("allowed_origin") && !local.contains_key("oslo_config_project") {
-            return Err(FactoryError::new("allowed_origin or oslo_config_project is required"));
+            return Err(FactoryError::new(
+                "allowed_origin or oslo_config_project is required",
+            ));
         }
         let get = |k| super::conf_get(global, local, k);
         let mut c = Self::default();
@@ -165,17 +172,28 @@ impl CorsConfig {
         let Some(origin) = origin.and_then(|o| self.origin_for(o)) else {
             return;
         };
-        let vary = match headers.get(http::header::VARY).and_then(|v| v.to_str().ok()) {
+        let vary = match headers
+            .get(http::header::VARY)
+            .and_then(|v| v.to_str().ok())
+        {
             Some(v) => format!("{v},Origin"),
             None => "Origin".to_owned(),
         };
         set(headers, http::header::VARY, &vary);
         set(headers, http::header::ACCESS_CONTROL_ALLOW_ORIGIN, &origin);
         if self.allow_credentials {
-            set(headers, http::header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+            set(
+                headers,
+                http::header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                "true",
+            );
         }
         if !self.expose_headers.is_empty() {
-            set(headers, http::header::ACCESS_CONTROL_EXPOSE_HEADERS, &self.expose_headers.join(","));
+            set(
+                headers,
+                http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                &self.expose_headers.join(","),
+            );
         }
     }
 
@@ -198,21 +216,37 @@ impl CorsConfig {
             .chain(SIMPLE_HEADERS.iter().copied())
             .map(str::to_uppercase)
             .collect();
-        if let Some(bad) = req.headers.iter().find(|h| !permitted.contains(&h.to_uppercase())) {
+        if let Some(bad) = req
+            .headers
+            .iter()
+            .find(|h| !permitted.contains(&h.to_uppercase()))
+        {
             tracing::debug!(header = %bad, "CORS request header not permitted");
             return;
         }
         set(headers, http::header::VARY, "Origin");
         set(headers, http::header::ACCESS_CONTROL_ALLOW_ORIGIN, &origin);
         if self.allow_credentials {
-            set(headers, http::header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+            set(
+                headers,
+                http::header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                "true",
+            );
         }
         if self.max_age > 0 {
-            set(headers, http::header::ACCESS_CONTROL_MAX_AGE, &self.max_age.to_string());
+            set(
+                headers,
+                http::header::ACCESS_CONTROL_MAX_AGE,
+                &self.max_age.to_string(),
+            );
         }
         set(headers, http::header::ACCESS_CONTROL_ALLOW_METHODS, method);
         if !req.headers.is_empty() {
-            set(headers, http::header::ACCESS_CONTROL_ALLOW_HEADERS, &req.headers.join(","));
+            set(
+                headers,
+                http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+                &req.headers.join(","),
+            );
         }
     }
 }
@@ -230,7 +264,10 @@ struct RequestInfo {
 }
 
 fn text(req: &Request, name: &str) -> Option<String> {
-    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Layer adding CORS headers.
@@ -292,7 +329,10 @@ where
         let fut = self.inner.call(req);
         Box::pin(fut.map(move |result| {
             let mut resp = result?;
-            if resp.headers().contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+            if resp
+                .headers()
+                .contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            {
                 return Ok(resp);
             }
             if is_options {

@@ -69,7 +69,9 @@ impl HealthcheckConfig {
                 }
             }
         }
-        if let Some(f) = super::conf_get(global, local, "disable_by_file_path").filter(|f| !f.trim().is_empty()) {
+        if let Some(f) =
+            super::conf_get(global, local, "disable_by_file_path").filter(|f| !f.trim().is_empty())
+        {
             c.disable_by_file_path = Some(PathBuf::from(f.trim()));
         }
         Ok(c)
@@ -97,7 +99,10 @@ impl HealthcheckConfig {
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("text/plain; charset=UTF-8"),
         );
-        headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(text.len()));
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(text.len()),
+        );
         resp
     }
 }

@@ -45,7 +45,9 @@ pub use catch_errors::{CatchErrors, CatchErrorsLayer};
 pub use cors::{Cors, CorsConfig, CorsLayer};
 pub use healthcheck::{Healthcheck, HealthcheckConfig, HealthcheckLayer, healthcheck_app};
 pub use proxy::{Forwarded, ProxyHeaders, ProxyHeadersLayer};
-pub use request_id::{GlobalRequestId, HEADER as REQUEST_ID_HEADER, RequestId, RequestIdLayer, RequestIdService};
+pub use request_id::{
+    GlobalRequestId, HEADER as REQUEST_ID_HEADER, RequestId, RequestIdLayer, RequestIdService,
+};
 pub use sizelimit::{BodyTooLarge, DEFAULT_MAX_REQUEST_BODY_SIZE, SizeLimit, SizeLimitLayer};
 
 use crate::App;
@@ -69,10 +71,11 @@ pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, FactoryError> {
 
 /// oslo.config's integer parsing.
 pub(crate) fn parse_u64(key: &str, value: &str) -> Result<u64, FactoryError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| FactoryError::new(format!("option {key}: {value:?} is not a non-negative integer")))
+    value.trim().parse().map_err(|_| {
+        FactoryError::new(format!(
+            "option {key}: {value:?} is not a non-negative integer"
+        ))
+    })
 }
 
 /// oslo.config's list parsing: comma-separated, items stripped, empty
@@ -108,14 +111,24 @@ pub(crate) fn register_native(loader: &mut Loader) {
         ]
     };
     for name in names("request_id", "RequestId", "request_id") {
-        loader.register_filter(&name, |g, l| Ok(filter_of(RequestIdLayer::from_conf(g, l)?)));
+        loader.register_filter(&name, |g, l| {
+            Ok(filter_of(RequestIdLayer::from_conf(g, l)?))
+        });
     }
-    for name in names("http_proxy_to_wsgi", "HTTPProxyToWSGI", "http_proxy_to_wsgi") {
-        loader.register_filter(&name, |g, l| Ok(filter_of(ProxyHeadersLayer::from_conf(g, l)?)));
+    for name in names(
+        "http_proxy_to_wsgi",
+        "HTTPProxyToWSGI",
+        "http_proxy_to_wsgi",
+    ) {
+        loader.register_filter(&name, |g, l| {
+            Ok(filter_of(ProxyHeadersLayer::from_conf(g, l)?))
+        });
     }
     for name in names("healthcheck", "Healthcheck", "healthcheck") {
         loader.register_filter(&name, |g, l| {
-            Ok(filter_of(HealthcheckLayer::new(HealthcheckConfig::from_conf(g, l)?)))
+            Ok(filter_of(HealthcheckLayer::new(
+                HealthcheckConfig::from_conf(g, l)?,
+            )))
         });
     }
     for name in [
@@ -123,15 +136,21 @@ pub(crate) fn register_native(loader: &mut Loader) {
         "oslo_middleware.healthcheck:Healthcheck.app_factory",
         "egg:oslo.middleware#healthcheck",
     ] {
-        loader.register_app(name, |g, l| Ok(healthcheck_app(HealthcheckConfig::from_conf(g, l)?)));
+        loader.register_app(name, |g, l| {
+            Ok(healthcheck_app(HealthcheckConfig::from_conf(g, l)?))
+        });
     }
     for name in names("sizelimit", "RequestBodySizeLimiter", "sizelimit") {
-        loader.register_filter(&name, |g, l| Ok(filter_of(SizeLimitLayer::from_conf(g, l)?)));
+        loader.register_filter(&name, |g, l| {
+            Ok(filter_of(SizeLimitLayer::from_conf(g, l)?))
+        });
     }
     let mut cors = names("cors", "CORS", "cors");
     cors.push("oslo_middleware.cors:filter_factory".into());
     for name in cors {
-        loader.register_filter(&name, |g, l| Ok(filter_of(CorsLayer::new(CorsConfig::from_conf(g, l)?))));
+        loader.register_filter(&name, |g, l| {
+            Ok(filter_of(CorsLayer::new(CorsConfig::from_conf(g, l)?)))
+        });
     }
     for name in names("catch_errors", "CatchErrors", "catch_errors") {
         loader.register_filter(&name, |_g, _l| Ok(filter_of(CatchErrorsLayer::new())));
@@ -146,7 +165,12 @@ mod tests {
     fn option_parsing() {
         assert!(parse_bool("x", "Yes").unwrap());
         assert!(!parse_bool("x", "0").unwrap());
-        assert!(parse_bool("x", "maybe").unwrap_err().message().contains("option x"));
+        assert!(
+            parse_bool("x", "maybe")
+                .unwrap_err()
+                .message()
+                .contains("option x")
+        );
         assert_eq!(parse_u64("n", " 12 ").unwrap(), 12);
         assert!(parse_u64("n", "-1").is_err());
         assert_eq!(parse_list("a, b,,c "), ["a", "b", "c"]);

@@ -84,7 +84,9 @@ fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 fn unquote(v: &str) -> &str {
     let v = v.trim();
-    v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v)
+    v.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(v)
 }
 
 /// The proxy information of `req`.
@@ -119,10 +121,10 @@ fn parse(req: &Request) -> Forwarded {
 }
 
 fn apply(req: &mut Request, fwd: &Forwarded) {
-    if let Some(host) = &fwd.host {
-        if let Ok(v) = HeaderValue::from_str(host) {
-            req.headers_mut().insert(http::header::HOST, v);
-        }
+    if let Some(host) = &fwd.host
+        && let Ok(v) = HeaderValue::from_str(host)
+    {
+        req.headers_mut().insert(http::header::HOST, v);
     }
     let mut parts = req.uri().clone().into_parts();
     let mut changed = false;
@@ -133,25 +135,36 @@ fn apply(req: &mut Request, fwd: &Forwarded) {
     let host = fwd
         .host
         .clone()
-        .or_else(|| req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+        .or_else(|| {
+            req.headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    if changed || parts.authority.is_some() || fwd.host.is_some() {
-        if let Some(authority) = host.and_then(|h| h.parse().ok()) {
-            parts.authority = Some(authority);
-            if parts.scheme.is_none() {
-                parts.scheme = Some(http::uri::Scheme::HTTP);
-            }
-            if parts.path_and_query.is_none() {
-                parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-            }
-            if let Ok(uri) = Uri::from_parts(parts) {
-                *req.uri_mut() = uri;
-            }
+    if (changed || parts.authority.is_some() || fwd.host.is_some())
+        && let Some(authority) = host.and_then(|h| h.parse().ok())
+    {
+        parts.authority = Some(authority);
+        if parts.scheme.is_none() {
+            parts.scheme = Some(http::uri::Scheme::HTTP);
+        }
+        if parts.path_and_query.is_none() {
+            parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+        }
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
         }
     }
+
     if let Some(prefix) = &fwd.prefix {
-        let current = req.extensions().get::<ScriptName>().map(|s| s.0.clone()).unwrap_or_default();
-        req.extensions_mut().insert(ScriptName(format!("{prefix}{current}")));
+        let current = req
+            .extensions()
+            .get::<ScriptName>()
+            .map(|s| s.0.clone())
+            .unwrap_or_default();
+        req.extensions_mut()
+            .insert(ScriptName(format!("{prefix}{current}")));
     }
 }
 

@@ -46,10 +46,11 @@ fn is_request_id(s: &str) -> bool {
     };
     let groups: Vec<&str> = rest.split('-').collect();
     groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| {
+            g.len() == n
+                && g.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
 }
 
 /// Layer adding request ids.
@@ -81,7 +82,9 @@ impl RequestIdLayer {
         if let Some(v) = super::conf_get(global, local, "compat_headers") {
             for name in v.split([',', ' ', '\t', '\n']).filter(|s| !s.is_empty()) {
                 let h = HeaderName::try_from(name).map_err(|_| {
-                    FactoryError::new(format!("option compat_headers: {name:?} is not a header name"))
+                    FactoryError::new(format!(
+                        "option compat_headers: {name:?} is not a header name"
+                    ))
                 })?;
                 layer = layer.compat_header(h);
             }

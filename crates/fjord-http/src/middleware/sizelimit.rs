@@ -67,7 +67,10 @@ impl<S> tower::Layer<S> for SizeLimitLayer {
     type Service = SizeLimit<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SizeLimit { inner, max: self.max }
+        SizeLimit {
+            inner,
+            max: self.max,
+        }
     }
 }
 
@@ -102,7 +105,10 @@ impl HttpBody for Limited {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         if self.exceeded.load(Ordering::Relaxed) {
             return Poll::Ready(Some(Err(Box::new(BodyTooLarge { limit: self.limit }))));
         }
@@ -113,7 +119,9 @@ impl HttpBody for Limited {
                     this.seen = this.seen.saturating_add(data.len() as u64);
                     if this.seen > this.limit {
                         this.exceeded.store(true, Ordering::Relaxed);
-                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge { limit: this.limit }))));
+                        return Poll::Ready(Some(Err(Box::new(BodyTooLarge {
+                            limit: this.limit,
+                        }))));
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -151,11 +159,15 @@ where
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if let Some(len) = length {
-            if len > max {
-                tracing::info!(content_length = len, max_request_body_size = max, "request body too large");
-                return Box::pin(async move { Ok(too_large(max)) });
-            }
+        if let Some(len) = length
+            && len > max
+        {
+            tracing::info!(
+                content_length = len,
+                max_request_body_size = max,
+                "request body too large"
+            );
+            return Box::pin(async move { Ok(too_large(max)) });
         }
         let exceeded = Arc::new(AtomicBool::new(false));
         let (parts, body) = req.into_parts();
@@ -174,7 +186,10 @@ where
         Box::pin(fut.map(move |result| {
             let resp = result?;
             if exceeded.load(Ordering::Relaxed) {
-                tracing::info!(max_request_body_size = max, "streamed request body too large");
+                tracing::info!(
+                    max_request_body_size = max,
+                    "streamed request body too large"
+                );
                 return Ok(too_large(max));
             }
             Ok(resp)

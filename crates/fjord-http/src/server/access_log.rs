@@ -71,7 +71,9 @@ impl LogFormat {
                 continue;
             }
             let Some(r) = rest.strip_prefix('(') else {
-                return Err(invalid(format!("'%' not followed by '(name)' in {format:?}")));
+                return Err(invalid(format!(
+                    "'%' not followed by '(name)' in {format:?}"
+                )));
             };
             let Some(close) = r.find(')') else {
                 return Err(invalid(format!("unclosed '%(' in {format:?}")));
@@ -106,7 +108,11 @@ impl LogFormat {
             if !matches!(conv, 's' | 'd' | 'f' | 'r') {
                 return Err(invalid(format!("unsupported conversion %({name}){conv}")));
             }
-            let precision = if conv == 'f' { precision.or(Some(6)) } else { None };
+            let precision = if conv == 'f' {
+                precision.or(Some(6))
+            } else {
+                None
+            };
             rest = &r[1..];
             if !text.is_empty() {
                 segments.push(Segment::Text(std::mem::take(&mut text)));
@@ -184,7 +190,10 @@ mod tests {
     #[test]
     fn unknown_field_is_an_error() {
         let err = LogFormat::parse("%(nope)s").unwrap_err().to_string();
-        assert!(err.contains("wsgi_log_format") && err.contains("nope"), "{err}");
+        assert!(
+            err.contains("wsgi_log_format") && err.contains("nope"),
+            "{err}"
+        );
         assert!(LogFormat::parse("%(client_ip)").is_err());
         assert!(LogFormat::parse("50% off").is_err());
     }

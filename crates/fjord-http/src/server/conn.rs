@@ -203,13 +203,8 @@ async fn sniff_h2(io: &mut ConnIo<TcpStream>) -> std::io::Result<bool> {
     Ok(h2)
 }
 
-async fn serve_h1<I>(
-    io: I,
-    handler: Handler,
-    ctx: &ServerCtx,
-    conn: &ConnState,
-    peer: SocketAddr,
-) where
+async fn serve_h1<I>(io: I, handler: Handler, ctx: &ServerCtx, conn: &ConnState, peer: SocketAddr)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut builder = hyper::server::conn::http1::Builder::new();

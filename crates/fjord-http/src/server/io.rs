@@ -141,10 +141,12 @@ impl<T: AsyncWrite + Unpin> ConnIo<T> {
                 Poll::Ready(r)
             }
             Poll::Pending => {
-                if let Some(limit) = self.write_stall {
-                    if self.write_timer.poll_expired(limit, cx) {
-                        return Poll::Ready(Err(timed_out("does not read the response")));
-                    }
+                let timer = &mut self.write_timer;
+                if self
+                    .write_stall
+                    .is_some_and(|limit| timer.poll_expired(limit, cx))
+                {
+                    return Poll::Ready(Err(timed_out("does not read the response")));
                 }
                 Poll::Pending
             }

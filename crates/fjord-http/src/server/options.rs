@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// oslo's default `wsgi_log_format`.
-pub const DEFAULT_LOG_FORMAT: &str =
-    "%(client_ip)s \"%(request_line)s\" status: %(status_code)s len: %(body_length)s time: %(wall_seconds).7f";
+pub const DEFAULT_LOG_FORMAT: &str = "%(client_ip)s \"%(request_line)s\" status: %(status_code)s len: %(body_length)s time: %(wall_seconds).7f";
 
 /// The options of one HTTP API service: where it listens, how many workers
 /// run it, its limits and timeouts, and TLS.
@@ -350,6 +349,9 @@ mod tests {
         assert_eq!(o.port, 0);
         assert_eq!(o.max_url_len, 16384);
         assert!(o.use_ssl);
-        assert_eq!(o.ssl.cert_file.as_deref(), Some(std::path::Path::new("c.pem")));
+        assert_eq!(
+            o.ssl.cert_file.as_deref(),
+            Some(std::path::Path::new("c.pem"))
+        );
     }
 }

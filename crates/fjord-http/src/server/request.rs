@@ -171,8 +171,10 @@ pub(crate) fn error_response(status: StatusCode) -> http::Response<Body> {
     );
     let mut resp = http::Response::new(crate::body::full(text));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=UTF-8"));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
     resp
 }
 
@@ -190,13 +192,7 @@ fn finish(
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
     guard.status = Some(parts.status.as_u16());
-    http::Response::from_parts(
-        parts,
-        ResponseBody {
-            inner: body,
-            guard,
-        },
-    )
+    http::Response::from_parts(parts, ResponseBody { inner: body, guard })
 }
 
 /// Accounts for one request from its head to the end of its response:
@@ -246,26 +242,27 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         self.permit = None;
-        if let Some(status) = self.status {
-            if tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO) {
-                let version = match self.version {
-                    Version::HTTP_09 => "HTTP/0.9",
-                    Version::HTTP_10 => "HTTP/1.0",
-                    Version::HTTP_11 => "HTTP/1.1",
-                    Version::HTTP_2 => "HTTP/2.0",
-                    _ => "HTTP/3.0",
-                };
-                let line = self.ctx.log_format.format(&Entry {
-                    client_ip: self.peer.ip(),
-                    method: self.method.as_str(),
-                    path: &self.path,
-                    version,
-                    status,
-                    body_length: self.bytes,
-                    wall: self.start.elapsed(),
-                });
-                tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
-            }
+        let status = self
+            .status
+            .filter(|_| tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO));
+        if let Some(status) = status {
+            let version = match self.version {
+                Version::HTTP_09 => "HTTP/0.9",
+                Version::HTTP_10 => "HTTP/1.0",
+                Version::HTTP_11 => "HTTP/1.1",
+                Version::HTTP_2 => "HTTP/2.0",
+                _ => "HTTP/3.0",
+            };
+            let line = self.ctx.log_format.format(&Entry {
+                client_ip: self.peer.ip(),
+                method: self.method.as_str(),
+                path: &self.path,
+                version,
+                status,
+                body_length: self.bytes,
+                wall: self.start.elapsed(),
+            });
+            tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
         }
         dec(&self.ctx.stats.in_flight);
         self.conn.end();
@@ -289,9 +286,7 @@ impl HttpBody for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let r = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &r {
-            if let Some(data) = frame.data_ref() {
-                self.guard.bytes += data.len() as u64;
-            }
+            self.guard.bytes += frame.data_ref().map_or(0, |d| d.len() as u64);
         }
         r
     }
@@ -344,14 +339,16 @@ impl HttpBody for RequestBody {
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
-                if let Some(limit) = this.stall {
-                    if this.timer.poll_expired(limit, cx) {
-                        return Poll::Ready(Some(Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "client_socket_timeout: client stopped sending the request body",
-                        )
-                        .into())));
-                    }
+                let timer = &mut this.timer;
+                if this
+                    .stall
+                    .is_some_and(|limit| timer.poll_expired(limit, cx))
+                {
+                    return Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "client_socket_timeout: client stopped sending the request body",
+                    )
+                    .into())));
                 }
                 Poll::Pending
             }

@@ -159,7 +159,11 @@ impl HttpService {
 
     /// `http://addr:port` or `https://addr:port`.
     pub fn url(&self) -> String {
-        let scheme = if self.inner.tls.is_some() { "https" } else { "http" };
+        let scheme = if self.inner.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         format!("{scheme}://{}", self.inner.local_addr)
     }
 
@@ -179,7 +183,10 @@ impl HttpService {
     }
 
     fn lock_run(&self) -> std::sync::MutexGuard<'_, Option<Run>> {
-        self.inner.run.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .run
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn start_inner(&self) -> Result<(), Error> {
@@ -244,9 +251,17 @@ fn validate(o: &ServerOptions) -> Result<(), Error> {
         "wsgi_default_pool_size",
         "must be at least 1",
     )?;
-    check(o.max_connections > 0, "max_connections", "must be at least 1")?;
+    check(
+        o.max_connections > 0,
+        "max_connections",
+        "must be at least 1",
+    )?;
     check(o.max_url_len > 0, "max_url_len", "must be at least 1")?;
-    check(o.max_header_line > 0, "max_header_line", "must be at least 1")?;
+    check(
+        o.max_header_line > 0,
+        "max_header_line",
+        "must be at least 1",
+    )?;
     check(o.backlog > 0, "backlog", "must be at least 1")?;
     Ok(())
 }

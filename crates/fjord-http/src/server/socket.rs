@@ -102,7 +102,10 @@ mod tests {
         let err = bind(&options).unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(300));
         assert!(matches!(err, Error::AddrInUse { .. }), "{err}");
-        assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+        assert!(
+            err.to_string().contains(&format!("127.0.0.1:{port}")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub(crate) fn server_config(ssl: &SslOptions, http2: bool) -> Result<Arc<ServerC
     }
     let provider = Arc::new(provider);
     let versions = versions(ssl.version.as_deref())?;
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(versions)?;
+    let builder =
+        ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(versions)?;
     let builder = match &ssl.ca_file {
         Some(ca_path) => {
             let mut roots = RootCertStore::empty();
@@ -147,13 +147,34 @@ fn versions(version: Option<&str>) -> Result<&'static [&'static SupportedProtoco
 const OPENSSL_NAMES: &[(&str, &str)] = &[
     ("TLS_AES_128_GCM_SHA256", "TLS13_AES_128_GCM_SHA256"),
     ("TLS_AES_256_GCM_SHA384", "TLS13_AES_256_GCM_SHA384"),
-    ("TLS_CHACHA20_POLY1305_SHA256", "TLS13_CHACHA20_POLY1305_SHA256"),
-    ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-ECDSA-AES256-GCM-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-RSA-AES256-GCM-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS13_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
 ];
 
 fn select_ciphers(provider: &mut CryptoProvider, ciphers: &str) -> Result<(), Error> {
@@ -164,11 +185,18 @@ fn select_ciphers(provider: &mut CryptoProvider, ciphers: &str) -> Result<(), Er
             .iter()
             .find(|(openssl, _)| openssl.eq_ignore_ascii_case(item))
             .map_or(item.to_owned(), |(_, rustls)| (*rustls).to_owned());
-        if !provider.cipher_suites.iter().any(|s| name_of(s).eq_ignore_ascii_case(&name)) {
+        if !provider
+            .cipher_suites
+            .iter()
+            .any(|s| name_of(s).eq_ignore_ascii_case(&name))
+        {
             let known: Vec<String> = provider.cipher_suites.iter().map(name_of).collect();
             return Err(Error::InvalidOption {
                 option: "ssl.ciphers",
-                message: format!("unknown cipher suite {item:?}; rustls supports {}", known.join(":")),
+                message: format!(
+                    "unknown cipher suite {item:?}; rustls supports {}",
+                    known.join(":")
+                ),
             });
         }
         wanted.push(name);
@@ -196,16 +224,25 @@ mod tests {
         assert_eq!(versions(Some("TLSv1_2")).unwrap().len(), 1);
         assert_eq!(versions(Some("TLSv1.3")).unwrap().len(), 1);
         let err = versions(Some("TLSv1")).unwrap_err().to_string();
-        assert!(err.contains("ssl.version") && err.contains("TLSv1"), "{err}");
+        assert!(
+            err.contains("ssl.version") && err.contains("TLSv1"),
+            "{err}"
+        );
     }
 
     #[test]
     fn cipher_names_rustls_and_openssl() {
         let mut p = rustls::crypto::ring::default_provider();
-        select_ciphers(&mut p, "TLS13_AES_256_GCM_SHA384:ECDHE-RSA-AES128-GCM-SHA256").unwrap();
+        select_ciphers(
+            &mut p,
+            "TLS13_AES_256_GCM_SHA384:ECDHE-RSA-AES128-GCM-SHA256",
+        )
+        .unwrap();
         assert_eq!(p.cipher_suites.len(), 2);
         let mut p = rustls::crypto::ring::default_provider();
-        let err = select_ciphers(&mut p, "HIGH:!aNULL").unwrap_err().to_string();
+        let err = select_ciphers(&mut p, "HIGH:!aNULL")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"HIGH\""), "{err}");
     }
 
@@ -213,6 +250,9 @@ mod tests {
     fn cert_without_key_is_an_error() {
         let ssl = SslOptions::default().cert_file("/nonexistent/cert.pem");
         let err = server_config(&ssl, false).unwrap_err().to_string();
-        assert!(err.contains("key_file") && err.contains("cert.pem"), "{err}");
+        assert!(
+            err.contains("key_file") && err.contains("cert.pem"),
+            "{err}"
+        );
     }
 }

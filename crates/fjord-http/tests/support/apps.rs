@@ -4,8 +4,8 @@
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use fjord_http::{App, Request, Response, full};
+use futures_util::FutureExt;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -17,10 +17,12 @@ pub(crate) fn named(name: &'static str) -> App {
         let mut resp = Response::new(full(format!("{name} {}", req.uri().path())));
         resp.headers_mut().insert("x-app", name.parse().unwrap());
         if let Some(s) = req.extensions().get::<fjord_http::loader::ScriptName>() {
-            resp.headers_mut().insert("x-script-name", s.0.parse().unwrap());
+            resp.headers_mut()
+                .insert("x-script-name", s.0.parse().unwrap());
         }
         if let Some(id) = req.extensions().get::<fjord_http::middleware::RequestId>() {
-            resp.headers_mut().insert("x-request-id", id.0.parse().unwrap());
+            resp.headers_mut()
+                .insert("x-request-id", id.0.parse().unwrap());
         }
         Ok::<_, Infallible>(resp)
     }))
@@ -56,7 +58,8 @@ pub(crate) fn tracer(value: String) -> fjord_http::loader::Filter {
                     .and_then(|v| v.to_str().ok())
                     .map(|v| format!("{v},"))
                     .unwrap_or_default();
-                resp.headers_mut().insert("x-trace", format!("{prev}{value}").parse().unwrap());
+                resp.headers_mut()
+                    .insert("x-trace", format!("{prev}{value}").parse().unwrap());
                 Ok::<_, Infallible>(resp)
             })
         }))
@@ -76,11 +79,19 @@ pub(crate) fn request(method: &str, uri: &str) -> Request {
 pub(crate) async fn send(app: &App, req: Request) -> (http::response::Parts, Bytes) {
     let resp = app.clone().oneshot(req).await.unwrap();
     let (parts, body) = resp.into_parts();
-    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     (parts, bytes)
 }
 
 /// A header as text ("" when absent).
 pub(crate) fn header<'a>(parts: &'a http::response::Parts, name: &str) -> &'a str {
-    parts.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    parts
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }

@@ -25,6 +25,7 @@ pub const DEADLINE: Duration = Duration::from_secs(10);
 /// - `/slow?ms=N`: sleeps N ms, then 200 `slow`
 /// - `/echo`: reads the whole body, answers it (400 with the error text if
 ///   reading fails)
+/// - `/big?n=N`: N bytes of body
 /// - `/chunked`: a streamed (chunked) response of three chunks
 /// - `/gate`: counts itself in `gate.inside`, waits for a permit of
 ///   `gate.sem`, then 200 `gate`
@@ -87,12 +88,20 @@ async fn route(req: Request, gate: Gate) -> Response {
             }
             Err(e) => text(400, &format!("body error: {e}")),
         },
+        "/big" => {
+            let n: usize = req
+                .uri()
+                .query()
+                .and_then(|q| q.strip_prefix("n="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1 << 20);
+            Response::new(full(vec![b'b'; n]))
+        }
         "/chunked" => {
-            let chunks = futures_util::stream::iter(
-                ["one,", "two,", "three"]
-                    .into_iter()
-                    .map(|c| Ok::<_, fjord_http::BoxError>(http_body::Frame::data(Bytes::from(c)))),
-            );
+            let chunks =
+                futures_util::stream::iter(["one,", "two,", "three"].into_iter().map(|c| {
+                    Ok::<_, fjord_http::BoxError>(http_body::Frame::data(Bytes::from(c)))
+                }));
             Response::new(fjord_http::boxed(http_body_util::StreamBody::new(chunks)))
         }
         "/gate" => {
@@ -182,7 +191,10 @@ async fn read_response_inner<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>)
             if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break p + 4;
             }
-            assert!(fill(s, buf).await > 0, "EOF before a response head: {buf:?}");
+            assert!(
+                fill(s, buf).await > 0,
+                "EOF before a response head: {buf:?}"
+            );
         };
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
         buf.drain(..end);
@@ -216,11 +228,9 @@ async fn read_response_inner<S: AsyncRead + Unpin>(s: &mut S, buf: &mut Vec<u8>)
                     }
                     assert!(fill(s, buf).await > 0, "EOF in chunk size");
                 };
-                let size = usize::from_str_radix(
-                    String::from_utf8_lossy(&buf[..line_end]).trim(),
-                    16,
-                )
-                .expect("chunk size");
+                let size =
+                    usize::from_str_radix(String::from_utf8_lossy(&buf[..line_end]).trim(), 16)
+                        .expect("chunk size");
                 buf.drain(..line_end + 2);
                 while buf.len() < size + 2 {
                     assert!(fill(s, buf).await > 0, "EOF in chunk");
@@ -277,7 +287,10 @@ pub async fn read_until_closed<S: AsyncRead + Unpin>(s: &mut S) -> std::io::Resu
 pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -354,26 +367,43 @@ pub fn make_pki(tag: &str) -> TestPki {
 
 /// A rustls client config trusting the test CA, optionally with the
 /// client certificate, offering `alpn`.
-pub fn tls_client(pki: &TestPki, with_client_cert: bool, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+pub fn tls_client(
+    pki: &TestPki,
+    with_client_cert: bool,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
+    let client =
+        with_client_cert.then_some((pki.client_cert_pem.as_str(), pki.client_key_pem.as_str()));
+    tls_client_parts(&pki.ca_cert_pem, client, alpn)
+}
+
+/// A rustls client config trusting `ca_pem`, presenting `client`
+/// (certificate PEM, key PEM) if given.
+pub fn tls_client_parts(
+    ca_pem: &str,
+    client: Option<(&str, &str)>,
+    alpn: &[&[u8]],
+) -> Arc<rustls::ClientConfig> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(pki.ca_cert_pem.as_bytes()).expect("ca pem"))
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("ca pem"))
         .expect("add root");
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_root_certificates(roots);
-    let mut config = if with_client_cert {
-        let cert = CertificateDer::from_pem_slice(pki.client_cert_pem.as_bytes()).expect("cert");
-        let key = PrivateKeyDer::from_pem_slice(pki.client_key_pem.as_bytes()).expect("key");
-        builder
-            .with_client_auth_cert(vec![cert], key)
-            .expect("client auth")
-    } else {
-        builder.with_no_client_auth()
+    let mut config = match client {
+        Some((cert, key)) => {
+            let cert = CertificateDer::from_pem_slice(cert.as_bytes()).expect("cert");
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
+            builder
+                .with_client_auth_cert(vec![cert], key)
+                .expect("client auth")
+        }
+        None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
@@ -417,7 +447,12 @@ impl LogCapture {
     }
 
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-            .into_owned()
+        String::from_utf8_lossy(
+            &self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_owned()
     }
 }

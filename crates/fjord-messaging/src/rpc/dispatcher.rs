@@ -85,7 +85,7 @@ type Handler = Arc<
 ///     .build();
 /// # let _ = ep;
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct FnEndpoint {
     target: Target,
     methods: HashMap<String, Handler>,
@@ -106,15 +106,6 @@ impl fmt::Debug for FnEndpoint {
 #[derive(Debug, Default)]
 pub struct FnEndpointBuilder {
     inner: FnEndpoint,
-}
-
-impl Default for FnEndpoint {
-    fn default() -> Self {
-        FnEndpoint {
-            target: Target::default(),
-            methods: HashMap::new(),
-        }
-    }
 }
 
 impl FnEndpoint {

@@ -392,13 +392,13 @@ impl Service for RpcServer {
 
     async fn reset(&self) -> fjord_service::Result<()> {
         let mut g = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(run) = g.as_ref() {
-            if !(run.tracker.is_closed() && run.tracker.is_empty()) {
-                return Err(fjord_service::Error::new(
-                    fjord_service::ErrorKind::Stop,
-                    "cannot reset a running RPC server; stop it first",
-                ));
-            }
+        if let Some(run) = g.as_ref()
+            && !(run.tracker.is_closed() && run.tracker.is_empty())
+        {
+            return Err(fjord_service::Error::new(
+                fjord_service::ErrorKind::Stop,
+                "cannot reset a running RPC server; stop it first",
+            ));
         }
         *g = None;
         Ok(())

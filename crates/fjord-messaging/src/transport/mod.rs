@@ -146,19 +146,20 @@ impl Acker {
     /// `basic.ack`. Failure (connection gone) is logged: the message then
     /// comes back after a reconnect, as with any AMQP consumer.
     pub async fn ack(&self) {
-        if let AckerInner::Lapin(a) = &self.0 {
-            if let Err(e) = a.ack(lapin::options::BasicAckOptions::default()).await {
-                tracing::warn!(error = %e, "basic.ack failed");
-            }
+        if let AckerInner::Lapin(a) = &self.0
+            && let Err(e) = a.ack(lapin::options::BasicAckOptions::default()).await
+        {
+            tracing::warn!(error = %e, "basic.ack failed");
         }
     }
     /// `basic.reject`, with or without requeue.
     pub async fn reject(&self, requeue: bool) {
-        if let AckerInner::Lapin(a) = &self.0 {
-            let opts = lapin::options::BasicRejectOptions { requeue };
-            if let Err(e) = a.reject(opts).await {
-                tracing::warn!(error = %e, "basic.reject failed");
-            }
+        if let AckerInner::Lapin(a) = &self.0
+            && let Err(e) = a
+                .reject(lapin::options::BasicRejectOptions { requeue })
+                .await
+        {
+            tracing::warn!(error = %e, "basic.reject failed");
         }
     }
 }

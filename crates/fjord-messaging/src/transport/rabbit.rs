@@ -390,10 +390,11 @@ impl RabbitDriver {
 
     async fn publisher_channel(&self, retry: Option<u32>) -> Result<(Channel, u64)> {
         let mut g = self.publisher.lock().await;
-        if let Some(p) = g.as_ref() {
-            if p.channel.status().connected() && p.conn.status().connected() {
-                return Ok((p.channel.clone(), p.generation));
-            }
+        if let Some(p) = g.as_ref()
+            && p.channel.status().connected()
+            && p.conn.status().connected()
+        {
+            return Ok((p.channel.clone(), p.generation));
         }
         let conn = self.shared.connect(retry).await?;
         let channel = conn
@@ -416,10 +417,10 @@ impl RabbitDriver {
 
     async fn drop_publisher(&self, generation: u64) {
         let mut g = self.publisher.lock().await;
-        if g.as_ref().is_some_and(|p| p.generation == generation) {
-            if let Some(p) = g.take() {
-                let _ = p.conn.close(320, ShortString::from("reconnecting")).await;
-            }
+        if g.as_ref().is_some_and(|p| p.generation == generation)
+            && let Some(p) = g.take()
+        {
+            let _ = p.conn.close(320, ShortString::from("reconnecting")).await;
         }
     }
 

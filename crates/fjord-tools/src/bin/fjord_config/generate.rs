@@ -56,7 +56,10 @@ pub(crate) fn run(args: &Args, catalog: &Catalog) -> u8 {
         Some(path) => match std::fs::write(path, text) {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("fjord-config generate: cannot write {}: {e}", path.display());
+                eprintln!(
+                    "fjord-config generate: cannot write {}: {e}",
+                    path.display()
+                );
                 2
             }
         },

@@ -1,0 +1,126 @@
+//! H10: HTTP/2 with prior knowledge on plain TCP (h2c) when `http2` is on,
+//! next to HTTP/1.1 on the same port; graceful stop sends GOAWAY and lets
+//! streams in flight finish.
+
+mod support;
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use fjord_service::Service;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use support::*;
+
+async fn h2c<B>(addr: SocketAddr) -> hyper::Result<SendRequest<B>>
+where
+    B: http_body::Body + Unpin + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let tcp = connect(addr).await;
+    let (send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp)).await?;
+    tokio::spawn(conn);
+    Ok(send)
+}
+
+#[tokio::test]
+async fn h2c_prior_knowledge_and_http1_on_one_port() {
+    let (service, addr) = start(options().http2(true), simple_app()).await;
+    let mut send = h2c::<Full<Bytes>>(addr).await.expect("h2c handshake");
+    for _ in 0..3 {
+        let req = http::Request::post(format!("http://{addr}/echo"))
+            .body(Full::new(Bytes::from_static(b"over h2c")))
+            .unwrap();
+        let resp = send.send_request(req).await.expect("response");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.version(), http::Version::HTTP_2);
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"over h2c");
+    }
+    // HTTP/1.1 clients are still served, including a request line that
+    // starts like the preface.
+    assert_eq!(get(addr, "/hello").await.status, 200);
+    let mut s = connect(addr).await;
+    let r = roundtrip(
+        &mut s,
+        b"PRIZE /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn h2c_is_off_by_default() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let result = async {
+        let mut send = h2c::<Empty<Bytes>>(addr).await?;
+        let req = http::Request::get(format!("http://{addr}/hello"))
+            .body(Empty::new())
+            .unwrap();
+        send.send_request(req).await
+    };
+    let result = tokio::time::timeout(DEADLINE, result)
+        .await
+        .expect("h2c attempt ended");
+    assert!(result.is_err(), "h2c must not be served when http2 is off");
+    assert_eq!(get(addr, "/hello").await.status, 200);
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn h2_graceful_stop_finishes_streams_in_flight() {
+    let (service, addr) = start(options().http2(true), simple_app()).await;
+    let mut send = h2c::<Empty<Bytes>>(addr).await.expect("h2c handshake");
+    let req = http::Request::get(format!("http://{addr}/slow?ms=800"))
+        .body(Empty::new())
+        .unwrap();
+    let in_flight = tokio::spawn(send.send_request(req));
+    wait_until("stream in flight", || service.stats().in_flight == 1).await;
+    let stopper = {
+        let service = service.clone();
+        tokio::spawn(async move { service.stop(true).await })
+    };
+    let resp = in_flight.await.unwrap().expect("stream finished");
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"slow");
+    tokio::time::timeout(DEADLINE, stopper)
+        .await
+        .expect("stopped")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn idle_h2c_connection_is_closed_at_the_timeout() {
+    let timeout = std::time::Duration::from_millis(800);
+    let (service, addr) = start(
+        options().http2(true).client_socket_timeout(timeout),
+        simple_app(),
+    )
+    .await;
+    let tcp = connect(addr).await;
+    let (mut send, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .expect("handshake");
+    let conn = tokio::spawn(conn);
+    let req = http::Request::get(format!("http://{addr}/hello"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    assert_eq!(
+        send.send_request(req).await.expect("response").status(),
+        200
+    );
+    let idle_since = std::time::Instant::now();
+    // The server closes the idle connection: the client's connection ends.
+    let _ = tokio::time::timeout(DEADLINE, conn)
+        .await
+        .expect("idle h2c connection closed by the server");
+    assert!(idle_since.elapsed() >= timeout - std::time::Duration::from_millis(100));
+    wait_until("no connection", || service.stats().active_connections == 0).await;
+    service.stop(true).await;
+}
