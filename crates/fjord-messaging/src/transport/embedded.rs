@@ -304,7 +304,9 @@ async fn serve_client(stream: UnixStream, hub: Arc<FakeDriver>) {
                                 }
                             }
                         });
-                        listeners.insert(listener, l.control);
+                        if let Some(old) = listeners.insert(listener, l.control) {
+                            old.stop().await;
+                        }
                         None
                     }
                     Err(e) => Some(WireError::from(&e)),
@@ -333,6 +335,8 @@ type Pending = HashMap<u64, oneshot::Sender<Result<()>>>;
 struct ListenerEntry {
     spec: WireSpec,
     tx: mpsc::Sender<IncomingMessage>,
+    /// Declared on a connection: declared again after a reconnect.
+    active: bool,
 }
 
 #[derive(Debug, Default)]
@@ -425,6 +429,7 @@ impl Inner {
         let relisten: Vec<(u64, WireSpec)> = self
             .listeners()
             .iter()
+            .filter(|(_, v)| v.active)
             .map(|(k, v)| (*k, v.spec.clone()))
             .collect();
         for (listener, spec) in relisten {
@@ -733,6 +738,7 @@ impl Driver for EmbeddedDriver {
             ListenerEntry {
                 spec: wire.clone(),
                 tx,
+                active: false,
             },
         );
         let r = self
@@ -749,6 +755,9 @@ impl Driver for EmbeddedDriver {
         if let Err(e) = r {
             self.inner.listeners().remove(&listener);
             return Err(e);
+        }
+        if let Some(entry) = self.inner.listeners().get_mut(&listener) {
+            entry.active = true;
         }
         self.inner.spawn_watchdog();
         Ok(Listener {
