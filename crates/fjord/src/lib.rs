@@ -4,6 +4,8 @@
 //! [`config`] -> [`service`] (launchers) -> [`http`] / [`messaging`].
 #![forbid(unsafe_code)]
 
+pub mod rpc_service;
+
 pub use fjord_config as config;
 pub use fjord_http as http;
 pub use fjord_messaging as messaging;

@@ -5,6 +5,7 @@
 //! moves opaque enveloped bodies between AMQP-style destinations and
 //! listeners. Everything about the oslo message format lives above it.
 
+mod embedded;
 mod fake;
 mod rabbit;
 mod url;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
+pub use self::embedded::EmbeddedDriver;
 pub use self::fake::FakeDriver;
 pub use self::rabbit::RabbitDriver;
 pub use self::url::{Password, Scheme, TransportHost, TransportUrl};

@@ -1,0 +1,258 @@
+//! The demo API: app factories for `etc/demo/api-paste.ini` and the HTTP
+//! service that serves them.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | the OpenStack-style version document |
+//! | `GET /healthcheck` | `OK` (oslo.middleware's healthcheck, native in fjord) |
+//! | `GET /hello` | `Hello, World!` (13 bytes, text/plain; no RPC: the benchmark route) |
+//! | `POST /v1/echo` | the JSON body, sent by RPC call to a worker and returned with its host and pid |
+//! | `GET /v1/services` | service records with up/down |
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use fjord::http::loader::{Loader, PasteConfig};
+use fjord::http::server::{HttpService, ServerOptions};
+use fjord::http::{App, Request, Response, full};
+use fjord::messaging::{Context, Error as RpcError, RpcClient, Target, Transport};
+use http::{Method, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+
+use crate::conf::DemoConf;
+use crate::records::Records;
+
+/// The RPC topic of the demo worker.
+pub const TOPIC: &str = "demo";
+
+/// What the API's apps share in a worker.
+#[derive(Debug, Clone)]
+pub struct ApiContext {
+    conf: Arc<DemoConf>,
+    transport: Transport,
+    records: Records,
+}
+
+impl ApiContext {
+    /// The context of one API worker.
+    pub fn new(conf: Arc<DemoConf>, transport: Transport, records: Records) -> Self {
+        ApiContext {
+            conf,
+            transport,
+            records,
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    http::Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(full(body.to_string()))
+        .unwrap_or_else(|_| http::Response::new(full("")))
+}
+
+/// The demo's JSON error: `{"error": {"code", "title", "message"}}`.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    json_response(
+        status,
+        &json!({"error": {
+            "code": status.as_u16(),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "message": message.into(),
+        }}),
+    )
+}
+
+fn app<F, Fut>(f: F) -> App
+where
+    F: Fn(Request) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Response> + Send + 'static,
+{
+    App::new(tower::service_fn(move |req: Request| {
+        let f = f.clone();
+        async move { Ok::<_, Infallible>(f(req).await) }
+    }))
+}
+
+/// `GET /`: the version document.
+fn versions(ctx: ApiContext) -> App {
+    app(move |req: Request| {
+        let ctx = ctx.clone();
+        async move {
+            let path = req.uri().path();
+            if !(path.is_empty() || path == "/") {
+                return error_response(StatusCode::NOT_FOUND, format!("no such resource: {path}"));
+            }
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{}:{}", ctx.conf.listen, ctx.conf.port));
+            json_response(
+                StatusCode::OK,
+                &json!({"versions": [{
+                    "id": "v1.0",
+                    "status": "CURRENT",
+                    "version": "",
+                    "min_version": "",
+                    "updated": "2026-11-22T00:00:00Z",
+                    "links": [{"rel": "self", "href": format!("http://{host}/v1/")}],
+                }]}),
+            )
+        }
+    })
+}
+
+/// `GET /hello`: 200 `Hello, World!`, text/plain.
+fn hello() -> App {
+    app(|_req: Request| async {
+        http::Response::builder()
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(full("Hello, World!"))
+            .unwrap_or_else(|_| http::Response::new(full("")))
+    })
+}
+
+/// `/v1`: echo through a worker, and service records.
+fn v1(ctx: ApiContext) -> App {
+    app(move |req: Request| {
+        let ctx = ctx.clone();
+        async move {
+            let path = req.uri().path().trim_end_matches('/').to_owned();
+            match (req.method().clone(), path.as_str()) {
+                (Method::POST, "/echo") => echo(&ctx, req).await,
+                (Method::GET, "/services") => services(&ctx).await,
+                (_, "/echo" | "/services") => {
+                    error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+                }
+                _ => error_response(
+                    StatusCode::NOT_FOUND,
+                    format!("no such resource: /v1{path}"),
+                ),
+            }
+        }
+    })
+}
+
+async fn echo(ctx: &ApiContext, req: Request) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-openstack-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            );
+        }
+    };
+    let body: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {e}"),
+            );
+        }
+    };
+    let client = RpcClient::new(&ctx.transport, Target::new(TOPIC))
+        .with_timeout(ctx.conf.rpc_response_timeout);
+    let mut rpc_ctx = Context::new();
+    if let Some(id) = request_id {
+        rpc_ctx.insert("request_id", id);
+    }
+    let mut args = serde_json::Map::new();
+    args.insert("body".into(), body);
+    match client.call(&rpc_ctx, "echo", args).await {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(RpcError::Timeout { timeout, .. }) => error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("no demo worker answered within {} s", timeout.as_secs()),
+        ),
+        Err(RpcError::Remote(e)) => {
+            tracing::error!("echo failed in the worker: {e}");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "the worker failed")
+        }
+        Err(e) => {
+            tracing::error!("echo: {e}");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the messaging transport is unavailable",
+            )
+        }
+    }
+}
+
+async fn services(ctx: &ApiContext) -> Response {
+    match ctx.records.list().await {
+        Ok(list) => json_response(StatusCode::OK, &json!({ "services": list })),
+        Err(e) => {
+            tracing::error!("listing services: {e}");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the service records are unavailable",
+            )
+        }
+    }
+}
+
+/// A paste loader with the demo's app factories registered under the names
+/// `etc/demo/api-paste.ini` uses (fjord's native middleware and urlmap are
+/// there already).
+pub fn loader(ctx: ApiContext) -> Loader {
+    let mut loader = Loader::new();
+    let c = ctx.clone();
+    loader.register_app("fjord_demo.api:versions_factory", move |_, _| {
+        Ok(versions(c.clone()))
+    });
+    loader.register_app("fjord_demo.api:hello_factory", |_, _| Ok(hello()));
+    loader.register_app("fjord_demo.api:v1_factory", move |_, _| Ok(v1(ctx.clone())));
+    loader
+}
+
+/// Loads the `demo` app from the paste ini.
+///
+/// # Errors
+///
+/// A missing or malformed file, a missing section or an unknown factory.
+pub fn load_app(ctx: ApiContext) -> anyhow::Result<App> {
+    let path = ctx.conf.api_paste_config.clone();
+    let paste = PasteConfig::from_file(&path)
+        .map_err(|e| anyhow::anyhow!("api_paste_config {}: {e}", path.display()))?;
+    loader(ctx)
+        .load_app(&paste, "demo")
+        .map_err(|e| anyhow::anyhow!("api_paste_config {}: {e}", path.display()))
+}
+
+/// Binds the API's socket (in the master, before fork) and checks the paste
+/// pipeline loads; each worker loads its own app after fork.
+///
+/// # Errors
+///
+/// A bad paste file, or a socket that cannot be bound.
+pub fn build(
+    conf: Arc<DemoConf>,
+    make_ctx: impl Fn() -> ApiContext + Send + Sync + 'static,
+) -> anyhow::Result<HttpService> {
+    // Fail at start, not in every worker: the pipeline must load.
+    load_app(make_ctx())?;
+    let options = ServerOptions::new("demo-api")
+        .listen(conf.listen.clone())
+        .port(conf.port);
+    let service = HttpService::bind_with(options, move || match load_app(make_ctx()) {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!("{e}");
+            app(|_req: Request| async {
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "the API failed to load")
+            })
+        }
+    })?;
+    Ok(service)
+}

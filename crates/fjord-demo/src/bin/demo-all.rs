@@ -1,0 +1,37 @@
+//! demo-all: the API (with its workers) and one demo worker under one master.
+
+use fjord::rpc_service::RpcService;
+use fjord::service::{LauncherOptions, ProcessLauncher};
+use fjord_demo::{api, main_support as m, records::Records, worker::DemoManager};
+
+fn main() -> anyhow::Result<()> {
+    m::init_logging();
+    let (opts, conf) = m::load_conf("demo-all");
+    m::ensure_state_path(&conf)?;
+    let transport = m::transport(&conf)?;
+    let records = Records::new(&conf.connection, conf.service_down_time);
+    let (c, t) = (conf.clone(), transport.clone());
+    let api = api::build(conf.clone(), move || {
+        api::ApiContext::new(c.clone(), t.clone(), records.clone())
+    })?;
+    println!("demo-api listening on {}", api.url());
+    let manager = DemoManager::new(&conf.host, conf.counter_interval);
+    let worker = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?;
+    let mut launcher = ProcessLauncher::new(
+        LauncherOptions::default()
+            .name("demo-all")
+            .graceful_shutdown_timeout(conf.graceful_shutdown_timeout),
+    );
+    launcher.launch_service(api, conf.api_workers)?;
+    launcher.launch_service(worker, Some(1))?;
+    launcher.on_reload(move || {
+        opts.reload().map(|_| ()).map_err(|e| {
+            fjord::service::Error::with_source(
+                fjord::service::ErrorKind::Reload,
+                "configuration",
+                e,
+            )
+        })
+    });
+    std::process::exit(launcher.wait()?.code());
+}

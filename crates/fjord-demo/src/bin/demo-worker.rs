@@ -1,0 +1,28 @@
+//! demo-worker: the demo's RPC service (topic `demo`) with its periodic task.
+
+use fjord::rpc_service::RpcService;
+use fjord::service::{LauncherOptions, launch};
+use fjord_demo::{main_support as m, worker::DemoManager};
+
+fn main() -> anyhow::Result<()> {
+    m::init_logging();
+    let (opts, conf) = m::load_conf("demo-worker");
+    m::ensure_state_path(&conf)?;
+    let transport = m::transport(&conf)?;
+    let manager = DemoManager::new(&conf.host, conf.counter_interval);
+    let service = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?;
+    let options = LauncherOptions::default()
+        .name("demo-worker")
+        .graceful_shutdown_timeout(conf.graceful_shutdown_timeout);
+    let mut launcher = launch(service, Some(1), options)?;
+    launcher.on_reload(move || {
+        opts.reload().map(|_| ()).map_err(|e| {
+            fjord::service::Error::with_source(
+                fjord::service::ErrorKind::Reload,
+                "configuration",
+                e,
+            )
+        })
+    });
+    std::process::exit(launcher.wait()?.code());
+}

@@ -1,0 +1,143 @@
+//! The demo's options, declared once with fjord-config (nova's naming:
+//! `osapi_<api>_listen`, `osapi_<api>_listen_port`, `osapi_<api>_workers`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fjord::config::{ConfigOpts, Opt, OptGroup, opts};
+
+/// The options the demo reads, resolved.
+#[derive(Debug, Clone)]
+pub struct DemoConf {
+    /// `osapi_demo_listen`.
+    pub listen: String,
+    /// `osapi_demo_listen_port`.
+    pub port: u16,
+    /// `osapi_demo_workers` (`None`: the CPU count).
+    pub api_workers: Option<usize>,
+    /// `transport_url` (`None`: the embedded transport under `state_path`).
+    pub transport_url: Option<String>,
+    /// `state_path`.
+    pub state_path: PathBuf,
+    /// `host`.
+    pub host: String,
+    /// `[database] connection`.
+    pub connection: String,
+    /// `api_paste_config`, resolved against the config file's directory.
+    pub api_paste_config: PathBuf,
+    /// `rpc_response_timeout`.
+    pub rpc_response_timeout: Duration,
+    /// `graceful_shutdown_timeout` (zero: forever).
+    pub graceful_shutdown_timeout: Duration,
+    /// `report_interval`.
+    pub report_interval: Duration,
+    /// `service_down_time`.
+    pub service_down_time: Duration,
+    /// `[demo] counter_interval`: spacing of the worker's periodic task.
+    pub counter_interval: Duration,
+}
+
+/// Declares every demo option on `conf`.
+///
+/// # Errors
+///
+/// A clash with options registered before.
+pub fn register(conf: &mut ConfigOpts) -> fjord::config::Result<()> {
+    opts::register_launcher_opts(conf)?;
+    conf.register(
+        "DEFAULT",
+        &[
+            Opt::str("osapi_demo_listen")
+                .default("127.0.0.1")
+                .help("IP address on which the demo API listens."),
+            Opt::port("osapi_demo_listen_port")
+                .default(8799)
+                .help("Port on which the demo API listens."),
+            Opt::int("osapi_demo_workers")
+                .min(1)
+                .help("Number of demo API worker processes. Default: the number of CPUs."),
+            Opt::str("transport_url").secret().help(
+                "Messaging transport URL, e.g. rabbit://user:pass@host:5672/. \
+                 Default: the embedded transport (no server to install), on a socket under state_path.",
+            ),
+            Opt::str("api_paste_config")
+                .default("api-paste.ini")
+                .help("The paste ini file of the API, relative to the config file's directory."),
+            Opt::int("rpc_response_timeout")
+                .min(1)
+                .default(60)
+                .help("Seconds to wait for a response from a call."),
+            Opt::int("report_interval")
+                .min(1)
+                .default(10)
+                .help("Seconds between service heartbeats."),
+            Opt::int("service_down_time")
+                .min(1)
+                .default(60)
+                .help("A service without a heartbeat for this many seconds is down."),
+        ],
+    )?;
+    conf.register(
+        OptGroup::new("database").help("Where service records live."),
+        &[Opt::str("connection").secret().help(
+            "Database URL: sqlite:///path/file.db or postgresql://user@host/db. \
+             Default: an SQLite file under state_path.",
+        )],
+    )?;
+    conf.register(
+        OptGroup::new("demo").help("The demo worker."),
+        &[Opt::int("counter_interval")
+            .min(1)
+            .default(10)
+            .mutable()
+            .help("Seconds between runs of the worker's periodic counter task.")],
+    )?;
+    Ok(())
+}
+
+impl DemoConf {
+    /// Reads the resolved values.
+    ///
+    /// # Errors
+    ///
+    /// An option that is not registered (a programming error).
+    pub fn from_conf(conf: &ConfigOpts) -> fjord::config::Result<Self> {
+        let launcher = opts::LauncherOptions::from_conf(conf)?;
+        let state_path = PathBuf::from(&launcher.state_path);
+        let secs = |group: &str, name: &str| -> fjord::config::Result<Duration> {
+            Ok(Duration::from_secs(
+                conf.get::<i64>(group, name)?.max(0) as u64
+            ))
+        };
+        let paste: String = conf.get("DEFAULT", "api_paste_config")?;
+        let paste = PathBuf::from(paste);
+        let api_paste_config = if paste.is_absolute() {
+            paste
+        } else {
+            conf.config_files()
+                .first()
+                .and_then(|f| PathBuf::from(f).parent().map(|d| d.join(&paste)))
+                .unwrap_or(paste)
+        };
+        let connection = conf
+            .get::<Option<String>>("database", "connection")?
+            .unwrap_or_else(|| format!("sqlite://{}/demo.sqlite", state_path.display()));
+        Ok(DemoConf {
+            listen: conf.get("DEFAULT", "osapi_demo_listen")?,
+            port: conf.get("DEFAULT", "osapi_demo_listen_port")?,
+            api_workers: conf
+                .get::<Option<i64>>("DEFAULT", "osapi_demo_workers")?
+                .map(|n| n.max(1) as usize),
+            transport_url: conf.get("DEFAULT", "transport_url")?,
+            host: launcher.host,
+            connection,
+            api_paste_config,
+            rpc_response_timeout: secs("DEFAULT", "rpc_response_timeout")?,
+            graceful_shutdown_timeout: launcher.graceful_shutdown_timeout.unwrap_or_default(),
+            report_interval: secs("DEFAULT", "report_interval")?,
+            service_down_time: secs("DEFAULT", "service_down_time")?,
+            counter_interval: secs("demo", "counter_interval")?,
+            state_path,
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! What the three binaries share: logging, configuration (exit code 2 on a
+//! bad value, before anything starts), the transport.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fjord::config::ConfigOpts;
+use fjord::messaging::transport::EmbeddedDriver;
+use fjord::messaging::{MessagingOptions, Transport};
+
+use crate::conf::{self, DemoConf};
+
+/// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}
+
+/// Parses the command line, files and environment. On `--help` prints it
+/// and exits 0; on a bad value prints one clear error and exits 2.
+pub fn load_conf(prog: &str) -> (ConfigOpts, Arc<DemoConf>) {
+    let mut opts = ConfigOpts::new(prog).project("demo");
+    let loaded = conf::register(&mut opts)
+        .and_then(|()| opts.parse_args(std::env::args_os()))
+        .and_then(|()| DemoConf::from_conf(&opts));
+    match loaded {
+        Ok(c) => {
+            if opts.get::<bool>("DEFAULT", "log_options").unwrap_or(true) {
+                opts.log_options();
+            }
+            (opts, Arc::new(c))
+        }
+        Err(fjord::config::Error::Help(text)) => {
+            print!("{text}");
+            std::process::exit(0);
+        }
+        Err(e) => {
+            eprintln!("{prog}: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}
+
+/// The messaging transport: `transport_url`, or the embedded transport on
+/// `<state_path>/broker.sock` when it is unset (or `embedded:///path`).
+///
+/// # Errors
+///
+/// A malformed transport URL.
+pub fn transport(conf: &DemoConf) -> anyhow::Result<Transport> {
+    let mut options = MessagingOptions::default();
+    options.rpc_response_timeout = conf.rpc_response_timeout.as_secs();
+    let embedded = |path: PathBuf| {
+        Transport::with_driver(Arc::new(EmbeddedDriver::new(path)), options.clone())
+    };
+    match conf.transport_url.as_deref() {
+        None | Some("") | Some("embedded://") => Ok(embedded(conf.state_path.join("broker.sock"))),
+        Some(url) if url.starts_with("embedded://") => {
+            Ok(embedded(PathBuf::from(&url["embedded://".len()..])))
+        }
+        Some(url) => {
+            options.transport_url = Some(url.to_owned());
+            Ok(Transport::new(&options)?)
+        }
+    }
+}
+
+/// Creates `state_path` if needed.
+///
+/// # Errors
+///
+/// The directory cannot be created.
+pub fn ensure_state_path(conf: &DemoConf) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&conf.state_path)
+        .map_err(|e| anyhow::anyhow!("state_path {}: {e}", conf.state_path.display()))
+}

@@ -1,0 +1,197 @@
+//! Runs the demo binaries as real processes and talks HTTP to them.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Demo {
+    pub child: Child,
+    pub port: u16,
+    pub state: PathBuf,
+    err: Arc<Mutex<Vec<String>>>,
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+impl Demo {
+    /// Starts `bin` (demo-api, demo-worker, demo-all) on etc/demo/demo.conf
+    /// with a private state_path, port 0 and the given `OS_*` overrides.
+    pub fn start(bin: &str, env: &[(&str, &str)]) -> Demo {
+        let state = std::env::temp_dir().join(format!(
+            "fjord-demo-test-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&state).unwrap();
+        let exe = match bin {
+            "demo-api" => env!("CARGO_BIN_EXE_demo-api"),
+            "demo-worker" => env!("CARGO_BIN_EXE_demo-worker"),
+            _ => env!("CARGO_BIN_EXE_demo-all"),
+        };
+        let mut cmd = Command::new(exe);
+        cmd.arg("--config-file")
+            .arg(repo_root().join("etc/demo/demo.conf"))
+            .env("OS_DEFAULT__STATE_PATH", &state)
+            .env("OS_DEFAULT__OSAPI_DEMO_LISTEN_PORT", "0")
+            .env("OS_DEFAULT__OSAPI_DEMO_WORKERS", "2")
+            .env("OS_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT", "10")
+            .env("OS_DEFAULT__LOG_OPTIONS", "false")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn demo");
+        let err = Arc::new(Mutex::new(Vec::new()));
+        let sink = err.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut port = 0;
+        if bin != "demo-worker" {
+            let mut out = BufReader::new(child.stdout.take().unwrap());
+            let mut line = String::new();
+            out.read_line(&mut line).expect("the listening line");
+            port = line
+                .trim()
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("no port in {line:?}"));
+        }
+        Demo {
+            child,
+            port,
+            state,
+            err,
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.err.lock().unwrap().join("\n")
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig).unwrap();
+    }
+
+    /// One HTTP/1.1 request; returns (status, content-type, body).
+    pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+        http(self.port, method, path, body)
+    }
+
+    /// Waits until `GET path` answers `status`.
+    pub fn wait_http(&self, path: &str, status: u16, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(r) = std::panic::catch_unwind(|| self.http("GET", path, None))
+                && r.0 == status
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "GET {path} never answered {status}\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "demo did not exit\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0)
+}
+
+pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let ctype = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-type")
+                .then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    (status, ctype, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
