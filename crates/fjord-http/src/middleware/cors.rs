@@ -348,3 +348,26 @@ where
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_oslos() {
+        let c = CorsConfig::default();
+        assert!(c.allowed_origin.is_empty());
+        assert!(c.allow_credentials);
+        assert!(c.expose_headers.is_empty());
+        assert_eq!(c.max_age, 3600);
+        assert_eq!(
+            c.allow_methods,
+            [
+                "OPTIONS", "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "PATCH"
+            ]
+        );
+        assert!(c.allow_headers.is_empty());
+        let local: Conf = [("oslo_config_project", "nova")].into_iter().collect();
+        assert_eq!(CorsConfig::from_conf(&Conf::new(), &local).unwrap(), c);
+    }
+}

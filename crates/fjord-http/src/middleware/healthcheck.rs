@@ -172,3 +172,24 @@ pub fn healthcheck_app(config: HealthcheckConfig) -> App {
         fut
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_options() {
+        let d = HealthcheckConfig::default();
+        assert_eq!(d.path, "/healthcheck");
+        assert_eq!(d.disable_by_file_path, None);
+        assert_eq!(
+            HealthcheckConfig::from_conf(&Conf::new(), &Conf::new()).unwrap(),
+            d
+        );
+        let local: Conf = [("path", "/hc"), ("disable_by_file_path", "/tmp/x")]
+            .into_iter()
+            .collect();
+        let c = HealthcheckConfig::from_conf(&Conf::new(), &local).unwrap();
+        assert_eq!(c, d.path("/hc").disable_by_file_path("/tmp/x"));
+    }
+}
