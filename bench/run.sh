@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Runs the benchmarks; each prints a table comparing fjord against its
-# baseline measured in the same run, and writes bench/results/.
-# Bounded in time: every load stops by itself.
+# Runs the benchmarks: each prints a table comparing fjord against its
+# baseline (Python oslo.service) measured in the same run, and writes
+# bench/results/; then draws bench/results/chart.svg for the README.
+# Every load is bounded in time and stops by itself. Needs wrk
+# (apt-get install wrk) and the venv (scripts/setup-oslo-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${FJORD_OSLO_VENV:-$PWD/.venv}"
 if [ -x "$venv/bin/pip" ] && ! "$venv/bin/python" -c 'import oslo_service' 2>/dev/null; then
   "$venv/bin/pip" install -q oslo.service
 fi
-cargo build --release --example workers
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+cargo build --release --example workers --example http_hello -p fjord
+cargo build --release -p fjord-demo
 python3 bench/launcher.py
+python3 bench/http.py
+python3 bench/chart.py
