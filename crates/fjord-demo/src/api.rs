@@ -16,6 +16,8 @@ use fjord::http::loader::{Loader, PasteConfig};
 use fjord::http::server::{HttpService, ServerOptions};
 use fjord::http::{App, Request, Response, full};
 use fjord::messaging::{Context, Error as RpcError, RpcClient, Target, Transport};
+use fjord::service::servicegroup::Heartbeat;
+use fjord::service::{Service, TaskGroup, async_trait};
 use http::{Method, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -230,6 +232,50 @@ pub fn load_app(ctx: ApiContext) -> anyhow::Result<App> {
         .map_err(|e| anyhow::anyhow!("api_paste_config {}: {e}", path.display()))
 }
 
+/// The API service: the HTTP server and the API's service record (S4).
+#[derive(Debug)]
+pub struct ApiService {
+    http: HttpService,
+    heartbeat: Heartbeat,
+    tg: TaskGroup,
+}
+
+impl ApiService {
+    /// The URL the API listens on.
+    pub fn url(&self) -> String {
+        self.http.url()
+    }
+}
+
+#[async_trait]
+impl Service for ApiService {
+    fn name(&self) -> &str {
+        "demo-api"
+    }
+
+    async fn start(&self) -> fjord::service::Result<()> {
+        self.http.start().await?;
+        self.heartbeat.start(&self.tg);
+        Ok(())
+    }
+
+    async fn stop(&self, graceful: bool) {
+        self.http.stop(graceful).await;
+        self.tg.stop(graceful).await;
+    }
+
+    async fn wait(&self) {
+        self.http.wait().await;
+        self.tg.wait().await;
+    }
+
+    async fn reset(&self) -> fjord::service::Result<()> {
+        self.http.reset().await?;
+        self.tg.reset();
+        Ok(())
+    }
+}
+
 /// Binds the API's socket (in the master, before fork) and checks the paste
 /// pipeline loads; each worker loads its own app after fork.
 ///
@@ -239,7 +285,8 @@ pub fn load_app(ctx: ApiContext) -> anyhow::Result<App> {
 pub fn build(
     conf: Arc<DemoConf>,
     make_ctx: impl Fn() -> ApiContext + Send + Sync + 'static,
-) -> anyhow::Result<HttpService> {
+) -> anyhow::Result<ApiService> {
+    let heartbeat = crate::records::heartbeat(&conf, "demo-api", "api");
     // Fail at start, not in every worker: the pipeline must load.
     load_app(make_ctx())?;
     let options = ServerOptions::new("demo-api")
@@ -254,5 +301,9 @@ pub fn build(
             })
         }
     })?;
-    Ok(service)
+    Ok(ApiService {
+        http: service,
+        heartbeat,
+        tg: TaskGroup::default(),
+    })
 }

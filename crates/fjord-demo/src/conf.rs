@@ -121,7 +121,7 @@ impl DemoConf {
         };
         let connection = conf
             .get::<Option<String>>("database", "connection")?
-            .unwrap_or_else(|| format!("sqlite://{}/demo.sqlite", state_path.display()));
+            .unwrap_or_else(|| format!("sqlite:///{}", state_path.join("demo.sqlite").display()));
         Ok(DemoConf {
             listen: conf.get("DEFAULT", "osapi_demo_listen")?,
             port: conf.get("DEFAULT", "osapi_demo_listen_port")?,

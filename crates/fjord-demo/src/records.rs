@@ -1,22 +1,43 @@
-//! Service records (placeholder until the servicegroup layer lands).
+//! Service records (S3/S4): the API and the worker register and heart-beat;
+//! `GET /v1/services` lists them with up/down.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use serde_json::Value;
+use fjord::service::servicegroup::{
+    Heartbeat, ServiceOptions, ServiceRecords, ServiceRecordsBuilder, format_timestamp,
+};
+use serde_json::{Value, json};
 
-/// The service records of the deployment.
+use crate::conf::DemoConf;
+
+/// The record store options of the demo (`[database] connection`,
+/// `report_interval`, `service_down_time`).
+pub fn service_options(conf: &DemoConf) -> ServiceOptions {
+    ServiceOptions::default()
+        .connection(conf.connection.clone())
+        .report_interval(conf.report_interval)
+        .service_down_time(conf.service_down_time)
+}
+
+/// A heartbeat for `binary` on `topic` from this host.
+pub fn heartbeat(conf: &DemoConf, binary: &str, topic: &str) -> Heartbeat {
+    Heartbeat::new(&conf.host, binary, topic, &service_options(conf))
+}
+
+/// The service records of the deployment, read by the API. Built before
+/// fork; connects on first use, in the worker.
 #[derive(Debug, Clone)]
 pub struct Records {
-    connection: String,
-    down_time: Duration,
+    builder: ServiceRecordsBuilder,
+    store: Arc<tokio::sync::OnceCell<ServiceRecords>>,
 }
 
 impl Records {
-    /// Records in the database at `connection`; connects on first use.
-    pub fn new(connection: &str, down_time: Duration) -> Self {
+    /// Records as `conf` says.
+    pub fn new(conf: &DemoConf) -> Self {
         Records {
-            connection: connection.to_owned(),
-            down_time,
+            builder: ServiceRecords::from_options(&service_options(conf)),
+            store: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -26,7 +47,27 @@ impl Records {
     ///
     /// The database cannot be reached.
     pub async fn list(&self) -> anyhow::Result<Vec<Value>> {
-        let _ = (&self.connection, self.down_time);
-        Ok(Vec::new())
+        let store = self
+            .store
+            .get_or_try_init(|| self.builder.connect())
+            .await?;
+        Ok(store
+            .list()
+            .await?
+            .into_iter()
+            .map(|s| {
+                let r = &s.record;
+                json!({
+                    "binary": r.binary,
+                    "host": r.host,
+                    "topic": r.topic,
+                    "state": s.state(),
+                    "status": s.status(),
+                    "updated_at": r.updated_at.map(format_timestamp),
+                    "disabled": r.disabled,
+                    "report_count": r.report_count,
+                })
+            })
+            .collect())
     }
 }

@@ -49,6 +49,9 @@ fn endpoints_echo_respawn_and_clean_stop() {
     let (status, _, _) = demo.http("GET", "/v1/nothing", None);
     assert_eq!(status, 404);
 
+    // Both services registered and heart-beat (S3/S4).
+    support::wait_services_up(&demo, &["demo-api", "demo-worker"]);
+
     // Kill the worker: it is respawned and echo works again.
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(worker_pid), Signal::SIGKILL).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

@@ -9,14 +9,19 @@ fn main() -> anyhow::Result<()> {
     let (opts, conf) = m::load_conf("demo-all");
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
-    let records = Records::new(&conf.connection, conf.service_down_time);
+    let records = Records::new(&conf);
     let (c, t) = (conf.clone(), transport.clone());
     let api = api::build(conf.clone(), move || {
         api::ApiContext::new(c.clone(), t.clone(), records.clone())
     })?;
     println!("demo-api listening on {}", api.url());
     let manager = DemoManager::new(&conf.host, conf.counter_interval);
-    let worker = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?;
+    let heartbeat = fjord_demo::records::heartbeat(&conf, "demo-worker", "demo");
+    let worker = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?
+        .periodic_options(fjord_demo::records::service_options(&conf).periodic())
+        .with_task(move |tg| {
+            heartbeat.start(tg);
+        });
     let mut launcher = ProcessLauncher::new(
         LauncherOptions::default()
             .name("demo-all")

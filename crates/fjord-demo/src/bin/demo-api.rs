@@ -8,7 +8,7 @@ fn main() -> anyhow::Result<()> {
     let (opts, conf) = m::load_conf("demo-api");
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
-    let records = Records::new(&conf.connection, conf.service_down_time);
+    let records = Records::new(&conf);
     let c = conf.clone();
     let service = api::build(conf.clone(), move || {
         api::ApiContext::new(c.clone(), transport.clone(), records.clone())

@@ -10,7 +10,12 @@ fn main() -> anyhow::Result<()> {
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
     let manager = DemoManager::new(&conf.host, conf.counter_interval);
-    let service = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?;
+    let heartbeat = fjord_demo::records::heartbeat(&conf, "demo-worker", "demo");
+    let service = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?
+        .periodic_options(fjord_demo::records::service_options(&conf).periodic())
+        .with_task(move |tg| {
+            heartbeat.start(tg);
+        });
     let options = LauncherOptions::default()
         .name("demo-worker")
         .graceful_shutdown_timeout(conf.graceful_shutdown_timeout);

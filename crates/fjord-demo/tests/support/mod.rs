@@ -195,3 +195,47 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// Waits until `GET /v1/services` lists every binary in `binaries` as up.
+pub fn wait_services_up(demo: &Demo, binaries: &[&str]) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = demo.http("GET", "/v1/services", None);
+        if status == 200 {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let services = v["services"].as_array().cloned().unwrap_or_default();
+            let up = |b: &str| {
+                services
+                    .iter()
+                    .any(|s| s["binary"] == b && s["state"] == "up" && s["updated_at"].is_string())
+            };
+            if binaries.iter().all(|b| up(b)) {
+                return v;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "services never up: {status} {body}\n{}",
+            demo.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether a TCP port on 127.0.0.1 accepts connections.
+pub fn port_open(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).is_ok()
+}
+
+/// Skips (returns false, printing why) when `what` is not available and
+/// FJORD_REQUIRE_SERVICES is not 1; panics when it is required.
+pub fn require(what: &str, available: bool) -> bool {
+    if available {
+        return true;
+    }
+    if std::env::var("FJORD_REQUIRE_SERVICES").as_deref() == Ok("1") {
+        panic!("{what} is required (FJORD_REQUIRE_SERVICES=1) but not available");
+    }
+    eprintln!("SKIPPED: {what} not available");
+    false
+}
