@@ -114,3 +114,26 @@ async fn paste_option_enables_it() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn service_config_option_enables_it_when_the_paste_file_does_not_say() {
+    // As in nova: the paste file has no option, nova.conf's
+    // [oslo_middleware] enable_proxy_headers_parsing does.
+    let ini = "[pipeline:main]\npipeline = proxy app\n[filter:proxy]\npaste.filter_factory = oslo_middleware:HTTPProxyToWSGI.factory\n[app:app]\npaste.app_factory = t:echo\n";
+    let mut loader = Loader::new();
+    loader.register_app("t:echo", |_g, _l| Ok(echo()));
+    let config = PasteConfig::parse(ini, "t.ini").unwrap();
+    let (_, body) = send(&loader.load_app(&config, "main").unwrap(), proxied(XF)).await;
+    assert!(body.starts_with(b"- - -"), "{body:?}");
+    loader.set_middleware_option("enable_proxy_headers_parsing", "true");
+    let (_, body) = send(&loader.load_app(&config, "main").unwrap(), proxied(XF)).await;
+    assert!(body.starts_with(b"https api.example.com"), "{body:?}");
+    // The filter section's own key still wins.
+    let off = ini.replace(
+        "factory\n[app",
+        "factory\nenable_proxy_headers_parsing = false\n[app",
+    );
+    let config = PasteConfig::parse(&off, "t.ini").unwrap();
+    let (_, body) = send(&loader.load_app(&config, "main").unwrap(), proxied(XF)).await;
+    assert!(body.starts_with(b"- - -"), "{body:?}");
+}

@@ -14,27 +14,35 @@ const TIMEOUT: Duration = Duration::from_millis(800);
 
 #[tokio::test]
 async fn silent_client_is_closed_at_the_timeout_and_blocks_nobody() {
+    // Long enough that serving the others surely ends first.
+    let timeout = Duration::from_secs(2);
     let (service, addr) = start(
         options()
-            .client_socket_timeout(TIMEOUT)
+            .client_socket_timeout(timeout)
             .wsgi_default_pool_size(1),
         simple_app(),
     )
     .await;
     let started = Instant::now();
     let mut silent = connect(addr).await;
-    // Others are served while the silent client sits there.
+    wait_until("silent client accepted", || {
+        service.stats().active_connections == 1
+    })
+    .await;
+    // Others are served while the silent client holds its connection.
     for _ in 0..3 {
         assert_eq!(get(addr, "/hello").await.status, 200);
     }
-    assert!(started.elapsed() < TIMEOUT, "others were delayed");
+    // The others' connections end; the silent one is still open.
+    wait_until("others closed", || service.stats().active_connections == 1).await;
+    assert!(started.elapsed() < timeout, "others were delayed");
     let out = read_until_closed(&mut silent).await.unwrap_or_default();
     let waited = started.elapsed();
     assert!(
-        waited >= TIMEOUT - Duration::from_millis(50),
+        waited >= timeout - Duration::from_millis(50),
         "closed too early: {waited:?}"
     );
-    assert!(waited < TIMEOUT * 5, "closed too late: {waited:?}");
+    assert!(waited < timeout * 4, "closed too late: {waited:?}");
     // Nothing or a 408 may be written; never a success.
     assert!(!String::from_utf8_lossy(&out).contains(" 200 "));
     service.stop(true).await;

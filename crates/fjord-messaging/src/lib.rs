@@ -7,7 +7,9 @@
 //!   [`Dispatcher`] and [`Endpoint`]s (M4, M5), [`Context`] and
 //!   [`Serializer`] (M6), [`RemoteError`] (M7).
 //! * [`Transport`] over a [`Driver`]: RabbitMQ ([`transport::RabbitDriver`],
-//!   M8) or the in-process fake ([`Transport::fake`], M12).
+//!   M8), the embedded transport between the processes of one host
+//!   ([`transport::EmbeddedDriver`], `embedded:///path`, M11) or the
+//!   in-process fake ([`Transport::fake`], `fake://`, M12).
 //! * [`notify`]: notifier and notification listener (M10).
 //! * [`message`]: the oslo 2.0 envelope, requests and replies.
 //!

@@ -222,3 +222,25 @@ async fn client_messages_have_oslo_properties_and_read_raw_replies() {
         .await;
     t.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mandatory_publish_to_a_missing_queue_is_unroutable() {
+    if !support::rabbit("mandatory_publish_to_a_missing_queue_is_unroutable") {
+        return;
+    }
+    use fjord_messaging::transport::{Destination, OutgoingMessage};
+    let t = rabbit_transport("");
+    let dest = Destination::Reply {
+        queue: unique("reply_missing"),
+    };
+    let mut msg = OutgoingMessage::new(b"{}".to_vec());
+    msg.mandatory = true;
+    let e = t.driver().send(&dest, msg).await.unwrap_err();
+    assert!(matches!(e, fjord_messaging::Error::Unroutable(_)), "{e}");
+    // The same without mandatory is silently dropped, as with Python.
+    t.driver()
+        .send(&dest, OutgoingMessage::new(b"{}".to_vec()))
+        .await
+        .unwrap();
+    t.close().await;
+}

@@ -326,3 +326,34 @@ async fn stop_wait_and_restart() {
         "server name required"
     );
 }
+
+#[tokio::test]
+async fn call_monitor_fails_fast_without_heartbeats() {
+    use fjord_messaging::transport::ListenSpec;
+    let t = Transport::fake();
+    // A "server" that consumes and never answers.
+    let listener = t
+        .driver()
+        .listen(ListenSpec::Rpc {
+            exchange: "openstack".into(),
+            topic: "silent".into(),
+            server: "s".into(),
+        })
+        .await
+        .unwrap();
+    let c = RpcClient::new(&t, Target::new("silent"))
+        .with_timeout(Duration::from_secs(30))
+        .with_call_monitor_timeout(Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let e = c
+        .call(&Context::new(), "m", args(json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(listener);
+}

@@ -14,7 +14,10 @@ async fn register_is_idempotent_and_survives_a_restart() {
     for db in TestDb::all("register_is_idempotent_and_survives_a_restart").await {
         let host = unique("host");
         let records = db.connect().await;
-        let first = records.register(&host, "demo-worker", "demo").await.unwrap();
+        let first = records
+            .register(&host, "demo-worker", "demo")
+            .await
+            .unwrap();
         assert_eq!(first.report_count, 0, "{}", db.backend);
         assert_eq!(first.last_seen_up, None);
         records.heartbeat(first.id).await.unwrap();
@@ -23,14 +26,20 @@ async fn register_is_idempotent_and_survives_a_restart() {
 
         // a restart: new pool, same (host, binary, topic)
         let records = db.connect().await;
-        let again = records.register(&host, "demo-worker", "demo").await.unwrap();
+        let again = records
+            .register(&host, "demo-worker", "demo")
+            .await
+            .unwrap();
         assert_eq!(again.id, first.id, "{}", db.backend);
         assert_eq!(again.report_count, 2);
         assert!(again.last_seen_up.is_some());
         assert_eq!(again.created_at, first.created_at);
 
         // another topic or binary is another record
-        let other = records.register(&host, "demo-worker", "other").await.unwrap();
+        let other = records
+            .register(&host, "demo-worker", "other")
+            .await
+            .unwrap();
         let api = records.register(&host, "demo-api", "demo").await.unwrap();
         assert_ne!(other.id, first.id);
         assert_ne!(api.id, first.id);
@@ -105,10 +114,19 @@ async fn racing_workers_share_one_record() {
 async fn bad_input_is_a_clear_error() {
     let db = TestDb::sqlite();
     let records = db.connect().await;
-    let e = records.register("", "demo-worker", "demo").await.unwrap_err();
-    assert!(matches!(e, RecordsError::InvalidInput { what: "host", .. }), "{e}");
+    let e = records
+        .register("", "demo-worker", "demo")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, RecordsError::InvalidInput { what: "host", .. }),
+        "{e}"
+    );
     let long = "t".repeat(256);
-    let e = records.register("h", "demo-worker", &long).await.unwrap_err();
+    let e = records
+        .register("h", "demo-worker", &long)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("invalid topic"), "{e}");
     let e = records.heartbeat(987_654).await.unwrap_err();
     assert!(matches!(e, RecordsError::NotFound { .. }), "{e}");
@@ -123,10 +141,17 @@ async fn bad_input_is_a_clear_error() {
     assert!(e.to_string().contains("\"mysql\""), "{e}");
     assert!(!e.to_string().contains("secret"), "{e}");
 
-    let e = db.builder().table("services; DROP").connect().await.unwrap_err();
+    let e = db
+        .builder()
+        .table("services; DROP")
+        .connect()
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("invalid table name"), "{e}");
 
-    let missing = std::env::temp_dir().join(unique("no_such_dir")).join("x.sqlite");
+    let missing = std::env::temp_dir()
+        .join(unique("no_such_dir"))
+        .join("x.sqlite");
     let url = format!("sqlite:///{}", missing.display());
     let e = ServiceRecords::connect(&url).await.unwrap_err();
     assert!(matches!(e, RecordsError::Connect { .. }), "{e}");

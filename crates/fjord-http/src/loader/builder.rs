@@ -2,10 +2,10 @@
 //! from resolved sections.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use super::PasteConfig;
-use super::conf::{GlobalConf, LocalConf};
+use super::conf::{Conf, GlobalConf, LocalConf};
 use super::context::{Context, Kind, ObjectType, Resolver};
 use super::egg::{EggRegistry, normalize_dist};
 use super::error::{FactoryError, LoaderError};
@@ -45,6 +45,7 @@ pub struct Loader {
     composites: HashMap<String, CompositeFactory>,
     native: HashSet<String>,
     eggs: EggRegistry,
+    middleware_conf: Arc<RwLock<Conf>>,
 }
 
 impl std::fmt::Debug for Loader {
@@ -106,7 +107,8 @@ impl Loader {
         let mut loader = Loader::empty();
         loader.register_composite("egg:Paste#urlmap", super::urlmap::urlmap_factory);
         loader.register_composite("paste.urlmap:urlmap_factory", super::urlmap::urlmap_factory);
-        crate::middleware::register_native(&mut loader);
+        let conf = loader.middleware_conf.clone();
+        crate::middleware::register_native(&mut loader, conf);
         loader.native = loader
             .apps
             .keys()
@@ -125,12 +127,27 @@ impl Loader {
             composites: HashMap::new(),
             native: HashSet::new(),
             eggs: EggRegistry::default(),
+            middleware_conf: Arc::default(),
         }
     }
 
     /// The egg registry used for `use = egg:...` (default: built-in).
     pub fn eggs_mut(&mut self) -> &mut EggRegistry {
         &mut self.eggs
+    }
+
+    /// Sets an option for fjord's native middleware, as oslo.middleware
+    /// reads it from the service's config file (`[oslo_middleware]
+    /// enable_proxy_headers_parsing`, `max_request_body_size`, `[cors]
+    /// allowed_origin`, ...): consulted after the filter section's own keys
+    /// and the paste file's `[DEFAULT]`. Applies to apps loaded afterwards
+    /// (also by clones of this loader, which share these options).
+    pub fn set_middleware_option(&mut self, key: &str, value: &str) -> &mut Self {
+        match self.middleware_conf.write() {
+            Ok(mut c) => c.insert(key, value),
+            Err(poisoned) => poisoned.into_inner().insert(key, value),
+        }
+        self
     }
 
     /// The egg registry.

@@ -12,7 +12,8 @@
 //!
 //! Options are read like oslo's `ConfigurableMiddleware._conf_get`: the
 //! section's `local_conf` first, then `global_conf` (`[DEFAULT]`), then
-//! the middleware's default. A bad value is a factory error naming the
+//! what the application set with [`Loader::set_middleware_option`] (where
+//! oslo reads the service's config file), then the middleware's default. A bad value is a factory error naming the
 //! option.
 //!
 //! ```
@@ -37,7 +38,7 @@ mod proxy;
 mod request_id;
 mod sizelimit;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use tower::Layer;
 
@@ -101,8 +102,20 @@ where
     Arc::new(move |app: App| App::new(layer.layer(app)))
 }
 
-/// Registers fjord's middleware under the paste names oslo.middleware uses.
-pub(crate) fn register_native(loader: &mut Loader) {
+/// `global_conf` with the loader's middleware options underneath it.
+fn with_defaults(defaults: &RwLock<Conf>, global: &Conf) -> Conf {
+    let mut merged = match defaults.read() {
+        Ok(c) => c.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    merged.update(global);
+    merged
+}
+
+/// Registers fjord's middleware under the paste names oslo.middleware uses;
+/// `defaults` are the loader's middleware options (see
+/// [`Loader::set_middleware_option`]).
+pub(crate) fn register_native(loader: &mut Loader, defaults: Arc<RwLock<Conf>>) {
     let names = |module: &str, class: &str, egg: &str| {
         vec![
             format!("oslo_middleware:{class}.factory"),
@@ -111,8 +124,12 @@ pub(crate) fn register_native(loader: &mut Loader) {
         ]
     };
     for name in names("request_id", "RequestId", "request_id") {
-        loader.register_filter(&name, |g, l| {
-            Ok(filter_of(RequestIdLayer::from_conf(g, l)?))
+        let d = defaults.clone();
+        loader.register_filter(&name, move |g, l| {
+            Ok(filter_of(RequestIdLayer::from_conf(
+                &with_defaults(&d, g),
+                l,
+            )?))
         });
     }
     for name in names(
@@ -120,14 +137,19 @@ pub(crate) fn register_native(loader: &mut Loader) {
         "HTTPProxyToWSGI",
         "http_proxy_to_wsgi",
     ) {
-        loader.register_filter(&name, |g, l| {
-            Ok(filter_of(ProxyHeadersLayer::from_conf(g, l)?))
+        let d = defaults.clone();
+        loader.register_filter(&name, move |g, l| {
+            Ok(filter_of(ProxyHeadersLayer::from_conf(
+                &with_defaults(&d, g),
+                l,
+            )?))
         });
     }
     for name in names("healthcheck", "Healthcheck", "healthcheck") {
-        loader.register_filter(&name, |g, l| {
+        let d = defaults.clone();
+        loader.register_filter(&name, move |g, l| {
             Ok(filter_of(HealthcheckLayer::new(
-                HealthcheckConfig::from_conf(g, l)?,
+                HealthcheckConfig::from_conf(&with_defaults(&d, g), l)?,
             )))
         });
     }
@@ -136,20 +158,32 @@ pub(crate) fn register_native(loader: &mut Loader) {
         "oslo_middleware.healthcheck:Healthcheck.app_factory",
         "egg:oslo.middleware#healthcheck",
     ] {
-        loader.register_app(name, |g, l| {
-            Ok(healthcheck_app(HealthcheckConfig::from_conf(g, l)?))
+        let d = defaults.clone();
+        loader.register_app(name, move |g, l| {
+            Ok(healthcheck_app(HealthcheckConfig::from_conf(
+                &with_defaults(&d, g),
+                l,
+            )?))
         });
     }
     for name in names("sizelimit", "RequestBodySizeLimiter", "sizelimit") {
-        loader.register_filter(&name, |g, l| {
-            Ok(filter_of(SizeLimitLayer::from_conf(g, l)?))
+        let d = defaults.clone();
+        loader.register_filter(&name, move |g, l| {
+            Ok(filter_of(SizeLimitLayer::from_conf(
+                &with_defaults(&d, g),
+                l,
+            )?))
         });
     }
     let mut cors = names("cors", "CORS", "cors");
     cors.push("oslo_middleware.cors:filter_factory".into());
     for name in cors {
-        loader.register_filter(&name, |g, l| {
-            Ok(filter_of(CorsLayer::new(CorsConfig::from_conf(g, l)?)))
+        let d = defaults.clone();
+        loader.register_filter(&name, move |g, l| {
+            Ok(filter_of(CorsLayer::new(CorsConfig::from_conf(
+                &with_defaults(&d, g),
+                l,
+            )?)))
         });
     }
     for name in names("catch_errors", "CatchErrors", "catch_errors") {

@@ -264,7 +264,8 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     /// Builds a transport from options (`transport_url`, default `rabbit://`;
-    /// URL query keys override `options.rabbit`). Synchronous: no connection
+    /// URL query keys override `options.rabbit`). `fake://` gives a new
+    /// in-process fake; `embedded:///path/broker.sock` the embedded transport. Synchronous: no connection
     /// is made and no runtime is needed.
     ///
     /// # Errors
@@ -279,6 +280,16 @@ impl Transport {
         let driver: Arc<dyn Driver> = match url.scheme() {
             Scheme::Rabbit => Arc::new(RabbitDriver::new(&url, &options)?),
             Scheme::Fake => Arc::new(FakeDriver::new()),
+            Scheme::Embedded => {
+                let path = url.raw_virtual_host().unwrap_or("");
+                if path.is_empty() {
+                    return Err(Error::InvalidUrl {
+                        reason: "embedded:// needs a socket path (embedded:///run/x/broker.sock)"
+                            .into(),
+                    });
+                }
+                Arc::new(EmbeddedDriver::new(format!("/{path}")))
+            }
         };
         Ok(Self::with_driver_inner(driver, options, url))
     }

@@ -76,6 +76,9 @@ pub enum Scheme {
     Rabbit,
     /// `fake://`: the in-process transport for tests.
     Fake,
+    /// `embedded:///path/to/socket`: the brokerless transport between the
+    /// processes of one host (see [`super::EmbeddedDriver`]).
+    Embedded,
 }
 
 /// A parsed transport URL:
@@ -120,6 +123,7 @@ impl fmt::Display for TransportUrl {
         let scheme = match self.scheme {
             Scheme::Rabbit => "rabbit",
             Scheme::Fake => "fake",
+            Scheme::Embedded => "embedded",
         };
         write!(f, "{scheme}://")?;
         for (i, h) in self.hosts.iter().enumerate() {
@@ -226,6 +230,7 @@ impl TransportUrl {
             "rabbit" | "kombu" => Scheme::Rabbit,
             s if s.starts_with("kombu+") => Scheme::Rabbit,
             "fake" => Scheme::Fake,
+            "embedded" => Scheme::Embedded,
             other => {
                 return Err(Error::InvalidUrl {
                     reason: format!("unsupported transport scheme {other:?}"),
@@ -395,6 +400,13 @@ mod tests {
                 .raw_virtual_host(),
             Some("")
         );
+    }
+
+    #[test]
+    fn embedded_scheme_keeps_the_socket_path() {
+        let u = TransportUrl::parse("embedded:///run/fjord/broker.sock").unwrap();
+        assert_eq!(u.scheme(), Scheme::Embedded);
+        assert_eq!(u.raw_virtual_host(), Some("run/fjord/broker.sock"));
     }
 
     #[test]

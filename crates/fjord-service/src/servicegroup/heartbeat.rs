@@ -111,7 +111,8 @@ impl Heartbeat {
         report_interval: Duration,
     ) -> Self {
         // a connection attempt must not outlast the interval
-        let acquire = report_interval.clamp(Duration::from_secs(1), Duration::from_secs(10));
+        // (the step timeout in `start` is at least twice this)
+        let acquire = (report_interval / 2).clamp(Duration::from_secs(1), Duration::from_secs(10));
         Heartbeat {
             inner: Arc::new(Inner {
                 host: host.into(),
@@ -138,19 +139,26 @@ impl Heartbeat {
 
     /// Spawns the heartbeat task in `tg`. It ends when the group stops (a
     /// step in progress finishes first, bounded by `report_interval`).
+    /// Starting again after a stop (SIGHUP restart) opens a new connection
+    /// and registers again, keeping the same record.
     ///
     /// # Panics
     ///
     /// Outside a tokio runtime (call it from [`crate::Service::start`]).
     pub fn start(&self, tg: &TaskGroup) -> AbortHandle {
+        // After a reset the service may run in another runtime: open a new
+        // pool there, and register again (idempotent).
+        *lock(&self.inner.connection) = None;
+        lock(&self.inner.state).record_id = None;
         let inner = self.inner.clone();
         let stopping = tg.stopping();
         tg.spawn(async move {
-            let step_timeout = inner.report_interval.max(Duration::from_secs(1));
+            let step_timeout = inner.report_interval.max(Duration::from_secs(2));
+            let url = inner.records.masked_connection();
             loop {
                 let outcome = match tokio::time::timeout(step_timeout, inner.step()).await {
                     Ok(r) => r.map_err(|e| e.to_string()),
-                    Err(_) => Err(format!("no answer within {step_timeout:?}")),
+                    Err(_) => Err(format!("no answer from {url} within {step_timeout:?}")),
                 };
                 inner.record_outcome(outcome);
                 if !sleep_or_stop(inner.report_interval, &stopping).await {

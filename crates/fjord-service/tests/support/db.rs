@@ -44,7 +44,11 @@ impl TestDb {
         let table = format!(
             "fjt_{}_{}",
             std::process::id(),
-            unique("t").rsplit('_').take(2).collect::<Vec<_>>().join("_")
+            unique("t")
+                .rsplit('_')
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("_")
         );
         Some(TestDb {
             backend: "postgresql",
