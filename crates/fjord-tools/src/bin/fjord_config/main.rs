@@ -5,6 +5,7 @@
 //! fjord-config dump --config-file F [--config-file G ...] [--config-dir D]
 //! fjord-config validate --config-file F [--namespace N ...] [--fatal-warnings]
 //! fjord-config generate --namespace N ... [--format ini|markdown] [--output-file F]
+//! fjord-config paste --paste-config api-paste.ini
 //! ```
 //!
 //! Exit codes: 0 fine, 1 `validate` found problems, 2 bad input (unreadable
@@ -17,6 +18,7 @@
 
 mod dump;
 mod generate;
+mod paste;
 mod validate;
 
 use std::process::ExitCode;
@@ -40,6 +42,8 @@ enum Command {
     Validate(validate::Args),
     /// Write a sample config file or a Markdown option reference.
     Generate(generate::Args),
+    /// Show what an api-paste.ini loads to and which factories fjord provides.
+    Paste(paste::Args),
 }
 
 /// The namespaces `--namespace` can name. Add fjord-http, fjord-messaging
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         (Command::Dump(args), Some(m)) => dump::run(args, m),
         (Command::Validate(args), Some(m)) => validate::run(args, m, &catalog()),
         (Command::Generate(args), _) => generate::run(args, &catalog()),
+        (Command::Paste(args), _) => paste::run(args),
         (_, None) => 2,
     };
     ExitCode::from(code)
