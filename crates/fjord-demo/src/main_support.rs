@@ -79,3 +79,43 @@ pub fn ensure_state_path(conf: &DemoConf) -> anyhow::Result<()> {
     std::fs::create_dir_all(&conf.state_path)
         .map_err(|e| anyhow::anyhow!("state_path {}: {e}", conf.state_path.display()))
 }
+
+/// The demo's configuration as the master holds it: SIGHUP replaces it, and
+/// workers forked afterwards (the reload replaces every worker) read the new
+/// one. The listening socket and the paste file path stay as they were.
+pub type SharedConf = Arc<std::sync::RwLock<Arc<DemoConf>>>;
+
+/// The current configuration.
+pub fn current(shared: &SharedConf) -> Arc<DemoConf> {
+    shared
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// The SIGHUP hook: re-reads every file (oslo's `reload_config_files`, as
+/// the workers restart anyway), logs what changed, and publishes the new
+/// values for the workers to come. A bad file keeps the running workers.
+pub fn reload_hook(
+    opts: ConfigOpts,
+    shared: SharedConf,
+) -> impl FnMut() -> fjord::service::Result<()> + Send + 'static {
+    move || {
+        let reload_error = |e: fjord::config::Error| {
+            fjord::service::Error::with_source(
+                fjord::service::ErrorKind::Reload,
+                "configuration reload",
+                e,
+            )
+        };
+        let changes = opts.reload_all().map_err(reload_error)?;
+        for c in changes.applied() {
+            tracing::info!("option [{}] {} changed", c.group, c.name);
+        }
+        let next = DemoConf::from_conf(&opts).map_err(reload_error)?;
+        *shared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+        Ok(())
+    }
+}

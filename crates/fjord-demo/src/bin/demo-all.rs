@@ -9,10 +9,11 @@ fn main() -> anyhow::Result<()> {
     let (opts, conf) = m::load_conf("demo-all");
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
+    let shared: m::SharedConf = std::sync::Arc::new(std::sync::RwLock::new(conf.clone()));
     let records = Records::new(&conf);
-    let (c, t) = (conf.clone(), transport.clone());
+    let (s, t) = (shared.clone(), transport.clone());
     let api = api::build(conf.clone(), move || {
-        api::ApiContext::new(c.clone(), t.clone(), records.clone())
+        api::ApiContext::new(m::current(&s), t.clone(), records.clone())
     })?;
     println!("demo-api listening on {}", api.url());
     let manager = DemoManager::new(&conf.host, conf.counter_interval);
@@ -29,14 +30,6 @@ fn main() -> anyhow::Result<()> {
     );
     launcher.launch_service(api, conf.api_workers)?;
     launcher.launch_service(worker, Some(1))?;
-    launcher.on_reload(move || {
-        opts.reload().map(|_| ()).map_err(|e| {
-            fjord::service::Error::with_source(
-                fjord::service::ErrorKind::Reload,
-                "configuration",
-                e,
-            )
-        })
-    });
+    launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());
 }

@@ -8,24 +8,17 @@ fn main() -> anyhow::Result<()> {
     let (opts, conf) = m::load_conf("demo-api");
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
+    let shared: m::SharedConf = std::sync::Arc::new(std::sync::RwLock::new(conf.clone()));
     let records = Records::new(&conf);
-    let c = conf.clone();
+    let s = shared.clone();
     let service = api::build(conf.clone(), move || {
-        api::ApiContext::new(c.clone(), transport.clone(), records.clone())
+        api::ApiContext::new(m::current(&s), transport.clone(), records.clone())
     })?;
     println!("demo-api listening on {}", service.url());
     let options = LauncherOptions::default()
         .name("demo-api")
         .graceful_shutdown_timeout(conf.graceful_shutdown_timeout);
     let mut launcher = launch(service, conf.api_workers, options)?;
-    launcher.on_reload(move || {
-        opts.reload().map(|_| ()).map_err(|e| {
-            fjord::service::Error::with_source(
-                fjord::service::ErrorKind::Reload,
-                "configuration",
-                e,
-            )
-        })
-    });
+    launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());
 }

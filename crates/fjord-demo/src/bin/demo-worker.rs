@@ -9,6 +9,7 @@ fn main() -> anyhow::Result<()> {
     let (opts, conf) = m::load_conf("demo-worker");
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
+    let shared: m::SharedConf = std::sync::Arc::new(std::sync::RwLock::new(conf.clone()));
     let manager = DemoManager::new(&conf.host, conf.counter_interval);
     let heartbeat = fjord_demo::records::heartbeat(&conf, "demo-worker", "demo");
     let service = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?
@@ -20,14 +21,6 @@ fn main() -> anyhow::Result<()> {
         .name("demo-worker")
         .graceful_shutdown_timeout(conf.graceful_shutdown_timeout);
     let mut launcher = launch(service, Some(1), options)?;
-    launcher.on_reload(move || {
-        opts.reload().map(|_| ()).map_err(|e| {
-            fjord::service::Error::with_source(
-                fjord::service::ErrorKind::Reload,
-                "configuration",
-                e,
-            )
-        })
-    });
+    launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());
 }
