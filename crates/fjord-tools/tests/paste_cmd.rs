@@ -13,7 +13,10 @@ fn run(path: &str) -> (i32, serde_json::Value) {
 
 #[test]
 fn describes_the_demo_pipeline_and_marks_native_factories() {
-    let (code, v) = run(concat!(env!("CARGO_MANIFEST_DIR"), "/../../etc/demo/api-paste.ini"));
+    let (code, v) = run(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../etc/demo/api-paste.ini"
+    ));
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["ok"], true);
     let text = v.to_string();
@@ -24,19 +27,22 @@ fn describes_the_demo_pipeline_and_marks_native_factories() {
 
 #[test]
 fn karbor_paste_from_the_corpus_and_a_missing_file() {
-    let karbor = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/openstack-configs/paste");
+    let karbor = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/openstack-configs/paste"
+    );
     if let Ok(dir) = std::fs::read_dir(karbor) {
-        let file = dir
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                let n = p.file_name().unwrap().to_string_lossy().to_string();
-                n.contains("karbor") && !n.ends_with(".json")
-            });
+        let file = dir.flatten().map(|e| e.path()).find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.contains("karbor") && !n.ends_with(".json")
+        });
         if let Some(file) = file {
             let (code, v) = run(file.to_str().unwrap());
             assert_eq!(code, 0, "{v}");
-            assert!(v["sections"].as_array().is_some_and(|s| !s.is_empty()), "{v}");
+            assert!(
+                v["sections"].as_array().is_some_and(|s| !s.is_empty()),
+                "{v}"
+            );
         }
     } else {
         eprintln!("SKIPPED: corpus not found at {karbor}");
