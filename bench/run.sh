@@ -13,6 +13,6 @@ fi
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 cargo build --release --example workers --example http_hello -p fjord
 cargo build --release -p fjord-demo
-python3 bench/launcher.py
-python3 bench/http.py
+python3 bench/launcher_bench.py
+python3 bench/http_bench.py
 python3 bench/chart.py

@@ -1,4 +1,5 @@
-"""Launcher benchmark: fjord's `workers` example against oslo.service.
+"""Launcher benchmark (named *_bench.py: a bench/http.py would shadow the
+stdlib module for the Python baselines run from bench/): fjord's `workers` example against oslo.service.
 
 Measures, for 2 and 8 workers:
   * exec -> all workers serving (every worker printed `worker started`),
