@@ -87,5 +87,5 @@ mod url;
 pub use error::RecordsError;
 pub use heartbeat::{Heartbeat, HeartbeatState};
 pub use options::{DEFAULT_CONNECTION, ServiceOptions};
-pub use record::{ServiceRecord, ServiceStatus, format_timestamp, is_up};
+pub use record::{ServiceRecord, ServiceStatus, format_table, format_timestamp, is_up};
 pub use store::{ServiceRecords, ServiceRecordsBuilder};
