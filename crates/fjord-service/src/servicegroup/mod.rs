@@ -77,6 +77,8 @@
 //! # let _ = Worker::new(&ServiceOptions::default());
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod heartbeat;
 mod options;
