@@ -162,3 +162,18 @@ async fn http_1_0_keep_alive_on_request() {
     assert_eq!(service.stats().connections_accepted, 1);
     service.stop(true).await;
 }
+
+#[tokio::test]
+async fn client_half_close_still_gets_its_response() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut s = connect(addr).await;
+    s.write_all(b"GET /slow?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    s.shutdown().await.unwrap();
+    let out = read_until_closed(&mut s).await.expect("read");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(text.ends_with("slow"), "{text:?}");
+    service.stop(true).await;
+}
