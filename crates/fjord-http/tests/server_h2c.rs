@@ -124,3 +124,23 @@ async fn idle_h2c_connection_is_closed_at_the_timeout() {
     wait_until("no connection", || service.stats().active_connections == 0).await;
     service.stop(true).await;
 }
+
+#[tokio::test]
+async fn limits_apply_to_http2_too() {
+    let (service, addr) = start(options().http2(true).max_url_len(64), simple_app()).await;
+    let mut send = h2c::<Empty<Bytes>>(addr).await.expect("h2c handshake");
+    let req = http::Request::get(format!("http://{addr}/{}", "u".repeat(100)))
+        .body(Empty::new())
+        .unwrap();
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 414);
+    // The connection goes on serving.
+    let req = http::Request::get(format!("http://{addr}/hello"))
+        .body(Empty::new())
+        .unwrap();
+    assert_eq!(
+        send.send_request(req).await.expect("response").status(),
+        200
+    );
+    service.stop(true).await;
+}

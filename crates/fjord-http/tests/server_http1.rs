@@ -127,3 +127,53 @@ async fn malformed_request_gets_400_and_the_server_lives_on() {
     assert_eq!(get(addr, "/hello").await.status, 200);
     service.stop(true).await;
 }
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut s = connect(addr).await;
+    s.write_all(
+        b"GET /slow?ms=50 HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    assert_eq!(read_response(&mut s, &mut buf).await.text(), "slow");
+    assert_eq!(
+        read_response(&mut s, &mut buf).await.text(),
+        "Hello, World!"
+    );
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn http_1_0_keep_alive_on_request() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut s = connect(addr).await;
+    for _ in 0..2 {
+        let r = roundtrip(
+            &mut s,
+            b"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("connection").as_deref(), Some("keep-alive"));
+    }
+    assert_eq!(service.stats().connections_accepted, 1);
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn client_half_close_still_gets_its_response() {
+    let (service, addr) = start(options(), simple_app()).await;
+    let mut s = connect(addr).await;
+    s.write_all(b"GET /slow?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    s.shutdown().await.unwrap();
+    let out = read_until_closed(&mut s).await.expect("read");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+    assert!(text.ends_with("slow"), "{text:?}");
+    service.stop(true).await;
+}

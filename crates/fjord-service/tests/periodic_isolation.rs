@@ -71,6 +71,27 @@ fn failing_panicking_and_slow_tasks_do_not_stop_the_others() {
         assert_eq!(boom.load(Ordering::SeqCst), 4);
         assert_eq!(slow.load(Ordering::SeqCst), 1);
 
+        let report = tasks.report();
+        let by_name = |n: &str| {
+            report
+                .iter()
+                .find(|r| r.name == format!("TestManager.{n}"))
+                .cloned()
+                .expect(n)
+        };
+        let fail_r = by_name("fail");
+        assert_eq!((fail_r.runs, fail_r.failures), (4, 4));
+        assert_eq!(fail_r.last_error.as_deref(), Some("disk full"));
+        let boom_r = by_name("boom");
+        assert_eq!((boom_r.runs, boom_r.failures), (4, 4));
+        assert_eq!(boom_r.last_error.as_deref(), Some("panicked: kaboom"));
+        let slow_r = by_name("slow");
+        assert_eq!((slow_r.runs, slow_r.skipped), (1, 3));
+        assert!(slow_r.running);
+        let ok_r = by_name("ok");
+        assert_eq!((ok_r.runs, ok_r.failures, ok_r.running), (4, 0, false));
+        assert_eq!(ok_r.last_error, None);
+
         // the service's group is alive: the timer and the slow run
         assert!(tg.len() >= 2, "{tg:?}");
         tg.stop(false).await;

@@ -211,6 +211,8 @@ where
     builder
         .timer(TokioTimer::new())
         .keep_alive(ctx.keep_alive)
+        // A client may shut down its sending side and wait for the answer.
+        .half_close(true)
         .header_read_timeout(ctx.client_socket_timeout)
         .max_buf_size(ctx.max_buf());
     let mut c = builder.serve_connection(TokioIo::new(io), handler);

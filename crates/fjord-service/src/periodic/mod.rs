@@ -65,10 +65,12 @@
 //! # let _ = Worker::new();
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod options;
 mod runner;
 mod task;
 
 pub use options::PeriodicOptions;
-pub use runner::PeriodicTasks;
+pub use runner::{PeriodicTasks, TaskReport};
 pub use task::{DEFAULT_INTERVAL, PeriodicTask, TaskOutput};

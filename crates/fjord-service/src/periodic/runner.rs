@@ -77,6 +77,30 @@ struct Entry<C> {
 struct EntryState {
     last_run: Option<Instant>,
     running: bool,
+    runs: u64,
+    failures: u64,
+    skipped: u64,
+    last_error: Option<String>,
+}
+
+/// What one periodic task has done so far ([`PeriodicTasks::report`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskReport {
+    /// The task's name, with the owner if one was set (`Owner.task`).
+    pub name: String,
+    /// Its spacing.
+    pub spacing: Duration,
+    /// Runs started.
+    pub runs: u64,
+    /// Runs that returned an error or panicked.
+    pub failures: u64,
+    /// Runs skipped because the previous one was still going.
+    pub skipped: u64,
+    /// Whether a run is in progress.
+    pub running: bool,
+    /// The error of the last failed run.
+    pub last_error: Option<String>,
 }
 
 impl<C> Entry<C> {
@@ -197,6 +221,26 @@ impl<C> PeriodicTasks<C> {
         self.ticks.load(Ordering::Relaxed)
     }
 
+    /// What each task has done so far, in the order they were added (for
+    /// reports: SIGUSR2, the status page).
+    pub fn report(&self) -> Vec<TaskReport> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let st = e.state();
+                TaskReport {
+                    name: e.full_name.clone(),
+                    spacing: e.task.spacing,
+                    runs: st.runs,
+                    failures: st.failures,
+                    skipped: st.skipped,
+                    running: st.running,
+                    last_error: st.last_error.clone(),
+                }
+            })
+            .collect()
+    }
+
     /// Starts the schedule now: tasks with `run_immediately` are due, the
     /// others are due one spacing from now.
     fn arm(&self, now: Instant) {
@@ -239,9 +283,11 @@ impl<C> PeriodicTasks<C> {
                     "Skipping periodic task {}: its previous run is still in progress",
                     e.full_name
                 );
+                st.skipped += 1;
                 continue;
             }
             st.running = true;
+            st.runs += 1;
             due.push(e.clone());
         }
         (due, idle)
@@ -326,15 +372,22 @@ async fn run_entry<C: Send + 'static>(entry: Arc<Entry<C>>, ctx: C) {
     let outcome = AssertUnwindSafe(async move { func(ctx).await })
         .catch_unwind()
         .await;
-    match outcome {
-        Ok(None) => {}
+    let error = match outcome {
+        Ok(None) => None,
         Ok(Some(error)) => {
             tracing::error!(task = %name, error = %error, "Error during periodic task {name}: {error}");
+            Some(error)
         }
         Err(payload) => {
             let msg = panic_message(payload.as_ref());
             tracing::error!(task = %name, error = %msg, "Periodic task {name} panicked: {msg}");
+            Some(format!("panicked: {msg}"))
         }
+    };
+    if let Some(error) = error {
+        let mut st = entry.state();
+        st.failures += 1;
+        st.last_error = Some(error);
     }
     drop(guard);
 }

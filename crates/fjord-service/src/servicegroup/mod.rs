@@ -77,6 +77,8 @@
 //! # let _ = Worker::new(&ServiceOptions::default());
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod heartbeat;
 mod options;
@@ -87,5 +89,5 @@ mod url;
 pub use error::RecordsError;
 pub use heartbeat::{Heartbeat, HeartbeatState};
 pub use options::{DEFAULT_CONNECTION, ServiceOptions};
-pub use record::{ServiceRecord, ServiceStatus, format_timestamp, is_up};
+pub use record::{ServiceRecord, ServiceStatus, format_table, format_timestamp, is_up};
 pub use store::{ServiceRecords, ServiceRecordsBuilder};

@@ -114,9 +114,108 @@ pub fn format_timestamp(t: SystemTime) -> String {
     )
 }
 
+/// The `service list` view as a text table (nova-manage's columns: Binary,
+/// Host, Topic, State, Status, Updated At, Disabled Reason), one line per
+/// record, columns padded to their widest cell.
+///
+/// # Examples
+///
+/// ```
+/// use fjord_service::servicegroup::format_table;
+///
+/// let text = format_table(&[]);
+/// assert!(text.starts_with("Binary"));
+/// ```
+pub fn format_table(services: &[ServiceStatus]) -> String {
+    let header = [
+        "Binary",
+        "Host",
+        "Topic",
+        "State",
+        "Status",
+        "Updated At",
+        "Disabled Reason",
+    ];
+    let rows: Vec<[String; 7]> = services
+        .iter()
+        .map(|s| {
+            [
+                s.record.binary.clone(),
+                s.record.host.clone(),
+                s.record.topic.clone(),
+                s.state().to_string(),
+                s.status().to_string(),
+                s.record
+                    .updated_at
+                    .map(format_timestamp)
+                    .unwrap_or_else(|| "-".to_string()),
+                s.record.disabled_reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.zip(widths).enumerate() {
+            if i > 0 {
+                l.push_str("  ");
+            }
+            l.push_str(cell);
+            l.extend(std::iter::repeat_n(' ', w - cell.chars().count()));
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in &rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_lines_up() {
+        let rec = |host: &str, disabled: bool| ServiceStatus {
+            record: ServiceRecord {
+                id: 1,
+                host: host.into(),
+                binary: "demo-worker".into(),
+                topic: "demo".into(),
+                report_count: 3,
+                disabled,
+                disabled_reason: disabled.then(|| "maintenance".to_string()),
+                created_at: SystemTime::UNIX_EPOCH,
+                updated_at: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(86_400)),
+                last_seen_up: None,
+            },
+            up: !disabled,
+        };
+        let t = format_table(&[rec("h1", false), rec("a-longer-host", true)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[0],
+            "Binary       Host           Topic  State  Status    Updated At                  Disabled Reason"
+        );
+        assert_eq!(
+            lines[1],
+            "demo-worker  h1             demo   up     enabled   1970-01-02T00:00:00.000000"
+        );
+        assert_eq!(
+            lines[2],
+            "demo-worker  a-longer-host  demo   down   disabled  1970-01-02T00:00:00.000000  maintenance"
+        );
+    }
 
     #[test]
     fn up_down_rule() {
