@@ -84,11 +84,14 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
+        // Catch Ctrl-C before announcing readiness, so an early signal is not lost.
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
         server.start().await?;
-        println!("rpc server ready");
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = server.wait() => {}
+            biased;
+            _ = &mut ctrl_c => {}
+            _ = async { println!("rpc server ready"); server.wait().await } => {}
         }
         server.stop(true).await;
         server.wait().await;
