@@ -1,11 +1,9 @@
 //! What the three binaries share: logging, configuration (exit code 2 on a
 //! bad value, before anything starts), the transport.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use fjord::config::ConfigOpts;
-use fjord::messaging::transport::EmbeddedDriver;
 use fjord::messaging::{MessagingOptions, Transport};
 
 use crate::conf::{self, DemoConf};
@@ -46,8 +44,8 @@ pub fn load_conf(prog: &str) -> (ConfigOpts, Arc<DemoConf>) {
     }
 }
 
-/// The messaging transport: `transport_url`, or the embedded transport on
-/// `<state_path>/broker.sock` when it is unset (or `embedded:///path`).
+/// The messaging transport: `transport_url`, or, when it is unset, the
+/// embedded transport on `<state_path>/broker.sock`.
 ///
 /// # Errors
 ///
@@ -55,19 +53,14 @@ pub fn load_conf(prog: &str) -> (ConfigOpts, Arc<DemoConf>) {
 pub fn transport(conf: &DemoConf) -> anyhow::Result<Transport> {
     let mut options = MessagingOptions::default();
     options.rpc_response_timeout = conf.rpc_response_timeout.as_secs();
-    let embedded = |path: PathBuf| {
-        Transport::with_driver(Arc::new(EmbeddedDriver::new(path)), options.clone())
-    };
-    match conf.transport_url.as_deref() {
-        None | Some("") | Some("embedded://") => Ok(embedded(conf.state_path.join("broker.sock"))),
-        Some(url) if url.starts_with("embedded://") => {
-            Ok(embedded(PathBuf::from(&url["embedded://".len()..])))
+    options.transport_url = Some(match conf.transport_url.as_deref() {
+        None | Some("") => {
+            let sock = std::path::absolute(conf.state_path.join("broker.sock"))?;
+            format!("embedded://{}", sock.display())
         }
-        Some(url) => {
-            options.transport_url = Some(url.to_owned());
-            Ok(Transport::new(&options)?)
-        }
-    }
+        Some(url) => url.to_owned(),
+    });
+    Ok(Transport::new(&options)?)
 }
 
 /// Creates `state_path` if needed.
