@@ -6,9 +6,10 @@
 //! curl -i http://127.0.0.1:8080/hello
 //! ```
 //!
-//! The socket is bound in the master before fork (port 0 picks a free port,
-//! printed as `listening on http://127.0.0.1:<port>`); every worker accepts
-//! on it. SIGTERM drains connections gracefully; SIGHUP replaces workers one
+//! The socket is bound in the master before fork (port 0 picks a free port);
+//! every worker accepts on it, and `listening on http://127.0.0.1:<port>` is
+//! printed once all workers serve. Each response names the worker that
+//! served it in `x-fjord-worker-pid`. SIGTERM drains connections gracefully; SIGHUP replaces workers one
 //! by one without closing the socket.
 
 use std::convert::Infallible;
@@ -40,9 +41,11 @@ struct Args {
 
 fn hello() -> App {
     App::new(tower::service_fn(|req: Request| async move {
+        let pid = std::process::id().to_string();
         let resp = if req.uri().path() == "/hello" {
             http::Response::builder()
                 .header(http::header::CONTENT_TYPE, "text/plain")
+                .header("x-fjord-worker-pid", pid)
                 .body(full("Hello, World!"))
         } else {
             http::Response::builder()
@@ -75,10 +78,17 @@ fn main() -> anyhow::Result<()> {
             .port(args.port),
         hello(),
     )?;
-    println!("listening on {}", service.url());
+    let url = service.url();
     let options = LauncherOptions::default()
         .name("http_hello")
         .graceful_shutdown_timeout(Duration::from_secs(args.graceful_shutdown_timeout));
-    let exit = launch(service, args.workers, options)?.wait()?;
+    let mut launcher = launch(service, args.workers, options)?;
+    launcher.on_ready(move || {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {url}");
+        let _ = out.flush();
+    });
+    let exit = launcher.wait()?;
     std::process::exit(exit.code());
 }

@@ -88,6 +88,11 @@ impl WorkerInfo {
 /// the running services as they are.
 pub type ReloadHook = Box<dyn FnMut() -> Result<()> + Send>;
 
+/// A hook the launcher calls once, when every worker of every service
+/// serves for the first time (in the master for a [`ProcessLauncher`]):
+/// print a "listening" line, tell a supervisor.
+pub type ReadyHook = Box<dyn FnMut() + Send>;
+
 /// Either launcher, as [`launch`] picked it.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -104,6 +109,14 @@ impl Launcher {
         match self {
             Launcher::Service(l) => l.on_reload(hook),
             Launcher::Process(l) => l.on_reload(hook),
+        }
+    }
+
+    /// Sets the hook called once every worker serves. See [`ReadyHook`].
+    pub fn on_ready(&mut self, hook: impl FnMut() + Send + 'static) {
+        match self {
+            Launcher::Service(l) => l.on_ready(hook),
+            Launcher::Process(l) => l.on_ready(hook),
         }
     }
 

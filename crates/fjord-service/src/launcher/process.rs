@@ -17,7 +17,9 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use super::worker::{self, READY};
-use super::{Exit, LauncherOptions, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers};
+use super::{
+    Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
+};
 use crate::signal::{self as sig, MASTER_SIGNALS, SelfPipe};
 use crate::{Error, ErrorKind, Result, Service, proctitle, systemd};
 
@@ -74,6 +76,7 @@ pub struct ProcessLauncher {
     options: LauncherOptions,
     slots: Vec<Slot>,
     hook: Option<ReloadHook>,
+    ready_hook: Option<ReadyHook>,
 }
 
 impl std::fmt::Debug for ProcessLauncher {
@@ -138,6 +141,7 @@ struct Master {
     options: LauncherOptions,
     slots: Vec<Slot>,
     hook: Option<ReloadHook>,
+    ready_hook: Option<ReadyHook>,
     children: HashMap<Pid, Child>,
     pipe: SelfPipe,
     death_r: OwnedFd,
@@ -158,6 +162,7 @@ impl ProcessLauncher {
             options,
             slots: Vec::new(),
             hook: None,
+            ready_hook: None,
         }
     }
 
@@ -186,6 +191,12 @@ impl ProcessLauncher {
     /// replaced (see [`super::ReloadHook`]).
     pub fn on_reload(&mut self, hook: impl FnMut() -> Result<()> + Send + 'static) {
         self.hook = Some(Box::new(hook));
+    }
+
+    /// Sets the hook run in the master once every worker serves for the
+    /// first time (see [`super::ReadyHook`]).
+    pub fn on_ready(&mut self, hook: impl FnMut() + Send + 'static) {
+        self.ready_hook = Some(Box::new(hook));
     }
 
     /// Forks the workers and supervises them until they are stopped.
@@ -217,6 +228,7 @@ impl ProcessLauncher {
             options: self.options,
             slots: self.slots,
             hook: self.hook,
+            ready_hook: self.ready_hook,
             children: HashMap::new(),
             pipe,
             death_r,
@@ -460,6 +472,9 @@ impl Master {
                 self.started.elapsed()
             );
             systemd::ready(&format!("{total} workers serving"));
+            if let Some(hook) = &mut self.ready_hook {
+                hook();
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::worker::{build_runtime, stop_bounded};
-use super::{Exit, LauncherOptions, ReloadHook, SharedService};
+use super::{Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService};
 use crate::{Error, ErrorKind, Result, Service, systemd};
 
 /// Runs several services in this process, each in its own task of one tokio
@@ -38,6 +38,7 @@ pub struct ServiceLauncher {
     options: LauncherOptions,
     services: Vec<SharedService>,
     hook: Option<ReloadHook>,
+    ready_hook: Option<ReadyHook>,
 }
 
 impl std::fmt::Debug for ServiceLauncher {
@@ -59,6 +60,7 @@ impl ServiceLauncher {
             options,
             services: Vec::new(),
             hook: None,
+            ready_hook: None,
         }
     }
 
@@ -70,6 +72,12 @@ impl ServiceLauncher {
     /// Sets the SIGHUP reload hook (see [`super::ReloadHook`]).
     pub fn on_reload(&mut self, hook: impl FnMut() -> Result<()> + Send + 'static) {
         self.hook = Some(Box::new(hook));
+    }
+
+    /// Sets the hook run once every service has started (see
+    /// [`super::ReadyHook`]).
+    pub fn on_ready(&mut self, hook: impl FnMut() + Send + 'static) {
+        self.ready_hook = Some(Box::new(hook));
     }
 
     /// Builds a runtime, starts every service and runs until they stop.
@@ -112,6 +120,9 @@ impl ServiceLauncher {
             return Ok(Exit::StartFailed);
         }
         systemd::ready(&format!("{} service(s) running", self.services.len()));
+        if let Some(hook) = &mut self.ready_hook {
+            hook();
+        }
 
         loop {
             let services = self.services.clone();

@@ -10,19 +10,23 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// The path of an example binary of this package, built by `cargo test`
-/// before the tests run (or built now if missing).
+/// The path of an example binary of this package. `cargo test` builds the
+/// examples before the tests, but not with `--test NAME`: build it (a no-op
+/// when fresh) so a test never runs a stale binary.
 pub fn example(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let exe = std::env::current_exe().expect("test exe path");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let path = dir.join("examples").join(name);
-    if !path.exists() {
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if !built.iter().any(|b| b == name) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-p", "fjord", "--example", name])
+            .args(["build", "-q", "-p", "fjord", "--example", name])
             .status()
             .expect("run cargo build");
         assert!(status.success(), "cargo build --example {name} failed");
+        built.push(name.to_owned());
     }
     path
 }
