@@ -11,7 +11,31 @@ use support::Demo;
 
 #[test]
 fn endpoints_echo_respawn_and_clean_stop() {
-    let mut demo = Demo::start("demo-all", &[]);
+    whole_product(&[]);
+}
+
+/// The same on RabbitMQ and PostgreSQL (one setting each).
+#[test]
+fn the_same_on_rabbitmq_and_postgresql() {
+    if !support::require("RabbitMQ on 127.0.0.1:5672", support::port_open(5672))
+        || !support::require("PostgreSQL on 127.0.0.1:5432", support::port_open(5432))
+    {
+        return;
+    }
+    whole_product(&[
+        (
+            "OS_DEFAULT__TRANSPORT_URL",
+            "rabbit://guest:guest@127.0.0.1:5672/",
+        ),
+        (
+            "OS_DATABASE__CONNECTION",
+            "postgresql://postgres@127.0.0.1:5432/test",
+        ),
+    ]);
+}
+
+fn whole_product(env: &[(&str, &str)]) {
+    let mut demo = Demo::start("demo-all", env);
     demo.wait_http("/healthcheck", 200, Duration::from_secs(20));
 
     let (status, ctype, body) = demo.http("GET", "/hello", None);

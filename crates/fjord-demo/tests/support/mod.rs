@@ -239,3 +239,38 @@ pub fn require(what: &str, available: bool) -> bool {
     eprintln!("SKIPPED: {what} not available");
     false
 }
+
+/// Whether `pid` is gone (or a zombie nobody reaped yet).
+pub fn is_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Direct children of `pid`, from /proc.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat"))
+            && let Some((_, rest)) = stat.rsplit_once(')')
+            && rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<i32>().ok())
+                == Some(pid)
+            && !is_gone(p)
+        {
+            out.push(p);
+        }
+    }
+    out
+}
