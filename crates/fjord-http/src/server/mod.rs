@@ -92,6 +92,7 @@ mod conn;
 mod error;
 mod io;
 mod options;
+pub mod opts;
 mod request;
 mod service;
 mod socket;

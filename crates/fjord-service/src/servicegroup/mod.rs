@@ -82,6 +82,7 @@
 mod error;
 mod heartbeat;
 mod options;
+pub mod opts;
 mod record;
 mod store;
 mod url;
