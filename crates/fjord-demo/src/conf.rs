@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fjord::config::{ConfigOpts, Opt, OptGroup, opts};
+use fjord::config::{ConfigOpts, Namespace, Opt, OptGroup, opts};
 
 /// The options the demo reads, resolved.
 #[derive(Debug, Clone)]
@@ -37,62 +37,58 @@ pub struct DemoConf {
     pub counter_interval: Duration,
 }
 
-/// Declares every demo option on `conf`.
+/// The namespace name of the demo's own options.
+pub const NAMESPACE: &str = "fjord.demo";
+
+/// The demo's own options (namespace `fjord.demo`): `osapi_demo_listen`,
+/// `osapi_demo_listen_port`, `osapi_demo_workers`, `api_paste_config` and
+/// `[demo] counter_interval`. The rest comes from the layers' namespaces
+/// (`fjord.launcher`, `fjord.messaging`, `fjord.service`); see [`register`].
+pub fn namespace() -> Namespace {
+    Namespace::new(NAMESPACE)
+        .group(
+            "DEFAULT",
+            vec![
+                Opt::str("osapi_demo_listen")
+                    .default("127.0.0.1")
+                    .help("IP address on which the demo API listens."),
+                Opt::port("osapi_demo_listen_port")
+                    .default(8799)
+                    .help("Port on which the demo API listens."),
+                Opt::int("osapi_demo_workers")
+                    .min(1)
+                    .help("Number of demo API worker processes. Default: the number of CPUs."),
+                Opt::str("api_paste_config").default("api-paste.ini").help(
+                    "The paste ini file of the API, relative to the config file's directory.",
+                ),
+            ],
+        )
+        .group(
+            OptGroup::new("demo").help("The demo worker."),
+            vec![
+                Opt::int("counter_interval")
+                    .min(1)
+                    .default(10)
+                    .mutable()
+                    .help("Seconds between runs of the worker's periodic counter task."),
+            ],
+        )
+}
+
+/// Declares every demo option on `conf`: the launcher's, the messaging
+/// layer's (`transport_url`: unset means the embedded transport under
+/// `state_path`), the service layer's (`report_interval`,
+/// `service_down_time`, `[database] connection`: unset means an SQLite file
+/// under `state_path`) and the demo's own [`namespace`].
 ///
 /// # Errors
 ///
 /// A clash with options registered before.
 pub fn register(conf: &mut ConfigOpts) -> fjord::config::Result<()> {
     opts::register_launcher_opts(conf)?;
-    conf.register(
-        "DEFAULT",
-        &[
-            Opt::str("osapi_demo_listen")
-                .default("127.0.0.1")
-                .help("IP address on which the demo API listens."),
-            Opt::port("osapi_demo_listen_port")
-                .default(8799)
-                .help("Port on which the demo API listens."),
-            Opt::int("osapi_demo_workers")
-                .min(1)
-                .help("Number of demo API worker processes. Default: the number of CPUs."),
-            Opt::str("transport_url").secret().help(
-                "Messaging transport URL, e.g. rabbit://user:pass@host:5672/. \
-                 Default: the embedded transport (no server to install), on a socket under state_path.",
-            ),
-            Opt::str("api_paste_config")
-                .default("api-paste.ini")
-                .help("The paste ini file of the API, relative to the config file's directory."),
-            Opt::int("rpc_response_timeout")
-                .min(1)
-                .default(60)
-                .help("Seconds to wait for a response from a call."),
-            Opt::int("report_interval")
-                .min(1)
-                .default(10)
-                .help("Seconds between service heartbeats."),
-            Opt::int("service_down_time")
-                .min(1)
-                .default(60)
-                .help("A service without a heartbeat for this many seconds is down."),
-        ],
-    )?;
-    conf.register(
-        OptGroup::new("database").help("Where service records live."),
-        &[Opt::str("connection").secret().help(
-            "Database URL: sqlite:///path/file.db or postgresql://user@host/db. \
-             Default: an SQLite file under state_path.",
-        )],
-    )?;
-    conf.register(
-        OptGroup::new("demo").help("The demo worker."),
-        &[Opt::int("counter_interval")
-            .min(1)
-            .default(10)
-            .mutable()
-            .help("Seconds between runs of the worker's periodic counter task.")],
-    )?;
-    Ok(())
+    fjord::messaging::opts::register(conf)?;
+    fjord::service::servicegroup::opts::register(conf)?;
+    conf.register_namespace(&namespace())
 }
 
 impl DemoConf {

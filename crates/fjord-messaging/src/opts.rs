@@ -33,7 +33,9 @@ pub fn default_opts() -> Vec<Opt> {
              backend, in URL format. The expected format is:\n\n\
              driver://[user:pass@]host:port[,[userN:passN@]hostN:portN]/virtual_host?query\n\n\
              Example: rabbit://rabbitmq:password@127.0.0.1:5672//\n\n\
-             Query keys set [oslo_messaging_rabbit] options for this transport.",
+             Query keys set [oslo_messaging_rabbit] options for this transport. \
+             Unset: the service's default transport (rabbit://guest:guest@localhost:5672/ unless the \
+             service documents another one).",
         ),
         Opt::str("control_exchange").default("openstack").help(
             "The default exchange under which topics are scoped. May be overridden by an \

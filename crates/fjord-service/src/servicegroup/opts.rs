@@ -53,11 +53,12 @@ pub fn database_opts() -> Vec<Opt> {
         Opt::str("connection")
             .secret()
             .deprecated_opt("DEFAULT", "sql_connection")
-            .help(&format!(
+            .help(
                 "The SQLAlchemy connection string to use to connect to the database: \
-                 sqlite:///relative.db, sqlite:////absolute/path.db or \
-                 postgresql://user:password@host:port/dbname. Default: {DEFAULT_CONNECTION}."
-            )),
+             sqlite:///relative.db, sqlite:////absolute/path.db or \
+             postgresql://user:password@host:port/dbname. Unset: an SQLite file \
+             (sqlite:///fjord.sqlite unless the service documents another one).",
+            ),
     ]
 }
 

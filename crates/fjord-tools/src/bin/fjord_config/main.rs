@@ -46,10 +46,15 @@ enum Command {
     Paste(paste::Args),
 }
 
-/// The namespaces `--namespace` can name. Add fjord-http, fjord-messaging
-/// and service namespaces here as they are declared.
+/// The namespaces `--namespace` can name: fjord's own (`fjord.launcher`,
+/// `fjord.http`, `fjord.messaging`, `fjord.service`) and the demo's
+/// (`fjord.demo`).
 fn catalog() -> Catalog {
     Catalog::builtin()
+        .with(fjord_http::server::opts::namespace())
+        .with(fjord_messaging::opts::namespace())
+        .with(fjord_service::servicegroup::opts::namespace())
+        .with(fjord_demo::conf::namespace())
 }
 
 fn main() -> ExitCode {
