@@ -1,0 +1,255 @@
+"""Messaging benchmark (named *_bench.py so it shadows no stdlib module):
+fjord-messaging against Python oslo.messaging on the same RabbitMQ, in one run.
+
+Measures, against RabbitMQ at 127.0.0.1:5672 (guest/guest):
+  * fjord client -> fjord server (`rpc_bench` example): echo call round trips
+    per second and p50/p99 latency with 1 and 16 concurrent callers; casts per
+    second with 16 casters (first cast sent -> the server counted all N);
+  * the same with a Python oslo.messaging client -> Python server
+    (bench/rpc_python_peer.py, threading executor);
+  * a raw AMQP publish/consume loop (lapin alone, `rpc_bench raw`): publisher
+    confirms, 16 in flight, one consumer acking each message, a body the size
+    of a fjord cast: the broker's own limit for casts;
+  * the embedded transport (`embedded:///tmp/<dir>/broker.sock`): the same
+    calls between two processes, no RabbitMQ.
+Every load is bounded by a count and a time limit; every topic and queue name
+is unique to the run. Prints a Markdown table and writes
+bench/results/rpc.json and bench/results/rpc.md.
+"""
+import json
+import os
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "examples", "rpc_bench")
+PEER = os.path.join(ROOT, "bench", "rpc_python_peer.py")
+RABBIT = os.environ.get("FJORD_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
+AMQP = os.environ.get("FJORD_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
+SECS = float(os.environ.get("BENCH_SECS", "8"))  # most seconds per call phase
+RUN_ID = "%d_%s" % (os.getpid(), uuid.uuid4().hex[:8])
+LOG_DIR = tempfile.mkdtemp(prefix="fjord-rpc-bench-logs-")
+
+# (calls cap, casts) per implementation: bounded counts, Python's smaller.
+LOADS = {
+    "fjord": {"calls": 100_000, "casts": 30_000},
+    "python": {"calls": 20_000, "casts": 5_000},
+    "embedded": {"calls": 100_000, "casts": 30_000},
+}
+
+
+def rabbit_up():
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Server:
+    """A benchmark server process: started, waited for `ready`, stopped by
+    closing its stdin (then SIGTERM/SIGKILL of its own PID if needed)."""
+
+    def __init__(self, name, argv):
+        self.log = open(os.path.join(LOG_DIR, name + ".log"), "wb")
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.log)
+        sel = selectors.DefaultSelector()
+        sel.register(self.p.stdout, selectors.EVENT_READ)
+        buf = b""
+        deadline = time.monotonic() + 60
+        while b"ready" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                self.stop()
+                raise TimeoutError("%s server not ready (log: %s)" % (name, self.log.name))
+            chunk = os.read(self.p.stdout.fileno(), 4096)
+            if not chunk:
+                self.stop()
+                raise EOFError("%s server exited (log: %s)" % (name, self.log.name))
+            buf += chunk
+
+    def stop(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.log.close()
+
+
+def run_json(name, argv, timeout):
+    print("  " + name, file=sys.stderr, flush=True)
+    with open(os.path.join(LOG_DIR, name.replace(" ", "_") + ".log"), "wb") as log:
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=log, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d), log in %s" % (name, r.returncode, LOG_DIR))
+    return json.loads(r.stdout.decode().strip().splitlines()[-1])
+
+
+def rust_client(url, topic, concurrency, load, casts):
+    return [BIN, "client", "--transport-url", url, "--topic", topic,
+            "--concurrency", str(concurrency), "--calls", str(load["calls"]),
+            "--max-secs", str(SECS), "--casts", str(casts), "--cast-concurrency", "16"]
+
+
+def measure_rust(impl, url):
+    load = LOADS[impl]
+    topic = "bench_rpc_%s_%s" % (impl, RUN_ID)
+    srv = Server(impl, [BIN, "server", "--transport-url", url, "--topic", topic,
+                        "--max-secs", "600"])
+    try:
+        c1 = run_json(impl + " 1 caller", rust_client(url, topic, 1, load, 0), 120)
+        c16 = run_json(impl + " 16 callers + casts",
+                       rust_client(url, topic, 16, load, load["casts"]), 180)
+    finally:
+        srv.stop()
+    return {"c1": c1, "c16": c16}
+
+
+def measure_python(py):
+    load = LOADS["python"]
+    topic = "bench_rpc_python_%s" % RUN_ID
+    base = [py, "-W", "ignore", "-u", PEER]
+    srv = Server("python", base + ["server", RABBIT, topic, "bench", "600"])
+
+    def client(c, casts):
+        return base + ["client", RABBIT, topic, str(c), str(load["calls"]), str(SECS),
+                       str(casts), "16"]
+    try:
+        c1 = run_json("python 1 caller", client(1, 0), 120)
+        c16 = run_json("python 16 callers + casts", client(16, load["casts"]), 180)
+    finally:
+        srv.stop()
+    return {"c1": c1, "c16": c16}
+
+
+def fjord_cast_body_bytes():
+    # The size of the envelope a fjord cast of hit() puts on the wire.
+    msg = json.dumps({"method": "hit", "args": {}, "_unique_id": uuid.uuid4().hex})
+    return len(json.dumps({"oslo.version": "2.0", "oslo.message": msg}))
+
+
+def measure_raw():
+    return run_json("raw AMQP loop", [
+        BIN, "raw", "--amqp-url", AMQP, "--queue", "bench_rpc_raw_%s" % RUN_ID,
+        "--messages", str(LOADS["fjord"]["casts"]), "--window", "16",
+        "--body-bytes", str(fjord_cast_body_bytes()), "--max-secs", "120"], 180)
+
+
+def fmt(v, spec):
+    return "-" if v is None else spec.format(v)
+
+
+def main():
+    if not rabbit_up():
+        sys.exit("RabbitMQ is not reachable at 127.0.0.1:5672: start it first")
+    if not os.path.exists(BIN):
+        subprocess.run(["cargo", "build", "--release", "-p", "fjord-messaging",
+                        "--example", "rpc_bench"], cwd=ROOT, check=True)
+    venv = os.environ.get("FJORD_OSLO_VENV", os.path.join(ROOT, ".venv"))
+    py = os.path.join(venv, "bin", "python")
+    print("logs in %s" % LOG_DIR, file=sys.stderr)
+    results = {}
+    print("fjord over RabbitMQ", file=sys.stderr)
+    results["fjord"] = measure_rust("fjord", RABBIT)
+    if os.path.exists(py) and subprocess.run(
+            [py, "-c", "import oslo_messaging"], capture_output=True).returncode == 0:
+        print("oslo.messaging over RabbitMQ", file=sys.stderr)
+        results["python"] = measure_python(py)
+    else:
+        print("oslo.messaging not installed in %s: baseline skipped "
+              "(scripts/setup-oslo-venv.sh)" % venv, file=sys.stderr)
+    print("raw AMQP", file=sys.stderr)
+    results["raw"] = {"casts": measure_raw()}
+    print("fjord embedded transport", file=sys.stderr)
+    emb_dir = tempfile.mkdtemp(prefix="fjord-rpc-bench-", dir="/tmp")
+    try:
+        results["embedded"] = measure_rust(
+            "embedded", "embedded://" + os.path.join(emb_dir, "broker.sock"))
+    finally:
+        shutil.rmtree(emb_dir, ignore_errors=True)
+
+    def get(impl, phase, key):
+        return results.get(impl, {}).get(phase, {}).get(key)
+
+    cols = [("fjord", "fjord (RabbitMQ)"), ("python", "oslo.messaging (RabbitMQ)"),
+            ("raw", "raw AMQP (lapin)"), ("embedded", "fjord embedded")]
+    f16, p16 = get("fjord", "c16", "calls_per_s"), get("python", "c16", "calls_per_s")
+    f1, p1 = get("fjord", "c1", "calls_per_s"), get("python", "c1", "calls_per_s")
+    fc, rc = get("fjord", "c16", "casts_per_s"), get("raw", "casts", "casts_per_s")
+    e50 = get("embedded", "c1", "p50_us")
+    ratio16 = f16 / p16 if f16 and p16 else None
+    ratio1 = f1 / p1 if f1 and p1 else None
+    cast_share = fc / rc if fc and rc else None
+
+    def verdict(ok):
+        return "met" if ok else "missed"
+
+    targets = {
+        "calls_16": None if ratio16 is None else
+        "fjord >= 10x Python: %.1fx, %s" % (ratio16, verdict(ratio16 >= 10)),
+        "calls_1": None if ratio1 is None else
+        "fjord >= 10x Python: %.1fx, %s" % (ratio1, verdict(ratio1 >= 10)),
+        "casts": None if cast_share is None else
+        "fjord >= 80%% of raw: %.0f%%, %s" % (cast_share * 100, verdict(cast_share >= 0.8)),
+        "embedded_p50": None if e50 is None else
+        "embedded < 100 us: %s" % verdict(e50 < 100),
+    }
+    rows = [
+        ("calls/s, 1 caller", "c1", "calls_per_s", "{:.0f}", targets["calls_1"]),
+        ("calls/s, 16 callers", "c16", "calls_per_s", "{:.0f}", targets["calls_16"]),
+        ("call p50 (us), 1 caller", "c1", "p50_us", "{:.0f}", targets["embedded_p50"]),
+        ("call p99 (us), 1 caller", "c1", "p99_us", "{:.0f}", None),
+        ("call p50 (us), 16 callers", "c16", "p50_us", "{:.0f}", None),
+        ("call p99 (us), 16 callers", "c16", "p99_us", "{:.0f}", None),
+        ("casts/s, 16 casters (sent -> all received)", "c16", "casts_per_s", "{:.0f}",
+         targets["casts"]),
+    ]
+    present = [(k, label) for k, label in cols if k in results]
+    out = ["| metric | " + " | ".join(label for _, label in present) + " | target |",
+           "|---" * (len(present) + 2) + "|"]
+    for label, phase, key, spec, target in rows:
+        vals = []
+        for k, _ in present:
+            if k == "raw":
+                vals.append(fmt(get("raw", "casts", key) if key == "casts_per_s" else None, spec))
+            else:
+                vals.append(fmt(get(k, phase, key), spec))
+        out.append("| %s | %s | %s |" % (label, " | ".join(vals), target or ""))
+    n = {k: get(k, "c16", "calls") for k in ("fjord", "python", "embedded")}
+    out.append("")
+    out.append("One run, %d CPUs, broker, servers and clients on the same host; each call "
+               "phase at most %.0f s (calls made at 16 callers: %s); casts: %s fjord, %s "
+               "Python, %s raw (%d-byte body, publisher confirms, 16 in flight)." % (
+                   os.cpu_count(), SECS,
+                   ", ".join("%s %s" % (k, v) for k, v in n.items() if v is not None),
+                   get("fjord", "c16", "casts"), get("python", "c16", "casts"),
+                   get("raw", "casts", "messages"), fjord_cast_body_bytes()))
+    table = "\n".join(out)
+    print(table)
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "results", "rpc.json"), "w") as f:
+        json.dump({"run_id": RUN_ID, "cpus": os.cpu_count(), "max_secs_per_phase": SECS,
+                   "results": results, "targets": targets}, f, indent=2)
+    with open(os.path.join(ROOT, "bench", "results", "rpc.md"), "w") as f:
+        f.write(table + "\n")
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

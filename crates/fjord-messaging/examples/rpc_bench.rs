@@ -1,0 +1,503 @@
+//! The messaging benchmark's Rust side (driven by `bench/rpc_bench.py`).
+//!
+//! ```text
+//! rpc_bench server --transport-url URL --topic T --server S [--max-secs 600]
+//! rpc_bench client --transport-url URL --topic T --concurrency C --calls N --max-secs D [--casts M --cast-concurrency K]
+//! rpc_bench raw --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --messages M --window K
+//! ```
+//!
+//! * `server` serves `echo(value)`, the cast target `hit()`,
+//!   `reset_casts()` and `wait_casts(n, timeout)` (returns once `n` casts
+//!   arrived since the last reset), prints `ready`, and stops when stdin
+//!   closes, on Ctrl-C or after `--max-secs`.
+//! * `client` warms up, makes at most `--calls` `echo` calls from
+//!   `--concurrency` tasks within `--max-secs`, then sends `--casts` casts
+//!   from `--cast-concurrency` tasks and asks the server to wait until all of
+//!   them arrived; prints one JSON line: calls/s, p50/p99 call latency (µs),
+//!   casts/s (first cast sent -> last cast received by the server).
+//! * `raw` is the broker's own limit for casts: lapin alone, publisher
+//!   confirms and a persistent, JSON-typed message of the size of a fjord
+//!   cast to a topic exchange, `--window` publishers in flight, one consumer
+//!   acking each delivery on its own connection; prints one JSON line.
+//!
+//! Every load is bounded by a count and a time limit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use fjord_messaging::{
+    Context, FnEndpoint, MessagingOptions, RemoteError, RpcClient, RpcServer, Target, Transport,
+};
+use fjord_service::Service;
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
+    ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
+};
+use lapin::types::{FieldTable, ShortString};
+use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+#[derive(Parser, Debug)]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand, Debug)]
+enum Mode {
+    /// Serve the benchmark endpoint.
+    Server {
+        /// Transport URL (`rabbit://...` or `embedded:///path/broker.sock`).
+        #[arg(long)]
+        transport_url: String,
+        /// Topic to serve.
+        #[arg(long)]
+        topic: String,
+        /// This server's name.
+        #[arg(long, default_value = "bench")]
+        server: String,
+        /// Stop by itself after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        max_secs: u64,
+    },
+    /// Load a server with calls and casts.
+    Client {
+        /// Transport URL.
+        #[arg(long)]
+        transport_url: String,
+        /// Topic to call.
+        #[arg(long)]
+        topic: String,
+        /// Concurrent callers.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// Most calls to make (after the warm-up).
+        #[arg(long, default_value_t = 10_000)]
+        calls: u64,
+        /// Most seconds to spend calling.
+        #[arg(long, default_value_t = 10.0)]
+        max_secs: f64,
+        /// Casts to send (0: none).
+        #[arg(long, default_value_t = 0)]
+        casts: u64,
+        /// Concurrent casters.
+        #[arg(long, default_value_t = 16)]
+        cast_concurrency: usize,
+        /// Warm-up calls, not measured.
+        #[arg(long, default_value_t = 50)]
+        warmup: u64,
+    },
+    /// Raw AMQP publish/consume loop (lapin only).
+    Raw {
+        /// AMQP URI.
+        #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+        amqp_url: String,
+        /// Queue (and exchange) name; deleted at the end.
+        #[arg(long)]
+        queue: String,
+        /// Messages to publish.
+        #[arg(long, default_value_t = 20_000)]
+        messages: u64,
+        /// Publishers in flight (each waits for its confirm).
+        #[arg(long, default_value_t = 16)]
+        window: usize,
+        /// Message size in bytes.
+        #[arg(long, default_value_t = 300)]
+        body_bytes: usize,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60.0)]
+        max_secs: f64,
+    },
+}
+
+fn options(url: &str) -> MessagingOptions {
+    let mut o = MessagingOptions::default();
+    o.transport_url = Some(url.to_string());
+    o
+}
+
+/// The endpoint: `echo`, and cast counting through a watch channel.
+fn endpoint(casts: Arc<watch::Sender<u64>>) -> FnEndpoint {
+    let hit = casts.clone();
+    let reset = casts.clone();
+    let wait = casts;
+    FnEndpoint::builder()
+        .method("echo", |_ctx, args| async move {
+            Ok(args.get("value").cloned().unwrap_or(Value::Null))
+        })
+        .method("hit", move |_ctx, _args| {
+            hit.send_modify(|c| *c += 1);
+            async { Ok(Value::Null) }
+        })
+        .method("reset_casts", move |_ctx, _args| {
+            reset.send_replace(0);
+            async { Ok(Value::Null) }
+        })
+        .method("wait_casts", move |_ctx, args| {
+            let mut rx = wait.subscribe();
+            async move {
+                let n = args.get("n").and_then(Value::as_u64).unwrap_or(0);
+                let secs = args.get("timeout").and_then(Value::as_f64).unwrap_or(60.0);
+                if !(0.0..=3600.0).contains(&secs) {
+                    return Err(RemoteError::value_error("timeout must be 0..3600"));
+                }
+                let _ = tokio::time::timeout(
+                    Duration::from_secs_f64(secs),
+                    rx.wait_for(|c| *c >= n),
+                )
+                .await;
+                let got = *rx.borrow();
+                Ok(json!(got))
+            }
+        })
+        .build()
+}
+
+fn server(transport_url: &str, topic: &str, name: &str, max_secs: u64) -> anyhow::Result<()> {
+    let transport = Transport::new(&options(transport_url))?;
+    let casts = Arc::new(watch::channel(0u64).0);
+    let server = RpcServer::builder(&transport, Target::new(topic).with_server(name))
+        .endpoint(endpoint(casts))
+        .build()?;
+    // stdin closing (the driver went away) stops the server.
+    let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        let _ = eof_tx.send(());
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        server.start().await?;
+        println!("ready");
+        tokio::select! {
+            _ = &mut ctrl_c => {}
+            _ = eof_rx => {}
+            _ = tokio::time::sleep(Duration::from_secs(max_secs)) => {
+                eprintln!("rpc_bench server: --max-secs reached, stopping");
+            }
+            _ = server.wait() => {}
+        }
+        server.stop(true).await;
+        server.wait().await;
+        transport.close().await;
+        Ok(())
+    })
+}
+
+fn kwargs(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e6
+}
+
+struct ClientArgs {
+    concurrency: usize,
+    calls: u64,
+    max_secs: f64,
+    casts: u64,
+    cast_concurrency: usize,
+    warmup: u64,
+}
+
+async fn client(client: RpcClient, a: ClientArgs) -> anyhow::Result<Value> {
+    let ctx = Context::new();
+    for i in 0..a.warmup {
+        client
+            .call(&ctx, "echo", kwargs(json!({"value": i})))
+            .await
+            .context("warm-up call")?;
+    }
+    // Calls.
+    let next = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(a.max_secs);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.concurrency.max(1) {
+        let client = client.clone();
+        let next = next.clone();
+        let total = a.calls;
+        tasks.push(tokio::spawn(async move {
+            let ctx = Context::new();
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total || Instant::now() >= deadline {
+                    break;
+                }
+                let t = Instant::now();
+                let v = client
+                    .call(&ctx, "echo", kwargs(json!({"value": i})))
+                    .await?;
+                lat.push(t.elapsed());
+                if v != json!(i) {
+                    return Err(anyhow::anyhow!("echo({i}) returned {v}"));
+                }
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.context("caller task")??);
+    }
+    let call_secs = t0.elapsed().as_secs_f64();
+    lat.sort();
+    let mut out = json!({
+        "concurrency": a.concurrency,
+        "calls": lat.len(),
+        "call_secs": call_secs,
+        "calls_per_s": lat.len() as f64 / call_secs,
+        "p50_us": percentile(&lat, 0.50),
+        "p99_us": percentile(&lat, 0.99),
+    });
+    // Casts: first cast sent -> the server has counted all of them.
+    if a.casts > 0 {
+        client
+            .call(&ctx, "reset_casts", Map::new())
+            .await
+            .context("reset_casts")?;
+        let next = Arc::new(AtomicU64::new(0));
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..a.cast_concurrency.max(1) {
+            let client = client.clone();
+            let next = next.clone();
+            let total = a.casts;
+            tasks.push(tokio::spawn(async move {
+                let ctx = Context::new();
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    client.cast(&ctx, "hit", Map::new()).await?;
+                }
+                Ok::<_, fjord_messaging::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await.context("caster task")??;
+        }
+        let sent_secs = t0.elapsed().as_secs_f64();
+        let got = client
+            .call(
+                &ctx,
+                "wait_casts",
+                kwargs(json!({"n": a.casts, "timeout": 60})),
+            )
+            .await
+            .context("wait_casts")?;
+        let secs = t0.elapsed().as_secs_f64();
+        let got = got.as_u64().unwrap_or(0);
+        if got < a.casts {
+            bail!("only {got} of {} casts arrived within 60 s", a.casts);
+        }
+        out["casts"] = json!(a.casts);
+        out["cast_concurrency"] = json!(a.cast_concurrency);
+        out["casts_sent_per_s"] = json!(a.casts as f64 / sent_secs);
+        out["casts_per_s"] = json!(a.casts as f64 / secs);
+    }
+    Ok(out)
+}
+
+async fn raw(
+    url: &str,
+    queue: &str,
+    messages: u64,
+    window: usize,
+    body_bytes: usize,
+    max_secs: f64,
+) -> anyhow::Result<Value> {
+    let deadline = Duration::from_secs_f64(max_secs);
+    let sub = Connection::connect(url, ConnectionProperties::default()).await?;
+    let pubc = Connection::connect(url, ConnectionProperties::default()).await?;
+    let sch = sub.create_channel().await?;
+    let exchange = ShortString::from(format!("{queue}_x"));
+    sch.exchange_declare(
+        exchange.clone(),
+        ExchangeKind::Topic,
+        ExchangeDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    sch.queue_declare(
+        ShortString::from(queue),
+        QueueDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    sch.queue_bind(
+        ShortString::from(queue),
+        exchange.clone(),
+        ShortString::from(queue),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    let mut consumer = sch
+        .basic_consume(
+            ShortString::from(queue),
+            ShortString::from("raw"),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let counting = tokio::spawn(async move {
+        let mut n = 0u64;
+        while n < messages {
+            match consumer.next().await {
+                Some(Ok(d)) => {
+                    d.acker.ack(BasicAckOptions::default()).await?;
+                    n += 1;
+                }
+                Some(Err(e)) => return Err(e),
+                None => break,
+            }
+        }
+        Ok::<_, lapin::Error>((n, Instant::now()))
+    });
+    let pch = pubc.create_channel().await?;
+    pch.confirm_select(ConfirmSelectOptions::default()).await?;
+    let body: Arc<Vec<u8>> = Arc::new(vec![b'x'; body_bytes]);
+    let next = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..window.max(1) {
+        let (pch, next, body, exchange) =
+            (pch.clone(), next.clone(), body.clone(), exchange.clone());
+        let key = ShortString::from(queue);
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < messages {
+                let props = BasicProperties::default()
+                    .with_content_type(ShortString::from("application/json"))
+                    .with_content_encoding(ShortString::from("utf-8"))
+                    .with_delivery_mode(2)
+                    .with_priority(0);
+                let confirm = pch
+                    .basic_publish(
+                        exchange.clone(),
+                        key.clone(),
+                        BasicPublishOptions::default(),
+                        &body,
+                        props,
+                    )
+                    .await?
+                    .await?;
+                if confirm.is_nack() {
+                    return Err(anyhow::anyhow!("the broker nacked a publish"));
+                }
+            }
+            Ok(())
+        }));
+    }
+    for t in tasks {
+        tokio::time::timeout(deadline, t)
+            .await
+            .context("raw publishers timed out")?
+            .context("publisher task")??;
+    }
+    let sent_secs = t0.elapsed().as_secs_f64();
+    let (got, t_last) = tokio::time::timeout(deadline, counting)
+        .await
+        .context("raw consumer timed out")?
+        .context("consumer task")??;
+    let secs = t_last.duration_since(t0).as_secs_f64();
+    let _ = sch
+        .queue_delete(ShortString::from(queue), QueueDeleteOptions::default())
+        .await;
+    let _ = sch
+        .exchange_delete(exchange, ExchangeDeleteOptions::default())
+        .await;
+    let _ = pubc.close(200, ShortString::from("done")).await;
+    let _ = sub.close(200, ShortString::from("done")).await;
+    if got < messages {
+        bail!("only {got} of {messages} raw messages arrived");
+    }
+    Ok(json!({
+        "messages": messages,
+        "window": window,
+        "body_bytes": body_bytes,
+        "sent_per_s": messages as f64 / sent_secs,
+        "casts_per_s": messages as f64 / secs,
+    }))
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match Args::parse().mode {
+        Mode::Server {
+            transport_url,
+            topic,
+            server: name,
+            max_secs,
+        } => server(&transport_url, &topic, &name, max_secs),
+        Mode::Client {
+            transport_url,
+            topic,
+            concurrency,
+            calls,
+            max_secs,
+            casts,
+            cast_concurrency,
+            warmup,
+        } => {
+            let transport = Transport::new(&options(&transport_url))?;
+            let rpc = RpcClient::new(&transport, Target::new(&topic))
+                .with_timeout(Duration::from_secs(90));
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let a = ClientArgs {
+                concurrency,
+                calls,
+                max_secs,
+                casts,
+                cast_concurrency,
+                warmup,
+            };
+            let out = rt.block_on(async {
+                let r = client(rpc, a).await;
+                transport.close().await;
+                r
+            })?;
+            println!("{out}");
+            Ok(())
+        }
+        Mode::Raw {
+            amqp_url,
+            queue,
+            messages,
+            window,
+            body_bytes,
+            max_secs,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let out = rt.block_on(raw(
+                &amqp_url, &queue, messages, window, body_bytes, max_secs,
+            ))?;
+            println!("{out}");
+            Ok(())
+        }
+    }
+}
