@@ -164,6 +164,7 @@ def main():
     venv = os.environ.get("FJORD_OSLO_VENV", os.path.join(ROOT, ".venv"))
     py = os.path.join(venv, "bin", "python")
     print("logs in %s" % LOG_DIR, file=sys.stderr)
+    load_before = os.getloadavg()[0]
     results = {}
     print("fjord over RabbitMQ", file=sys.stderr)
     results["fjord"] = measure_rust("fjord", RABBIT)
@@ -231,12 +232,14 @@ def main():
             else:
                 vals.append(fmt(get(k, phase, key), spec))
         out.append("| %s | %s | %s |" % (label, " | ".join(vals), target or ""))
+    load_after = os.getloadavg()[0]
     n = {k: get(k, "c16", "calls") for k in ("fjord", "python", "embedded")}
     out.append("")
-    out.append("One run, %d CPUs, broker, servers and clients on the same host; each call "
+    out.append("One run, %d CPUs (1-minute load average %.1f before, %.1f after), "
+               "broker, servers and clients on the same host; each call "
                "phase at most %.0f s (calls made at 16 callers: %s); casts: %s fjord, %s "
                "Python, %s raw (%d-byte body, publisher confirms, 16 in flight)." % (
-                   os.cpu_count(), SECS,
+                   os.cpu_count(), load_before, load_after, SECS,
                    ", ".join("%s %s" % (k, v) for k, v in n.items() if v is not None),
                    get("fjord", "c16", "casts"), get("python", "c16", "casts"),
                    get("raw", "casts", "messages"), fjord_cast_body_bytes()))
@@ -245,6 +248,7 @@ def main():
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "rpc.json"), "w") as f:
         json.dump({"run_id": RUN_ID, "cpus": os.cpu_count(), "max_secs_per_phase": SECS,
+                   "loadavg_1m_before": load_before, "loadavg_1m_after": load_after,
                    "results": results, "targets": targets}, f, indent=2)
     with open(os.path.join(ROOT, "bench", "results", "rpc.md"), "w") as f:
         f.write(table + "\n")

@@ -147,11 +147,9 @@ fn endpoint(casts: Arc<watch::Sender<u64>>) -> FnEndpoint {
                 if !(0.0..=3600.0).contains(&secs) {
                     return Err(RemoteError::value_error("timeout must be 0..3600"));
                 }
-                let _ = tokio::time::timeout(
-                    Duration::from_secs_f64(secs),
-                    rx.wait_for(|c| *c >= n),
-                )
-                .await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs_f64(secs), rx.wait_for(|c| *c >= n))
+                        .await;
                 let got = *rx.borrow();
                 Ok(json!(got))
             }
@@ -358,12 +356,23 @@ async fn raw(
             FieldTable::default(),
         )
         .await?;
+    // Acks go out from their own tasks, so consuming never waits on them
+    // (as in fjord's server, which acks from its dispatch tasks).
+    let ack_failures = Arc::new(AtomicU64::new(0));
+    let ack_done = Arc::new(AtomicU64::new(0));
+    let (failures, done) = (ack_failures.clone(), ack_done.clone());
     let counting = tokio::spawn(async move {
         let mut n = 0u64;
         while n < messages {
             match consumer.next().await {
                 Some(Ok(d)) => {
-                    d.acker.ack(BasicAckOptions::default()).await?;
+                    let (failures, done) = (failures.clone(), done.clone());
+                    tokio::spawn(async move {
+                        if d.acker.ack(BasicAckOptions::default()).await.is_err() {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        done.fetch_add(1, Ordering::Relaxed);
+                    });
                     n += 1;
                 }
                 Some(Err(e)) => return Err(e),
@@ -418,6 +427,11 @@ async fn raw(
         .context("raw consumer timed out")?
         .context("consumer task")??;
     let secs = t_last.duration_since(t0).as_secs_f64();
+    // Let the last acks go out before the queue goes away.
+    let acks_deadline = Instant::now() + Duration::from_secs(10);
+    while ack_done.load(Ordering::Relaxed) < got && Instant::now() < acks_deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let _ = sch
         .queue_delete(ShortString::from(queue), QueueDeleteOptions::default())
         .await;
@@ -428,6 +442,10 @@ async fn raw(
     let _ = sub.close(200, ShortString::from("done")).await;
     if got < messages {
         bail!("only {got} of {messages} raw messages arrived");
+    }
+    let failures = ack_failures.load(Ordering::Relaxed);
+    if failures > 0 {
+        bail!("{failures} raw acks failed");
     }
     Ok(json!({
         "messages": messages,
