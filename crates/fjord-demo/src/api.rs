@@ -13,7 +13,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use fjord::http::loader::{Loader, PasteConfig};
-use fjord::http::server::{HttpService, ServerOptions};
+use fjord::http::server::HttpService;
 use fjord::http::{App, Request, Response, full};
 use fjord::messaging::{Context, Error as RpcError, RpcClient, Target, Transport};
 use fjord::service::servicegroup::Heartbeat;
@@ -289,9 +289,7 @@ pub fn build(
     let heartbeat = crate::records::heartbeat(&conf, "demo-api", "api");
     // Fail at start, not in every worker: the pipeline must load.
     load_app(make_ctx())?;
-    let options = ServerOptions::new("demo-api")
-        .listen(conf.listen.clone())
-        .port(conf.port);
+    let options = conf.server.clone().name("demo-api");
     let service = HttpService::bind_with(options, move || match load_app(make_ctx()) {
         Ok(app) => app,
         Err(e) => {

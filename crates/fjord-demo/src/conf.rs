@@ -9,6 +9,12 @@ use fjord::config::{ConfigOpts, Namespace, Opt, OptGroup, opts};
 /// The options the demo reads, resolved.
 #[derive(Debug, Clone)]
 pub struct DemoConf {
+    /// The API's HTTP server options: `osapi_demo_*` plus the `fjord.http`
+    /// namespace (`wsgi_*`, `client_socket_timeout`, `[ssl]`, ...).
+    pub server: fjord::http::server::ServerOptions,
+    /// The `fjord.messaging` options (`control_exchange`,
+    /// `[oslo_messaging_rabbit]`, ...), `transport_url` resolved.
+    pub messaging: fjord::messaging::MessagingOptions,
     /// `osapi_demo_listen`.
     pub listen: String,
     /// `osapi_demo_listen_port`.
@@ -88,6 +94,7 @@ pub fn register(conf: &mut ConfigOpts) -> fjord::config::Result<()> {
     opts::register_launcher_opts(conf)?;
     fjord::messaging::opts::register(conf)?;
     fjord::service::servicegroup::opts::register(conf)?;
+    conf.register_namespace(&fjord::http::server::opts::namespace())?;
     conf.register_namespace(&namespace())
 }
 
@@ -118,7 +125,16 @@ impl DemoConf {
         let connection = conf
             .get::<Option<String>>("database", "connection")?
             .unwrap_or_else(|| format!("sqlite:///{}", state_path.join("demo.sqlite").display()));
+        let mut messaging = fjord::messaging::MessagingOptions::from_conf(conf)?;
+        if messaging.transport_url.as_deref().is_none_or(str::is_empty) {
+            // The embedded transport, on a socket under state_path.
+            let sock = std::path::absolute(state_path.join("broker.sock"))
+                .unwrap_or_else(|_| state_path.join("broker.sock"));
+            messaging.transport_url = Some(format!("embedded://{}", sock.display()));
+        }
         Ok(DemoConf {
+            server: fjord::http::server::ServerOptions::from_conf(conf, "osapi_demo")?,
+            messaging,
             listen: conf.get("DEFAULT", "osapi_demo_listen")?,
             port: conf.get("DEFAULT", "osapi_demo_listen_port")?,
             api_workers: conf

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use fjord::config::ConfigOpts;
-use fjord::messaging::{MessagingOptions, Transport};
+use fjord::messaging::Transport;
 
 use crate::conf::{self, DemoConf};
 
@@ -44,23 +44,15 @@ pub fn load_conf(prog: &str) -> (ConfigOpts, Arc<DemoConf>) {
     }
 }
 
-/// The messaging transport: `transport_url`, or, when it is unset, the
-/// embedded transport on `<state_path>/broker.sock`.
+/// The messaging transport: `transport_url` with every `fjord.messaging`
+/// option, or, when it is unset, the embedded transport on
+/// `<state_path>/broker.sock`.
 ///
 /// # Errors
 ///
-/// A malformed transport URL.
+/// A malformed transport URL or option.
 pub fn transport(conf: &DemoConf) -> anyhow::Result<Transport> {
-    let mut options = MessagingOptions::default();
-    options.rpc_response_timeout = conf.rpc_response_timeout.as_secs();
-    options.transport_url = Some(match conf.transport_url.as_deref() {
-        None | Some("") => {
-            let sock = std::path::absolute(conf.state_path.join("broker.sock"))?;
-            format!("embedded://{}", sock.display())
-        }
-        Some(url) => url.to_owned(),
-    });
-    Ok(Transport::new(&options)?)
+    Ok(Transport::new(&conf.messaging)?)
 }
 
 /// Creates `state_path` if needed.

@@ -17,6 +17,7 @@ const FJORD: &[&str] = &[
 /// What the demo registers, in sample order.
 const DEMO: &[&str] = &[
     "fjord.launcher",
+    "fjord.http",
     "fjord.messaging",
     "fjord.service",
     "fjord.demo",
