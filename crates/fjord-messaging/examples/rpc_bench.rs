@@ -4,6 +4,7 @@
 //! rpc_bench server --transport-url URL --topic T --server S [--max-secs 600]
 //! rpc_bench client --transport-url URL --topic T --concurrency C --calls N --max-secs D [--casts M --cast-concurrency K]
 //! rpc_bench raw --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --messages M --window K
+//! rpc_bench raw-call --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --concurrency C --calls N --max-secs D
 //! ```
 //!
 //! * `server` serves `echo(value)`, the cast target `hit()`,
@@ -19,6 +20,10 @@
 //!   confirms and a persistent, JSON-typed message of the size of a fjord
 //!   cast to a topic exchange, `--window` publishers in flight, one consumer
 //!   acking each delivery on its own connection; prints one JSON line.
+//! * `raw-call` is the broker's own limit for calls: lapin alone, a
+//!   confirmed request with `reply_to`/`correlation_id`, a responder that
+//!   acks it and publishes a confirmed reply, a reply consumer matching
+//!   replies; prints the same JSON as `client` (without casts).
 //!
 //! Every load is bounded by a count and a time limit.
 
@@ -41,7 +46,7 @@ use lapin::options::{
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Map, Value, json};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -113,6 +118,27 @@ enum Mode {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 60.0)]
         max_secs: f64,
+    },
+    /// Raw AMQP request/reply loop (lapin only): the broker's limit for calls.
+    RawCall {
+        /// AMQP URI.
+        #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
+        amqp_url: String,
+        /// Prefix of the request and reply queues; deleted at the end.
+        #[arg(long)]
+        queue: String,
+        /// Concurrent callers.
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        /// Most calls to make.
+        #[arg(long, default_value_t = 10_000)]
+        calls: u64,
+        /// Most seconds to spend calling.
+        #[arg(long, default_value_t = 10.0)]
+        max_secs: f64,
+        /// Message size in bytes.
+        #[arg(long, default_value_t = 300)]
+        body_bytes: usize,
     },
 }
 
@@ -456,6 +482,193 @@ async fn raw(
     }))
 }
 
+fn json_props() -> BasicProperties {
+    BasicProperties::default()
+        .with_content_type(ShortString::from("application/json"))
+        .with_content_encoding(ShortString::from("utf-8"))
+        .with_delivery_mode(2)
+        .with_priority(0)
+}
+
+async fn publish_confirmed(
+    ch: &lapin::Channel,
+    exchange: &str,
+    key: &str,
+    body: &[u8],
+    props: BasicProperties,
+) -> anyhow::Result<()> {
+    let confirm = ch
+        .basic_publish(
+            ShortString::from(exchange),
+            ShortString::from(key),
+            BasicPublishOptions::default(),
+            body,
+            props,
+        )
+        .await?
+        .await?;
+    if confirm.is_nack() {
+        bail!("the broker nacked a publish");
+    }
+    Ok(())
+}
+
+type Pending = Arc<std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<()>>>>;
+
+/// Calls as an RPC over AMQP needs them, with nothing else: the caller
+/// publishes (confirmed) a request carrying `reply_to` and `correlation_id`;
+/// the responder acks it and publishes (confirmed) the reply, which the
+/// caller's reply consumer matches by `correlation_id`.
+async fn raw_call(
+    url: &str,
+    queue: &str,
+    concurrency: usize,
+    calls: u64,
+    max_secs: f64,
+    body_bytes: usize,
+) -> anyhow::Result<Value> {
+    let req_q = format!("{queue}_req");
+    let reply_q = format!("{queue}_reply");
+    let srv = Connection::connect(url, ConnectionProperties::default()).await?;
+    let cli = Connection::connect(url, ConnectionProperties::default()).await?;
+    let sch = srv.create_channel().await?;
+    let spub = srv.create_channel().await?;
+    spub.confirm_select(ConfirmSelectOptions::default()).await?;
+    let cch = cli.create_channel().await?;
+    let cpub = cli.create_channel().await?;
+    cpub.confirm_select(ConfirmSelectOptions::default()).await?;
+    for (ch, q) in [(&sch, &req_q), (&cch, &reply_q)] {
+        ch.queue_declare(
+            ShortString::from(q.as_str()),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
+    let consume = |ch: lapin::Channel, q: String| async move {
+        ch.basic_consume(
+            ShortString::from(q.as_str()),
+            ShortString::from("raw"),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+    };
+    let mut requests = consume(sch.clone(), req_q.clone()).await?;
+    let mut replies = consume(cch.clone(), reply_q.clone()).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    // Responder: ack, then reply from its own task (like a server's pool).
+    let responder = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            loop {
+                let d = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    d = requests.next() => d,
+                };
+                let Some(Ok(d)) = d else { break };
+                let spub = spub.clone();
+                tokio::spawn(async move {
+                    let _ = d.acker.ack(BasicAckOptions::default()).await;
+                    let to = d.properties.reply_to().clone().unwrap_or_default();
+                    let mut props = json_props();
+                    if let Some(c) = d.properties.correlation_id() {
+                        props = props.with_correlation_id(c.clone());
+                    }
+                    let _ = publish_confirmed(&spub, "", to.as_str(), &d.data, props).await;
+                });
+            }
+        })
+    };
+    let pending: Pending = Arc::default();
+    let matcher = {
+        let (stop, pending) = (stop.clone(), pending.clone());
+        tokio::spawn(async move {
+            loop {
+                let d = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    d = replies.next() => d,
+                };
+                let Some(Ok(d)) = d else { break };
+                let id = d.properties.correlation_id().clone().unwrap_or_default();
+                tokio::spawn(async move {
+                    let _ = d.acker.ack(BasicAckOptions::default()).await;
+                });
+                let tx = pending.lock().ok().and_then(|mut p| p.remove(id.as_str()));
+                if let Some(tx) = tx {
+                    let _ = tx.send(());
+                }
+            }
+        })
+    };
+    let body: Arc<Vec<u8>> = Arc::new(vec![b'x'; body_bytes]);
+    let next = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(max_secs);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (cpub, next, body, pending) =
+            (cpub.clone(), next.clone(), body.clone(), pending.clone());
+        let (req_q, reply_q) = (req_q.clone(), reply_q.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= calls || Instant::now() >= deadline {
+                    break;
+                }
+                let id = i.to_string();
+                let (tx, rx) = oneshot::channel();
+                if let Ok(mut p) = pending.lock() {
+                    p.insert(id.clone(), tx);
+                }
+                let t = Instant::now();
+                let props = json_props()
+                    .with_reply_to(ShortString::from(reply_q.as_str()))
+                    .with_correlation_id(ShortString::from(id));
+                publish_confirmed(&cpub, "", &req_q, &body, props).await?;
+                tokio::time::timeout(Duration::from_secs(30), rx)
+                    .await
+                    .context("raw call timed out")?
+                    .context("raw reply lost")?;
+                lat.push(t.elapsed());
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failed = None;
+    for t in tasks {
+        match t.await.context("raw caller task") {
+            Ok(Ok(l)) => lat.extend(l),
+            Ok(Err(e)) | Err(e) => failed = Some(e),
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    stop.cancel();
+    let _ = responder.await;
+    let _ = matcher.await;
+    for q in [&req_q, &reply_q] {
+        let _ = sch
+            .queue_delete(ShortString::from(q.as_str()), QueueDeleteOptions::default())
+            .await;
+    }
+    let _ = cli.close(200, ShortString::from("done")).await;
+    let _ = srv.close(200, ShortString::from("done")).await;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    lat.sort();
+    Ok(json!({
+        "concurrency": concurrency,
+        "calls": lat.len(),
+        "call_secs": secs,
+        "calls_per_s": lat.len() as f64 / secs,
+        "p50_us": percentile(&lat, 0.50),
+        "p99_us": percentile(&lat, 0.99),
+    }))
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -513,6 +726,28 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             let out = rt.block_on(raw(
                 &amqp_url, &queue, messages, window, body_bytes, max_secs,
+            ))?;
+            println!("{out}");
+            Ok(())
+        }
+        Mode::RawCall {
+            amqp_url,
+            queue,
+            concurrency,
+            calls,
+            max_secs,
+            body_bytes,
+        } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let out = rt.block_on(raw_call(
+                &amqp_url,
+                &queue,
+                concurrency,
+                calls,
+                max_secs,
+                body_bytes,
             ))?;
             println!("{out}");
             Ok(())
