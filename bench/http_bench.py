@@ -1,17 +1,35 @@
-"""HTTP benchmark: GET /hello on fjord (the http_hello example and the
-demo's demo-api pipeline) against oslo.service's eventlet WSGI server, in
-the same run, with wrk on loopback.
+"""HTTP benchmark: GET /hello with wrk on loopback, side by side in one run:
 
-Every load is bounded (BENCH_SECONDS per run, default 5) and stops by itself.
-The machine has 2 cores shared by wrk and the server: compare the columns,
-not the absolute numbers with other machines.
+  * fjord's `http_hello` example (2 workers),
+  * bench/hyper-prefork: a bare pre-fork hyper 1 server (the baseline),
+  * nginx returning the same body, if installed (generated config, 2 workers),
+  * the demo's `demo-api` (full paste pipeline),
+  * oslo.service's eventlet WSGI server (bench/oslo_wsgi_hello.py), if the
+    venv exists.
+
+Rounds are interleaved (BENCH_ROUNDS, default 3): in every round each server
+is started once, warmed up, measured at each connection count (1 and 64),
+and stopped; the order rotates from round to round. The table shows medians
+over the rounds. Every load is bounded (BENCH_SECONDS per wrk run, default 5)
+and stops by itself.
+
+Columns: requests/s, p50/p99 latency, server CPU per request (utime+stime of
+the server's master and all its descendants from /proc/<pid>/stat, before
+and after each wrk run, divided by the requests wrk completed; wrk shares the
+2 cores, so this is the fairer figure) and RSS per worker (max VmRSS over the
+worker processes, after the load). The target column checks fjord against
+the issue's targets: req/s >= 95% of bare hyper, p99 <= nginx's, CPU per
+request within 10% of bare hyper, RSS per worker <= 4 MiB.
+
 Prints a Markdown table and writes bench/results/http.json and http.md.
 """
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,8 +37,21 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
-CONNS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+WARMUP = int(os.environ.get("BENCH_WARMUP", "1"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
+CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,64").split(",")]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+FJORD = "fjord http_hello"
+HYPER = "bare hyper pre-fork"
+NGINX = "nginx"
+DEMO = "fjord demo-api (paste pipeline)"
+OSLO = "oslo.service wsgi (eventlet)"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
 
 
 def free_port():
@@ -31,9 +62,11 @@ def free_port():
     return port
 
 
-def wait_http(port, timeout=30):
+def wait_http(port, proc, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering on {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -45,47 +78,77 @@ def wait_http(port, timeout=30):
     raise TimeoutError(f"nothing answered on {port}")
 
 
-def rss_total_mib(pid):
-    pids = [pid]
+def proc_stat(pid):
+    """(ppid, utime+stime ticks) of pid, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def descendants(pid):
+    """pid's descendants (children, grandchildren, ...)."""
+    parent = {}
     for p in os.listdir("/proc"):
         if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        pids.append(int(p))
-            except (OSError, ValueError, IndexError):
-                pass
+            st = proc_stat(int(p))
+            if st:
+                parent[int(p)] = st[0]
+    found, frontier = [], [pid]
+    while frontier:
+        nxt = [c for c, pp in parent.items() if pp in frontier]
+        found += nxt
+        frontier = nxt
+    return found
+
+
+def cpu_ticks(pids):
     total = 0
     for p in pids:
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+        st = proc_stat(p)
+        if st:
+            total += st[1]
+    return total
+
+
+def rss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def parse_ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s)", text)
+    m = re.match(r"([\d.]+)(us|ms|s)$", text)
     if not m:
         return float("nan")
     v, unit = float(m.group(1)), m.group(2)
     return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
 
 
-def wrk(port):
+def wrk(port, conns, seconds):
+    threads = min(2, conns)
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNS}", f"-d{SECONDS}s", "--latency", f"http://127.0.0.1:{port}/hello"],
-        capture_output=True, text=True, timeout=SECONDS + 30,
+        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}/hello"],
+        capture_output=True, text=True, timeout=seconds + 30,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    if not rps or not total:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
     return {
-        "rps": rps,
+        "rps": float(rps.group(1)),
+        "requests": int(total.group(1)),
         "p50_ms": parse_ms(lat.get("50", "nan")),
         "p99_ms": parse_ms(lat.get("99", "nan")),
         "non_2xx": int(errors.group(1)) if errors else 0,
@@ -93,15 +156,50 @@ def wrk(port):
     }
 
 
-def run(name, argv, port, env=None):
-    print(f"measuring {name} ({WORKERS} workers, {CONNS} connections, {SECONDS} s)...", file=sys.stderr)
+class Server:
+    """How to start one server: argv, env, and an optional cleanup."""
+
+    def __init__(self, name, argv_for_port, env=None, setup=None):
+        self.name = name
+        self.argv_for_port = argv_for_port
+        self.env = env
+        self.setup = setup  # port -> (argv, cleanup) for servers needing files
+
+
+def measure_once(server):
+    """Starts server, measures every connection count, stops it."""
+    port = free_port()
+    cleanup = None
+    if server.setup:
+        argv, cleanup = server.setup(port)
+    else:
+        argv = server.argv_for_port(port)
+    env = server.env(port) if server.env else None
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    workers = []
     try:
-        wait_http(port)
-        wrk(port) if os.environ.get("BENCH_WARMUP", "1") == "1" else None
-        r = wrk(port)
-        r["rss_mib"] = rss_total_mib(p.pid)
-        return r
+        wait_http(port, p)
+        if WARMUP > 0:
+            wrk(port, max(CONNECTIONS), WARMUP)
+        workers = descendants(p.pid)
+        by_conns = {}
+        for conns in CONNECTIONS:
+            pids = [p.pid] + descendants(p.pid)
+            before = cpu_ticks(pids)
+            r = wrk(port, conns, SECONDS)
+            after = cpu_ticks(pids)
+            cpu_s = (after - before) / CLK_TCK
+            r["cpu_us_per_req"] = cpu_s * 1e6 / r["requests"] if r["requests"] else float("nan")
+            r["cpu_s"] = cpu_s
+            by_conns[conns] = r
+        workers = descendants(p.pid)
+        rss = [rss_mib(w) for w in workers] or [rss_mib(p.pid)]
+        return {
+            "by_connections": by_conns,
+            "worker_processes": len(workers),
+            "rss_worker_mib": max(rss),
+            "rss_master_mib": rss_mib(p.pid),
+        }
     finally:
         p.send_signal(signal.SIGTERM)
         try:
@@ -109,46 +207,162 @@ def run(name, argv, port, env=None):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+        for w in workers:  # only if the master left them behind
+            try:
+                os.kill(w, signal.SIGKILL)
+            except OSError:
+                pass
+        if cleanup:
+            cleanup()
 
 
-def main():
-    results = {}
-    port = free_port()
-    results["fjord http_hello"] = run(
-        "fjord http_hello",
-        [os.path.join(ROOT, "target/release/examples/http_hello"), "--workers", str(WORKERS), "--port", str(port)],
-        port,
-    )
-    port = free_port()
+def nginx_setup(port):
+    tmp = tempfile.mkdtemp(prefix="fjord-bench-nginx-")
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""user root;
+worker_processes {WORKERS};
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location / {{
+            default_type text/plain;
+            return 200 "Hello, World!";
+        }}
+    }}
+}}
+""")
+    argv = [shutil.which("nginx"), "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")]
+    return argv, lambda: shutil.rmtree(tmp, ignore_errors=True)
+
+
+def servers():
+    out = [
+        Server(HYPER, lambda port: [os.path.join(ROOT, "target/release/hyper-prefork"),
+                                    "--port", str(port), "--workers", str(WORKERS)]),
+        Server(FJORD, lambda port: [os.path.join(ROOT, "target/release/examples/http_hello"),
+                                    "--workers", str(WORKERS), "--port", str(port)]),
+    ]
+    if shutil.which("nginx"):
+        out.append(Server(NGINX, None, setup=nginx_setup))
+    else:
+        log("nginx not installed: nginx column skipped")
     state = tempfile.mkdtemp(prefix="fjord-bench-")
-    env = dict(os.environ, OS_DEFAULT__OSAPI_DEMO_LISTEN_PORT=str(port), OS_DEFAULT__OSAPI_DEMO_WORKERS=str(WORKERS),
-               OS_DEFAULT__STATE_PATH=state, OS_DEFAULT__LOG_OPTIONS="false", RUST_LOG="warn")
-    results["fjord demo-api (paste pipeline)"] = run(
-        "fjord demo-api",
-        [os.path.join(ROOT, "target/release/demo-api"), "--config-file", os.path.join(ROOT, "etc/demo/demo.conf")],
-        port, env,
-    )
+    out.append(Server(
+        DEMO,
+        lambda port: [os.path.join(ROOT, "target/release/demo-api"),
+                      "--config-file", os.path.join(ROOT, "etc/demo/demo.conf")],
+        env=lambda port: dict(os.environ, OS_DEFAULT__OSAPI_DEMO_LISTEN_PORT=str(port),
+                              OS_DEFAULT__OSAPI_DEMO_WORKERS=str(WORKERS), OS_DEFAULT__STATE_PATH=state,
+                              OS_DEFAULT__LOG_OPTIONS="false", RUST_LOG="warn"),
+    ))
     venv = os.environ.get("FJORD_OSLO_VENV", os.path.join(ROOT, ".venv"))
     py = os.path.join(venv, "bin", "python")
     if os.path.exists(py):
-        port = free_port()
-        results["oslo.service wsgi (eventlet)"] = run(
-            "oslo.service wsgi",
-            [py, os.path.join(ROOT, "bench", "oslo_wsgi_hello.py"), str(port), str(WORKERS)],
-            port,
-        )
+        out.append(Server(OSLO, lambda port: [py, os.path.join(ROOT, "bench", "oslo_wsgi_hello.py"),
+                                              str(port), str(WORKERS)]))
     else:
-        print("no venv: oslo.service baseline skipped", file=sys.stderr)
-    out = ["| server | requests/s | p50 (ms) | p99 (ms) | non-2xx | RSS all processes (MiB) |", "|---|---|---|---|---|---|"]
-    for name, r in results.items():
-        out.append(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['non_2xx']} | {r['rss_mib']:.1f} |")
-    table = "\n".join(out)
-    print(table)
+        log("no venv: oslo.service baseline skipped")
+    return out
+
+
+def median(values):
+    values = [v for v in values if v == v]  # drop NaN
+    return statistics.median(values) if values else float("nan")
+
+
+def summarize(runs):
+    """Medians over the rounds of one server."""
+    res = {"rounds": len(runs)}
+    res["rss_worker_mib"] = median([r["rss_worker_mib"] for r in runs])
+    res["rss_master_mib"] = median([r["rss_master_mib"] for r in runs])
+    res["worker_processes"] = max(r["worker_processes"] for r in runs)
+    res["by_connections"] = {}
+    for conns in CONNECTIONS:
+        rs = [r["by_connections"][conns] for r in runs]
+        res["by_connections"][str(conns)] = {
+            "rps": median([r["rps"] for r in rs]),
+            "p50_ms": median([r["p50_ms"] for r in rs]),
+            "p99_ms": median([r["p99_ms"] for r in rs]),
+            "cpu_us_per_req": median([r["cpu_us_per_req"] for r in rs]),
+            "non_2xx": sum(r["non_2xx"] for r in rs),
+            "socket_errors": "; ".join(r["socket_errors"] for r in rs if r["socket_errors"]),
+            "rounds_rps": [r["rps"] for r in rs],
+        }
+    # Top-level keys (read by bench/chart.py): the highest connection count.
+    res.update({k: v for k, v in res["by_connections"][str(max(CONNECTIONS))].items() if k != "rounds_rps"})
+    return res
+
+
+def targets(name, conns, results):
+    """The target column for a fjord row."""
+    if not name.startswith("fjord") or HYPER not in results:
+        return "—"
+    r = results[name]["by_connections"][str(conns)]
+    h = results[HYPER]["by_connections"][str(conns)]
+    checks = []
+    ratio = r["rps"] / h["rps"] if h["rps"] else float("nan")
+    checks.append(f"req/s {ratio:.0%} of hyper {'✓' if ratio >= 0.95 else '✗'}")
+    if NGINX in results:
+        n = results[NGINX]["by_connections"][str(conns)]
+        checks.append(f"p99 {'≤' if r['p99_ms'] <= n['p99_ms'] else '>'} nginx {'✓' if r['p99_ms'] <= n['p99_ms'] else '✗'}")
+    cpu = r["cpu_us_per_req"] / h["cpu_us_per_req"] - 1 if h["cpu_us_per_req"] else float("nan")
+    checks.append(f"CPU {cpu:+.0%} vs hyper {'✓' if cpu <= 0.10 else '✗'}")
+    rss = results[name]["rss_worker_mib"]
+    checks.append(f"RSS {'✓' if rss <= 4.0 else '✗'}")
+    return "; ".join(checks)
+
+
+def table(results):
+    out = [
+        "| server | conns | requests/s | p50 (ms) | p99 (ms) | CPU/request (µs) | RSS/worker (MiB) | non-2xx | targets |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for conns in CONNECTIONS:
+        for name, res in results.items():
+            r = res["by_connections"][str(conns)]
+            out.append(
+                f"| {name} | {conns} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+                f"| {r['cpu_us_per_req']:.1f} | {res['rss_worker_mib']:.1f} | {r['non_2xx']} "
+                f"| {targets(name, conns, results)} |"
+            )
+    return "\n".join(out)
+
+
+def main():
+    srv = servers()
+    runs = {s.name: [] for s in srv}
+    for rnd in range(ROUNDS):
+        order = srv[rnd % len(srv):] + srv[:rnd % len(srv)]
+        for s in order:
+            log(f"round {rnd + 1}/{ROUNDS}: {s.name} ({WORKERS} workers, {CONNECTIONS} connections, {SECONDS} s each)")
+            try:
+                runs[s.name].append(measure_once(s))
+            except (OSError, RuntimeError, TimeoutError, subprocess.TimeoutExpired) as e:
+                log(f"  {s.name} failed: {e}")
+    results = {name: summarize(r) for name, r in runs.items() if r}
+    md = table(results)
+    print(md)
+    meta = (f"wrk, {WORKERS} workers per server, {ROUNDS} interleaved rounds (medians), {SECONDS} s per run, "
+            f"{os.cpu_count()} CPUs shared by wrk and the server; CPU/request = server utime+stime / requests; "
+            f"RSS/worker = max VmRSS over worker processes.")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "http.json"), "w") as f:
-        json.dump({"seconds": SECONDS, "connections": CONNS, "workers": WORKERS, "cpus": os.cpu_count(), "results": results}, f, indent=2)
+        json.dump({"seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS, "workers": WORKERS,
+                   "cpus": os.cpu_count(), "note": meta, "results": results}, f, indent=2)
     with open(os.path.join(ROOT, "bench", "results", "http.md"), "w") as f:
-        f.write(table + "\n")
+        f.write(meta + "\n\n" + md + "\n")
 
 
 if __name__ == "__main__":
