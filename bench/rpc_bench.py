@@ -22,6 +22,7 @@ import os
 import selectors
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,8 @@ BIN = os.path.join(ROOT, "target", "release", "examples", "rpc_bench")
 PEER = os.path.join(ROOT, "bench", "rpc_python_peer.py")
 RABBIT = os.environ.get("FJORD_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 AMQP = os.environ.get("FJORD_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
-SECS = float(os.environ.get("BENCH_SECS", "8"))  # most seconds per call phase
+SECS = float(os.environ.get("BENCH_SECS", "5"))  # most seconds per call phase
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # the table shows the median run
 RUN_ID = "%d_%s" % (os.getpid(), uuid.uuid4().hex[:8])
 LOG_DIR = tempfile.mkdtemp(prefix="fjord-rpc-bench-logs-")
 
@@ -110,7 +112,7 @@ def rust_client(url, topic, concurrency, load, casts):
 
 def measure_rust(impl, url):
     load = LOADS[impl]
-    topic = "bench_rpc_%s_%s" % (impl, RUN_ID)
+    topic = "bench_rpc_%s_%s_%s" % (impl, RUN_ID, uuid.uuid4().hex[:6])
     srv = Server(impl, [BIN, "server", "--transport-url", url, "--topic", topic,
                         "--max-secs", "600"])
     try:
@@ -124,7 +126,7 @@ def measure_rust(impl, url):
 
 def measure_python(py):
     load = LOADS["python"]
-    topic = "bench_rpc_python_%s" % RUN_ID
+    topic = "bench_rpc_python_%s_%s" % (RUN_ID, uuid.uuid4().hex[:6])
     base = [py, "-W", "ignore", "-u", PEER]
     srv = Server("python", base + ["server", RABBIT, topic, "bench", "600"])
 
@@ -156,7 +158,7 @@ def fjord_call_body_bytes():
 def measure_raw():
     def call(c):
         return run_json("raw AMQP calls, %d caller(s)" % c, [
-            BIN, "raw-call", "--amqp-url", AMQP, "--queue", "bench_rpc_rawcall%d_%s" % (c, RUN_ID),
+            BIN, "raw-call", "--amqp-url", AMQP, "--queue", "bench_rpc_rawcall%d_%s_%s" % (c, RUN_ID, uuid.uuid4().hex[:6]),
             "--concurrency", str(c), "--calls", str(LOADS["fjord"]["calls"]),
             "--max-secs", str(SECS), "--body-bytes", str(fjord_call_body_bytes())], 120)
     c1, c16 = call(1), call(16)
@@ -167,13 +169,31 @@ def measure_raw():
 
 def measure_raw_casts():
     return run_json("raw AMQP casts", [
-        BIN, "raw", "--amqp-url", AMQP, "--queue", "bench_rpc_raw_%s" % RUN_ID,
+        BIN, "raw", "--amqp-url", AMQP, "--queue", "bench_rpc_raw_%s_%s" % (RUN_ID, uuid.uuid4().hex[:6]),
         "--messages", str(LOADS["fjord"]["casts"]), "--window", "16",
         "--body-bytes", str(fjord_cast_body_bytes()), "--max-secs", "120"], 180)
 
 
 def fmt(v, spec):
     return "-" if v is None else spec.format(v)
+
+
+def median_runs(runs):
+    """Per phase, the median of every number over the runs (the runs kept too)."""
+    med = {}
+    for phase in runs[0]:
+        med[phase] = {k: statistics.median(r[phase][k] for r in runs)
+                      for k, v in runs[0][phase].items() if isinstance(v, (int, float))}
+    med["runs"] = runs
+    return med
+
+
+def embedded():
+    emb_dir = tempfile.mkdtemp(prefix="fjord-rpc-bench-", dir="/tmp")
+    try:
+        return measure_rust("embedded", "embedded://" + os.path.join(emb_dir, "broker.sock"))
+    finally:
+        shutil.rmtree(emb_dir, ignore_errors=True)
 
 
 def main():
@@ -186,25 +206,21 @@ def main():
     py = os.path.join(venv, "bin", "python")
     print("logs in %s" % LOG_DIR, file=sys.stderr)
     load_before = os.getloadavg()[0]
-    results = {}
-    print("fjord over RabbitMQ", file=sys.stderr)
-    results["fjord"] = measure_rust("fjord", RABBIT)
+    impls = [("fjord", lambda: measure_rust("fjord", RABBIT))]
     if os.path.exists(py) and subprocess.run(
             [py, "-c", "import oslo_messaging"], capture_output=True).returncode == 0:
-        print("oslo.messaging over RabbitMQ", file=sys.stderr)
-        results["python"] = measure_python(py)
+        impls.append(("python", lambda: measure_python(py)))
     else:
         print("oslo.messaging not installed in %s: baseline skipped "
               "(scripts/setup-oslo-venv.sh)" % venv, file=sys.stderr)
-    print("raw AMQP", file=sys.stderr)
-    results["raw"] = measure_raw()
-    print("fjord embedded transport", file=sys.stderr)
-    emb_dir = tempfile.mkdtemp(prefix="fjord-rpc-bench-", dir="/tmp")
-    try:
-        results["embedded"] = measure_rust(
-            "embedded", "embedded://" + os.path.join(emb_dir, "broker.sock"))
-    finally:
-        shutil.rmtree(emb_dir, ignore_errors=True)
+    impls += [("raw", measure_raw), ("embedded", embedded)]
+    # Interleaved, so that every implementation sees the same machine.
+    runs = {name: [] for name, _ in impls}
+    for i in range(RUNS):
+        for name, measure in impls:
+            print("%s, run %d of %d" % (name, i + 1, RUNS), file=sys.stderr, flush=True)
+            runs[name].append(measure())
+    results = {name: median_runs(r) for name, r in runs.items()}
 
     def get(impl, phase, key):
         return results.get(impl, {}).get(phase, {}).get(key)
@@ -253,13 +269,13 @@ def main():
     load_after = os.getloadavg()[0]
     n = {k: get(k, "c16", "calls") for k in ("fjord", "python", "raw", "embedded")}
     out.append("")
-    out.append("One run, %d CPUs (1-minute load average %.1f before, %.1f after), "
+    out.append("Median of %d runs, %d CPUs (1-minute load average %.1f before, %.1f after), "
                "broker, servers and clients on the same host; each call "
                "phase at most %.0f s (calls made at 16 callers: %s); casts: %s fjord, %s "
                "Python, %s raw (%d-byte body, publisher confirms, 16 in flight). Raw AMQP "
                "calls: lapin alone, confirmed %d-byte request with reply_to, acked and "
                "answered by a confirmed reply: the broker's ceiling for a call." % (
-                   os.cpu_count(), load_before, load_after, SECS,
+                   RUNS, os.cpu_count(), load_before, load_after, SECS,
                    ", ".join("%s %s" % (k, v) for k, v in n.items() if v is not None),
                    get("fjord", "c16", "casts"), get("python", "c16", "casts"),
                    get("raw", "casts", "messages"), fjord_cast_body_bytes(),
@@ -268,7 +284,7 @@ def main():
     print(table)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "rpc.json"), "w") as f:
-        json.dump({"run_id": RUN_ID, "cpus": os.cpu_count(), "max_secs_per_phase": SECS,
+        json.dump({"run_id": RUN_ID, "runs": RUNS, "cpus": os.cpu_count(), "max_secs_per_phase": SECS,
                    "loadavg_1m_before": load_before, "loadavg_1m_after": load_after,
                    "results": results, "targets": targets}, f, indent=2)
     with open(os.path.join(ROOT, "bench", "results", "rpc.md"), "w") as f:
