@@ -25,7 +25,7 @@ def main():
     http_path = os.path.join(RES, "http.json")
     if os.path.exists(http_path):
         http = json.load(open(http_path))["results"]
-        p, h = bars("GET /hello, requests per second (higher is better)", [(k, v["rps"]) for k, v in http.items()], "req/s", 10, y)
+        p, h = bars("GET /hello, requests per second at 64 connections (higher is better)", [(k, v["rps"]) for k, v in http.items()], "req/s", 10, y)
         parts += p
         y += h
     launcher_path = os.path.join(RES, "launcher.json")

@@ -351,16 +351,19 @@ def main():
                 runs[s.name].append(measure_once(s))
             except (OSError, RuntimeError, TimeoutError, subprocess.TimeoutExpired) as e:
                 log(f"  {s.name} failed: {e}")
+    load = os.getloadavg()
     results = {name: summarize(r) for name, r in runs.items() if r}
     md = table(results)
     print(md)
     meta = (f"wrk, {WORKERS} workers per server, {ROUNDS} interleaved rounds (medians), {SECONDS} s per run, "
             f"{os.cpu_count()} CPUs shared by wrk and the server; CPU/request = server utime+stime / requests; "
-            f"RSS/worker = max VmRSS over worker processes.")
+            f"RSS/worker = max VmRSS over worker processes. Load average at the end: "
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (anything above ~1 means other work shared the CPUs: "
+            f"compare columns of the same run only).")
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "http.json"), "w") as f:
         json.dump({"seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS, "workers": WORKERS,
-                   "cpus": os.cpu_count(), "note": meta, "results": results}, f, indent=2)
+                   "cpus": os.cpu_count(), "loadavg": load, "note": meta, "results": results}, f, indent=2)
     with open(os.path.join(ROOT, "bench", "results", "http.md"), "w") as f:
         f.write(meta + "\n\n" + md + "\n")
 
