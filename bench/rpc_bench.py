@@ -174,6 +174,25 @@ def measure_raw_casts():
         "--body-bytes", str(fjord_cast_body_bytes()), "--max-secs", "120"], 180)
 
 
+def delete_run_queues():
+    """Deletes the topic and server queues this run declared (oslo's are not
+    auto-delete; reply queues expire by themselves). Best effort: needs
+    rabbitmqctl, which the broker's host has."""
+    if not shutil.which("rabbitmqctl"):
+        print("rabbitmqctl not found: queues named bench_rpc_*_%s_* are left" % RUN_ID,
+              file=sys.stderr)
+        return
+    try:
+        names = subprocess.run(["rabbitmqctl", "list_queues", "-q", "name"],
+                               capture_output=True, timeout=30).stdout.decode().split()
+        for q in names:
+            if q.startswith("bench_rpc_") and RUN_ID in q:
+                subprocess.run(["rabbitmqctl", "delete_queue", "-q", q],
+                               capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        print("cleaning queues up failed: %s" % e, file=sys.stderr)
+
+
 def fmt(v, spec):
     return "-" if v is None else spec.format(v)
 
@@ -216,10 +235,13 @@ def main():
     impls += [("raw", measure_raw), ("embedded", embedded)]
     # Interleaved, so that every implementation sees the same machine.
     runs = {name: [] for name, _ in impls}
-    for i in range(RUNS):
-        for name, measure in impls:
-            print("%s, run %d of %d" % (name, i + 1, RUNS), file=sys.stderr, flush=True)
-            runs[name].append(measure())
+    try:
+        for i in range(RUNS):
+            for name, measure in impls:
+                print("%s, run %d of %d" % (name, i + 1, RUNS), file=sys.stderr, flush=True)
+                runs[name].append(measure())
+    finally:
+        delete_run_queues()
     results = {name: median_runs(r) for name, r in runs.items()}
 
     def get(impl, phase, key):
