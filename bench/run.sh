@@ -18,3 +18,4 @@ python3 bench/launcher_bench.py
 python3 bench/http_bench.py
 python3 bench/rpc_bench.py        # needs RabbitMQ on 127.0.0.1:5672
 python3 bench/chart.py
+python3 bench/readme_tables.py
