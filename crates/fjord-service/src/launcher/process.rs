@@ -519,9 +519,11 @@ impl Master {
         {
             self.exit = Exit::Forced;
         }
-        let is_current = slot.current[child.index] == Some(pid);
-        if is_current {
-            slot.current[child.index] = None;
+        // A worker retired by scaling down has no slot any more.
+        if let Some(current) = slot.current.get_mut(child.index)
+            && *current == Some(pid)
+        {
+            *current = None;
         }
         if self.state == State::Stopping || child.retiring {
             tracing::info!("worker {name} #{} pid={pid} {how}", child.index);
