@@ -8,7 +8,10 @@ use support::Proc;
 
 #[test]
 fn ttin_adds_and_ttou_retires_a_worker() {
-    let mut p = Proc::example("workers", &["--workers", "2", "--graceful-shutdown-timeout", "5"]);
+    let mut p = Proc::example(
+        "workers",
+        &["--workers", "2", "--graceful-shutdown-timeout", "5"],
+    );
     p.wait_stdout("2 workers", Duration::from_secs(10), |o| {
         support::pids_with(o, "worker started pid=").len() == 2
     });
@@ -22,9 +25,11 @@ fn ttin_adds_and_ttou_retires_a_worker() {
     });
     let third = p.started_pids()[2];
     p.signal(Signal::SIGTTOU);
-    p.wait_stdout("the newest worker retired cleanly", Duration::from_secs(10), |o| {
-        o.contains(&format!("worker stopped pid={third} clean"))
-    });
+    p.wait_stdout(
+        "the newest worker retired cleanly",
+        Duration::from_secs(10),
+        |o| o.contains(&format!("worker stopped pid={third} clean")),
+    );
     support::wait_until("2 children", Duration::from_secs(5), || {
         support::children_of(master).len() == 2
     });
