@@ -92,7 +92,7 @@ fn versions(ctx: ApiContext) -> App {
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_owned)
-                .unwrap_or_else(|| format!("{}:{}", ctx.conf.listen, ctx.conf.port));
+                .unwrap_or_else(|| format!("{}:{}", ctx.conf.server.listen, ctx.conf.server.port));
             json_response(
                 StatusCode::OK,
                 &json!({"versions": [{

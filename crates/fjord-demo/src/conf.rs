@@ -15,14 +15,6 @@ pub struct DemoConf {
     /// The `fjord.messaging` options (`control_exchange`,
     /// `[oslo_messaging_rabbit]`, ...), `transport_url` resolved.
     pub messaging: fjord::messaging::MessagingOptions,
-    /// `osapi_demo_listen`.
-    pub listen: String,
-    /// `osapi_demo_listen_port`.
-    pub port: u16,
-    /// `osapi_demo_workers` (`None`: the CPU count).
-    pub api_workers: Option<usize>,
-    /// `transport_url` (`None`: the embedded transport under `state_path`).
-    pub transport_url: Option<String>,
     /// `state_path`.
     pub state_path: PathBuf,
     /// `host`.
@@ -135,12 +127,6 @@ impl DemoConf {
         Ok(DemoConf {
             server: fjord::http::server::ServerOptions::from_conf(conf, "osapi_demo")?,
             messaging,
-            listen: conf.get("DEFAULT", "osapi_demo_listen")?,
-            port: conf.get("DEFAULT", "osapi_demo_listen_port")?,
-            api_workers: conf
-                .get::<Option<i64>>("DEFAULT", "osapi_demo_workers")?
-                .map(|n| n.max(1) as usize),
-            transport_url: conf.get("DEFAULT", "transport_url")?,
             host: launcher.host,
             connection,
             api_paste_config,

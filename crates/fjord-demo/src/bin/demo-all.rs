@@ -28,7 +28,7 @@ fn main() -> anyhow::Result<()> {
             .name("demo-all")
             .graceful_shutdown_timeout(conf.graceful_shutdown_timeout),
     );
-    launcher.launch_service(api, conf.api_workers)?;
+    launcher.launch_service(api, conf.server.workers)?;
     launcher.launch_service(worker, Some(1))?;
     launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());

@@ -18,7 +18,7 @@ fn main() -> anyhow::Result<()> {
     let options = LauncherOptions::default()
         .name("demo-api")
         .graceful_shutdown_timeout(conf.graceful_shutdown_timeout);
-    let mut launcher = launch(service, conf.api_workers, options)?;
+    let mut launcher = launch(service, conf.server.workers, options)?;
     launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());
 }
