@@ -124,19 +124,16 @@ impl ServiceLauncher {
             hook();
         }
 
+        // Built once per start, not on every wake-up of the loop.
+        let wait_all = |services: Vec<SharedService>| {
+            Box::pin(async move {
+                futures_util::future::join_all(services.iter().map(|s| s.wait())).await;
+            })
+        };
+        let mut all_done = wait_all(self.services.clone());
         loop {
-            let services = self.services.clone();
-            let all_done = async move {
-                let waits: Vec<_> = services
-                    .into_iter()
-                    .map(|s| tokio::spawn(async move { s.wait().await }))
-                    .collect();
-                for w in waits {
-                    let _ = w.await;
-                }
-            };
             tokio::select! {
-                _ = all_done => {
+                _ = &mut all_done => {
                     tracing::info!("every service ended");
                     return Ok(Exit::Clean);
                 }
@@ -148,6 +145,7 @@ impl ServiceLauncher {
                         stop_bounded(&self.services, self.options.graceful_deadline(), term.recv()).await;
                         return Ok(Exit::StartFailed);
                     }
+                    all_done = wait_all(self.services.clone());
                 }
                 _ = usr2.recv() => {
                     let names: Vec<&str> = self.services.iter().map(|s| s.name()).collect();
