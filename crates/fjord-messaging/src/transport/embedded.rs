@@ -41,63 +41,6 @@ const MAX_FRAME: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum WireDest {
-    Topic {
-        exchange: String,
-        routing_key: String,
-    },
-    Fanout {
-        topic: String,
-    },
-    Reply {
-        queue: String,
-    },
-    Notification {
-        exchange: String,
-        queue: String,
-    },
-}
-
-impl From<&Destination> for WireDest {
-    fn from(d: &Destination) -> Self {
-        match d.clone() {
-            Destination::Topic {
-                exchange,
-                routing_key,
-            } => WireDest::Topic {
-                exchange,
-                routing_key,
-            },
-            Destination::Fanout { topic } => WireDest::Fanout { topic },
-            Destination::Reply { queue } => WireDest::Reply { queue },
-            Destination::Notification { exchange, queue } => {
-                WireDest::Notification { exchange, queue }
-            }
-        }
-    }
-}
-
-impl From<WireDest> for Destination {
-    fn from(d: WireDest) -> Self {
-        match d {
-            WireDest::Topic {
-                exchange,
-                routing_key,
-            } => Destination::Topic {
-                exchange,
-                routing_key,
-            },
-            WireDest::Fanout { topic } => Destination::Fanout { topic },
-            WireDest::Reply { queue } => Destination::Reply { queue },
-            WireDest::Notification { exchange, queue } => {
-                Destination::Notification { exchange, queue }
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
 enum WireSpec {
     Rpc {
         exchange: String,
@@ -119,7 +62,7 @@ enum WireSpec {
 enum Request {
     Send {
         id: u64,
-        dest: WireDest,
+        dest: Destination,
         body: String,
         mandatory: bool,
     },
@@ -242,7 +185,7 @@ async fn serve_client(stream: UnixStream, hub: Arc<FakeDriver>) {
             } => {
                 let mut msg = OutgoingMessage::new(body.into_bytes());
                 msg.mandatory = mandatory;
-                let r = hub.send(&dest.into(), msg).await;
+                let r = hub.send(&dest, msg).await;
                 let _ = tx
                     .send(Reply::Done {
                         id,
@@ -680,7 +623,7 @@ impl Driver for EmbeddedDriver {
         let body = String::from_utf8(message.body).map_err(|_| {
             Error::Encode("the embedded transport carries UTF-8 JSON bodies".into())
         })?;
-        let dest = WireDest::from(dest);
+        let dest = dest.clone();
         let mandatory = message.mandatory;
         self.inner
             .request(

@@ -27,7 +27,8 @@ use crate::options::MessagingOptions;
 use crate::rpc::reply::ReplyRouter;
 
 /// Where a message is published.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Destination {
     /// A topic exchange (declared before publishing) and routing key:
