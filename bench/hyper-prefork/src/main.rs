@@ -1,5 +1,6 @@
 //! Benchmark baseline for `bench/http_bench.py`: the smallest pre-fork
-//! hyper 1 server, answering every request with `200 Hello, World!`.
+//! hyper 1 server, answering every request with `200 Hello, World!` and
+//! the same headers as fjord's `http_hello`.
 //!
 //! ```text
 //! cargo run --release -p hyper-prefork -- --port 8080 --workers 2
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -31,6 +32,7 @@ use nix::unistd::{ForkResult, Pid, fork};
 use socket2::{Domain, Socket, Type};
 
 const BODY: &[u8] = b"Hello, World!";
+const WORKER_PID: HeaderName = HeaderName::from_static("x-fjord-worker-pid");
 
 struct Args {
     port: u16,
@@ -77,11 +79,14 @@ fn bind(port: u16) -> std::io::Result<TcpListener> {
     Ok(socket.into())
 }
 
-async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// The same response as fjord's `http_hello`, header for header (it names
+/// the worker in `x-fjord-worker-pid`), so both encode the same bytes.
+fn hello(pid: &HeaderValue) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from_static(BODY)));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    Ok(resp)
+    resp.headers_mut().insert(WORKER_PID, pid.clone());
+    resp
 }
 
 /// Runs in a forked child: serves until killed.
@@ -89,6 +94,7 @@ fn worker(listener: TcpListener) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()?;
+    let pid = HeaderValue::from(std::process::id());
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         loop {
@@ -98,10 +104,15 @@ fn worker(listener: TcpListener) -> std::io::Result<()> {
                 Err(_) => continue,
             };
             let _ = stream.set_nodelay(true);
+            let pid = pid.clone();
             tokio::spawn(async move {
+                let service = service_fn(move |_req: Request<Incoming>| {
+                    let resp = hello(&pid);
+                    async move { Ok::<_, Infallible>(resp) }
+                });
                 let _ = http1::Builder::new()
                     .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service_fn(hello))
+                    .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
         }

@@ -19,6 +19,10 @@ use clap::Parser;
 use fjord::http::server::{HttpService, ServerOptions};
 use fjord::http::{App, Request, full};
 use fjord::service::{LauncherOptions, launch};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+
+/// Names the worker that served a response (tests use it).
+const WORKER_PID: HeaderName = HeaderName::from_static("x-fjord-worker-pid");
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -39,21 +43,27 @@ struct Args {
     access_log: bool,
 }
 
+/// The app of one worker: made after fork, so the pid it answers with is
+/// the worker's own. Headers are built once and cloned (a reference count).
 fn hello() -> App {
-    App::new(tower::service_fn(|req: Request| async move {
-        let pid = std::process::id().to_string();
-        let resp = if req.uri().path() == "/hello" {
-            http::Response::builder()
-                .header(http::header::CONTENT_TYPE, "text/plain")
-                .header("x-fjord-worker-pid", pid)
-                .body(full("Hello, World!"))
-        } else {
-            http::Response::builder()
-                .status(http::StatusCode::NOT_FOUND)
-                .header(http::header::CONTENT_TYPE, "text/plain")
-                .body(full("Not Found"))
-        };
-        Ok::<_, Infallible>(resp.unwrap_or_else(|_| http::Response::new(full(""))))
+    let pid = HeaderValue::from(std::process::id());
+    let text = HeaderValue::from_static("text/plain");
+    App::new(tower::service_fn(move |req: Request| {
+        let (pid, text) = (pid.clone(), text.clone());
+        async move {
+            let resp = if req.uri().path() == "/hello" {
+                let mut resp = http::Response::new(full("Hello, World!"));
+                resp.headers_mut().insert(CONTENT_TYPE, text);
+                resp.headers_mut().insert(WORKER_PID, pid);
+                resp
+            } else {
+                let mut resp = http::Response::new(full("Not Found"));
+                *resp.status_mut() = http::StatusCode::NOT_FOUND;
+                resp.headers_mut().insert(CONTENT_TYPE, text);
+                resp
+            };
+            Ok::<_, Infallible>(resp)
+        }
     }))
 }
 
@@ -72,11 +82,11 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     // Bound here, in the master, before any worker exists.
-    let service = HttpService::bind(
+    let service = HttpService::bind_with(
         ServerOptions::new("hello")
             .listen(args.listen)
             .port(args.port),
-        hello(),
+        hello,
     )?;
     let url = service.url();
     let options = LauncherOptions::default()

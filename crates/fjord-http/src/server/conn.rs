@@ -4,19 +4,19 @@
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, Semaphore, watch};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{Notify, Semaphore};
 
 use super::access_log::LogFormat;
 use super::io::ConnIo;
 use super::request::Handler;
+use super::signals::Signals;
 use super::stats::{Stats, inc};
 use crate::body::App;
 
@@ -53,10 +53,17 @@ pub(crate) struct ServerCtx {
     pub(crate) max_url_len: usize,
     pub(crate) max_header_line: usize,
     pub(crate) max_request_body_size: u64,
-    /// Cancelled when a graceful stop begins.
-    pub(crate) drain: CancellationToken,
-    /// Bumped when the connection bound is reached: idle connections close.
-    pub(crate) shed: watch::Sender<u64>,
+    /// Drain, force and shed events (see [`Signals`]).
+    pub(crate) signals: Arc<Signals>,
+}
+
+impl std::fmt::Debug for ConnState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnState")
+            .field("in_flight", &self.in_flight)
+            .field("read_since_response", &self.read_since_response)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for ServerCtx {
@@ -76,7 +83,6 @@ impl ServerCtx {
 
 /// Per-connection state shared by the stream, the requests and the
 /// connection task.
-#[derive(Debug, Default)]
 pub(crate) struct ConnState {
     /// Requests of this connection between head and end of response.
     pub(crate) in_flight: AtomicUsize,
@@ -84,18 +90,74 @@ pub(crate) struct ConnState {
     pub(crate) read_since_response: AtomicBool,
     /// Signalled when a request begins or ends.
     pub(crate) changed: Notify,
+    /// When the connection was accepted.
+    born: Instant,
+    /// Nanoseconds from `born` to the end of the last response: the
+    /// connection waits for a next request head since then.
+    idle_since: AtomicU64,
+    /// A clone of the app lent to one request at a time and given back
+    /// when its response is ready: an HTTP/1 connection clones the app
+    /// once, not once per request (HTTP/2 streams beyond one clone).
+    spare_app: std::sync::Mutex<Option<App>>,
+}
+
+impl Default for ConnState {
+    fn default() -> Self {
+        ConnState {
+            in_flight: AtomicUsize::new(0),
+            read_since_response: AtomicBool::new(false),
+            changed: Notify::new(),
+            born: Instant::now(),
+            idle_since: AtomicU64::new(0),
+            spare_app: std::sync::Mutex::new(None),
+        }
+    }
 }
 
 impl ConnState {
+    /// The spare app, or a clone of `app` when it is lent out.
+    pub(crate) fn borrow_app(&self, app: &App) -> App {
+        let spare = self
+            .spare_app
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        spare.unwrap_or_else(|| app.clone())
+    }
+
+    /// Gives an app back for the next request.
+    pub(crate) fn return_app(&self, app: App) {
+        let mut spare = self
+            .spare_app
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if spare.is_none() {
+            *spare = Some(app);
+        }
+    }
+
     pub(crate) fn begin(&self) {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.changed.notify_one();
     }
 
     pub(crate) fn end(&self) {
+        let since = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.idle_since.store(since, Ordering::Release);
         self.read_since_response.store(false, Ordering::Release);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.changed.notify_one();
+    }
+
+    /// When a connection waiting for a request head since the end of the
+    /// last response (or its start) has waited `limit`; `None` while a
+    /// request is in flight.
+    fn head_deadline(&self, limit: Duration) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let since = Duration::from_nanos(self.idle_since.load(Ordering::Acquire));
+        Some(self.born + since + limit)
     }
 
     /// No request in flight and nothing of a next one received.
@@ -124,31 +186,8 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ServerCt
     let timeout = ctx.client_socket_timeout;
     let mut io = ConnIo::new(stream, conn.clone(), timeout);
     if let Some(acceptor) = ctx.tls.clone() {
-        let mut tls = match with_timeout(timeout, acceptor.accept(io)).await {
-            Some(Ok(tls)) => tls,
-            Some(Err(e)) => {
-                tracing::info!(client = %peer, "TLS handshake failed: {e}");
-                return;
-            }
-            None => {
-                tracing::info!(client = %peer, "TLS handshake timed out");
-                return;
-            }
-        };
-        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-        let handler = Handler {
-            ctx: ctx.clone(),
-            app,
-            conn: conn.clone(),
-            peer,
-            http1: !h2,
-        };
-        if h2 {
-            tls.get_mut().0.set_read_idle(timeout);
-            serve_h2(tls, handler, &ctx, &conn).await;
-        } else {
-            serve_h1(tls, handler, &ctx, &conn, peer).await;
-        }
+        // Boxed: a plain connection's future does not carry the TLS state.
+        Box::pin(serve_tls(io, acceptor, peer, ctx, app, conn)).await;
         return;
     }
     let h2 = if ctx.http2 {
@@ -175,9 +214,45 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ServerCt
     };
     if h2 {
         io.set_read_idle(timeout);
-        serve_h2(io, handler, &ctx, &conn).await;
+        Box::pin(serve_h2(io, handler, &ctx, &conn)).await;
     } else {
         serve_h1(io, handler, &ctx, &conn, peer).await;
+    }
+}
+
+async fn serve_tls(
+    io: ConnIo<TcpStream>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    peer: SocketAddr,
+    ctx: Arc<ServerCtx>,
+    app: App,
+    conn: Arc<ConnState>,
+) {
+    let timeout = ctx.client_socket_timeout;
+    let mut tls = match with_timeout(timeout, acceptor.accept(io)).await {
+        Some(Ok(tls)) => tls,
+        Some(Err(e)) => {
+            tracing::info!(client = %peer, "TLS handshake failed: {e}");
+            return;
+        }
+        None => {
+            tracing::info!(client = %peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    let handler = Handler {
+        ctx: ctx.clone(),
+        app,
+        conn: conn.clone(),
+        peer,
+        http1: !h2,
+    };
+    if h2 {
+        tls.get_mut().0.set_read_idle(timeout);
+        Box::pin(serve_h2(tls, handler, &ctx, &conn)).await;
+    } else {
+        serve_h1(tls, handler, &ctx, &conn, peer).await;
     }
 }
 
@@ -213,18 +288,26 @@ where
         .keep_alive(ctx.keep_alive)
         // A client may shut down its sending side and wait for the answer.
         .half_close(true)
-        .header_read_timeout(ctx.client_socket_timeout)
+        // client_socket_timeout for a request head is our own lazy timer
+        // below: hyper's arms and frees a timer on every request.
+        .header_read_timeout(None)
         .max_buf_size(ctx.max_buf());
     let mut c = builder.serve_connection(TokioIo::new(io), handler);
-    let mut shed = ctx.shed.subscribe();
-    let mut shed_open = true;
+    let mut seen = ctx.signals.state().before_stop();
     let mut draining = false;
     let mut shutdown = false;
     let grace = tokio::time::sleep(DRAIN_PARTIAL_GRACE);
     tokio::pin!(grace);
     let mut grace_armed = false;
+    // One timer for the connection's life, moved forward lazily: the time
+    // to receive a request head (client_socket_timeout) counts from the
+    // end of the previous response or from the accept.
+    let head_limit = ctx.client_socket_timeout;
+    let head_timer = tokio::time::sleep(head_limit.unwrap_or(Duration::MAX / 4));
+    tokio::pin!(head_timer);
     // Closed by us while idle: nothing unread, no need to linger.
     let mut closed_idle = false;
+    let mut timed_out = false;
     loop {
         tokio::select! {
             r = poll_fn(|cx| c.poll_without_shutdown(cx)) => {
@@ -233,17 +316,25 @@ where
                 }
                 break;
             }
-            _ = ctx.drain.cancelled(), if !draining => {
-                draining = true;
-                if conn.is_busy() || conn.is_idle() {
-                    closed_idle = !conn.is_busy();
+            now = ctx.signals.changed(seen) => {
+                let before = std::mem::replace(&mut seen, now);
+                if now.draining() && !draining {
+                    draining = true;
+                    if conn.is_busy() || conn.is_idle() {
+                        closed_idle = !conn.is_busy();
+                        std::pin::Pin::new(&mut c).graceful_shutdown();
+                        shutdown = true;
+                    } else {
+                        // Part of a next request is here: answer it (with
+                        // `Connection: close`) rather than close under the client.
+                        grace.as_mut().reset(tokio::time::Instant::now() + DRAIN_PARTIAL_GRACE);
+                        grace_armed = true;
+                    }
+                } else if now.shed_since(before) && !shutdown && conn.is_idle() {
+                    inc(&ctx.stats.idle_closed);
+                    closed_idle = true;
                     std::pin::Pin::new(&mut c).graceful_shutdown();
                     shutdown = true;
-                } else {
-                    // Part of a next request is here: answer it (with
-                    // `Connection: close`) rather than close under the client.
-                    grace.as_mut().reset(tokio::time::Instant::now() + DRAIN_PARTIAL_GRACE);
-                    grace_armed = true;
                 }
             }
             _ = conn.changed.notified(), if draining && !shutdown => {
@@ -257,20 +348,28 @@ where
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
-            r = shed.changed(), if shed_open && !shutdown => {
-                if r.is_err() {
-                    shed_open = false;
-                } else if conn.is_idle() {
-                    inc(&ctx.stats.idle_closed);
-                    closed_idle = true;
-                    std::pin::Pin::new(&mut c).graceful_shutdown();
-                    shutdown = true;
+            _ = &mut head_timer, if head_limit.is_some() => {
+                let limit = head_limit.unwrap_or(Duration::MAX);
+                let now = Instant::now();
+                match conn.head_deadline(limit) {
+                    Some(deadline) if deadline <= now => {
+                        tracing::info!(
+                            client = %peer,
+                            "client_socket_timeout: no request head within {limit:?}; connection closed",
+                        );
+                        timed_out = true;
+                        break;
+                    }
+                    Some(deadline) => head_timer.as_mut().reset(deadline.into()),
+                    // A request is in flight: its body and response have
+                    // their own stall timers; look again later.
+                    None => head_timer.as_mut().reset((now + limit).into()),
                 }
             }
         }
     }
     let mut io = c.into_parts().io.into_inner();
-    if closed_idle && conn.is_idle() {
+    if timed_out || (closed_idle && conn.is_idle()) {
         let _ = with_timeout(Some(LINGER), io.shutdown()).await;
     } else {
         linger(&mut io).await;
@@ -285,7 +384,8 @@ async fn linger<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I) {
         if io.shutdown().await.is_err() {
             return;
         }
-        let mut buf = [0u8; 4096];
+        // On the heap: the connection's future stays small.
+        let mut buf = vec![0u8; 4096];
         let mut total = 0;
         while let Ok(n) = io.read(&mut buf).await {
             total += n;
@@ -307,8 +407,7 @@ where
         .max_header_list_size(u32::try_from(ctx.max_buf()).unwrap_or(u32::MAX));
     let c = builder.serve_connection(TokioIo::new(io), handler);
     tokio::pin!(c);
-    let mut shed = ctx.shed.subscribe();
-    let mut shed_open = true;
+    let mut seen = ctx.signals.state().before_stop();
     let mut draining = false;
     loop {
         tokio::select! {
@@ -318,14 +417,12 @@ where
                 }
                 break;
             }
-            _ = ctx.drain.cancelled(), if !draining => {
-                draining = true;
-                c.as_mut().graceful_shutdown();
-            }
-            r = shed.changed(), if shed_open && !draining => {
-                if r.is_err() {
-                    shed_open = false;
-                } else if conn.in_flight.load(Ordering::Acquire) == 0 {
+            now = ctx.signals.changed(seen), if !draining => {
+                let before = std::mem::replace(&mut seen, now);
+                if now.draining() {
+                    draining = true;
+                    c.as_mut().graceful_shutdown();
+                } else if now.shed_since(before) && conn.in_flight.load(Ordering::Acquire) == 0 {
                     inc(&ctx.stats.idle_closed);
                     draining = true;
                     c.as_mut().graceful_shutdown();

@@ -95,6 +95,7 @@ mod options;
 pub mod opts;
 mod request;
 mod service;
+mod signals;
 mod socket;
 mod stats;
 mod tls;

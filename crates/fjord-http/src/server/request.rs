@@ -62,14 +62,15 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
     fn call(&self, req: http::Request<Incoming>) -> Self::Future {
         let ctx = self.ctx.clone();
         let mut guard = Guard::new(&ctx, &self.conn, self.peer, &req);
-        let app = self.app.clone();
+        let mut app = self.conn.borrow_app(&self.app);
         let http1 = self.http1;
+        let peer = self.peer;
         Box::pin(async move {
             if let Some(resp) = check_limits(&ctx, &req) {
                 inc(&ctx.stats.rejected);
                 tracing::info!(
-                    client = %guard.peer.ip(), status = resp.status().as_u16(),
-                    "rejected {} {}: over a server limit", guard.method, guard.path,
+                    client = %peer.ip(), status = resp.status().as_u16(),
+                    "rejected {} {}: over a server limit", req.method(), target(req.uri()),
                 );
                 return Ok(finish(resp, guard, http1, true, &ctx));
             }
@@ -85,7 +86,15 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
                 timer: StallTimer::default(),
             };
             let req = http::Request::from_parts(parts, crate::body::boxed(body));
-            let resp = match call_app(app, req).await {
+            // The app's future is boxed already (BoxCloneService).
+            if let Err(never) = std::future::poll_fn(|cx| app.poll_ready(cx)).await {
+                match never {}
+            }
+            // The app's future owns what it needs (BoxCloneService): the
+            // app can serve the connection's next request meanwhile.
+            let call = app.call(req);
+            guard.conn.return_app(app);
+            let resp = match call.await {
                 Ok(resp) => resp,
                 Err(never) => match never {},
             };
@@ -97,17 +106,6 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
             Ok(finish(resp, guard, http1, false, &ctx))
         })
     }
-}
-
-/// Calls the app (ready, then call) with a boxed, `Send` future.
-fn call_app(
-    mut app: App,
-    req: crate::body::Request,
-) -> Pin<Box<dyn Future<Output = Result<crate::body::Response, Infallible>> + Send>> {
-    Box::pin(async move {
-        std::future::poll_fn(|cx| app.poll_ready(cx)).await?;
-        app.call(req).await
-    })
 }
 
 /// Waits for a free slot of the worker's pool (`wsgi_default_pool_size`).
@@ -186,7 +184,7 @@ fn finish(
     ctx: &ServerCtx,
 ) -> http::Response<ResponseBody> {
     let (mut parts, body) = resp.into_parts();
-    if http1 && (close || ctx.drain.is_cancelled()) {
+    if http1 && (close || ctx.signals.state().draining()) {
         parts
             .headers
             .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -197,17 +195,32 @@ fn finish(
 
 /// Accounts for one request from its head to the end of its response:
 /// in-flight counters, the pool slot, and the access log line on drop.
+///
+/// Kept small: hyper moves the response body (which holds it) around.
 struct Guard {
     ctx: Arc<ServerCtx>,
     conn: Arc<ConnState>,
-    peer: SocketAddr,
-    method: http::Method,
-    path: String,
-    version: Version,
-    start: Instant,
     status: Option<u16>,
     bytes: u64,
     permit: Option<OwnedSemaphorePermit>,
+    /// What the access log line needs, when the access log is on.
+    access: Option<Box<AccessInfo>>,
+}
+
+/// The request as the access log line shows it.
+struct AccessInfo {
+    peer: SocketAddr,
+    method: http::Method,
+    /// The request target (a cheap clone: no copy of the text).
+    uri: http::Uri,
+    version: Version,
+    start: Instant,
+}
+
+/// Path and query, as the request line had them.
+fn target(uri: &http::Uri) -> &str {
+    uri.path_and_query()
+        .map_or_else(|| uri.path(), |pq| pq.as_str())
 }
 
 impl Guard {
@@ -220,21 +233,23 @@ impl Guard {
         conn.begin();
         inc(&ctx.stats.requests);
         inc(&ctx.stats.in_flight);
-        let path = req
-            .uri()
-            .path_and_query()
-            .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+        let access =
+            tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO).then(|| {
+                Box::new(AccessInfo {
+                    peer,
+                    method: req.method().clone(),
+                    uri: req.uri().clone(),
+                    version: req.version(),
+                    start: Instant::now(),
+                })
+            });
         Guard {
             ctx: ctx.clone(),
             conn: conn.clone(),
-            peer,
-            method: req.method().clone(),
-            path,
-            version: req.version(),
-            start: Instant::now(),
             status: None,
             bytes: 0,
             permit: None,
+            access,
         }
     }
 }
@@ -242,11 +257,8 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         self.permit = None;
-        let status = self
-            .status
-            .filter(|_| tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO));
-        if let Some(status) = status {
-            let version = match self.version {
+        if let (Some(status), Some(a)) = (self.status, &self.access) {
+            let version = match a.version {
                 Version::HTTP_09 => "HTTP/0.9",
                 Version::HTTP_10 => "HTTP/1.0",
                 Version::HTTP_11 => "HTTP/1.1",
@@ -254,13 +266,13 @@ impl Drop for Guard {
                 _ => "HTTP/3.0",
             };
             let line = self.ctx.log_format.format(&Entry {
-                client_ip: self.peer.ip(),
-                method: self.method.as_str(),
-                path: &self.path,
+                client_ip: a.peer.ip(),
+                method: a.method.as_str(),
+                path: target(&a.uri),
                 version,
                 status,
                 body_length: self.bytes,
-                wall: self.start.elapsed(),
+                wall: a.start.elapsed(),
             });
             tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
         }

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::access_log::LogFormat;
 use super::conn::{self, ServerCtx};
 use super::error::Error;
 use super::options::ServerOptions;
+use super::signals::Signals;
 use super::stats::{Phase, Stats, StatsSnapshot, dec, inc};
 use super::{socket, tls};
 use crate::body::App;
@@ -64,8 +64,7 @@ struct Inner {
 
 #[derive(Clone)]
 struct Run {
-    drain: CancellationToken,
-    force: CancellationToken,
+    signals: Arc<Signals>,
     tracker: TaskTracker,
 }
 
@@ -201,8 +200,7 @@ impl HttpService {
         let listener = TcpListener::from_std(std_listener).map_err(listener_err)?;
 
         let o = &self.inner.options;
-        let (shed, _) = watch::channel(0u64);
-        let drain = CancellationToken::new();
+        let signals = Arc::new(Signals::default());
         let ctx = Arc::new(ServerCtx {
             stats: self.inner.stats.clone(),
             log_format: self.inner.log_format.clone(),
@@ -216,12 +214,10 @@ impl HttpService {
             max_url_len: o.max_url_len,
             max_header_line: o.max_header_line,
             max_request_body_size: o.max_request_body_size,
-            drain: drain.clone(),
-            shed,
+            signals: signals.clone(),
         });
         let r = Run {
-            drain,
-            force: CancellationToken::new(),
+            signals,
             tracker: TaskTracker::new(),
         };
         let app = (self.inner.make_app)();
@@ -275,27 +271,28 @@ async fn accept_loop(
     run: Run,
     conns: Arc<Semaphore>,
 ) {
-    let drain = run.drain.clone();
+    let signals = run.signals.clone();
+    let drain = || signals.drained();
     loop {
         // H3: with every slot busy, leave new connections in the backlog
         // for another worker (eventlet's pool.spawn blocks the same way).
         if ctx.pool.available_permits() == 0 {
             tokio::select! {
                 p = ctx.pool.acquire() => drop(p),
-                _ = drain.cancelled() => break,
+                _ = drain() => break,
             }
         }
         let conn_permit = match conns.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
                 // Make room: idle keep-alive connections close.
-                ctx.shed.send_modify(|g| *g = g.wrapping_add(1));
+                ctx.signals.shed();
                 tokio::select! {
                     p = conns.clone().acquire_owned() => match p {
                         Ok(p) => p,
                         Err(_) => break,
                     },
-                    _ = drain.cancelled() => break,
+                    _ = drain() => break,
                 }
             }
         };
@@ -304,7 +301,7 @@ async fn accept_loop(
             // The pool filled up while we waited: check again, so the
             // connection stays in the backlog for another worker.
             _ = ctx.pool_full.notified() => continue,
-            _ = drain.cancelled() => break,
+            _ = drain() => break,
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
@@ -318,7 +315,7 @@ async fn accept_loop(
                     tracing::error!("accept failed: {e}; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => {}
-                        _ = drain.cancelled() => break,
+                        _ = drain() => break,
                     }
                 }
                 continue;
@@ -327,14 +324,14 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         let app = app.clone();
-        let force = run.force.clone();
+        let signals = run.signals.clone();
         run.tracker.spawn(async move {
             let stats = ctx.stats.clone();
             inc(&stats.connections_accepted);
             inc(&stats.active_connections);
             tokio::select! {
                 _ = conn::serve(stream, peer, ctx, app) => {}
-                _ = force.cancelled() => {}
+                _ = signals.forced() => {}
             }
             dec(&stats.active_connections);
             drop(conn_permit);
@@ -374,9 +371,10 @@ impl fjord_service::Service for HttpService {
                 change
             });
         }
-        run.drain.cancel();
-        if !graceful {
-            run.force.cancel();
+        if graceful {
+            run.signals.drain();
+        } else {
+            run.signals.force();
         }
         run.tracker.close();
         run.tracker.wait().await;
@@ -396,8 +394,7 @@ impl fjord_service::Service for HttpService {
     async fn reset(&self) -> fjord_service::Result<()> {
         let run = self.lock_run().take();
         if let Some(run) = run {
-            run.drain.cancel();
-            run.force.cancel();
+            run.signals.force();
             run.tracker.close();
             run.tracker.wait().await;
         }
