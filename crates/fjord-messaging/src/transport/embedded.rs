@@ -111,15 +111,57 @@ impl From<&Error> for WireError {
     }
 }
 
-async fn write_frame<W: AsyncWriteExt + Unpin, T: Serialize>(
+/// Appends one frame (length, then JSON) to `buf`.
+fn encode_frame<T: Serialize>(buf: &mut Vec<u8>, v: &T) -> std::io::Result<()> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    let len = serde_json::to_writer(&mut *buf, v)
+        .map_err(std::io::Error::other)
+        .and_then(|()| u32::try_from(buf.len() - start - 4).map_err(std::io::Error::other));
+    match len {
+        Ok(len) => {
+            buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+            Ok(())
+        }
+        Err(e) => {
+            // Nothing of a frame that cannot be sent stays in the stream.
+            buf.truncate(start);
+            Err(e)
+        }
+    }
+}
+
+/// Writes what `rx` yields until it closes or the socket fails: every
+/// frame queued meanwhile goes out in the same write (one system call
+/// per batch, not two per frame).
+async fn write_frames<W: AsyncWriteExt + Unpin, T: Serialize>(
     w: &mut W,
-    v: &T,
-) -> std::io::Result<()> {
-    let data = serde_json::to_vec(v).map_err(std::io::Error::other)?;
-    let len = u32::try_from(data.len()).map_err(std::io::Error::other)?;
-    w.write_all(&len.to_be_bytes()).await?;
-    w.write_all(&data).await?;
-    w.flush().await
+    rx: &mut mpsc::Receiver<T>,
+) {
+    let mut buf = Vec::with_capacity(8192);
+    while let Some(first) = rx.recv().await {
+        buf.clear();
+        let mut item = Some(first);
+        while let Some(v) = item {
+            if let Err(e) = encode_frame(&mut buf, &v) {
+                tracing::warn!("embedded transport: cannot encode a frame: {e}");
+            }
+            item = if buf.len() < 1 << 20 {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        if w.write_all(&buf).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A read half with a buffer: a frame's length and body usually come in
+/// one read.
+fn buffered<R: AsyncReadExt + Unpin>(r: R) -> tokio::io::BufReader<R> {
+    tokio::io::BufReader::with_capacity(64 * 1024, r)
 }
 
 async fn read_frame<R: AsyncReadExt + Unpin, T: for<'de> Deserialize<'de>>(
@@ -156,15 +198,10 @@ async fn run_broker(listener: UnixListener, _lock: std::fs::File) {
 }
 
 async fn serve_client(stream: UnixStream, hub: Arc<FakeDriver>) {
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = buffered(rd);
     let (tx, mut rx) = mpsc::channel::<Reply>(1024);
-    let writer = tokio::spawn(async move {
-        while let Some(reply) = rx.recv().await {
-            if write_frame(&mut wr, &reply).await.is_err() {
-                break;
-            }
-        }
-    });
+    let writer = tokio::spawn(async move { write_frames(&mut wr, &mut rx).await });
     let mut listeners: HashMap<u64, Box<dyn ListenerControl>> = HashMap::new();
     loop {
         let req: Request = match read_frame(&mut rd).await {
@@ -533,16 +570,11 @@ struct Conn {
 
 /// Spawns the reader and writer tasks of one connection.
 fn start_connection(stream: UnixStream, shared: Arc<Shared>) -> Conn {
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, mut wr) = stream.into_split();
+    let mut rd = buffered(rd);
     let (tx, mut rx) = mpsc::channel::<Request>(1024);
     let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let writer = tokio::spawn(async move {
-        while let Some(req) = rx.recv().await {
-            if write_frame(&mut wr, &req).await.is_err() {
-                break;
-            }
-        }
-    });
+    let writer = tokio::spawn(async move { write_frames(&mut wr, &mut rx).await });
     let reader_alive = alive.clone();
     tokio::spawn(async move {
         loop {
