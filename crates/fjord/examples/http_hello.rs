@@ -41,6 +41,11 @@ struct Args {
     /// Log every request (access log).
     #[arg(long)]
     access_log: bool,
+    /// Seconds a client may take to send a request head, idle time on a
+    /// keep-alive connection included (oslo's `client_socket_timeout`;
+    /// 0 = none).
+    #[arg(long, default_value_t = 900)]
+    client_socket_timeout: u64,
 }
 
 /// The app of one worker: made after fork, so the pid it answers with is
@@ -85,7 +90,8 @@ fn main() -> anyhow::Result<()> {
     let service = HttpService::bind_with(
         ServerOptions::new("hello")
             .listen(args.listen)
-            .port(args.port),
+            .port(args.port)
+            .client_socket_timeout(Duration::from_secs(args.client_socket_timeout)),
         hello,
     )?;
     let url = service.url();
