@@ -1,7 +1,7 @@
 //! The messaging benchmark's Rust side (driven by `bench/rpc_bench.py`).
 //!
 //! ```text
-//! rpc_bench server --transport-url URL --topic T --server S [--max-secs 600]
+//! rpc_bench [--runtime multi|current] server --transport-url URL --topic T --server S [--max-secs 600]
 //! rpc_bench client --transport-url URL --topic T --concurrency C --calls N --max-secs D [--casts M --cast-concurrency K]
 //! rpc_bench raw --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --messages M --window K
 //! rpc_bench raw-call --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --concurrency C --calls N --max-secs D
@@ -50,8 +50,29 @@ use tokio::sync::{oneshot, watch};
 
 #[derive(Parser, Debug)]
 struct Args {
+    /// The tokio runtime: `multi` (two worker threads) or `current` (one
+    /// thread, what fjord's launcher gives a service by default).
+    #[arg(long, global = true, default_value = "multi")]
+    runtime: RuntimeKind,
     #[command(subcommand)]
     mode: Mode,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum RuntimeKind {
+    Multi,
+    Current,
+}
+
+fn runtime(kind: RuntimeKind) -> std::io::Result<tokio::runtime::Runtime> {
+    match kind {
+        RuntimeKind::Multi => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        RuntimeKind::Current => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -183,7 +204,13 @@ fn endpoint(casts: Arc<watch::Sender<u64>>) -> FnEndpoint {
         .build()
 }
 
-fn server(transport_url: &str, topic: &str, name: &str, max_secs: u64) -> anyhow::Result<()> {
+fn server(
+    rt_kind: RuntimeKind,
+    transport_url: &str,
+    topic: &str,
+    name: &str,
+    max_secs: u64,
+) -> anyhow::Result<()> {
     let transport = Transport::new(&options(transport_url))?;
     let casts = Arc::new(watch::channel(0u64).0);
     let server = RpcServer::builder(&transport, Target::new(topic).with_server(name))
@@ -196,9 +223,7 @@ fn server(transport_url: &str, topic: &str, name: &str, max_secs: u64) -> anyhow
         let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
         let _ = eof_tx.send(());
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = runtime(rt_kind)?;
     rt.block_on(async {
         let ctrl_c = tokio::signal::ctrl_c();
         tokio::pin!(ctrl_c);
@@ -674,13 +699,15 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    match Args::parse().mode {
+    let args = Args::parse();
+    let rt_kind = args.runtime;
+    match args.mode {
         Mode::Server {
             transport_url,
             topic,
             server: name,
             max_secs,
-        } => server(&transport_url, &topic, &name, max_secs),
+        } => server(rt_kind, &transport_url, &topic, &name, max_secs),
         Mode::Client {
             transport_url,
             topic,
@@ -694,9 +721,7 @@ fn main() -> anyhow::Result<()> {
             let transport = Transport::new(&options(&transport_url))?;
             let rpc = RpcClient::new(&transport, Target::new(&topic))
                 .with_timeout(Duration::from_secs(90));
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let rt = runtime(rt_kind)?;
             let a = ClientArgs {
                 concurrency,
                 calls,
@@ -721,9 +746,7 @@ fn main() -> anyhow::Result<()> {
             body_bytes,
             max_secs,
         } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let rt = runtime(rt_kind)?;
             let out = rt.block_on(raw(
                 &amqp_url, &queue, messages, window, body_bytes, max_secs,
             ))?;
@@ -738,9 +761,7 @@ fn main() -> anyhow::Result<()> {
             max_secs,
             body_bytes,
         } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let rt = runtime(rt_kind)?;
             let out = rt.block_on(raw_call(
                 &amqp_url,
                 &queue,

@@ -181,13 +181,13 @@ async fn read_frame<R: AsyncReadExt + Unpin, T: for<'de> Deserialize<'de>>(
 // ---------------------------------------------------------------- broker
 
 /// Serves the broker on `listener` until the process ends.
-async fn run_broker(listener: UnixListener, _lock: std::fs::File) {
-    let hub = Arc::new(FakeDriver::new());
+async fn run_broker(listener: UnixListener, _lock: std::fs::File, hub: Arc<FakeDriver>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let hub = hub.clone();
-                tokio::spawn(async move { serve_client(stream, hub).await });
+                let (rd, wr) = stream.into_split();
+                tokio::spawn(async move { serve_client(rd, wr, hub).await });
             }
             Err(e) => {
                 tracing::warn!("embedded broker: accept failed: {e}");
@@ -197,8 +197,11 @@ async fn run_broker(listener: UnixListener, _lock: std::fs::File) {
     }
 }
 
-async fn serve_client(stream: UnixStream, hub: Arc<FakeDriver>) {
-    let (rd, mut wr) = stream.into_split();
+async fn serve_client<R, W>(rd: R, mut wr: W, hub: Arc<FakeDriver>)
+where
+    R: AsyncReadExt + Unpin,
+    W: AsyncWriteExt + Unpin + Send + 'static,
+{
     let mut rd = buffered(rd);
     let (tx, mut rx) = mpsc::channel::<Reply>(1024);
     let writer = tokio::spawn(async move { write_frames(&mut wr, &mut rx).await });
@@ -402,8 +405,16 @@ impl Inner {
         {
             return Ok(c.clone());
         }
-        let stream = connect_or_become_broker(&self.path).await?;
-        let c = start_connection(stream, self.shared.clone());
+        let c = match connect_or_become_broker(&self.path).await? {
+            BrokerStream::Unix(stream) => {
+                let (rd, wr) = stream.into_split();
+                start_connection(rd, wr, self.shared.clone())
+            }
+            BrokerStream::Local(stream) => {
+                let (rd, wr) = tokio::io::split(stream);
+                start_connection(rd, wr, self.shared.clone())
+            }
+        };
         let tx = c.tx.clone();
         // Declare again what was listened to on a previous connection.
         let relisten: Vec<(u64, WireSpec)> = self
@@ -492,12 +503,26 @@ impl Inner {
     }
 }
 
+/// A connection to the broker.
+enum BrokerStream {
+    /// Its socket.
+    Unix(UnixStream),
+    /// In the process that runs the broker: an in-memory pipe to it, so the
+    /// messages of this process's own services skip the socket (a call
+    /// between a client and a server of that process, or either end of a
+    /// call with another process, makes two socket hops fewer).
+    Local(tokio::io::DuplexStream),
+}
+
+/// Buffer of the in-memory pipe to a local broker.
+const LOCAL_PIPE: usize = 256 * 1024;
+
 /// Connects to the broker at `path`, or becomes it.
-async fn connect_or_become_broker(path: &Path) -> Result<UnixStream> {
+async fn connect_or_become_broker(path: &Path) -> Result<BrokerStream> {
     let mut delay = Duration::from_millis(10);
     for _ in 0..100 {
         match UnixStream::connect(path).await {
-            Ok(s) => return Ok(s),
+            Ok(s) => return Ok(BrokerStream::Unix(s)),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -511,8 +536,12 @@ async fn connect_or_become_broker(path: &Path) -> Result<UnixStream> {
                         path.display()
                     );
                     let (listener, lock) = listener;
-                    tokio::spawn(run_broker(listener, lock));
-                    continue;
+                    let hub = Arc::new(FakeDriver::new());
+                    tokio::spawn(run_broker(listener, lock, hub.clone()));
+                    let (ours, broker_side) = tokio::io::duplex(LOCAL_PIPE);
+                    let (rd, wr) = tokio::io::split(broker_side);
+                    tokio::spawn(async move { serve_client(rd, wr, hub).await });
+                    return Ok(BrokerStream::Local(ours));
                 }
             }
             Err(e) => {
@@ -569,8 +598,11 @@ struct Conn {
 }
 
 /// Spawns the reader and writer tasks of one connection.
-fn start_connection(stream: UnixStream, shared: Arc<Shared>) -> Conn {
-    let (rd, mut wr) = stream.into_split();
+fn start_connection<R, W>(rd: R, mut wr: W, shared: Arc<Shared>) -> Conn
+where
+    R: AsyncReadExt + Unpin + Send + 'static,
+    W: AsyncWriteExt + Unpin + Send + 'static,
+{
     let mut rd = buffered(rd);
     let (tx, mut rx) = mpsc::channel::<Request>(1024);
     let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
