@@ -121,3 +121,105 @@ async fn fails_over_past_a_dead_host() {
     s.stop(true).await;
     t.close().await;
 }
+
+/// `(messages_ready, messages_unacknowledged)` of `queue`, from rabbitmqctl.
+fn queue_counts(queue: &str) -> Option<(u64, u64)> {
+    let out = support::rabbitmqctl(&[
+        "list_queues",
+        "-q",
+        "name",
+        "messages_ready",
+        "messages_unacknowledged",
+        "--formatter",
+        "json",
+    ])?;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).ok()?;
+    rows.iter().find(|r| r["name"] == queue).map(|r| {
+        (
+            r["messages_ready"].as_u64().unwrap_or(u64::MAX),
+            r["messages_unacknowledged"].as_u64().unwrap_or(u64::MAX),
+        )
+    })
+}
+
+/// A backlog read in one burst is settled with one `basic.ack`
+/// (multiple) after the unreadable messages among it were rejected: the
+/// good ones run once, the bad ones are gone, nothing stays unacked and
+/// the channel survives (a wrong ack would close it and requeue).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_acked_in_bursts_around_rejected_messages() {
+    if !support::rabbit("a_backlog_is_acked_in_bursts_around_rejected_messages") {
+        return;
+    }
+    if support::rabbitmqctl(&["status"]).is_none() {
+        assert!(
+            std::env::var("FJORD_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "rabbitmqctl is not usable"
+        );
+        eprintln!("SKIP a_backlog_is_acked_in_bursts_around_rejected_messages: no rabbitmqctl");
+        return;
+    }
+    let topic = unique("fjt_burst");
+    let t = rabbit_transport("");
+    let stats = Arc::new(Stats::default());
+    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
+        .endpoint(demo("s1", stats.clone()))
+        .build()
+        .unwrap();
+    // Declares the queues, then stops consuming: the backlog waits.
+    s.start().await.unwrap();
+    s.stop(true).await;
+    s.reset().await.unwrap();
+    let (_conn, ch) = raw::channel().await;
+    let json_props = || BasicProperties::default().with_content_type("application/json".into());
+    let mut good = 0;
+    for i in 0..200 {
+        let body = if i % 7 == 3 {
+            b"{not json".to_vec()
+        } else {
+            good += 1;
+            Request::cast("record", args(json!({}))).encode()
+        };
+        ch.basic_publish(
+            "openstack".into(),
+            topic.as_str().into(),
+            BasicPublishOptions::default(),
+            &body,
+            json_props(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    }
+    assert_eq!(queue_counts(&topic), Some((200, 0)), "backlog in place");
+    s.start().await.unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || stats
+            .casts
+            .load(Ordering::SeqCst)
+            == good)
+        .await,
+        "ran {} of {good}",
+        stats.casts.load(Ordering::SeqCst)
+    );
+    // Settled: nothing ready (no requeue after a channel error), nothing
+    // unacked.
+    let mut counts = None;
+    for _ in 0..20 {
+        counts = queue_counts(&topic);
+        if counts == Some((0, 0)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(counts, Some((0, 0)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        stats.casts.load(Ordering::SeqCst),
+        good,
+        "a message ran twice"
+    );
+    s.stop(true).await;
+    t.close().await;
+}

@@ -44,6 +44,34 @@ impl Drop for Registration {
     }
 }
 
+/// Most replies acked by one `basic.ack`.
+const ACK_BATCH: usize = 64;
+
+/// Hands one reply to the call waiting for it.
+fn route(w: &Waiters, queue: &str, allowed: &[String], content_type: Option<&str>, body: &[u8]) {
+    let reply = decode_body(content_type, body)
+        .and_then(|inner| Reply::from_inner(&inner, allowed));
+    match reply {
+        Ok(reply) => {
+            let tx = w
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&reply.msg_id)
+                .cloned();
+            match tx {
+                Some(tx) => {
+                    let _ = tx.send(reply);
+                }
+                None => tracing::info!(
+                    msg_id = %reply.msg_id,
+                    "dropping a reply for an unknown or finished call"
+                ),
+            }
+        }
+        Err(e) => tracing::warn!(queue = %queue, error = %e, "dropping an unreadable reply"),
+    }
+}
+
 impl ReplyRouter {
     pub(crate) async fn start(driver: Arc<dyn Driver>, allowed: Vec<String>) -> Result<Self> {
         let listener = driver.listen(ListenSpec::Replies).await?;
@@ -57,30 +85,25 @@ impl ReplyRouter {
         let (w, c) = (waiters.clone(), closed.clone());
         let q = queue.clone();
         tokio::spawn(async move {
-            while let Some(m) = rx.recv().await {
-                m.acker.ack().await;
-                let reply = decode_body(m.content_type.as_deref(), &m.body)
-                    .and_then(|inner| Reply::from_inner(&inner, &allowed));
-                match reply {
-                    Ok(reply) => {
-                        let tx = w
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get(&reply.msg_id)
-                            .cloned();
-                        match tx {
-                            Some(tx) => {
-                                let _ = tx.send(reply);
-                            }
-                            None => tracing::info!(
-                                msg_id = %reply.msg_id,
-                                "dropping a reply for an unknown or finished call"
-                            ),
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(queue = %q, error = %e, "dropping an unreadable reply")
-                    }
+            while let Some(first) = rx.recv().await {
+                // Replies that arrived together are routed, then acked with
+                // one `basic.ack` (multiple): one frame per burst, not one
+                // per reply.
+                let mut next = Some(first);
+                let mut last = None;
+                let mut routed = 0;
+                while let Some(m) = next {
+                    route(&w, &q, &allowed, m.content_type.as_deref(), &m.body);
+                    last = Some(m.acker);
+                    routed += 1;
+                    next = if routed < ACK_BATCH {
+                        rx.try_recv().ok()
+                    } else {
+                        None
+                    };
+                }
+                if let Some(acker) = last {
+                    acker.ack_up_to().await;
                 }
             }
             c.store(true, Ordering::SeqCst);

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::message::{Reply, Request, decode_body};
 use crate::target::Target;
 use crate::transport::{
-    Destination, IncomingMessage, ListenSpec, ListenerControl, OutgoingMessage, Transport,
+    Acker, Destination, IncomingMessage, ListenSpec, ListenerControl, OutgoingMessage, Transport,
 };
 
 /// How many recent `_unique_id`s a listener remembers (as Python: 16).
@@ -244,57 +244,90 @@ async fn consume(
     control: Box<dyn ListenerControl>,
 ) {
     let mut seen: VecDeque<String> = VecDeque::with_capacity(DEDUP_WINDOW);
-    loop {
-        let m = tokio::select! {
+    let mut batch: Vec<Request> = Vec::with_capacity(ACK_BATCH);
+    'consume: loop {
+        let first = tokio::select! {
             _ = ctx.run.stop_consuming.cancelled() => break,
             m = rx.recv() => match m { Some(m) => m, None => break },
         };
-        if m.compressed {
-            tracing::warn!("rejecting a compressed message (kombu_compression is not supported)");
-            m.acker.reject(false).await;
-            continue;
+        // Messages that arrived together are read, then acked with one
+        // `basic.ack` (multiple) before any of them is dispatched: at most
+        // once, as the Python server, with one ack frame per burst.
+        let mut last_good = None;
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(m) = next {
+            taken += 1;
+            if let Some(req) = read_request(m, &mut last_good).await {
+                batch.push(req);
+            }
+            next = if taken < ACK_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
-        let req = decode_body(m.content_type.as_deref(), &m.body).and_then(Request::from_inner);
-        let req = match req {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "rejecting a message that cannot be read");
-                m.acker.reject(false).await;
-                continue;
-            }
-        };
-        // At most once: ack before dispatch, as the Python server does.
-        m.acker.ack().await;
-        if let Some(u) = &req.unique_id {
-            if seen.contains(u) {
-                tracing::info!(unique_id = %u, method = %req.method, "dropping a duplicate message");
-                continue;
-            }
-            if seen.len() == DEDUP_WINDOW {
-                seen.pop_front();
-            }
-            seen.push_back(u.clone());
+        if let Some(acker) = last_good {
+            acker.ack_up_to().await;
         }
-        let permit = tokio::select! {
-            _ = ctx.run.abort.cancelled() => break,
-            p = ctx.pool.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-        };
-        let (t, d, abort, missing) = (
-            ctx.transport.clone(),
-            ctx.dispatcher.clone(),
-            ctx.run.abort.clone(),
-            ctx.missing_reply_timeout,
-        );
-        ctx.run.tracker.spawn(async move {
-            let _permit = permit;
-            tokio::select! {
-                _ = abort.cancelled() => {}
-                _ = handle(t, d, req, missing) => {}
+        for req in batch.drain(..) {
+            if let Some(u) = &req.unique_id {
+                if seen.contains(u) {
+                    tracing::info!(unique_id = %u, method = %req.method, "dropping a duplicate message");
+                    continue;
+                }
+                if seen.len() == DEDUP_WINDOW {
+                    seen.pop_front();
+                }
+                seen.push_back(u.clone());
             }
-        });
+            let permit = tokio::select! {
+                _ = ctx.run.abort.cancelled() => break 'consume,
+                p = ctx.pool.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break 'consume },
+            };
+            let (t, d, abort, missing) = (
+                ctx.transport.clone(),
+                ctx.dispatcher.clone(),
+                ctx.run.abort.clone(),
+                ctx.missing_reply_timeout,
+            );
+            ctx.run.tracker.spawn(async move {
+                let _permit = permit;
+                tokio::select! {
+                    _ = abort.cancelled() => {}
+                    _ = handle(t, d, req, missing) => {}
+                }
+            });
+        }
     }
     control.stop().await;
     ctx.run.tracker.close();
+}
+
+/// Most messages acked by one `basic.ack`.
+const ACK_BATCH: usize = 64;
+
+/// Decodes one message; one that cannot be read (or is compressed) is
+/// rejected without requeue, as the Python server does. A readable one's
+/// acker becomes `last_good`: acking it (multiple) settles it and the
+/// readable ones before it.
+async fn read_request(m: IncomingMessage, last_good: &mut Option<Acker>) -> Option<Request> {
+    if m.compressed {
+        tracing::warn!("rejecting a compressed message (kombu_compression is not supported)");
+        m.acker.reject(false).await;
+        return None;
+    }
+    match decode_body(m.content_type.as_deref(), &m.body).and_then(Request::from_inner) {
+        Ok(req) => {
+            *last_good = Some(m.acker);
+            Some(req)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rejecting a message that cannot be read");
+            m.acker.reject(false).await;
+            None
+        }
+    }
 }
 
 async fn handle(transport: Transport, d: Arc<Dispatcher>, req: Request, missing: Duration) {

@@ -153,6 +153,17 @@ impl Acker {
             tracing::warn!(error = %e, "basic.ack failed");
         }
     }
+    /// `basic.ack` with `multiple`: settles this message and every earlier
+    /// unsettled one of its channel (the consumer acks a batch at once).
+    pub async fn ack_up_to(&self) {
+        if let AckerInner::Lapin(a) = &self.0
+            && let Err(e) = a
+                .ack(lapin::options::BasicAckOptions { multiple: true })
+                .await
+        {
+            tracing::warn!(error = %e, "basic.ack (multiple) failed");
+        }
+    }
     /// `basic.reject`, with or without requeue.
     pub async fn reject(&self, requeue: bool) {
         if let AckerInner::Lapin(a) = &self.0
