@@ -22,7 +22,7 @@ use lapin::options::{
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
     QueueDeleteOptions,
 };
-use lapin::tcp::OwnedTLSConfig;
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -220,14 +220,26 @@ impl Shared {
 
     fn tls(&self) -> Result<OwnedTLSConfig> {
         let mut tls = OwnedTLSConfig::default();
-        if self.opts.ssl && !self.opts.ssl_ca_file.is_empty() {
-            let pem = std::fs::read_to_string(&self.opts.ssl_ca_file).map_err(|e| {
-                Error::InvalidOption {
-                    option: "ssl_ca_file".into(),
-                    reason: format!("cannot read {}: {e}", self.opts.ssl_ca_file),
-                }
-            })?;
-            tls.cert_chain = Some(pem);
+        if !self.opts.ssl {
+            return Ok(tls);
+        }
+        let read = |option: &str, path: &str| {
+            std::fs::read(path).map_err(|e| Error::InvalidOption {
+                option: option.into(),
+                reason: format!("cannot read {path}: {e}"),
+            })
+        };
+        if !self.opts.ssl_ca_file.is_empty() {
+            let pem = read("ssl_ca_file", &self.opts.ssl_ca_file)?;
+            tls.cert_chain = Some(String::from_utf8_lossy(&pem).into_owned());
+        }
+        // Client certificate (the broker may require one): a PEM chain
+        // and its PEM private key, as oslo reads them.
+        if !self.opts.ssl_cert_file.is_empty() {
+            tls.identity = Some(OwnedIdentity::PKCS8 {
+                pem: read("ssl_cert_file", &self.opts.ssl_cert_file)?,
+                key: read("ssl_key_file", &self.opts.ssl_key_file)?,
+            });
         }
         Ok(tls)
     }
@@ -363,10 +375,16 @@ impl RabbitDriver {
     pub fn new(url: &TransportUrl, options: &MessagingOptions) -> Result<Self> {
         let opts = options.rabbit.clone();
         opts.validate()?;
-        if !opts.ssl_cert_file.is_empty() || !opts.ssl_key_file.is_empty() {
+        if opts.ssl_cert_file.is_empty() != opts.ssl_key_file.is_empty() {
             return Err(Error::InvalidOption {
-                option: "ssl_cert_file".into(),
-                reason: "client certificates are not supported yet".into(),
+                option: if opts.ssl_cert_file.is_empty() {
+                    "ssl_cert_file".into()
+                } else {
+                    "ssl_key_file".into()
+                },
+                reason:
+                    "ssl_cert_file and ssl_key_file go together (a client certificate and its key)"
+                        .into(),
             });
         }
         let mut hosts = url.effective_hosts();
