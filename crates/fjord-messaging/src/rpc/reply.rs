@@ -49,8 +49,8 @@ const ACK_BATCH: usize = 64;
 
 /// Hands one reply to the call waiting for it.
 fn route(w: &Waiters, queue: &str, allowed: &[String], content_type: Option<&str>, body: &[u8]) {
-    let reply = decode_body(content_type, body)
-        .and_then(|inner| Reply::from_inner(&inner, allowed));
+    let reply =
+        decode_body(content_type, body).and_then(|inner| Reply::from_inner(&inner, allowed));
     match reply {
         Ok(reply) => {
             let tx = w
