@@ -205,19 +205,10 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ServerCt
     } else {
         false
     };
-    let handler = Handler {
-        ctx: ctx.clone(),
-        app,
-        conn: conn.clone(),
-        peer,
-        http1: !h2,
-    };
     if h2 {
         io.set_read_idle(timeout);
-        Box::pin(serve_h2(io, handler, &ctx, &conn)).await;
-    } else {
-        serve_h1(io, handler, &ctx, &conn, peer).await;
     }
+    serve_protocol(io, h2, app, peer, ctx, conn).await;
 }
 
 async fn serve_tls(
@@ -241,6 +232,23 @@ async fn serve_tls(
         }
     };
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+    if h2 {
+        tls.get_mut().0.set_read_idle(timeout);
+    }
+    serve_protocol(tls, h2, app, peer, ctx, conn).await;
+}
+
+/// Serves HTTP/2 or HTTP/1 on `io` until the connection ends.
+async fn serve_protocol<I>(
+    io: I,
+    h2: bool,
+    app: App,
+    peer: SocketAddr,
+    ctx: Arc<ServerCtx>,
+    conn: Arc<ConnState>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let handler = Handler {
         ctx: ctx.clone(),
         app,
@@ -249,10 +257,10 @@ async fn serve_tls(
         http1: !h2,
     };
     if h2 {
-        tls.get_mut().0.set_read_idle(timeout);
-        Box::pin(serve_h2(tls, handler, &ctx, &conn)).await;
+        // Boxed: an HTTP/1 connection's future does not carry HTTP/2's state.
+        Box::pin(serve_h2(io, handler, &ctx, &conn)).await;
     } else {
-        serve_h1(tls, handler, &ctx, &conn, peer).await;
+        serve_h1(io, handler, &ctx, &conn, peer).await;
     }
 }
 
