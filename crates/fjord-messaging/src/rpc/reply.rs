@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::message::{Reply, decode_body};
-use crate::transport::{Driver, ListenSpec, ListenerControl};
+use crate::transport::{ACK_BATCH, Driver, ListenSpec, ListenerControl, take_burst};
 
 type Waiters = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Reply>>>>;
 
@@ -43,9 +43,6 @@ impl Drop for Registration {
             .remove(&self.msg_id);
     }
 }
-
-/// Most replies acked by one `basic.ack`.
-const ACK_BATCH: usize = 64;
 
 /// Hands one reply to the call waiting for it.
 fn route(w: &Waiters, queue: &str, allowed: &[String], content_type: Option<&str>, body: &[u8]) {
@@ -85,22 +82,16 @@ impl ReplyRouter {
         let (w, c) = (waiters.clone(), closed.clone());
         let q = queue.clone();
         tokio::spawn(async move {
+            let mut burst = Vec::with_capacity(ACK_BATCH);
             while let Some(first) = rx.recv().await {
                 // Replies that arrived together are routed, then acked with
                 // one `basic.ack` (multiple): one frame per burst, not one
                 // per reply.
-                let mut next = Some(first);
+                take_burst(first, &mut rx, &mut burst);
                 let mut last = None;
-                let mut routed = 0;
-                while let Some(m) = next {
+                for m in burst.drain(..) {
                     route(&w, &q, &allowed, m.content_type.as_deref(), &m.body);
                     last = Some(m.acker);
-                    routed += 1;
-                    next = if routed < ACK_BATCH {
-                        rx.try_recv().ok()
-                    } else {
-                        None
-                    };
                 }
                 if let Some(acker) = last {
                     acker.ack_up_to().await;

@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::message::{Reply, Request, decode_body};
 use crate::target::Target;
 use crate::transport::{
-    Acker, Destination, IncomingMessage, ListenSpec, ListenerControl, OutgoingMessage, Transport,
+    ACK_BATCH, Acker, Destination, IncomingMessage, ListenSpec, ListenerControl, OutgoingMessage,
+    Transport, take_burst,
 };
 
 /// How many recent `_unique_id`s a listener remembers (as Python: 16).
@@ -244,6 +245,7 @@ async fn consume(
     control: Box<dyn ListenerControl>,
 ) {
     let mut seen: VecDeque<String> = VecDeque::with_capacity(DEDUP_WINDOW);
+    let mut burst = Vec::with_capacity(ACK_BATCH);
     let mut batch: Vec<Request> = Vec::with_capacity(ACK_BATCH);
     'consume: loop {
         let first = tokio::select! {
@@ -253,19 +255,12 @@ async fn consume(
         // Messages that arrived together are read, then acked with one
         // `basic.ack` (multiple) before any of them is dispatched: at most
         // once, as the Python server, with one ack frame per burst.
+        take_burst(first, &mut rx, &mut burst);
         let mut last_good = None;
-        let mut next = Some(first);
-        let mut taken = 0;
-        while let Some(m) = next {
-            taken += 1;
+        for m in burst.drain(..) {
             if let Some(req) = read_request(m, &mut last_good).await {
                 batch.push(req);
             }
-            next = if taken < ACK_BATCH {
-                rx.try_recv().ok()
-            } else {
-                None
-            };
         }
         if let Some(acker) = last_good {
             acker.ack_up_to().await;
@@ -303,9 +298,6 @@ async fn consume(
     control.stop().await;
     ctx.run.tracker.close();
 }
-
-/// Most messages acked by one `basic.ack`.
-const ACK_BATCH: usize = 64;
 
 /// Decodes one message; one that cannot be read (or is compressed) is
 /// rejected without requeue, as the Python server does. A readable one's

@@ -176,6 +176,25 @@ impl Acker {
     }
 }
 
+/// Most messages one [`Acker::ack_up_to`] settles.
+pub(crate) const ACK_BATCH: usize = 64;
+
+/// Fills `out` with `first` and what `rx` already holds behind it, up to
+/// [`ACK_BATCH`] messages: a burst a consumer reads, then acks at once.
+pub(crate) fn take_burst(
+    first: IncomingMessage,
+    rx: &mut mpsc::Receiver<IncomingMessage>,
+    out: &mut Vec<IncomingMessage>,
+) {
+    out.push(first);
+    while out.len() < ACK_BATCH {
+        match rx.try_recv() {
+            Ok(m) => out.push(m),
+            Err(_) => break,
+        }
+    }
+}
+
 /// A received message.
 #[derive(Debug)]
 #[non_exhaustive]
