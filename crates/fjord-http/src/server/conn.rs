@@ -96,8 +96,9 @@ pub(crate) struct ConnState {
     /// connection waits for a next request head since then.
     idle_since: AtomicU64,
     /// A clone of the app lent to one request at a time and given back
-    /// when its response is ready: an HTTP/1 connection clones the app
-    /// once, not once per request (HTTP/2 streams beyond one clone).
+    /// as soon as the app's call has returned its future: an HTTP/1
+    /// connection clones the app once, not once per request (concurrent
+    /// HTTP/2 streams clone when it is lent out).
     spare_app: std::sync::Mutex<Option<App>>,
 }
 
