@@ -11,10 +11,11 @@ use bytes::Bytes;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use super::access_log::LogFormat;
 use super::io::ConnIo;
+use super::pool::Pool;
 use super::request::Handler;
 use super::signals::Signals;
 use super::stats::{Stats, inc};
@@ -42,10 +43,8 @@ const HYPER_DEFAULT_MAX_BUF: usize = 8192 + 4096 * 100;
 pub(crate) struct ServerCtx {
     pub(crate) stats: Arc<Stats>,
     pub(crate) log_format: Arc<LogFormat>,
-    pub(crate) pool: Arc<Semaphore>,
-    /// Signalled when a request takes the last free pool slot: the accept
-    /// loop stops accepting.
-    pub(crate) pool_full: Notify,
+    /// Requests in flight (`wsgi_default_pool_size`).
+    pub(crate) pool: Pool,
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) http2: bool,
     pub(crate) keep_alive: bool,

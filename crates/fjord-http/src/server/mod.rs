@@ -93,6 +93,7 @@ mod error;
 mod io;
 mod options;
 pub mod opts;
+mod pool;
 mod request;
 mod service;
 mod signals;

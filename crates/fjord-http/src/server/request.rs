@@ -16,7 +16,6 @@ use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use http::{StatusCode, Version};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::sync::OwnedSemaphorePermit;
 use tower::Service as _;
 
 use super::access_log::{ACCESS_LOG_TARGET, Entry};
@@ -51,81 +50,156 @@ impl std::fmt::Debug for Handler {
     }
 }
 
-type HandlerFuture =
-    Pin<Box<dyn Future<Output = Result<http::Response<ResponseBody>, Infallible>> + Send>>;
-
 impl hyper::service::Service<http::Request<Incoming>> for Handler {
     type Response = http::Response<ResponseBody>;
     type Error = Infallible;
     type Future = HandlerFuture;
 
-    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
-        let ctx = self.ctx.clone();
-        let mut guard = Guard::new(&ctx, &self.conn, self.peer, &req);
-        let mut app = self.conn.borrow_app(&self.app);
-        let http1 = self.http1;
-        let peer = self.peer;
-        Box::pin(async move {
-            if let Some(resp) = check_limits(&ctx, &req) {
-                inc(&ctx.stats.rejected);
-                tracing::info!(
-                    client = %peer.ip(), status = resp.status().as_u16(),
-                    "rejected {} {}: over a server limit", req.method(), target(req.uri()),
-                );
-                return Ok(finish(resp, guard, http1, true, &ctx));
-            }
-            guard.permit = Some(acquire_slot(&ctx).await);
-            let (parts, body) = req.into_parts();
+    fn call(&self, req: http::Request<Incoming>) -> HandlerFuture {
+        let guard = Guard::new(&self.ctx, &self.conn, self.peer, &req);
+        if let Some(resp) = check_limits(&self.ctx, &req) {
+            inc(&self.ctx.stats.rejected);
+            tracing::info!(
+                client = %self.peer.ip(), status = resp.status().as_u16(),
+                "rejected {} {}: over a server limit", req.method(), target(req.uri()),
+            );
+            return HandlerFuture {
+                http1: self.http1,
+                tripped: None,
+                state: State::Answered(Some(finish(resp, guard, self.http1, true))),
+            };
+        }
+        let (parts, body) = req.into_parts();
+        // Most requests (GET, DELETE, HEAD) have no body: the app gets an
+        // empty one, which costs no allocation, and nothing to watch.
+        let (body, tripped) = if body.is_end_stream() {
+            (Body::default(), None)
+        } else {
             let tripped = Arc::new(AtomicBool::new(false));
             let body = RequestBody {
                 inner: body,
                 seen: 0,
-                limit: ctx.max_request_body_size,
+                limit: self.ctx.max_request_body_size,
                 tripped: tripped.clone(),
-                stall: ctx.client_socket_timeout,
+                stall: self.ctx.client_socket_timeout,
                 timer: StallTimer::default(),
             };
-            let req = http::Request::from_parts(parts, crate::body::boxed(body));
-            // The app's future is boxed already (BoxCloneService).
-            if let Err(never) = std::future::poll_fn(|cx| app.poll_ready(cx)).await {
-                match never {}
-            }
-            // The app's future owns what it needs (BoxCloneService): the
-            // app can serve the connection's next request meanwhile.
-            let call = app.call(req);
-            guard.conn.return_app(app);
-            let resp = match call.await {
-                Ok(resp) => resp,
-                Err(never) => match never {},
-            };
-            if tripped.load(Ordering::Acquire) {
-                inc(&ctx.stats.rejected);
-                let resp = error_response(StatusCode::PAYLOAD_TOO_LARGE);
-                return Ok(finish(resp, guard, http1, true, &ctx));
-            }
-            Ok(finish(resp, guard, http1, false, &ctx))
-        })
+            (crate::body::boxed(body), Some(tripped))
+        };
+        HandlerFuture {
+            http1: self.http1,
+            tripped,
+            state: State::Slot {
+                guard,
+                app: self.conn.borrow_app(&self.app),
+                req: http::Request::from_parts(parts, body),
+                wait: None,
+            },
+        }
     }
 }
 
-/// Waits for a free slot of the worker's pool (`wsgi_default_pool_size`).
-async fn acquire_slot(ctx: &ServerCtx) -> OwnedSemaphorePermit {
-    let permit = match ctx.pool.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            inc(&ctx.stats.pool_waits);
-            loop {
-                // The pool is never closed while requests are served.
-                if let Ok(p) = ctx.pool.clone().acquire_owned().await {
-                    break p;
+/// The future of one request: a pool slot, the app's call, then the
+/// response wrapped for accounting. Written out rather than boxed (hyper
+/// names the type): no allocation, and the request is not moved into one.
+pub(crate) struct HandlerFuture {
+    http1: bool,
+    /// Set by the request body when it grew over the limit.
+    tripped: Option<Arc<AtomicBool>>,
+    state: State,
+}
+
+enum State {
+    /// Waiting for a pool slot, then for the app to be ready.
+    Slot {
+        guard: Guard,
+        app: App,
+        req: crate::Request,
+        /// Boxed: only when the pool is full.
+        wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    },
+    /// The app is answering.
+    Call {
+        guard: Guard,
+        call: <App as tower::Service<crate::Request>>::Future,
+    },
+    /// Answered by the server itself.
+    Answered(Option<http::Response<ResponseBody>>),
+    Done,
+}
+
+impl Future for HandlerFuture {
+    type Output = Result<http::Response<ResponseBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Slot {
+                    guard, app, wait, ..
+                } => {
+                    if !guard.slot {
+                        match wait {
+                            None if guard.ctx.pool.try_acquire() => guard.slot = true,
+                            None => {
+                                inc(&guard.ctx.stats.pool_waits);
+                                let ctx = guard.ctx.clone();
+                                *wait = Some(Box::pin(async move { ctx.pool.acquire().await }));
+                                continue;
+                            }
+                            Some(w) => {
+                                std::task::ready!(w.as_mut().poll(cx));
+                                // The slot is ours from here: the guard gives it back.
+                                guard.slot = true;
+                                *wait = None;
+                            }
+                        }
+                    }
+                    if let Err(never) = std::task::ready!(app.poll_ready(cx)) {
+                        match never {}
+                    }
+                    let State::Slot {
+                        guard, app, req, ..
+                    } = std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    let mut app = app;
+                    // The app's future owns what it needs (BoxCloneService):
+                    // the app can serve the connection's next request meanwhile.
+                    let call = app.call(req);
+                    guard.conn.return_app(app);
+                    this.state = State::Call { guard, call };
                 }
+                State::Call { call, .. } => {
+                    let resp = match std::task::ready!(call.as_mut().poll(cx)) {
+                        Ok(resp) => resp,
+                        Err(never) => match never {},
+                    };
+                    let State::Call { guard, .. } = std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    if this
+                        .tripped
+                        .as_ref()
+                        .is_some_and(|t| t.load(Ordering::Acquire))
+                    {
+                        inc(&guard.ctx.stats.rejected);
+                        let resp = error_response(StatusCode::PAYLOAD_TOO_LARGE);
+                        return Poll::Ready(Ok(finish(resp, guard, this.http1, true)));
+                    }
+                    return Poll::Ready(Ok(finish(resp, guard, this.http1, false)));
+                }
+                State::Answered(resp) => {
+                    let resp = resp.take().expect("HandlerFuture polled after completion");
+                    this.state = State::Done;
+                    return Poll::Ready(Ok(resp));
+                }
+                State::Done => panic!("HandlerFuture polled after completion"),
             }
         }
-    };
-    if ctx.pool.available_permits() == 0 {
-        ctx.pool_full.notify_one();
     }
-    permit
 }
 
 /// 414 for a long request line, 431 for a long header line, 413 for a
@@ -181,10 +255,9 @@ fn finish(
     mut guard: Guard,
     http1: bool,
     close: bool,
-    ctx: &ServerCtx,
 ) -> http::Response<ResponseBody> {
     let (mut parts, body) = resp.into_parts();
-    if http1 && (close || ctx.signals.state().draining()) {
+    if http1 && (close || guard.ctx.signals.state().draining()) {
         parts
             .headers
             .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -202,7 +275,8 @@ struct Guard {
     conn: Arc<ConnState>,
     status: Option<u16>,
     bytes: u64,
-    permit: Option<OwnedSemaphorePermit>,
+    /// Holds a slot of the worker's pool.
+    slot: bool,
     /// What the access log line needs, when the access log is on.
     access: Option<Box<AccessInfo>>,
 }
@@ -248,7 +322,7 @@ impl Guard {
             conn: conn.clone(),
             status: None,
             bytes: 0,
-            permit: None,
+            slot: false,
             access,
         }
     }
@@ -256,7 +330,9 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        self.permit = None;
+        if self.slot {
+            self.ctx.pool.release();
+        }
         if let (Some(status), Some(a)) = (self.status, &self.access) {
             let version = match a.version {
                 Version::HTTP_09 => "HTTP/0.9",

@@ -13,6 +13,7 @@ use super::access_log::LogFormat;
 use super::conn::{self, ServerCtx};
 use super::error::Error;
 use super::options::ServerOptions;
+use super::pool::Pool;
 use super::signals::Signals;
 use super::stats::{Phase, Stats, StatsSnapshot, dec, inc};
 use super::{socket, tls};
@@ -204,8 +205,7 @@ impl HttpService {
         let ctx = Arc::new(ServerCtx {
             stats: self.inner.stats.clone(),
             log_format: self.inner.log_format.clone(),
-            pool: Arc::new(Semaphore::new(o.wsgi_default_pool_size)),
-            pool_full: tokio::sync::Notify::new(),
+            pool: Pool::new(o.wsgi_default_pool_size),
             tls: self.inner.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             http2: o.http2,
             keep_alive: o.wsgi_keep_alive,
@@ -276,9 +276,9 @@ async fn accept_loop(
     loop {
         // H3: with every slot busy, leave new connections in the backlog
         // for another worker (eventlet's pool.spawn blocks the same way).
-        if ctx.pool.available_permits() == 0 {
+        if ctx.pool.is_full() {
             tokio::select! {
-                p = ctx.pool.acquire() => drop(p),
+                () = ctx.pool.has_room() => {}
                 _ = drain() => break,
             }
         }
@@ -300,7 +300,7 @@ async fn accept_loop(
             r = listener.accept() => r,
             // The pool filled up while we waited: check again, so the
             // connection stays in the backlog for another worker.
-            _ = ctx.pool_full.notified() => continue,
+            () = ctx.pool.filled() => continue,
             _ = drain() => break,
         };
         let (stream, peer) = match accepted {
