@@ -11,7 +11,7 @@ Rounds are interleaved (BENCH_ROUNDS, default 3): in every round each server
 is started once, warmed up, measured at each connection count (1 and 64),
 and stopped; the order rotates from round to round. The table shows medians
 over the rounds. Every load is bounded (BENCH_SECONDS per wrk run, default 5)
-and stops by itself.
+and stops by itself. BENCH_SERVERS=hyper,fjord runs only those (quick A/B).
 
 Columns: requests/s, p50/p99 latency, server CPU per request (utime+stime of
 the server's master and all its descendants from /proc/<pid>/stat, before
@@ -41,6 +41,9 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "1"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,64").split(",")]
+# A subset of servers for a quick A/B, e.g. BENCH_SERVERS=hyper,fjord (the
+# keys: hyper, fjord, nginx, demo, oslo); the default runs them all.
+ONLY = {s.strip() for s in os.environ.get("BENCH_SERVERS", "").split(",") if s.strip()}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 FJORD = "fjord http_hello"
@@ -274,6 +277,9 @@ def servers():
                                               str(port), str(WORKERS)]))
     else:
         log("no venv: oslo.service baseline skipped")
+    if ONLY:
+        keys = {HYPER: "hyper", FJORD: "fjord", NGINX: "nginx", DEMO: "demo", OSLO: "oslo"}
+        out = [s for s in out if keys[s.name] in ONLY]
     return out
 
 
@@ -348,7 +354,11 @@ def main():
         for s in order:
             log(f"round {rnd + 1}/{ROUNDS}: {s.name} ({WORKERS} workers, {CONNECTIONS} connections, {SECONDS} s each)")
             try:
-                runs[s.name].append(measure_once(s))
+                r = measure_once(s)
+                runs[s.name].append(r)
+                for conns, m in r["by_connections"].items():
+                    log(f"  {conns} conns: {m['rps']:.0f} req/s, p99 {m['p99_ms']:.2f} ms, "
+                        f"{m['cpu_us_per_req']:.1f} us CPU/request")
             except (OSError, RuntimeError, TimeoutError, subprocess.TimeoutExpired) as e:
                 log(f"  {s.name} failed: {e}")
     load = os.getloadavg()
@@ -360,6 +370,9 @@ def main():
             f"RSS/worker = max VmRSS over worker processes. Load average at the end: "
             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (anything above ~1 means other work shared the CPUs: "
             f"compare columns of the same run only).")
+    if ONLY:
+        log("BENCH_SERVERS set: a partial run, bench/results left as they are")
+        return
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "http.json"), "w") as f:
         json.dump({"seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS, "workers": WORKERS,

@@ -100,3 +100,43 @@ async fn idle_keep_alive_connections_make_room_at_the_connection_bound() {
     }
     service.stop(true).await;
 }
+
+/// An app that is not always ready (tower's concurrency limit, shared by
+/// every connection's clone of the app): requests beyond its limit wait
+/// for it, on the same connection and on others, and all are answered.
+#[tokio::test]
+async fn an_app_that_is_not_ready_is_waited_for() {
+    use tower::Layer as _;
+    let gate = Gate::default();
+    let limited =
+        fjord_http::App::new(tower::limit::ConcurrencyLimitLayer::new(1).layer(app(gate.clone())));
+    let (service, addr) = start(options(), limited).await;
+    // Two connections: the second finds the app busy and waits for it.
+    let first = tokio::spawn(async move { get(addr, "/gate").await });
+    wait_until("first inside", || gate.inside() == 1).await;
+    let mut ka = connect(addr).await;
+    let second = tokio::spawn(async move {
+        let r = roundtrip(&mut ka, b"GET /gate HTTP/1.1\r\nHost: t\r\n\r\n").await;
+        // The same connection again, after its waiting request.
+        let again = roundtrip(&mut ka, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
+        (r, again)
+    });
+    wait_until("second request received", || service.stats().requests == 2).await;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(gate.inside(), 1, "the limit let a second request in");
+    }
+    gate.release(1);
+    assert_eq!(first.await.expect("first").status, 200);
+    wait_until("second inside", || gate.inside() == 1).await;
+    gate.release(1);
+    let (r, again) = tokio::time::timeout(DEADLINE, second)
+        .await
+        .expect("the waiting request was never served")
+        .expect("second");
+    assert_eq!((r.status, r.text().as_str()), (200, "gate"));
+    assert_eq!(again.status, 200);
+    // And a third connection is served once the app is free again.
+    assert_eq!(get(addr, "/hello").await.status, 200);
+    service.stop(true).await;
+}

@@ -94,11 +94,6 @@ pub(crate) struct ConnState {
     /// Nanoseconds from `born` to the end of the last response: the
     /// connection waits for a next request head since then.
     idle_since: AtomicU64,
-    /// A clone of the app lent to one request at a time and given back
-    /// as soon as the app's call has returned its future: an HTTP/1
-    /// connection clones the app once, not once per request (concurrent
-    /// HTTP/2 streams clone when it is lent out).
-    spare_app: std::sync::Mutex<Option<App>>,
 }
 
 impl Default for ConnState {
@@ -109,33 +104,11 @@ impl Default for ConnState {
             changed: Notify::new(),
             born: Instant::now(),
             idle_since: AtomicU64::new(0),
-            spare_app: std::sync::Mutex::new(None),
         }
     }
 }
 
 impl ConnState {
-    /// The spare app, or a clone of `app` when it is lent out.
-    pub(crate) fn borrow_app(&self, app: &App) -> App {
-        let spare = self
-            .spare_app
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        spare.unwrap_or_else(|| app.clone())
-    }
-
-    /// Gives an app back for the next request.
-    pub(crate) fn return_app(&self, app: App) {
-        let mut spare = self
-            .spare_app
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if spare.is_none() {
-            *spare = Some(app);
-        }
-    }
-
     pub(crate) fn begin(&self) {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.changed.notify_one();
@@ -251,7 +224,7 @@ async fn serve_protocol<I>(
 {
     let handler = Handler {
         ctx: ctx.clone(),
-        app,
+        app: std::cell::RefCell::new(app),
         conn: conn.clone(),
         peer,
         http1: !h2,

@@ -2,13 +2,14 @@
 //! the request body limit, and the access log line when the response is
 //! done.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -35,10 +36,12 @@ pub struct BodyTooLarge {
 }
 
 /// The hyper service of one connection.
-#[derive(Clone)]
 pub(crate) struct Handler {
     pub(crate) ctx: Arc<ServerCtx>,
-    pub(crate) app: App,
+    /// The connection's own clone of the app. hyper calls the handler
+    /// from the connection's task only (`&self`, never shared between
+    /// threads), hence a `RefCell`, borrowed only inside `call`.
+    pub(crate) app: RefCell<App>,
     pub(crate) conn: Arc<ConnState>,
     pub(crate) peer: SocketAddr,
     pub(crate) http1: bool,
@@ -56,7 +59,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
     type Future = HandlerFuture;
 
     fn call(&self, req: http::Request<Incoming>) -> HandlerFuture {
-        let guard = Guard::new(&self.ctx, &self.conn, self.peer, &req);
+        let mut guard = Guard::new(&self.ctx, &self.conn, self.peer, &req);
         if let Some(resp) = check_limits(&self.ctx, &req) {
             inc(&self.ctx.stats.rejected);
             tracing::info!(
@@ -86,13 +89,46 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
             };
             (crate::body::boxed(body), Some(tripped))
         };
+        let req = http::Request::from_parts(parts, body);
+        let mut app = self.app.borrow_mut();
+        // The usual case: a free slot and a ready app. The app is called
+        // here, and the future only drives what it returned.
+        let app = if self.ctx.pool.try_acquire() {
+            guard.slot = true;
+            let mut cx = Context::from_waker(Waker::noop());
+            match app.poll_ready(&mut cx) {
+                Poll::Ready(Ok(())) => {
+                    return HandlerFuture {
+                        http1: self.http1,
+                        tripped,
+                        state: State::Call {
+                            guard,
+                            call: app.call(req),
+                        },
+                    };
+                }
+                Poll::Ready(Err(never)) => match never {},
+                // Not ready (a concurrency limit, a buffer): this app may
+                // hold a place in its queue now, so it goes on in the
+                // future, polled with a real waker; the connection keeps
+                // a fresh clone.
+                Poll::Pending => {
+                    let fresh = app.clone();
+                    std::mem::replace(&mut *app, fresh)
+                }
+            }
+        } else {
+            // The pool is full: a clone waits for a slot in the future,
+            // then for the app to be ready.
+            app.clone()
+        };
         HandlerFuture {
             http1: self.http1,
             tripped,
             state: State::Slot {
                 guard,
-                app: self.conn.borrow_app(&self.app),
-                req: http::Request::from_parts(parts, body),
+                app,
+                req,
                 wait: None,
             },
         }
@@ -165,11 +201,10 @@ impl Future for HandlerFuture {
                         unreachable!("matched above")
                     };
                     let mut app = app;
-                    // The app's future owns what it needs (BoxCloneService):
-                    // the app can serve the connection's next request meanwhile.
-                    let call = app.call(req);
-                    guard.conn.return_app(app);
-                    this.state = State::Call { guard, call };
+                    this.state = State::Call {
+                        guard,
+                        call: app.call(req),
+                    };
                 }
                 State::Call { call, .. } => {
                     let resp = match std::task::ready!(call.as_mut().poll(cx)) {
