@@ -289,8 +289,14 @@ where
     // Closed by us while idle: nothing unread, no need to linger.
     let mut closed_idle = false;
     let mut timed_out = false;
+    // The timer is polled again only once it fired or was moved: polling
+    // an armed timer on every wake of the connection costs more than the
+    // rest of this loop.
+    let mut head_polled = false;
     loop {
+        // Fixed order (the connection first): no random start per poll.
         tokio::select! {
+            biased;
             r = poll_fn(|cx| c.poll_without_shutdown(cx)) => {
                 if let Err(e) = r {
                     log_conn_error(peer, &e);
@@ -329,7 +335,15 @@ where
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
-            _ = &mut head_timer, if head_limit.is_some() => {
+            () = poll_fn(|cx| {
+                if head_polled && !head_timer.is_elapsed() {
+                    // Still armed, with this task's waker.
+                    return std::task::Poll::Pending;
+                }
+                head_polled = true;
+                head_timer.as_mut().poll(cx)
+            }), if head_limit.is_some() => {
+                head_polled = false;
                 let limit = head_limit.unwrap_or(Duration::MAX);
                 let now = Instant::now();
                 match conn.head_deadline(limit) {
@@ -392,6 +406,7 @@ where
     let mut draining = false;
     loop {
         tokio::select! {
+            biased;
             r = c.as_mut() => {
                 if let Err(e) = r {
                     tracing::debug!("HTTP/2 connection ended: {e}");

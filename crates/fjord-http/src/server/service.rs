@@ -330,6 +330,7 @@ async fn accept_loop(
             inc(&stats.connections_accepted);
             inc(&stats.active_connections);
             tokio::select! {
+                biased;
                 _ = conn::serve(stream, peer, ctx, app) => {}
                 _ = signals.forced() => {}
             }
