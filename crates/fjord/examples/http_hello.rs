@@ -50,25 +50,24 @@ struct Args {
 
 /// The app of one worker: made after fork, so the pid it answers with is
 /// the worker's own. Headers are built once and cloned (a reference count).
+/// The answer needs nothing to wait for, so it is made in the call and
+/// the future only hands it over (it does not hold the request).
 fn hello() -> App {
     let pid = HeaderValue::from(std::process::id());
     let text = HeaderValue::from_static("text/plain");
     App::new(tower::service_fn(move |req: Request| {
-        let (pid, text) = (pid.clone(), text.clone());
-        async move {
-            let resp = if req.uri().path() == "/hello" {
-                let mut resp = http::Response::new(full("Hello, World!"));
-                resp.headers_mut().insert(CONTENT_TYPE, text);
-                resp.headers_mut().insert(WORKER_PID, pid);
-                resp
-            } else {
-                let mut resp = http::Response::new(full("Not Found"));
-                *resp.status_mut() = http::StatusCode::NOT_FOUND;
-                resp.headers_mut().insert(CONTENT_TYPE, text);
-                resp
-            };
-            Ok::<_, Infallible>(resp)
-        }
+        let resp = if req.uri().path() == "/hello" {
+            let mut resp = http::Response::new(full("Hello, World!"));
+            resp.headers_mut().insert(CONTENT_TYPE, text.clone());
+            resp.headers_mut().insert(WORKER_PID, pid.clone());
+            resp
+        } else {
+            let mut resp = http::Response::new(full("Not Found"));
+            *resp.status_mut() = http::StatusCode::NOT_FOUND;
+            resp.headers_mut().insert(CONTENT_TYPE, text.clone());
+            resp
+        };
+        std::future::ready(Ok::<_, Infallible>(resp))
     }))
 }
 

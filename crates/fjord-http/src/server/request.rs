@@ -125,14 +125,22 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
         HandlerFuture {
             http1: self.http1,
             tripped,
-            state: State::Slot {
+            state: State::Slot(Box::new(Slot {
                 guard,
                 app,
                 req,
                 wait: None,
-            },
+            })),
         }
     }
+}
+
+/// A request waiting for a pool slot or for the app.
+struct Slot {
+    guard: Guard,
+    app: App,
+    req: crate::Request,
+    wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 /// The future of one request: a pool slot, the app's call, then the
@@ -146,14 +154,9 @@ pub(crate) struct HandlerFuture {
 }
 
 enum State {
-    /// Waiting for a pool slot, then for the app to be ready.
-    Slot {
-        guard: Guard,
-        app: App,
-        req: crate::Request,
-        /// Boxed: only when the pool is full.
-        wait: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    },
+    /// Waiting for a pool slot, then for the app to be ready. Boxed: the
+    /// usual request skips this state, and hyper moves the future around.
+    Slot(Box<Slot>),
     /// The app is answering.
     Call {
         guard: Guard,
@@ -171,9 +174,10 @@ impl Future for HandlerFuture {
         let this = self.get_mut();
         loop {
             match &mut this.state {
-                State::Slot {
-                    guard, app, wait, ..
-                } => {
+                State::Slot(slot) => {
+                    let Slot {
+                        guard, app, wait, ..
+                    } = &mut **slot;
                     if !guard.slot {
                         match wait {
                             None if guard.ctx.pool.try_acquire() => guard.slot = true,
@@ -194,13 +198,15 @@ impl Future for HandlerFuture {
                     if let Err(never) = std::task::ready!(app.poll_ready(cx)) {
                         match never {}
                     }
-                    let State::Slot {
-                        guard, app, req, ..
-                    } = std::mem::replace(&mut this.state, State::Done)
-                    else {
+                    let State::Slot(slot) = std::mem::replace(&mut this.state, State::Done) else {
                         unreachable!("matched above")
                     };
-                    let mut app = app;
+                    let Slot {
+                        guard,
+                        mut app,
+                        req,
+                        ..
+                    } = *slot;
                     this.state = State::Call {
                         guard,
                         call: app.call(req),
