@@ -87,8 +87,11 @@ pub(crate) struct ConnState {
     pub(crate) in_flight: AtomicUsize,
     /// Bytes arrived since the last response ended (part of a next request).
     pub(crate) read_since_response: AtomicBool,
-    /// Signalled when a request begins or ends.
+    /// Signalled when a request begins or ends, once `watching`.
     pub(crate) changed: Notify,
+    /// The connection task waits on `changed` (it drains): only then do
+    /// requests signal it (a notify costs a compare-and-swap per request).
+    watching: AtomicBool,
     /// When the connection was accepted.
     born: Instant,
     /// Nanoseconds from `born` to the end of the last response: the
@@ -102,6 +105,7 @@ impl Default for ConnState {
             in_flight: AtomicUsize::new(0),
             read_since_response: AtomicBool::new(false),
             changed: Notify::new(),
+            watching: AtomicBool::new(false),
             born: Instant::now(),
             idle_since: AtomicU64::new(0),
         }
@@ -110,16 +114,31 @@ impl Default for ConnState {
 
 impl ConnState {
     pub(crate) fn begin(&self) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.changed.notify_one();
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.signal();
     }
 
     pub(crate) fn end(&self) {
         let since = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.idle_since.store(since, Ordering::Release);
         self.read_since_response.store(false, Ordering::Release);
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.changed.notify_one();
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.signal();
+    }
+
+    fn signal(&self) {
+        // SeqCst with `watch`: either the task sees the new count when it
+        // starts watching, or this sees it watching (and the notify is
+        // kept for it if it is not waiting yet).
+        if self.watching.load(Ordering::SeqCst) {
+            self.changed.notify_one();
+        }
+    }
+
+    /// From now on, requests beginning or ending signal `changed`. Call
+    /// before looking at the state the signal is for.
+    fn watch(&self) {
+        self.watching.store(true, Ordering::SeqCst);
     }
 
     /// When a connection waiting for a request head since the end of the
@@ -135,14 +154,14 @@ impl ConnState {
 
     /// No request in flight and nothing of a next one received.
     fn is_idle(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) == 0
+        self.in_flight.load(Ordering::SeqCst) == 0
             && !self.read_since_response.load(Ordering::Acquire)
     }
 
     /// A request is in flight: hyper is busy, and its graceful shutdown
     /// only turns keep-alive off.
     fn is_busy(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) > 0
+        self.in_flight.load(Ordering::SeqCst) > 0
     }
 }
 
@@ -307,6 +326,7 @@ where
                 let before = std::mem::replace(&mut seen, now);
                 if now.draining() && !draining {
                     draining = true;
+                    conn.watch();
                     if conn.is_busy() || conn.is_idle() {
                         closed_idle = !conn.is_busy();
                         std::pin::Pin::new(&mut c).graceful_shutdown();

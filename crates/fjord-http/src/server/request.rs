@@ -69,7 +69,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
             return HandlerFuture {
                 http1: self.http1,
                 tripped: None,
-                state: State::Answered(Some(finish(resp, guard, self.http1, true))),
+                state: State::Answered(Some(Box::new(finish(resp, guard, self.http1, true)))),
             };
         }
         let (parts, body) = req.into_parts();
@@ -162,8 +162,8 @@ enum State {
         guard: Guard,
         call: <App as tower::Service<crate::Request>>::Future,
     },
-    /// Answered by the server itself.
-    Answered(Option<http::Response<ResponseBody>>),
+    /// Answered by the server itself (boxed: rare, and large).
+    Answered(Option<Box<http::Response<ResponseBody>>>),
     Done,
 }
 
@@ -235,7 +235,7 @@ impl Future for HandlerFuture {
                 State::Answered(resp) => {
                     let resp = resp.take().expect("HandlerFuture polled after completion");
                     this.state = State::Done;
-                    return Poll::Ready(Ok(resp));
+                    return Poll::Ready(Ok(*resp));
                 }
                 State::Done => panic!("HandlerFuture polled after completion"),
             }
