@@ -337,6 +337,11 @@ async fn accept_loop(
             dec(&stats.active_connections);
             drop(conn_permit);
         });
+        // One connection per turn (nginx's `multi_accept off`): serve
+        // what is ready before accepting again, so a burst of connections
+        // is shared with the other workers instead of taken by the first
+        // one awake.
+        tokio::task::yield_now().await;
     }
     // The listener (this process's copy of the socket) closes here; the
     // service keeps the original for a restart.
