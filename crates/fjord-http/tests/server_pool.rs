@@ -92,6 +92,16 @@ async fn idle_keep_alive_connections_make_room_at_the_connection_bound() {
         assert_eq!(r.status, 200);
         idle.push(s);
     }
+    // At the bound but nobody waiting: the idle ones stay open.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for s in &mut idle {
+        let r = roundtrip(s, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
+        assert_eq!(
+            r.status, 200,
+            "an idle connection was closed with nobody waiting"
+        );
+    }
+    assert_eq!(service.stats().idle_closed, 0);
     // A third client is served: idle ones were closed to make room.
     assert_eq!(get(addr, "/hello").await.status, 200);
     assert!(service.stats().idle_closed >= 1, "{:?}", service.stats());

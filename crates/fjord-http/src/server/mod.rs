@@ -26,7 +26,7 @@
 //! | `tcp_keepidle` | 600 s | SO_KEEPALIVE + TCP_KEEPIDLE on the socket (inherited by accepted ones) |
 //! | `bind_timeout` | 30 s | bind retried while the address is in use, then [`Error::AddrInUse`] |
 //! | `wsgi_default_pool_size` | 100 | requests in flight per worker; beyond it requests wait and the worker stops accepting, so other workers take new connections |
-//! | `max_connections` | 1000 | open connections per worker; at the bound idle keep-alive connections are closed to make room |
+//! | `max_connections` | 1000 | open connections per worker; a client arriving at the bound makes idle keep-alive connections close to make room for it |
 //! | `wsgi_keep_alive` | true | false: `Connection: close` after every response |
 //! | `client_socket_timeout` | 900 s | 0 = none. The head of each request (and the idle time before it) must arrive within it; a stalled body read or a client not reading the response fails after it |
 //! | `max_header_line` | 16384 | a longer header line (`name: value`) gets 431 |

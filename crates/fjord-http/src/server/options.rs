@@ -166,9 +166,11 @@ impl ServerOptions {
         self
     }
 
-    /// Open connections per worker, counting idle keep-alive ones. At the
-    /// bound, idle keep-alive connections are closed to make room.
-    /// Default is 1000.
+    /// Open connections per worker, counting idle keep-alive ones. A client
+    /// arriving at the bound is accepted and idle keep-alive connections
+    /// are closed to make room for it (it is served once one has); at the
+    /// bound with nobody waiting, idle connections stay open. Default is
+    /// 1000.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
         self

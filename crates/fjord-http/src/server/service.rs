@@ -282,20 +282,6 @@ async fn accept_loop(
                 _ = drain() => break,
             }
         }
-        let conn_permit = match conns.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                // Make room: idle keep-alive connections close.
-                ctx.signals.shed();
-                tokio::select! {
-                    p = conns.clone().acquire_owned() => match p {
-                        Ok(p) => p,
-                        Err(_) => break,
-                    },
-                    _ = drain() => break,
-                }
-            }
-        };
         let accepted = tokio::select! {
             r = listener.accept() => r,
             // The pool filled up while we waited: check again, so the
@@ -321,6 +307,25 @@ async fn accept_loop(
                 continue;
             }
         };
+        // At the connection bound with a client waiting: idle keep-alive
+        // connections close to make room for it (nginx does the same when
+        // its connections run out), and it is served once one has.
+        let mut last = false;
+        let conn_permit = match conns.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => {
+                ctx.signals.shed();
+                tokio::select! {
+                    p = conns.clone().acquire_owned() => p.ok(),
+                    // A stop began meanwhile: this client is still answered
+                    // (once, with `Connection: close`), then accepting ends.
+                    _ = drain() => {
+                        last = true;
+                        None
+                    }
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         let app = app.clone();
@@ -341,6 +346,9 @@ async fn accept_loop(
         // what is ready before accepting again, so a burst of connections
         // is shared with the other workers instead of taken by the first
         // one awake.
+        if last {
+            break;
+        }
         tokio::task::yield_now().await;
     }
     // The listener (this process's copy of the socket) closes here; the
