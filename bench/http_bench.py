@@ -347,6 +347,7 @@ def table(results):
 
 
 def main():
+    load_before = os.getloadavg()
     srv = servers()
     runs = {s.name: [] for s in srv}
     for rnd in range(ROUNDS):
@@ -367,8 +368,10 @@ def main():
     print(md)
     meta = (f"wrk, {WORKERS} workers per server, {ROUNDS} interleaved rounds (medians), {SECONDS} s per run, "
             f"{os.cpu_count()} CPUs shared by wrk and the server; CPU/request = server utime+stime / requests; "
-            f"RSS/worker = max VmRSS over worker processes. Load average at the end: "
-            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (anything above ~1 means other work shared the CPUs: "
+            f"RSS/worker = max VmRSS over worker processes. Load average (1/5/15 min) before the run: "
+            f"{load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, at the end: "
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (the run itself keeps both CPUs busy, so ~3-4 at "
+            f"the end is its own load; other work shows before the run and in the spread between rounds: "
             f"compare columns of the same run only).")
     if ONLY:
         log("BENCH_SERVERS set: a partial run, bench/results left as they are")
@@ -376,7 +379,7 @@ def main():
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     with open(os.path.join(ROOT, "bench", "results", "http.json"), "w") as f:
         json.dump({"seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS, "workers": WORKERS,
-                   "cpus": os.cpu_count(), "loadavg": load, "note": meta, "results": results}, f, indent=2)
+                   "cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg": load, "note": meta, "results": results}, f, indent=2)
     with open(os.path.join(ROOT, "bench", "results", "http.md"), "w") as f:
         f.write(meta + "\n\n" + md + "\n")
 
