@@ -21,6 +21,9 @@
 //!   [`validate`] and [`dump`]: what the `fjord-config` tool prints.
 //! - [`opts`]: the launcher's own options (`graceful_shutdown_timeout`,
 //!   `log_options`, `host`, `state_path`).
+//! - [`pyrepr`]: Python's `str.strip` and `repr(str)`, so that error
+//!   messages quote text as Python does (also used by fjord-http's paste
+//!   loader).
 //!
 //! Everything is synchronous and never touches an async runtime: it runs in
 //! the pre-fork master. Bad input is an [`Error`] naming the file, section,
@@ -78,6 +81,7 @@ pub mod ini;
 pub mod namespace;
 pub mod opt;
 pub mod opts;
+pub mod pyrepr;
 mod template;
 pub mod validate;
 mod value;

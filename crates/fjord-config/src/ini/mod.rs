@@ -30,14 +30,12 @@
 //! # Ok::<(), fjord_config::ini::ParseError>(())
 //! ```
 
-mod pyrepr;
-
 use std::path::Path;
 
 use indexmap::IndexMap;
 
-pub(crate) use pyrepr::py_repr;
-use pyrepr::{py_lstrip, py_rstrip, py_strip};
+pub(crate) use crate::pyrepr::py_repr;
+use crate::pyrepr::{py_lstrip, py_rstrip, py_strip};
 
 /// One value of a key, with the line of the key it was assigned at.
 #[derive(Debug, Clone, PartialEq, Eq)]

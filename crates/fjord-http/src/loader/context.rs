@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use super::conf::Conf;
 use super::egg::EggRegistry;
 use super::ini::Ini;
-use super::pyrepr::{py_strip, repr, repr_list};
+use fjord_config::pyrepr::{py_repr as repr, py_repr_list as repr_list, py_strip};
 
 /// The kind of object asked for (PasteDeploy's `APP`, `FILTER`, `SERVER`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -587,7 +587,7 @@ impl<'a> Resolver<'a> {
             )));
         }
         let names: Vec<&str> = pipeline
-            .split(super::pyrepr::is_py_space)
+            .split(fjord_config::pyrepr::is_py_space)
             .filter(|s| !s.is_empty())
             .collect();
         let Some((app_name, filter_names)) = names.split_last() else {

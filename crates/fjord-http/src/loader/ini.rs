@@ -12,7 +12,7 @@
 //! `MissingSectionHeaderError` and `ParsingError` with Python's messages.
 
 use super::conf::Conf;
-use super::pyrepr::{py_rstrip, py_strip, repr};
+use fjord_config::pyrepr::{py_repr as repr, py_rstrip, py_strip};
 
 /// configparser's error classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +148,7 @@ pub(crate) fn parse(text: &str, path: &str, initial_defaults: &Conf) -> Result<I
         }
         let cur_indent = line
             .chars()
-            .position(|c| !super::pyrepr::is_py_space(c))
+            .position(|c| !fjord_config::pyrepr::is_py_space(c))
             .unwrap_or(0);
         let continuation = cursect.is_some()
             && optname.as_deref().is_some_and(|n| !n.is_empty())

@@ -65,7 +65,6 @@ mod describe;
 mod egg;
 mod error;
 mod ini;
-mod pyrepr;
 mod urlmap;
 
 use std::path::{Path, PathBuf};
@@ -224,7 +223,7 @@ impl PasteConfig {
 
     fn section_json(&self, section: &str, eggs: &EggRegistry) -> serde_json::Value {
         let (prefix, name) = match section.split_once(':') {
-            Some((p, n)) => (p, Some(pyrepr::py_strip(n).to_owned())),
+            Some((p, n)) => (p, Some(fjord_config::pyrepr::py_strip(n).to_owned())),
             None => (section, None),
         };
         let kind = Kind::of_prefix(prefix);

@@ -1,29 +1,31 @@
 //! Python-compatible text helpers: `str.isspace`, `str.strip` and `repr(str)`.
 //!
-//! oslo.config's reader strips lines with Python's notion of whitespace and
-//! quotes the offending line with `%r` in its error messages; matching both
-//! keeps fjord's errors identical to the ones operators already know.
+//! oslo.config's reader (and configparser, and PasteDeploy) strip lines with
+//! Python's notion of whitespace and quote offending text with `%r` in their
+//! error messages; matching both keeps fjord's errors identical to the ones
+//! operators already know. Shared by the config reader and the paste loader
+//! (fjord-http).
 
 /// Python's `str.isspace` for one character.
 ///
 /// Rust's `char::is_whitespace` (Unicode `White_Space`) plus the ASCII
 /// information separators U+001C..=U+001F, which Python also treats as space.
-pub(crate) fn is_py_space(c: char) -> bool {
+pub fn is_py_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// Python's `str.strip()`.
-pub(crate) fn py_strip(s: &str) -> &str {
+pub fn py_strip(s: &str) -> &str {
     s.trim_matches(is_py_space)
 }
 
 /// Python's `str.rstrip()`.
-pub(crate) fn py_rstrip(s: &str) -> &str {
+pub fn py_rstrip(s: &str) -> &str {
     s.trim_end_matches(is_py_space)
 }
 
 /// Python's `str.lstrip()`.
-pub(crate) fn py_lstrip(s: &str) -> &str {
+pub fn py_lstrip(s: &str) -> &str {
     s.trim_start_matches(is_py_space)
 }
 
@@ -51,7 +53,7 @@ fn is_py_printable(c: char) -> bool {
 /// Python's `repr(str)`: single quotes unless the text contains `'` and no
 /// `"`, backslash escapes for quotes, `\\`, `\t`, `\n`, `\r` and
 /// non-printable characters.
-pub(crate) fn py_repr(s: &str) -> String {
+pub fn py_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
@@ -86,6 +88,12 @@ pub(crate) fn py_repr(s: &str) -> String {
     out
 }
 
+/// Python's `repr()` of a list of strings: `['a', 'b']`.
+pub fn py_repr_list<S: AsRef<str>>(items: &[S]) -> String {
+    let parts: Vec<String> = items.iter().map(|s| py_repr(s.as_ref())).collect();
+    format!("[{}]", parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +107,10 @@ mod tests {
         assert_eq!(py_repr("a'b\"c"), "'a\\'b\"c'");
         assert_eq!(py_repr("caf\u{e9}"), "'caf\u{e9}'");
         assert_eq!(py_repr("\u{85}"), "'\\x85'");
+        assert_eq!(py_repr("just some words\n"), "'just some words\\n'");
+        assert_eq!(py_repr("\u{a0}x\u{1}"), "'\\xa0x\\x01'");
+        assert_eq!(py_repr_list(&["a", "b"]), "['a', 'b']");
+        assert_eq!(py_repr_list::<&str>(&[]), "[]");
     }
 
     #[test]
