@@ -4,10 +4,12 @@
 //! A counter, not a semaphore: taking and giving back a slot is one atomic
 //! read-modify-write and one load when nobody waits (tokio's `Semaphore`
 //! takes a mutex on every release). Requests that find the pool full wait
-//! in arrival order behind a [`Notify`]; while anyone waits, newcomers
-//! queue behind them instead of taking a freed slot first. The accept loop
-//! waits on its own signals (the pool filled, the pool has room again), so
-//! it never takes a wake-up meant for a waiting request.
+//! in arrival order behind a [`Notify`]: a release wakes the first waiter,
+//! and a request arriving while others wait queues behind them instead of
+//! taking the freed slot first. A waiter that got a slot wakes the next one
+//! if more slots are free. The accept loop waits on its own signals (the
+//! pool filled, the pool has room again), so it never takes a wake-up meant
+//! for a waiting request.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
@@ -76,17 +78,26 @@ impl Pool {
         if self.try_acquire() {
             return;
         }
-        self.waiting.fetch_add(1, SeqCst);
-        let _waiting = Waiting(&self.waiting);
+        // Behind earlier waiters, wait for a wake-up before taking a slot.
+        let mut may_take = self.waiting.fetch_add(1, SeqCst) == 0;
+        let waiting = Waiting(&self.waiting);
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             // Registered before looking, so a release in between wakes it.
             freed.as_mut().enable();
-            if self.take() {
+            if may_take && self.take() {
+                drop(waiting);
+                // Releases that came together woke one waiter each, but a
+                // wake-up given while nobody was registered is kept only
+                // once: pass on what is still free.
+                if self.waiting.load(SeqCst) > 0 && !self.is_full() {
+                    self.freed.notify_one();
+                }
                 return;
             }
             freed.await;
+            may_take = true;
         }
     }
 
@@ -186,6 +197,67 @@ mod tests {
         waiter.await.unwrap();
         assert!(got.load(SeqCst));
         assert_eq!(pool.in_use(), 1);
+    }
+
+    #[tokio::test]
+    async fn waiters_are_served_in_arrival_order() {
+        let pool = Arc::new(Pool::new(1));
+        assert!(pool.try_acquire());
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..4 {
+            let (pool, order) = (pool.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                pool.acquire().await;
+                order.lock().unwrap().push(i);
+                tokio::task::yield_now().await;
+                pool.release();
+            }));
+            // Each waiter registers before the next one arrives.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // A newcomer arriving right after a release, before the woken
+        // waiter has run, queues behind them instead of taking the slot.
+        pool.release();
+        let mut late = Box::pin(pool.acquire());
+        assert!(
+            futures_util::poll!(late.as_mut()).is_pending(),
+            "a newcomer took the slot the first waiter was woken for"
+        );
+        for t in tasks {
+            t.await.unwrap();
+        }
+        late.await;
+        order.lock().unwrap().push(99);
+        pool.release();
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 99]);
+        assert_eq!(pool.in_use(), 0);
+    }
+
+    /// Several slots freed at once reach as many waiters.
+    #[tokio::test]
+    async fn slots_freed_together_reach_every_waiter() {
+        let pool = Arc::new(Pool::new(3));
+        for _ in 0..3 {
+            assert!(pool.try_acquire());
+        }
+        let mut waiters = Vec::new();
+        for _ in 0..3 {
+            let pool = pool.clone();
+            waiters.push(tokio::spawn(async move { pool.acquire().await }));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // Released one after the other, before any woken waiter has run.
+        pool.release();
+        pool.release();
+        pool.release();
+        for w in waiters {
+            tokio::time::timeout(Duration::from_secs(5), w)
+                .await
+                .expect("a waiter was left waiting while slots were free")
+                .unwrap();
+        }
+        assert_eq!(pool.in_use(), 3);
     }
 
     #[tokio::test]
