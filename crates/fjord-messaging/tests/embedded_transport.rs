@@ -12,7 +12,7 @@ use fjord_messaging::transport::EmbeddedDriver;
 use fjord_messaging::{Context, MessagingOptions, RpcClient, RpcServer, Target, Transport};
 use fjord_service::Service;
 use serde_json::json;
-use support::endpoints::{Stats, demo};
+use support::endpoints::{demo, demo_server};
 use support::{args, wait_until};
 
 fn transport(path: &std::path::Path) -> Transport {
@@ -33,11 +33,7 @@ async fn calls_casts_and_fanout_through_the_embedded_broker() {
     let path = socket_path("rpc");
     let server_side = transport(&path);
     let client_side = transport(&path);
-    let stats = Arc::new(Stats::default());
-    let s1 = RpcServer::builder(&server_side, Target::new("emb").with_server("s1"))
-        .endpoint(demo("s1", stats.clone()))
-        .build()
-        .unwrap();
+    let (s1, stats) = demo_server(&server_side, "emb");
     s1.start().await.unwrap();
     assert!(path.exists(), "the first user became the broker");
 

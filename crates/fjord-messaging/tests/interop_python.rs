@@ -4,14 +4,13 @@
 mod support;
 
 use std::process::Stdio;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use fjord_messaging::{Context, Error, RpcClient, RpcServer, Target};
+use fjord_messaging::{Context, Error, RpcClient, Target};
 use fjord_service::Service;
 use serde_json::{Value, json};
-use support::endpoints::{Stats, demo};
+use support::endpoints::demo_server;
 use support::{args, rabbit_transport, unique, wait_until};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -33,11 +32,7 @@ async fn python_client_calls_fjord_server() {
     };
     let topic = unique("fjt_pyc");
     let t = rabbit_transport("");
-    let stats = Arc::new(Stats::default());
-    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
-        .endpoint(demo("s1", stats.clone()))
-        .build()
-        .unwrap();
+    let (s, stats) = demo_server(&t, &topic);
     s.start().await.unwrap();
 
     let child = Command::new(&py)

@@ -15,7 +15,7 @@ use fjord_service::Service;
 use lapin::BasicProperties;
 use lapin::options::BasicPublishOptions;
 use serde_json::json;
-use support::endpoints::{Stats, demo};
+use support::endpoints::{demo, demo_server};
 use support::{args, rabbit_transport, raw, unique, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,11 +25,7 @@ async fn bad_messages_are_rejected_and_serving_goes_on() {
     }
     let topic = unique("fjt_bad");
     let t = rabbit_transport("");
-    let stats = Arc::new(Stats::default());
-    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
-        .endpoint(demo("s1", stats.clone()))
-        .build()
-        .unwrap();
+    let (s, stats) = demo_server(&t, &topic);
     s.start().await.unwrap();
     let (_conn, ch) = raw::channel().await;
     let json_props = || BasicProperties::default().with_content_type("application/json".into());
@@ -151,21 +147,16 @@ async fn a_backlog_is_acked_in_bursts_around_rejected_messages() {
     if !support::rabbit("a_backlog_is_acked_in_bursts_around_rejected_messages") {
         return;
     }
-    if support::rabbitmqctl(&["status"]).is_none() {
-        assert!(
-            std::env::var("FJORD_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "rabbitmqctl is not usable"
-        );
-        eprintln!("SKIP a_backlog_is_acked_in_bursts_around_rejected_messages: no rabbitmqctl");
+    if !support::need(
+        support::rabbitmqctl(&["status"]).is_some(),
+        "a_backlog_is_acked_in_bursts_around_rejected_messages",
+        "rabbitmqctl is not usable",
+    ) {
         return;
     }
     let topic = unique("fjt_burst");
     let t = rabbit_transport("");
-    let stats = Arc::new(Stats::default());
-    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
-        .endpoint(demo("s1", stats.clone()))
-        .build()
-        .unwrap();
+    let (s, stats) = demo_server(&t, &topic);
     // Declares the queues, then stops consuming: the backlog waits.
     s.start().await.unwrap();
     s.stop(true).await;

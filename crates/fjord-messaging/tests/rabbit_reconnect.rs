@@ -4,14 +4,13 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use fjord_messaging::{Context, RpcClient, RpcServer, Target};
+use fjord_messaging::{Context, RpcClient, Target};
 use fjord_service::Service;
 use serde_json::json;
-use support::endpoints::{Stats, demo};
+use support::endpoints::demo_server;
 use support::{args, rabbit_transport, unique, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,11 +28,7 @@ async fn server_and_client_recover_after_connections_drop() {
     }
     let topic = unique("fjt_reconn");
     let (ts, tc) = (rabbit_transport(""), rabbit_transport(""));
-    let stats = Arc::new(Stats::default());
-    let s = RpcServer::builder(&ts, Target::new(&topic).with_server("s1"))
-        .endpoint(demo("s1", stats.clone()))
-        .build()
-        .unwrap();
+    let (s, stats) = demo_server(&ts, &topic);
     s.start().await.unwrap();
     let c = RpcClient::new(&tc, Target::new(&topic)).with_timeout(Duration::from_secs(5));
     assert_eq!(

@@ -17,7 +17,7 @@ use std::time::Duration;
 use fjord_messaging::{Context, MessagingOptions, RpcClient, RpcServer, Target, Transport};
 use fjord_service::Service;
 use serde_json::json;
-use support::endpoints::{Stats, demo};
+use support::endpoints::{Stats, demo, demo_server};
 use support::{args, unique, wait_until};
 
 /// The directory of the TLS node's files, when its listener answers.
@@ -58,11 +58,7 @@ async fn calls_and_casts_over_tls() {
     };
     let topic = unique("fjt_tls");
     let t = tls_transport(&dir.join("ca.pem"));
-    let stats = Arc::new(Stats::default());
-    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
-        .endpoint(demo("s1", stats.clone()))
-        .build()
-        .unwrap();
+    let (s, stats) = demo_server(&t, &topic);
     s.start().await.expect("server over TLS");
     let c = RpcClient::new(&t, Target::new(&topic)).with_timeout(Duration::from_secs(10));
     let got = c

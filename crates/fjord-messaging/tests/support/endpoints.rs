@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use fjord_messaging::{FnEndpoint, RemoteError};
+use fjord_messaging::{FnEndpoint, RemoteError, RpcServer, Target, Transport};
 use serde_json::{Value, json};
 
 /// Counters the endpoints update.
@@ -13,6 +13,17 @@ pub struct Stats {
     pub casts: AtomicUsize,
     pub running: AtomicUsize,
     pub max_running: AtomicUsize,
+}
+
+/// An RPC server `s1` on `topic` serving [`demo`], built (not started),
+/// with the counters its endpoint updates.
+pub fn demo_server(t: &Transport, topic: &str) -> (RpcServer, Arc<Stats>) {
+    let stats = Arc::new(Stats::default());
+    let s = RpcServer::builder(t, Target::new(topic).with_server("s1"))
+        .endpoint(demo("s1", stats.clone()))
+        .build()
+        .unwrap();
+    (s, stats)
 }
 
 /// echo(value), add(a, b), sleep(seconds), fail(message), whoami(), ctx(), record(note), _private().
