@@ -10,14 +10,13 @@ mod support;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use fjord_messaging::{Context, MessagingOptions, RpcClient, RpcServer, Target, Transport};
+use fjord_messaging::{Context, MessagingOptions, RpcClient, Target, Transport};
 use fjord_service::Service;
 use serde_json::json;
-use support::endpoints::{Stats, demo, demo_server};
+use support::endpoints::demo_server;
 use support::{args, unique, wait_until};
 
 /// The directory of the TLS node's files, when its listener answers.
@@ -91,10 +90,7 @@ async fn a_broker_certificate_from_another_ca_is_refused() {
         return;
     };
     let t = tls_transport(&dir.join("other-ca.pem"));
-    let s = RpcServer::builder(&t, Target::new(unique("fjt_tls_bad")).with_server("s1"))
-        .endpoint(demo("s1", Arc::new(Stats::default())))
-        .build()
-        .unwrap();
+    let (s, _) = demo_server(&t, &unique("fjt_tls_bad"));
     let started = tokio::time::timeout(Duration::from_secs(30), s.start())
         .await
         .expect("a refused certificate must not hang");
@@ -123,10 +119,7 @@ async fn a_missing_ca_file_is_a_clear_error() {
     };
     let missing = PathBuf::from("/nonexistent/fjord/ca.pem");
     let t = tls_transport(&missing);
-    let s = RpcServer::builder(&t, Target::new(unique("fjt_tls_ca")).with_server("s1"))
-        .endpoint(demo("s1", Arc::new(Stats::default())))
-        .build()
-        .unwrap();
+    let (s, _) = demo_server(&t, &unique("fjt_tls_ca"));
     let err = tokio::time::timeout(Duration::from_secs(30), s.start())
         .await
         .expect("must not hang")
@@ -153,10 +146,7 @@ async fn a_client_certificate_is_presented_and_verified() {
     // Signed by the CA the broker trusts: served.
     let t = with_cert("client");
     let topic = unique("fjt_tls_mtls");
-    let s = RpcServer::builder(&t, Target::new(&topic).with_server("s1"))
-        .endpoint(demo("s1", Arc::new(Stats::default())))
-        .build()
-        .unwrap();
+    let (s, _) = demo_server(&t, &topic);
     s.start().await.expect("server with a client certificate");
     let c = RpcClient::new(&t, Target::new(&topic)).with_timeout(Duration::from_secs(10));
     assert_eq!(
@@ -171,13 +161,7 @@ async fn a_client_certificate_is_presented_and_verified() {
     // Signed by a CA the broker does not trust: the broker refuses the
     // handshake, which proves the certificate is sent.
     let t = with_cert("other-client");
-    let s = RpcServer::builder(
-        &t,
-        Target::new(unique("fjt_tls_mtls_bad")).with_server("s1"),
-    )
-    .endpoint(demo("s1", Arc::new(Stats::default())))
-    .build()
-    .unwrap();
+    let (s, _) = demo_server(&t, &unique("fjt_tls_mtls_bad"));
     let r = tokio::time::timeout(Duration::from_secs(30), s.start())
         .await
         .expect("a refused client certificate must not hang");
