@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,6 +160,23 @@ def wrk(port, conns, seconds):
     }
 
 
+def split(port, pids):
+    """Established connections on `port` per server process, largest first
+    (from `ss -tnp`), e.g. [36, 28]; None if ss is missing or fails."""
+    if not shutil.which("ss"):
+        return None
+    try:
+        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    counts = {}
+    for pid in re.findall(r"pid=(\d+)", out):
+        if int(pid) in pids:
+            counts[pid] = counts.get(pid, 0) + 1
+    return sorted(counts.values(), reverse=True)
+
+
 class Server:
     """How to start one server: argv, env, and an optional cleanup."""
 
@@ -188,9 +206,20 @@ def measure_once(server):
         by_conns = {}
         for conns in CONNECTIONS:
             pids = [p.pid] + descendants(p.pid)
+            # How the connections are shared between the workers, read
+            # mid-run: it moves the figures of a round more than anything
+            # else (see the README's benchmark notes).
+            seen = {}
+            probe = threading.Timer(SECONDS / 2, lambda: seen.update(split=split(port, set(pids))))
+            if conns > 1:
+                probe.start()
             before = cpu_ticks(pids)
             r = wrk(port, conns, SECONDS)
             after = cpu_ticks(pids)
+            if conns > 1:
+                probe.cancel()
+                probe.join()
+            r["split"] = seen.get("split")
             cpu_s = (after - before) / CLK_TCK
             r["cpu_us_per_req"] = cpu_s * 1e6 / r["requests"] if r["requests"] else float("nan")
             r["cpu_s"] = cpu_s
@@ -301,13 +330,17 @@ def summarize(runs):
             "rps": median([r["rps"] for r in rs]),
             "p50_ms": median([r["p50_ms"] for r in rs]),
             "p99_ms": median([r["p99_ms"] for r in rs]),
+            "p99_ms_min": min(r["p99_ms"] for r in rs),
+            "p99_ms_max": max(r["p99_ms"] for r in rs),
             "cpu_us_per_req": median([r["cpu_us_per_req"] for r in rs]),
             "non_2xx": sum(r["non_2xx"] for r in rs),
             "socket_errors": "; ".join(r["socket_errors"] for r in rs if r["socket_errors"]),
             "rounds_rps": [r["rps"] for r in rs],
+            "rounds_p99_ms": [r["p99_ms"] for r in rs],
+            "rounds_split": [r.get("split") for r in rs],
         }
     # Top-level keys (read by bench/chart.py): the highest connection count.
-    res.update({k: v for k, v in res["by_connections"][str(max(CONNECTIONS))].items() if k != "rounds_rps"})
+    res.update({k: v for k, v in res["by_connections"][str(max(CONNECTIONS))].items() if not k.startswith("rounds_")})
     return res
 
 
@@ -332,14 +365,15 @@ def targets(name, conns, results):
 
 def table(results):
     out = [
-        "| server | conns | requests/s | p50 (ms) | p99 (ms) | CPU/request (µs) | RSS/worker (MiB) | non-2xx | targets |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server | conns | requests/s | p50 (ms) | p99 (ms) | p99 range (ms) | CPU/request (µs) | RSS/worker (MiB) | non-2xx | targets |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for conns in CONNECTIONS:
         for name, res in results.items():
             r = res["by_connections"][str(conns)]
             out.append(
                 f"| {name} | {conns} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
+                f"| {r['p99_ms_min']:.2f}–{r['p99_ms_max']:.2f} "
                 f"| {r['cpu_us_per_req']:.1f} | {res['rss_worker_mib']:.1f} | {r['non_2xx']} "
                 f"| {targets(name, conns, results)} |"
             )
@@ -358,8 +392,10 @@ def main():
                 r = measure_once(s)
                 runs[s.name].append(r)
                 for conns, m in r["by_connections"].items():
+                    shared = "/".join(map(str, m["split"])) if m.get("split") else "?"
                     log(f"  {conns} conns: {m['rps']:.0f} req/s, p99 {m['p99_ms']:.2f} ms, "
-                        f"{m['cpu_us_per_req']:.1f} us CPU/request")
+                        f"{m['cpu_us_per_req']:.1f} us CPU/request"
+                        + (f", connections per worker {shared}" if conns > 1 else ""))
             except (OSError, RuntimeError, TimeoutError, subprocess.TimeoutExpired) as e:
                 log(f"  {s.name} failed: {e}")
     load = os.getloadavg()
