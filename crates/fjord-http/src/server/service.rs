@@ -331,16 +331,13 @@ async fn accept_loop(
         let app = app.clone();
         let signals = run.signals.clone();
         run.tracker.spawn(async move {
-            let stats = ctx.stats.clone();
-            inc(&stats.connections_accepted);
-            inc(&stats.active_connections);
+            // Given back however the task ends, a panic included.
+            let _open = Open::new(ctx.stats.clone(), conn_permit);
             tokio::select! {
                 biased;
                 _ = conn::serve(stream, peer, ctx, app) => {}
                 _ = signals.forced() => {}
             }
-            dec(&stats.active_connections);
-            drop(conn_permit);
         });
         // One connection per turn (nginx's `multi_accept off`): serve
         // what is ready before accepting again, so a burst of connections
@@ -354,6 +351,30 @@ async fn accept_loop(
     // The listener (this process's copy of the socket) closes here; the
     // service keeps the original for a restart.
     run.tracker.close();
+}
+
+/// One open connection: counted from accept until its task ends, when it
+/// also gives back its place under `max_connections`.
+struct Open {
+    stats: Arc<Stats>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Open {
+    fn new(stats: Arc<Stats>, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        inc(&stats.connections_accepted);
+        inc(&stats.active_connections);
+        Open {
+            stats,
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        dec(&self.stats.active_connections);
+    }
 }
 
 #[fjord_service::async_trait]
