@@ -144,3 +144,17 @@ async fn limits_apply_to_http2_too() {
     );
     service.stop(true).await;
 }
+
+#[tokio::test]
+async fn random_frames_after_the_preface_never_kill_a_task() {
+    let (service, addr) = start(options().http2(true), simple_app()).await;
+    survive_bad_inputs(&service, addr, 200, BadInput::H2).await;
+    let mut send = h2c::<Empty<Bytes>>(addr).await.expect("h2c handshake");
+    let req = http::Request::get(format!("http://{addr}/hello"))
+        .body(Empty::new())
+        .unwrap();
+    let resp = send.send_request(req).await.expect("response");
+    assert_eq!(resp.status(), 200);
+    drop(send);
+    service.stop(true).await;
+}

@@ -204,3 +204,17 @@ fn missing_or_bad_files_are_clear_errors_naming_the_file() {
     let err: fjord_service::Error = bind_err(SslOptions::new(&missing, &pki.server_key)).into();
     assert!(err.to_string().contains("nope.pem"), "{err}");
 }
+
+#[tokio::test]
+async fn random_bytes_to_the_tls_port_never_kill_a_task() {
+    let pki = make_pki("tls-garbage");
+    let options = options().ssl(SslOptions::new(&pki.server_cert, &pki.server_key));
+    let (service, addr) = start(options, simple_app()).await;
+    survive_bad_inputs(&service, addr, 200, BadInput::Tls).await;
+    let mut s = tls_connect(addr, tls_client(&pki, false, &[b"http/1.1"]))
+        .await
+        .expect("handshake");
+    assert_eq!(roundtrip(&mut s, HELLO).await.status, 200);
+    drop(s);
+    service.stop(true).await;
+}

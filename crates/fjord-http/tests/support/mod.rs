@@ -456,3 +456,170 @@ impl LogCapture {
         .into_owned()
     }
 }
+
+/// xorshift64*: a fixed sequence, so a failure can be replayed by its case number.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap_or(0)
+    }
+
+    fn bytes(&mut self, max: usize) -> Vec<u8> {
+        (0..1 + self.below(max))
+            .map(|_| self.next() as u8)
+            .collect()
+    }
+}
+
+/// What kind of bad input [`survive_bad_inputs`] sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadInput {
+    /// Random bytes, a good HTTP/1 request cut short, one with a byte
+    /// changed, or one with random bytes spliced into its head.
+    Http1,
+    /// The HTTP/2 connection preface, then random bytes or a good frame
+    /// header with a random payload.
+    H2,
+    /// Random bytes, or a TLS record header followed by random bytes, to a
+    /// TLS port.
+    Tls,
+}
+
+fn bad_input(kind: BadInput, rng: &mut Rng) -> Vec<u8> {
+    const GOOD: [&[u8]; 3] = [
+        b"GET /hello HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ];
+    match kind {
+        BadInput::Http1 => {
+            let good = GOOD[rng.below(GOOD.len())];
+            match rng.below(4) {
+                0 => rng.bytes(300),
+                1 => good[..rng.below(good.len())].to_vec(),
+                2 => {
+                    let mut v = good.to_vec();
+                    let at = rng.below(v.len());
+                    v[at] = rng.next() as u8;
+                    v
+                }
+                _ => {
+                    let mut v = good.to_vec();
+                    let head_end = v
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .unwrap_or(v.len());
+                    let at = rng.below(head_end.max(1));
+                    let junk = rng.bytes(40);
+                    v.splice(at..at, junk);
+                    v
+                }
+            }
+        }
+        BadInput::H2 => {
+            let mut v = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+            if rng.below(2) == 0 {
+                v.extend(rng.bytes(200));
+            } else {
+                // A frame header (length, type 0-9, flags, stream) and a
+                // random payload of the length it claims or shorter.
+                let len = rng.below(64);
+                v.extend_from_slice(&[0, 0, len as u8, rng.below(10) as u8, rng.next() as u8]);
+                v.extend_from_slice(&(rng.next() as u32 & 0x7fff_ffff).to_be_bytes());
+                v.extend((0..rng.below(len + 1)).map(|_| rng.next() as u8));
+            }
+            v
+        }
+        BadInput::Tls => {
+            let mut v = Vec::new();
+            if rng.below(2) == 0 {
+                // handshake record, TLS 1.0-1.3 version bytes, a length
+                v.extend_from_slice(&[
+                    0x16,
+                    3,
+                    rng.below(4) as u8,
+                    rng.next() as u8,
+                    rng.next() as u8,
+                ]);
+            }
+            v.extend(rng.bytes(300));
+            v
+        }
+    }
+}
+
+/// Sends `n` bad inputs (seeded, so a failing case number can be replayed),
+/// each on its own connection, then checks that every connection was
+/// closed within the deadline, that no HTTP/1 answer was a 5xx, that no
+/// task panicked, that every connection was given back, and that the
+/// server still answers. Returns how many inputs got an answer.
+pub async fn survive_bad_inputs(
+    service: &HttpService,
+    addr: SocketAddr,
+    n: usize,
+    kind: BadInput,
+) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Panics anywhere in this test binary while it runs (other tests
+    // panic only when they fail): a connection task that died of its
+    // input shows here even though the server lives on.
+    static PANICS: AtomicUsize = AtomicUsize::new(0);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+        previous(info);
+    }));
+    let panics_before = PANICS.load(Ordering::SeqCst);
+    let accepted_before = service.stats().connections_accepted;
+    let mut rng = Rng(0x5eed_f00d_1234_5678);
+    let mut answered = 0;
+    for case in 0..n {
+        let input = bad_input(kind, &mut rng);
+        let mut s = connect(addr).await;
+        // The server may answer and close before all is written.
+        let _ = s.write_all(&input).await;
+        let _ = s.shutdown().await;
+        // Closed (or reset) within the deadline: never left hanging.
+        if let Ok(out) = read_until_closed(&mut s).await
+            && !out.is_empty()
+        {
+            answered += 1;
+            if kind == BadInput::Http1 {
+                let text = String::from_utf8_lossy(&out);
+                assert!(
+                    text.starts_with("HTTP/1.1 ") || text.starts_with("HTTP/1.0 "),
+                    "case {case}: {input:?} -> {text:?}"
+                );
+                // Bad input is the client's fault: never a 5xx.
+                assert!(
+                    !text.contains("HTTP/1.1 5") && !text.contains("HTTP/1.0 5"),
+                    "case {case}: {input:?} -> {text:?}"
+                );
+            }
+        }
+    }
+    // Every connection is given back (one whose task panicked included).
+    wait_until("every connection task to finish", || {
+        let s = service.stats();
+        s.active_connections == 0 && s.in_flight == 0
+    })
+    .await;
+    assert_eq!(
+        PANICS.load(Ordering::SeqCst),
+        panics_before,
+        "a task panicked"
+    );
+    assert_eq!(
+        service.stats().connections_accepted - accepted_before,
+        n as u64
+    );
+    answered
+}
