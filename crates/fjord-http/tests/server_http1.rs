@@ -4,7 +4,6 @@
 mod support;
 
 use fjord_service::Service;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use support::*;
 use tokio::io::AsyncWriteExt;
 
