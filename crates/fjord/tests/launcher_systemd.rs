@@ -29,7 +29,12 @@ fn notifies_systemd() {
     let mut p = Proc::spawn(cmd);
     let ready = recv();
     assert!(ready.starts_with("READY=1"), "{ready}");
-    // READY comes only once both workers serve.
+    // READY comes only once both workers serve: each printed its line
+    // before telling the master it serves, so both lines are in the pipe
+    // by now; the thread reading it may just not have got to them yet.
+    p.wait_stdout("both workers' start lines", Duration::from_secs(5), |l| {
+        support::pids_with(l, "worker started pid=").len() == 2
+    });
     assert_eq!(p.started_pids().len(), 2, "{ready}");
     p.signal(Signal::SIGHUP);
     let reloading = recv();
