@@ -1,14 +1,18 @@
 //! H9: graceful stop drains: in-flight requests finish (with
 //! `Connection: close`), idle keep-alive connections close, a connection
 //! holding part of its next request gets it answered; a hard stop drops
-//! connections; reset + start serves again on the same socket.
+//! connections in every stage; reset + start serves again on the same
+//! socket.
 
 mod support;
 
 use std::time::Duration;
 
-use fjord_http::server::Phase;
+use bytes::Bytes;
+use fjord_http::server::{Phase, SslOptions};
 use fjord_service::Service;
+use http_body_util::Empty;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use support::*;
 use tokio::io::AsyncWriteExt;
 
@@ -96,6 +100,77 @@ async fn hard_stop_drops_in_flight_requests() {
         .await
         .expect("hard stop is prompt");
     let out = read_until_closed(&mut slow).await.unwrap_or_default();
+    assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+}
+
+/// A hard stop closes a connection in whatever stage it is: still
+/// sending the HTTP/2 preface, serving HTTP/1 or HTTP/2 with a request in
+/// flight.
+#[tokio::test]
+async fn hard_stop_closes_connections_in_every_stage() {
+    let (service, addr) = start(options().http2(true), simple_app()).await;
+    let mut sniffing = connect(addr).await;
+    sniffing.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let mut h1 = connect(addr).await;
+    h1.write_all(b"GET /slow?ms=20000 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let tcp = connect(addr).await;
+    let (mut send, h2_conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .expect("h2c handshake");
+    let h2_conn = tokio::spawn(h2_conn);
+    let req = http::Request::get(format!("http://{addr}/slow?ms=20000"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let h2_stream = tokio::spawn(send.send_request(req));
+    wait_until("both requests in flight", || service.stats().in_flight == 2).await;
+    assert_eq!(service.stats().active_connections, 3);
+
+    tokio::time::timeout(Duration::from_secs(2), service.stop(false))
+        .await
+        .expect("hard stop is prompt");
+    assert_eq!(service.stats().active_connections, 0);
+    for (what, s) in [("sniffing", &mut sniffing), ("HTTP/1", &mut h1)] {
+        let out = read_until_closed(s).await.unwrap_or_default();
+        assert!(
+            out.is_empty(),
+            "{what}: {:?}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+    let r = tokio::time::timeout(DEADLINE, h2_stream)
+        .await
+        .expect("the HTTP/2 stream ends")
+        .unwrap();
+    assert!(r.is_err(), "the HTTP/2 stream must be cut: {r:?}");
+    tokio::time::timeout(DEADLINE, h2_conn)
+        .await
+        .expect("the HTTP/2 connection closes")
+        .unwrap()
+        .ok();
+}
+
+/// A hard stop closes a TLS connection still in its handshake.
+#[tokio::test]
+async fn hard_stop_closes_a_connection_in_its_tls_handshake() {
+    let pki = make_pki("hard-stop-tls");
+    let options = options().ssl(SslOptions::new(&pki.server_cert, &pki.server_key));
+    let (service, addr) = start(options, simple_app()).await;
+    let mut handshaking = connect(addr).await;
+    handshaking.write_all(&[0x16, 0x03, 0x01]).await.unwrap();
+    wait_until("connection accepted", || {
+        service.stats().active_connections == 1
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(2), service.stop(false))
+        .await
+        .expect("hard stop is prompt");
+    assert_eq!(service.stats().active_connections, 0);
+    let out = read_until_closed(&mut handshaking)
+        .await
+        .unwrap_or_default();
     assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
 }
 

@@ -83,6 +83,8 @@ impl ServerCtx {
 /// Per-connection state shared by the stream, the requests and the
 /// connection task.
 pub(crate) struct ConnState {
+    /// The server the connection belongs to.
+    pub(crate) ctx: Arc<ServerCtx>,
     /// Requests of this connection between head and end of response.
     pub(crate) in_flight: AtomicUsize,
     /// Bytes arrived since the last response ended (part of a next request).
@@ -92,22 +94,43 @@ pub(crate) struct ConnState {
     /// The connection task waits on `changed` (it drains): only then do
     /// requests signal it (a notify costs a compare-and-swap per request).
     watching: AtomicBool,
-    /// When the connection was accepted.
-    born: Instant,
-    /// Nanoseconds from `born` to the end of the last response: the
-    /// connection waits for a next request head since then.
+    /// When the last response ended (or the connection was accepted), on
+    /// the [`coarse_now`] clock: the connection waits for a next request
+    /// head since then.
     idle_since: AtomicU64,
 }
 
-impl Default for ConnState {
-    fn default() -> Self {
+/// The monotonic clock in nanoseconds at the kernel tick's resolution
+/// (`CLOCK_MONOTONIC_COARSE`, a few milliseconds): read once per request,
+/// for a timeout counted in seconds, it is cheaper than [`Instant::now`]
+/// and the arithmetic on it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn coarse_now() -> u64 {
+    use nix::time::{ClockId, clock_gettime};
+    clock_gettime(ClockId::CLOCK_MONOTONIC_COARSE).map_or(0, |t| {
+        let secs = u64::try_from(t.tv_sec()).unwrap_or(0);
+        let nanos = u64::try_from(t.tv_nsec()).unwrap_or(0);
+        secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+    })
+}
+
+/// The monotonic clock in nanoseconds since the first call.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn coarse_now() -> u64 {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl ConnState {
+    fn new(ctx: Arc<ServerCtx>) -> Self {
         ConnState {
+            ctx,
             in_flight: AtomicUsize::new(0),
             read_since_response: AtomicBool::new(false),
             changed: Notify::new(),
             watching: AtomicBool::new(false),
-            born: Instant::now(),
-            idle_since: AtomicU64::new(0),
+            idle_since: AtomicU64::new(coarse_now()),
         }
     }
 }
@@ -119,8 +142,7 @@ impl ConnState {
     }
 
     pub(crate) fn end(&self) {
-        let since = u64::try_from(self.born.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.idle_since.store(since, Ordering::Release);
+        self.idle_since.store(coarse_now(), Ordering::Release);
         self.read_since_response.store(false, Ordering::Release);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.signal();
@@ -142,14 +164,15 @@ impl ConnState {
     }
 
     /// When a connection waiting for a request head since the end of the
-    /// last response (or its start) has waited `limit`; `None` while a
-    /// request is in flight.
-    fn head_deadline(&self, limit: Duration) -> Option<Instant> {
+    /// last response (or its start) has waited `limit`, seen from `now`
+    /// (at or before `now`: the time is up); `None` while a request is in
+    /// flight.
+    fn head_deadline(&self, limit: Duration, now: Instant) -> Option<Instant> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let since = Duration::from_nanos(self.idle_since.load(Ordering::Acquire));
-        Some(self.born + since + limit)
+        let waited = coarse_now().saturating_sub(self.idle_since.load(Ordering::Acquire));
+        Some(now + limit.saturating_sub(Duration::from_nanos(waited)))
     }
 
     /// No request in flight and nothing of a next one received.
@@ -172,9 +195,21 @@ async fn with_timeout<F: Future>(limit: Option<Duration>, f: F) -> Option<F::Out
     }
 }
 
-/// Serves one accepted connection until it closes.
+/// Runs `f` unless a forced stop comes first (`None` then). For the
+/// stages before and after HTTP: while serving HTTP, the connection's own
+/// loop watches the signals (one wait polled per wake, not two).
+async fn unless_forced<F: Future>(signals: &Signals, f: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        r = f => Some(r),
+        () = signals.forced() => None,
+    }
+}
+
+/// Serves one accepted connection until it closes, or at once when the
+/// server is forced to stop.
 pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ServerCtx>, app: App) {
-    let conn = Arc::new(ConnState::default());
+    let conn = Arc::new(ConnState::new(ctx.clone()));
     let timeout = ctx.client_socket_timeout;
     let mut io = ConnIo::new(stream, conn.clone(), timeout);
     if let Some(acceptor) = ctx.tls.clone() {
@@ -183,13 +218,16 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ServerCt
         return;
     }
     let h2 = if ctx.http2 {
-        match with_timeout(timeout, sniff_h2(&mut io)).await {
-            Some(Ok(h2)) => h2,
-            Some(Err(e)) => {
+        let sniffed = unless_forced(&ctx.signals, with_timeout(timeout, sniff_h2(&mut io))).await;
+        match sniffed {
+            // Closed by a forced stop.
+            None => return,
+            Some(Some(Ok(h2))) => h2,
+            Some(Some(Err(e))) => {
                 tracing::debug!(client = %peer, "connection closed before a request: {e}");
                 return;
             }
-            None => {
+            Some(None) => {
                 tracing::info!(client = %peer, "client sent nothing within client_socket_timeout");
                 return;
             }
@@ -212,13 +250,16 @@ async fn serve_tls(
     conn: Arc<ConnState>,
 ) {
     let timeout = ctx.client_socket_timeout;
-    let mut tls = match with_timeout(timeout, acceptor.accept(io)).await {
-        Some(Ok(tls)) => tls,
-        Some(Err(e)) => {
+    let handshake = unless_forced(&ctx.signals, with_timeout(timeout, acceptor.accept(io))).await;
+    let mut tls = match handshake {
+        // Closed by a forced stop.
+        None => return,
+        Some(Some(Ok(tls))) => tls,
+        Some(Some(Err(e))) => {
             tracing::info!(client = %peer, "TLS handshake failed: {e}");
             return;
         }
-        None => {
+        Some(None) => {
             tracing::info!(client = %peer, "TLS handshake timed out");
             return;
         }
@@ -324,6 +365,10 @@ where
             }
             now = ctx.signals.changed(seen) => {
                 let before = std::mem::replace(&mut seen, now);
+                if now.forced() {
+                    // Closed now, requests in flight included.
+                    return;
+                }
                 if now.draining() && !draining {
                     draining = true;
                     conn.watch();
@@ -366,7 +411,7 @@ where
                 head_polled = false;
                 let limit = head_limit.unwrap_or(Duration::MAX);
                 let now = Instant::now();
-                match conn.head_deadline(limit) {
+                match conn.head_deadline(limit, now) {
                     Some(deadline) if deadline <= now => {
                         tracing::info!(
                             client = %peer,
@@ -385,9 +430,9 @@ where
     }
     let mut io = c.into_parts().io.into_inner();
     if timed_out || (closed_idle && conn.is_idle()) {
-        let _ = with_timeout(Some(LINGER), io.shutdown()).await;
+        let _ = unless_forced(&ctx.signals, with_timeout(Some(LINGER), io.shutdown())).await;
     } else {
-        linger(&mut io).await;
+        let _ = unless_forced(&ctx.signals, linger(&mut io)).await;
     }
 }
 
@@ -433,8 +478,15 @@ where
                 }
                 break;
             }
-            now = ctx.signals.changed(seen), if !draining => {
+            now = ctx.signals.changed(seen) => {
                 let before = std::mem::replace(&mut seen, now);
+                if now.forced() {
+                    // Closed now, streams in flight included.
+                    return;
+                }
+                if draining {
+                    continue;
+                }
                 if now.draining() {
                     draining = true;
                     c.as_mut().graceful_shutdown();

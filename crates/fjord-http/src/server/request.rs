@@ -59,7 +59,7 @@ impl hyper::service::Service<http::Request<Incoming>> for Handler {
     type Future = HandlerFuture;
 
     fn call(&self, req: http::Request<Incoming>) -> HandlerFuture {
-        let mut guard = Guard::new(&self.ctx, &self.conn, self.peer, &req);
+        let mut guard = Guard::new(&self.conn, self.peer, &req);
         if let Some(resp) = check_limits(&self.ctx, &req) {
             inc(&self.ctx.stats.rejected);
             tracing::info!(
@@ -180,10 +180,10 @@ impl Future for HandlerFuture {
                     } = &mut **slot;
                     if !guard.slot {
                         match wait {
-                            None if guard.ctx.pool.try_acquire() => guard.slot = true,
+                            None if guard.conn.ctx.pool.try_acquire() => guard.slot = true,
                             None => {
-                                inc(&guard.ctx.stats.pool_waits);
-                                let ctx = guard.ctx.clone();
+                                inc(&guard.conn.ctx.stats.pool_waits);
+                                let ctx = guard.conn.ctx.clone();
                                 *wait = Some(Box::pin(async move { ctx.pool.acquire().await }));
                                 continue;
                             }
@@ -226,7 +226,7 @@ impl Future for HandlerFuture {
                         .as_ref()
                         .is_some_and(|t| t.load(Ordering::Acquire))
                     {
-                        inc(&guard.ctx.stats.rejected);
+                        inc(&guard.conn.ctx.stats.rejected);
                         let resp = error_response(StatusCode::PAYLOAD_TOO_LARGE);
                         return Poll::Ready(Ok(finish(resp, guard, this.http1, true)));
                     }
@@ -298,7 +298,7 @@ fn finish(
     close: bool,
 ) -> http::Response<ResponseBody> {
     let (mut parts, body) = resp.into_parts();
-    if http1 && (close || guard.ctx.signals.state().draining()) {
+    if http1 && (close || guard.conn.ctx.signals.state().draining()) {
         parts
             .headers
             .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -312,7 +312,7 @@ fn finish(
 ///
 /// Kept small: hyper moves the response body (which holds it) around.
 struct Guard {
-    ctx: Arc<ServerCtx>,
+    /// The connection, and through it the server.
     conn: Arc<ConnState>,
     status: Option<u16>,
     bytes: u64,
@@ -339,12 +339,8 @@ fn target(uri: &http::Uri) -> &str {
 }
 
 impl Guard {
-    fn new(
-        ctx: &Arc<ServerCtx>,
-        conn: &Arc<ConnState>,
-        peer: SocketAddr,
-        req: &http::Request<Incoming>,
-    ) -> Self {
+    fn new(conn: &Arc<ConnState>, peer: SocketAddr, req: &http::Request<Incoming>) -> Self {
+        let ctx = &conn.ctx;
         conn.begin();
         inc(&ctx.stats.requests);
         inc(&ctx.stats.in_flight);
@@ -359,7 +355,6 @@ impl Guard {
                 })
             });
         Guard {
-            ctx: ctx.clone(),
             conn: conn.clone(),
             status: None,
             bytes: 0,
@@ -372,7 +367,7 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if self.slot {
-            self.ctx.pool.release();
+            self.conn.ctx.pool.release();
         }
         if let (Some(status), Some(a)) = (self.status, &self.access) {
             let version = match a.version {
@@ -382,7 +377,7 @@ impl Drop for Guard {
                 Version::HTTP_2 => "HTTP/2.0",
                 _ => "HTTP/3.0",
             };
-            let line = self.ctx.log_format.format(&Entry {
+            let line = self.conn.ctx.log_format.format(&Entry {
                 client_ip: a.peer.ip(),
                 method: a.method.as_str(),
                 path: target(&a.uri),
@@ -393,7 +388,7 @@ impl Drop for Guard {
             });
             tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
         }
-        dec(&self.ctx.stats.in_flight);
+        dec(&self.conn.ctx.stats.in_flight);
         self.conn.end();
     }
 }

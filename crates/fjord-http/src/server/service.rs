@@ -329,15 +329,11 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         let app = app.clone();
-        let signals = run.signals.clone();
         run.tracker.spawn(async move {
             // Given back however the task ends, a panic included.
             let _open = Open::new(ctx.stats.clone(), conn_permit);
-            tokio::select! {
-                biased;
-                _ = conn::serve(stream, peer, ctx, app) => {}
-                _ = signals.forced() => {}
-            }
+            // Ends at once on a forced stop, in whatever stage it is.
+            conn::serve(stream, peer, ctx, app).await;
         });
         // One connection per turn (nginx's `multi_accept off`): serve
         // what is ready before accepting again, so a burst of connections
