@@ -145,6 +145,8 @@ async fn hard_stop_closes_connections_in_every_stage() {
         .expect("the HTTP/2 stream ends")
         .unwrap();
     assert!(r.is_err(), "the HTTP/2 stream must be cut: {r:?}");
+    // The app's futures were dropped too, the HTTP/2 stream's included.
+    wait_until("requests dropped", || service.stats().in_flight == 0).await;
     tokio::time::timeout(DEADLINE, h2_conn)
         .await
         .expect("the HTTP/2 connection closes")
