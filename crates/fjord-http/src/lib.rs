@@ -32,7 +32,9 @@
 //! // then: fjord_service::launch(service, Some(2), Default::default())
 //! # Ok::<(), fjord_http::server::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+// One `unsafe` block, allowed where it is (the request-head timer's
+// `timerfd` registered with tokio, server/head_timeout.rs).
+#![deny(unsafe_code)]
 
 mod body;
 pub mod loader;

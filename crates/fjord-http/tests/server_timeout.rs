@@ -98,6 +98,56 @@ async fn trickling_request_head_is_closed_at_the_timeout() {
     service.stop(true).await;
 }
 
+/// Each connection has its own deadline (one timer serves them all): one
+/// accepted later is closed later, and a request that takes longer than
+/// the timeout is answered, its connection then getting a full period
+/// again.
+#[tokio::test]
+async fn each_connection_is_timed_from_its_own_last_response() {
+    let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
+    let t0 = Instant::now();
+    let first = tokio::spawn(async move {
+        let mut s = connect(addr).await;
+        let _ = read_until_closed(&mut s).await;
+        t0.elapsed()
+    });
+    tokio::time::sleep(TIMEOUT / 2).await;
+    let second = tokio::spawn(async move {
+        let mut s = connect(addr).await;
+        let _ = read_until_closed(&mut s).await;
+        t0.elapsed()
+    });
+    let mut slow = connect(addr).await;
+    let r = roundtrip(&mut slow, b"GET /slow?ms=1200 HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(
+        r.status, 200,
+        "a request longer than the timeout is answered"
+    );
+    let answered = Instant::now();
+    let _ = read_until_closed(&mut slow).await;
+    let idle = answered.elapsed();
+
+    let first = first.await.unwrap();
+    let second = second.await.unwrap();
+    let slack = Duration::from_millis(50);
+    assert!(first >= TIMEOUT - slack, "first closed early: {first:?}");
+    assert!(first < TIMEOUT * 2, "first closed late: {first:?}");
+    assert!(
+        second >= TIMEOUT + TIMEOUT / 2 - slack,
+        "second closed early: {second:?}"
+    );
+    assert!(second < TIMEOUT * 3, "second closed late: {second:?}");
+    assert!(
+        idle >= TIMEOUT - slack,
+        "slow's connection closed early: {idle:?}"
+    );
+    assert!(
+        idle < TIMEOUT * 2,
+        "slow's connection closed late: {idle:?}"
+    );
+    service.stop(true).await;
+}
+
 #[tokio::test]
 async fn stalled_body_fails_at_the_timeout() {
     let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;

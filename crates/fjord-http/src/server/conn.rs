@@ -5,7 +5,9 @@ use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+use std::time::Instant;
 
 use bytes::Bytes;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -14,6 +16,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::access_log::LogFormat;
+use super::head_timeout::HeadTimeouts;
 use super::io::ConnIo;
 use super::pool::Pool;
 use super::request::Handler;
@@ -54,6 +57,8 @@ pub(crate) struct ServerCtx {
     pub(crate) max_request_body_size: u64,
     /// Drain, force and shed events (see [`Signals`]).
     pub(crate) signals: Arc<Signals>,
+    /// `client_socket_timeout` for HTTP/1 request heads (`None`: no limit).
+    pub(crate) head_timeouts: Option<Arc<HeadTimeouts>>,
 }
 
 impl std::fmt::Debug for ConnState {
@@ -94,6 +99,9 @@ pub(crate) struct ConnState {
     /// The connection task waits on `changed` (it drains): only then do
     /// requests signal it (a notify costs a compare-and-swap per request).
     watching: AtomicBool,
+    /// Set by the server's request-head timeouts when this connection's
+    /// wait for a request head is up.
+    pub(crate) head_expired: AtomicBool,
     /// When the last response ended (or the connection was accepted), on
     /// the [`coarse_now`] clock: the connection waits for a next request
     /// head since then.
@@ -105,7 +113,7 @@ pub(crate) struct ConnState {
 /// for a timeout counted in seconds, it is cheaper than [`Instant::now`]
 /// and the arithmetic on it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn coarse_now() -> u64 {
+pub(crate) fn coarse_now() -> u64 {
     use nix::time::{ClockId, clock_gettime};
     clock_gettime(ClockId::CLOCK_MONOTONIC_COARSE).map_or(0, |t| {
         let secs = u64::try_from(t.tv_sec()).unwrap_or(0);
@@ -116,7 +124,7 @@ fn coarse_now() -> u64 {
 
 /// The monotonic clock in nanoseconds since the first call.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn coarse_now() -> u64 {
+pub(crate) fn coarse_now() -> u64 {
     static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let base = *BASE.get_or_init(Instant::now);
     u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
@@ -130,6 +138,7 @@ impl ConnState {
             read_since_response: AtomicBool::new(false),
             changed: Notify::new(),
             watching: AtomicBool::new(false),
+            head_expired: AtomicBool::new(false),
             idle_since: AtomicU64::new(coarse_now()),
         }
     }
@@ -164,15 +173,17 @@ impl ConnState {
     }
 
     /// When a connection waiting for a request head since the end of the
-    /// last response (or its start) has waited `limit`, seen from `now`
-    /// (at or before `now`: the time is up); `None` while a request is in
-    /// flight.
-    fn head_deadline(&self, limit: Duration, now: Instant) -> Option<Instant> {
+    /// last response (or its start) will have waited `limit_ns`, on the
+    /// [`coarse_now`] clock; `None` while a request is in flight.
+    pub(crate) fn head_deadline(&self, limit_ns: u64) -> Option<u64> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let waited = coarse_now().saturating_sub(self.idle_since.load(Ordering::Acquire));
-        Some(now + limit.saturating_sub(Duration::from_nanos(waited)))
+        Some(
+            self.idle_since
+                .load(Ordering::Acquire)
+                .saturating_add(limit_ns),
+        )
     }
 
     /// No request in flight and nothing of a next one received.
@@ -319,8 +330,13 @@ async fn sniff_h2(io: &mut ConnIo<TcpStream>) -> std::io::Result<bool> {
     Ok(h2)
 }
 
-async fn serve_h1<I>(io: I, handler: Handler, ctx: &ServerCtx, conn: &ConnState, peer: SocketAddr)
-where
+async fn serve_h1<I>(
+    io: I,
+    handler: Handler,
+    ctx: &ServerCtx,
+    conn: &Arc<ConnState>,
+    peer: SocketAddr,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -340,19 +356,13 @@ where
     let grace = tokio::time::sleep(DRAIN_PARTIAL_GRACE);
     tokio::pin!(grace);
     let mut grace_armed = false;
-    // One timer for the connection's life, moved forward lazily: the time
-    // to receive a request head (client_socket_timeout) counts from the
-    // end of the previous response or from the accept.
-    let head_limit = ctx.client_socket_timeout;
-    let head_timer = tokio::time::sleep(head_limit.unwrap_or(Duration::MAX / 4));
-    tokio::pin!(head_timer);
+    // The time to receive a request head (client_socket_timeout) counts
+    // from the end of the previous response or from the accept; the
+    // server's one alarm wakes the connection when it is up.
+    let mut head = ctx.head_timeouts.as_ref().map(|t| t.register(conn));
     // Closed by us while idle: nothing unread, no need to linger.
     let mut closed_idle = false;
     let mut timed_out = false;
-    // The timer is polled again only once it fired or was moved: polling
-    // an armed timer on every wake of the connection costs more than the
-    // rest of this loop.
-    let mut head_polled = false;
     loop {
         // Fixed order (the connection first): no random start per poll.
         tokio::select! {
@@ -400,30 +410,23 @@ where
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
-            () = poll_fn(|cx| {
-                if head_polled && !head_timer.is_elapsed() {
-                    // Still armed, with this task's waker.
-                    return std::task::Poll::Pending;
-                }
-                head_polled = true;
-                head_timer.as_mut().poll(cx)
-            }), if head_limit.is_some() => {
-                head_polled = false;
-                let limit = head_limit.unwrap_or(Duration::MAX);
-                let now = Instant::now();
-                match conn.head_deadline(limit, now) {
-                    Some(deadline) if deadline <= now => {
+            () = poll_fn(|cx| match head.as_mut() {
+                Some(h) => h.poll_expired(conn, cx),
+                None => std::task::Poll::Pending,
+            }), if head.is_some() => {
+                // A request may have begun since the sweep: look again.
+                let expired = head
+                    .as_ref()
+                    .is_some_and(|h| h.timeouts().expired(conn, coarse_now()));
+                if expired {
+                    if let Some(limit) = ctx.client_socket_timeout {
                         tracing::info!(
                             client = %peer,
                             "client_socket_timeout: no request head within {limit:?}; connection closed",
                         );
-                        timed_out = true;
-                        break;
                     }
-                    Some(deadline) => head_timer.as_mut().reset(deadline.into()),
-                    // A request is in flight: its body and response have
-                    // their own stall timers; look again later.
-                    None => head_timer.as_mut().reset((now + limit).into()),
+                    timed_out = true;
+                    break;
                 }
             }
         }

@@ -90,6 +90,7 @@
 mod access_log;
 mod conn;
 mod error;
+mod head_timeout;
 mod io;
 mod options;
 pub mod opts;

@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 use super::access_log::LogFormat;
 use super::conn::{self, ServerCtx};
 use super::error::Error;
+use super::head_timeout::HeadTimeouts;
 use super::options::ServerOptions;
 use super::pool::Pool;
 use super::signals::Signals;
@@ -201,6 +202,12 @@ impl HttpService {
         let listener = TcpListener::from_std(std_listener).map_err(listener_err)?;
 
         let o = &self.inner.options;
+        let client_socket_timeout =
+            (!o.client_socket_timeout.is_zero()).then_some(o.client_socket_timeout);
+        let head_timeouts = client_socket_timeout
+            .map(HeadTimeouts::new)
+            .transpose()
+            .map_err(|source| Error::Listener { addr, source })?;
         let signals = Arc::new(Signals::default());
         let ctx = Arc::new(ServerCtx {
             stats: self.inner.stats.clone(),
@@ -209,12 +216,12 @@ impl HttpService {
             tls: self.inner.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             http2: o.http2,
             keep_alive: o.wsgi_keep_alive,
-            client_socket_timeout: (!o.client_socket_timeout.is_zero())
-                .then_some(o.client_socket_timeout),
+            client_socket_timeout,
             max_url_len: o.max_url_len,
             max_header_line: o.max_header_line,
             max_request_body_size: o.max_request_body_size,
             signals: signals.clone(),
+            head_timeouts: head_timeouts.clone(),
         });
         let r = Run {
             signals,
@@ -224,6 +231,17 @@ impl HttpService {
         let conns = Arc::new(Semaphore::new(o.max_connections));
         r.tracker
             .spawn(accept_loop(listener, ctx, app, r.clone(), conns));
+        if let Some(timeouts) = head_timeouts {
+            // Not tracked: it serves the connections until the last one
+            // has ended.
+            let tracker = r.tracker.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = timeouts.run() => {}
+                    () = tracker.wait() => {}
+                }
+            });
+        }
         *run = Some(r);
         self.inner.phase.send_replace(Phase::Running);
         tracing::info!(api = %o.name, pid = std::process::id(), "serving on {}", self.url());

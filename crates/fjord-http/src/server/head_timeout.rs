@@ -1,0 +1,316 @@
+//! `client_socket_timeout` for request heads (H4): one alarm for all the
+//! HTTP/1 connections of a server in a worker, rather than a timer each.
+//!
+//! A connection that waits for its next request head (since it was
+//! accepted, or since its last response ended) is closed once it has waited
+//! `client_socket_timeout`. A tokio timer per connection would do it, but
+//! while any tokio timer is armed the runtime sleeps in `epoll_wait` with a
+//! timeout, and each such sleep costs the kernel more than one without:
+//! measured on the benchmark machine, ~1-1.5 µs of CPU per request at one
+//! connection, where a worker sleeps once per request (~5% of its CPU per
+//! request; `bench/hyper-prefork` with one far-off tokio timer per
+//! connection showed the same). So connections register here instead, and
+//! one alarm fires at the earliest deadline: on Linux a `timerfd`, which the
+//! runtime watches like a socket (its sleeps stay without a timeout);
+//! elsewhere a tokio timer. A sweep then flags and wakes the connections
+//! whose time is up, and sets the alarm for the next deadline.
+//!
+//! Deadlines are counted on [`coarse_now`] (the kernel tick's resolution, a
+//! few milliseconds): a connection may be closed up to one tick early.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use slab::Slab;
+
+use super::conn::{ConnState, coarse_now};
+
+/// A deadline this close (in nanoseconds) counts as reached: the coarse
+/// clock moves by ticks, so a sweep woken at a deadline may read a time
+/// just before it.
+const TICK_SLACK_NS: u64 = 10_000_000;
+
+/// The request-head timeouts of one running server in one worker.
+pub(crate) struct HeadTimeouts {
+    limit_ns: u64,
+    conns: Mutex<Slab<Entry>>,
+    alarm: Alarm,
+}
+
+impl std::fmt::Debug for HeadTimeouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeadTimeouts")
+            .field("limit_ns", &self.limit_ns)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Entry {
+    conn: Weak<ConnState>,
+    /// The connection task's waker, once it has polled
+    /// [`Registration::poll_expired`].
+    waker: Option<Waker>,
+}
+
+impl HeadTimeouts {
+    /// Must be called within the worker's runtime (the alarm registers
+    /// with it).
+    pub(crate) fn new(limit: Duration) -> std::io::Result<Arc<Self>> {
+        Ok(Arc::new(HeadTimeouts {
+            limit_ns: u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX),
+            conns: Mutex::new(Slab::new()),
+            alarm: Alarm::new()?,
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slab<Entry>> {
+        self.conns.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Watches `conn` until the registration is dropped.
+    pub(crate) fn register(self: &Arc<Self>, conn: &Arc<ConnState>) -> Registration {
+        let mut conns = self.lock();
+        if conns.is_empty() {
+            // No alarm is set (or a stale one, which finds nothing due):
+            // this connection's deadline is the earliest.
+            self.alarm.set(coarse_now().saturating_add(self.limit_ns));
+        }
+        let key = conns.insert(Entry {
+            conn: Arc::downgrade(conn),
+            waker: None,
+        });
+        Registration {
+            timeouts: self.clone(),
+            key,
+            waker: None,
+        }
+    }
+
+    /// True when `conn` has waited for a request head for the limit (or
+    /// within [`TICK_SLACK_NS`] of it) at `now` (see [`coarse_now`]).
+    pub(crate) fn expired(&self, conn: &ConnState, now: u64) -> bool {
+        conn.head_deadline(self.limit_ns)
+            .is_some_and(|deadline| deadline <= now.saturating_add(TICK_SLACK_NS))
+    }
+
+    /// Sweeps at each alarm; runs until dropped.
+    pub(crate) async fn run(&self) {
+        loop {
+            self.alarm.wait().await;
+            self.sweep();
+        }
+    }
+
+    /// Flags and wakes the connections whose time is up, and sets the
+    /// alarm for the earliest deadline of the others.
+    fn sweep(&self) {
+        let now = coarse_now();
+        let mut conns = self.lock();
+        let mut next: Option<u64> = None;
+        for (_, entry) in conns.iter_mut() {
+            let Some(conn) = entry.conn.upgrade() else {
+                continue;
+            };
+            let deadline = match conn.head_deadline(self.limit_ns) {
+                Some(deadline) if deadline <= now.saturating_add(TICK_SLACK_NS) => {
+                    conn.head_expired.store(true, Ordering::Release);
+                    if let Some(waker) = &entry.waker {
+                        waker.wake_by_ref();
+                    }
+                    // Looked at again in a full period, should the
+                    // connection have begun a request meanwhile.
+                    now.saturating_add(self.limit_ns)
+                }
+                Some(deadline) => deadline,
+                // A request is in flight: the wait for the next head starts
+                // at its end, a full period from now at the earliest.
+                None => now.saturating_add(self.limit_ns),
+            };
+            next = Some(next.map_or(deadline, |n| n.min(deadline)));
+        }
+        match next {
+            Some(at) => self.alarm.set(at),
+            None => self.alarm.unset(),
+        }
+    }
+}
+
+/// A connection watched by [`HeadTimeouts`]; unwatched on drop.
+pub(crate) struct Registration {
+    timeouts: Arc<HeadTimeouts>,
+    key: usize,
+    /// The waker stored in the entry, to skip the lock when unchanged.
+    waker: Option<Waker>,
+}
+
+impl Registration {
+    /// Ready once a sweep found the connection's time up (the flag is
+    /// taken: check [`HeadTimeouts::expired`] before acting, since a
+    /// request may have begun since).
+    pub(crate) fn poll_expired(&mut self, conn: &ConnState, cx: &mut Context<'_>) -> Poll<()> {
+        if conn.head_expired.load(Ordering::Acquire) {
+            conn.head_expired.store(false, Ordering::Release);
+            return Poll::Ready(());
+        }
+        if self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
+        {
+            let mut conns = self.timeouts.lock();
+            if let Some(entry) = conns.get_mut(self.key) {
+                entry.waker = Some(cx.waker().clone());
+            }
+        }
+        self.waker = Some(cx.waker().clone());
+        // Flagged before the waker was stored: not lost.
+        if conn.head_expired.load(Ordering::Acquire) {
+            conn.head_expired.store(false, Ordering::Release);
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+
+    /// The timeouts this registration belongs to.
+    pub(crate) fn timeouts(&self) -> &HeadTimeouts {
+        &self.timeouts
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.timeouts.lock().try_remove(self.key);
+    }
+}
+
+/// A one-shot alarm at an absolute time on [`coarse_now`]'s clock
+/// (`CLOCK_MONOTONIC`): a non-blocking `timerfd` watched by the runtime.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+struct Alarm {
+    fd: tokio::io::unix::AsyncFd<TimerFd>,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+struct TimerFd(nix::sys::timerfd::TimerFd);
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl std::os::fd::AsRawFd for TimerFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+impl Alarm {
+    fn new() -> std::io::Result<Self> {
+        use nix::sys::timerfd::{ClockId, TimerFlags};
+        let fd = nix::sys::timerfd::TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )?;
+        // SAFETY: the `TimerFd` owns its descriptor, which stays open (and
+        // is the one `as_raw_fd` returns) for as long as the `AsyncFd` that
+        // owns the `TimerFd` lives.
+        #[allow(unsafe_code)]
+        let fd = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(
+                TimerFd(fd),
+                tokio::io::Interest::READABLE,
+            )
+        }
+        .map_err(|e| e.into_parts().1)?;
+        Ok(Alarm { fd })
+    }
+
+    fn set(&self, at_ns: u64) {
+        use nix::sys::time::TimeSpec;
+        use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
+        // Never zero: a zero time would unset the alarm.
+        let at = Duration::from_nanos(at_ns.max(1));
+        let r = self.fd.get_ref().0.set(
+            Expiration::OneShot(TimeSpec::from_duration(at)),
+            TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+        );
+        if let Err(e) = r {
+            tracing::error!("client_socket_timeout: cannot set the timer: {e}");
+        }
+    }
+
+    fn unset(&self) {
+        if let Err(e) = self.fd.get_ref().0.unset() {
+            tracing::error!("client_socket_timeout: cannot unset the timer: {e}");
+        }
+    }
+
+    /// Returns once the alarm has gone off.
+    async fn wait(&self) {
+        loop {
+            let Ok(mut guard) = self.fd.readable().await else {
+                // The runtime is shutting down.
+                return std::future::pending().await;
+            };
+            let read = guard.try_io(|fd| fd.get_ref().0.wait().map_err(std::io::Error::from));
+            match read {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => {
+                    tracing::error!("client_socket_timeout: cannot read the timer: {e}");
+                    return std::future::pending().await;
+                }
+                // Not gone off yet (readiness cleared): wait again.
+                Err(_would_block) => {}
+            }
+        }
+    }
+}
+
+/// A one-shot alarm at an absolute time on [`coarse_now`]'s clock: a tokio
+/// timer, reset when the alarm is set.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+struct Alarm {
+    at: Mutex<Option<u64>>,
+    changed: tokio::sync::Notify,
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl Alarm {
+    fn new() -> std::io::Result<Self> {
+        Ok(Alarm {
+            at: Mutex::new(None),
+            changed: tokio::sync::Notify::new(),
+        })
+    }
+
+    fn set(&self, at_ns: u64) {
+        *self.at.lock().unwrap_or_else(PoisonError::into_inner) = Some(at_ns);
+        self.changed.notify_one();
+    }
+
+    fn unset(&self) {
+        *self.at.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.changed.notify_one();
+    }
+
+    async fn wait(&self) {
+        loop {
+            let at = *self.at.lock().unwrap_or_else(PoisonError::into_inner);
+            match at {
+                None => self.changed.notified().await,
+                Some(at) => {
+                    let left = Duration::from_nanos(at.saturating_sub(coarse_now()));
+                    tokio::select! {
+                        () = tokio::time::sleep(left) => {
+                            let mut slot = self.at.lock().unwrap_or_else(PoisonError::into_inner);
+                            if *slot == Some(at) {
+                                *slot = None;
+                                return;
+                            }
+                        }
+                        () = self.changed.notified() => {}
+                    }
+                }
+            }
+        }
+    }
+}
