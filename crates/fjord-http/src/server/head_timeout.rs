@@ -132,7 +132,11 @@ impl HeadTimeouts {
         }
         match next {
             Some(at) => self.alarm.set(at),
-            None => self.alarm.unset(),
+            None if conns.is_empty() => self.alarm.unset(),
+            // Only connections being dropped: look again in a period
+            // rather than leave the alarm off while entries remain
+            // (`register` sets it only when there are none).
+            None => self.alarm.set(now.saturating_add(self.limit_ns)),
         }
     }
 }
