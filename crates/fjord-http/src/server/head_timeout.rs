@@ -16,7 +16,8 @@
 //! whose time is up, and sets the alarm for the next deadline.
 //!
 //! Deadlines are counted on [`coarse_now`] (the kernel tick's resolution, a
-//! few milliseconds): a connection may be closed up to one tick early.
+//! few milliseconds): a connection may be closed up to [`TICK_SLACK_NS`]
+//! (10 ms) early.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
