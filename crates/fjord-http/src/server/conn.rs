@@ -110,8 +110,8 @@ pub(crate) struct ConnState {
 
 /// The monotonic clock in nanoseconds at the kernel tick's resolution
 /// (`CLOCK_MONOTONIC_COARSE`, a few milliseconds): read once per request,
-/// for a timeout counted in seconds, it is cheaper than [`Instant::now`]
-/// and the arithmetic on it.
+/// for a timeout counted in seconds, it is cheaper than
+/// [`std::time::Instant::now`] and the arithmetic on it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn coarse_now() -> u64 {
     use nix::time::{ClockId, clock_gettime};
