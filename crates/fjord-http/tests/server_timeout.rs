@@ -50,6 +50,17 @@ async fn silent_client_is_closed_at_the_timeout_and_blocks_nobody() {
 
 #[tokio::test]
 async fn idle_keep_alive_connection_is_closed_at_the_timeout() {
+    idle_keep_alive_closed_at_the_timeout().await;
+}
+
+/// The same on a multi-thread runtime (a worker with `worker_threads` > 1):
+/// the server's one alarm wakes connection tasks on other threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_connection_is_closed_at_the_timeout_multi_thread() {
+    idle_keep_alive_closed_at_the_timeout().await;
+}
+
+async fn idle_keep_alive_closed_at_the_timeout() {
     let (service, addr) = start(options().client_socket_timeout(TIMEOUT), simple_app()).await;
     let mut s = connect(addr).await;
     let r = roundtrip(&mut s, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
