@@ -12,7 +12,6 @@ use bytes::Bytes;
 use fjord_http::server::{Phase, SslOptions};
 use fjord_service::Service;
 use http_body_util::Empty;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use support::*;
 use tokio::io::AsyncWriteExt;
 
@@ -115,12 +114,7 @@ async fn hard_stop_closes_connections_in_every_stage() {
     h1.write_all(b"GET /slow?ms=20000 HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
         .unwrap();
-    let tcp = connect(addr).await;
-    let (mut send, h2_conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .expect("h2c handshake");
-    let h2_conn = tokio::spawn(h2_conn);
+    let (mut send, h2_conn) = h2c_connect(addr).await;
     let req = http::Request::get(format!("http://{addr}/slow?ms=20000"))
         .body(Empty::<Bytes>::new())
         .unwrap();

@@ -102,12 +102,7 @@ async fn idle_h2c_connection_is_closed_at_the_timeout() {
         simple_app(),
     )
     .await;
-    let tcp = connect(addr).await;
-    let (mut send, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .expect("handshake");
-    let conn = tokio::spawn(conn);
+    let (mut send, conn) = h2c_connect(addr).await;
     let req = http::Request::get(format!("http://{addr}/hello"))
         .body(Empty::<Bytes>::new())
         .unwrap();

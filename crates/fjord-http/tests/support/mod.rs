@@ -147,6 +147,25 @@ pub async fn connect(addr: SocketAddr) -> TcpStream {
         .expect("connect")
 }
 
+/// An HTTP/2 client with prior knowledge (h2c) on a new connection: the
+/// request sender and the task driving the connection (it ends when the
+/// server closes the connection).
+pub async fn h2c_connect(
+    addr: SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Empty<Bytes>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+) {
+    let tcp = connect(addr).await;
+    let (send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .expect("h2c handshake");
+    (send, tokio::spawn(conn))
+}
+
 /// A parsed HTTP/1 response.
 #[derive(Debug)]
 pub struct Resp {
