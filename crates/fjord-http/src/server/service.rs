@@ -207,7 +207,7 @@ impl HttpService {
         let head_timeouts = client_socket_timeout
             .map(HeadTimeouts::new)
             .transpose()
-            .map_err(|source| Error::Listener { addr, source })?;
+            .map_err(Error::Timer)?;
         let signals = Arc::new(Signals::default());
         let ctx = Arc::new(ServerCtx {
             stats: self.inner.stats.clone(),
