@@ -415,16 +415,13 @@ async fn serve_h1<I>(
                 None => std::task::Poll::Pending,
             }), if head.is_some() => {
                 // A request may have begun since the sweep: look again.
-                let expired = head
-                    .as_ref()
-                    .is_some_and(|h| h.timeouts().expired(conn, coarse_now()));
-                if expired {
-                    if let Some(limit) = ctx.client_socket_timeout {
-                        tracing::info!(
-                            client = %peer,
-                            "client_socket_timeout: no request head within {limit:?}; connection closed",
-                        );
-                    }
+                let timeouts = head.as_ref().map(|h| h.timeouts());
+                if let Some(t) = timeouts.filter(|t| t.expired(conn, coarse_now())) {
+                    tracing::info!(
+                        client = %peer,
+                        "client_socket_timeout: no request head within {:?}; connection closed",
+                        t.limit(),
+                    );
                     timed_out = true;
                     break;
                 }

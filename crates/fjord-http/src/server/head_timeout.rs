@@ -89,11 +89,16 @@ impl HeadTimeouts {
         }
     }
 
+    /// The limit (`client_socket_timeout`).
+    pub(crate) fn limit(&self) -> Duration {
+        Duration::from_nanos(self.limit_ns)
+    }
+
     /// True when `conn` has waited for a request head for the limit (or
     /// within [`TICK_SLACK_NS`] of it) at `now` (see [`coarse_now`]).
     pub(crate) fn expired(&self, conn: &ConnState, now: u64) -> bool {
         conn.head_deadline(self.limit_ns)
-            .is_some_and(|deadline| deadline <= now.saturating_add(TICK_SLACK_NS))
+            .is_some_and(|deadline| due(deadline, now))
     }
 
     /// Sweeps at each alarm; runs until dropped.
@@ -115,7 +120,7 @@ impl HeadTimeouts {
                 continue;
             };
             let deadline = match conn.head_deadline(self.limit_ns) {
-                Some(deadline) if deadline <= now.saturating_add(TICK_SLACK_NS) => {
+                Some(deadline) if due(deadline, now) => {
                     conn.head_expired.store(true, Ordering::Release);
                     if let Some(waker) = &entry.waker {
                         waker.wake_by_ref();
@@ -140,6 +145,11 @@ impl HeadTimeouts {
             None => self.alarm.set(now.saturating_add(self.limit_ns)),
         }
     }
+}
+
+/// A deadline at or within [`TICK_SLACK_NS`] of `now` counts as reached.
+fn due(deadline: u64, now: u64) -> bool {
+    deadline <= now.saturating_add(TICK_SLACK_NS)
 }
 
 /// A connection watched by [`HeadTimeouts`]; unwatched on drop.
@@ -192,9 +202,14 @@ impl Drop for Registration {
 /// A one-shot alarm at an absolute time on [`coarse_now`]'s clock
 /// (`CLOCK_MONOTONIC`): a non-blocking `timerfd` watched by the runtime.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-struct Alarm {
+struct FdAlarm {
     fd: tokio::io::unix::AsyncFd<TimerFd>,
 }
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+type Alarm = FdAlarm;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+type Alarm = TokioAlarm;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 struct TimerFd(nix::sys::timerfd::TimerFd);
@@ -208,7 +223,7 @@ impl std::os::fd::AsRawFd for TimerFd {
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-impl Alarm {
+impl FdAlarm {
     fn new() -> std::io::Result<Self> {
         use nix::sys::timerfd::{ClockId, TimerFlags};
         let fd = nix::sys::timerfd::TimerFd::new(
@@ -226,7 +241,7 @@ impl Alarm {
             )
         }
         .map_err(|e| e.into_parts().1)?;
-        Ok(Alarm { fd })
+        Ok(FdAlarm { fd })
     }
 
     fn set(&self, at_ns: u64) {
@@ -271,17 +286,24 @@ impl Alarm {
 }
 
 /// A one-shot alarm at an absolute time on [`coarse_now`]'s clock: a tokio
-/// timer, reset when the alarm is set.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-struct Alarm {
+/// timer, reset when the alarm is set. Used where there is no `timerfd`;
+/// compiled everywhere, so that its unit test runs on Linux too.
+#[cfg_attr(
+    all(any(target_os = "linux", target_os = "android"), not(test)),
+    allow(dead_code)
+)]
+struct TokioAlarm {
     at: Mutex<Option<u64>>,
     changed: tokio::sync::Notify,
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-impl Alarm {
+#[cfg_attr(
+    all(any(target_os = "linux", target_os = "android"), not(test)),
+    allow(dead_code)
+)]
+impl TokioAlarm {
     fn new() -> std::io::Result<Self> {
-        Ok(Alarm {
+        Ok(TokioAlarm {
             at: Mutex::new(None),
             changed: tokio::sync::Notify::new(),
         })
@@ -318,4 +340,46 @@ impl Alarm {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both alarms: each goes off at the time set, once; a time moved
+    /// later while set holds; unset, it stays quiet.
+    macro_rules! alarm_test {
+        ($name:ident, $alarm:ty) => {
+            #[tokio::test]
+            async fn $name() {
+                let alarm = <$alarm>::new().unwrap();
+                let in_ms = |n: u64| coarse_now() + n * 1_000_000;
+                let gone_off = || async {
+                    let started = std::time::Instant::now();
+                    tokio::time::timeout(Duration::from_secs(5), alarm.wait())
+                        .await
+                        .expect("the alarm went off");
+                    started.elapsed()
+                };
+
+                alarm.set(in_ms(100));
+                let took = gone_off().await;
+                assert!(took >= Duration::from_millis(80), "early: {took:?}");
+
+                alarm.set(in_ms(100));
+                alarm.set(in_ms(300));
+                let took = gone_off().await;
+                assert!(took >= Duration::from_millis(280), "not moved: {took:?}");
+
+                alarm.set(in_ms(50));
+                alarm.unset();
+                let quiet = tokio::time::timeout(Duration::from_millis(300), alarm.wait()).await;
+                assert!(quiet.is_err(), "went off while unset");
+            }
+        };
+    }
+
+    alarm_test!(tokio_alarm_goes_off_when_set, TokioAlarm);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    alarm_test!(timerfd_alarm_goes_off_when_set, FdAlarm);
 }
