@@ -32,8 +32,8 @@
 //! // then: fjord_service::launch(service, Some(2), Default::default())
 //! # Ok::<(), fjord_http::server::Error>(())
 //! ```
-// One `unsafe` block, allowed where it is (the request-head timer's
-// `timerfd` registered with tokio, server/head_timeout.rs).
+// One `unsafe` block, allowed where it is (the client timeouts'
+// `timerfd` registered with tokio, server/client_timeout.rs).
 #![deny(unsafe_code)]
 
 mod body;

@@ -112,11 +112,64 @@ async fn idle_h2c_connection_is_closed_at_the_timeout() {
     );
     let idle_since = std::time::Instant::now();
     // The server closes the idle connection: the client's connection ends.
-    let _ = tokio::time::timeout(DEADLINE, conn)
+    let ended = tokio::time::timeout(DEADLINE, conn)
         .await
-        .expect("idle h2c connection closed by the server");
+        .expect("idle h2c connection closed by the server")
+        .expect("connection task");
+    // Closed with GOAWAY: the client sees a clean end, not a broken pipe.
+    assert!(ended.is_ok(), "{ended:?}");
     assert!(idle_since.elapsed() >= timeout - std::time::Duration::from_millis(100));
     wait_until("no connection", || service.stats().active_connections == 0).await;
+    service.stop(true).await;
+}
+
+#[tokio::test]
+async fn h2c_wait_for_the_client_restarts_with_each_frame_and_not_during_a_stream() {
+    use std::time::{Duration, Instant};
+    let timeout = Duration::from_millis(600);
+    let (service, addr) = start(
+        options().http2(true).client_socket_timeout(timeout),
+        simple_app(),
+    )
+    .await;
+
+    // A stream in flight for longer than the timeout is not cut.
+    let (mut send, _conn) = h2c_connect(addr).await;
+    let req = http::Request::get(format!("http://{addr}/slow?ms=1500"))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = send.send_request(req).await.expect("slow response");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        &resp.into_body().collect().await.unwrap().to_bytes()[..],
+        b"slow"
+    );
+
+    // A client that sends a PING every 200 ms keeps its idle connection
+    // open past three timeouts.
+    let tcp = connect(addr).await;
+    let (mut send, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Duration::from_millis(200))
+        .keep_alive_while_idle(true)
+        .handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+        .await
+        .expect("h2c handshake");
+    let conn = tokio::spawn(conn);
+    let idle_since = Instant::now();
+    tokio::time::sleep(timeout * 3).await;
+    assert!(!conn.is_finished(), "closed while the client pinged");
+    let req = http::Request::get(format!("http://{addr}/hello"))
+        .body(Empty::new())
+        .unwrap();
+    let resp = send
+        .send_request(req)
+        .await
+        .expect("response after pinging");
+    assert_eq!(resp.status(), 200);
+    assert!(idle_since.elapsed() >= timeout * 3);
+    drop(send);
+    let _ = conn.await;
     service.stop(true).await;
 }
 

@@ -9,8 +9,10 @@
 //! The socket is bound in the master before fork (port 0 picks a free port);
 //! every worker accepts on it, and `listening on http://127.0.0.1:<port>` is
 //! printed once all workers serve. Each response names the worker that
-//! served it in `x-fjord-worker-pid`. SIGTERM drains connections gracefully; SIGHUP replaces workers one
-//! by one without closing the socket.
+//! served it in `x-fjord-worker-pid`. SIGTERM drains connections
+//! gracefully; SIGHUP replaces workers one by one without closing the
+//! socket. `--http2` also serves HTTP/2 with prior knowledge (h2c) on the
+//! same port (`curl --http2-prior-knowledge`, `h2load`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -46,6 +48,9 @@ struct Args {
     /// 0 = none).
     #[arg(long, default_value_t = 900)]
     client_socket_timeout: u64,
+    /// Also serve HTTP/2 with prior knowledge (h2c) on the same port.
+    #[arg(long)]
+    http2: bool,
 }
 
 /// The app of one worker: made after fork, so the pid it answers with is
@@ -90,7 +95,8 @@ fn main() -> anyhow::Result<()> {
         ServerOptions::new("hello")
             .listen(args.listen)
             .port(args.port)
-            .client_socket_timeout(Duration::from_secs(args.client_socket_timeout)),
+            .client_socket_timeout(Duration::from_secs(args.client_socket_timeout))
+            .http2(args.http2),
         hello,
     )?;
     let url = service.url();

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::access_log::LogFormat;
-use super::head_timeout::HeadTimeouts;
+use super::client_timeout::ClientTimeouts;
 use super::io::ConnIo;
 use super::pool::Pool;
 use super::request::Handler;
@@ -58,7 +58,7 @@ pub(crate) struct ServerCtx {
     /// Drain, force and shed events (see [`Signals`]).
     pub(crate) signals: Arc<Signals>,
     /// `client_socket_timeout` for HTTP/1 request heads (`None`: no limit).
-    pub(crate) head_timeouts: Option<Arc<HeadTimeouts>>,
+    pub(crate) client_timeouts: Option<Arc<ClientTimeouts>>,
 }
 
 impl std::fmt::Debug for ConnState {
@@ -99,13 +99,14 @@ pub(crate) struct ConnState {
     /// The connection task waits on `changed` (it drains): only then do
     /// requests signal it (a notify costs a compare-and-swap per request).
     watching: AtomicBool,
-    /// Set by the server's request-head timeouts when this connection's
-    /// wait for a request head is up.
-    pub(crate) head_expired: AtomicBool,
-    /// When the last response ended (or the connection was accepted), on
-    /// the [`coarse_now`] clock: the connection waits for a next request
-    /// head since then.
-    idle_since: AtomicU64,
+    /// Set by the server's client timeouts when this connection's wait
+    /// for its client is up.
+    pub(crate) wait_expired: AtomicBool,
+    /// Since when the connection waits for its client, on the
+    /// [`coarse_now`] clock: the end of its last response or its accept;
+    /// on HTTP/2 also the last bytes it received (see
+    /// [`ConnIo::stamp_reads`]).
+    pub(crate) idle_since: AtomicU64,
 }
 
 /// The monotonic clock in nanoseconds at the kernel tick's resolution
@@ -138,7 +139,7 @@ impl ConnState {
             read_since_response: AtomicBool::new(false),
             changed: Notify::new(),
             watching: AtomicBool::new(false),
-            head_expired: AtomicBool::new(false),
+            wait_expired: AtomicBool::new(false),
             idle_since: AtomicU64::new(coarse_now()),
         }
     }
@@ -172,10 +173,9 @@ impl ConnState {
         self.watching.store(true, Ordering::SeqCst);
     }
 
-    /// When a connection waiting for a request head since the end of the
-    /// last response (or its start) will have waited `limit_ns`, on the
-    /// [`coarse_now`] clock; `None` while a request is in flight.
-    pub(crate) fn head_deadline(&self, limit_ns: u64) -> Option<u64> {
+    /// When the connection will have waited for its client for `limit_ns`,
+    /// on the [`coarse_now`] clock; `None` while a request is in flight.
+    pub(crate) fn wait_deadline(&self, limit_ns: u64) -> Option<u64> {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
@@ -247,7 +247,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ServerCt
         false
     };
     if h2 {
-        io.set_read_idle(timeout);
+        io.stamp_reads();
     }
     serve_protocol(io, h2, app, peer, ctx, conn).await;
 }
@@ -277,7 +277,7 @@ async fn serve_tls(
     };
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
     if h2 {
-        tls.get_mut().0.set_read_idle(timeout);
+        tls.get_mut().0.stamp_reads();
     }
     serve_protocol(tls, h2, app, peer, ctx, conn).await;
 }
@@ -302,7 +302,7 @@ async fn serve_protocol<I>(
     };
     if h2 {
         // Boxed: an HTTP/1 connection's future does not carry HTTP/2's state.
-        Box::pin(serve_h2(io, handler, &ctx, &conn)).await;
+        Box::pin(serve_h2(io, handler, &ctx, &conn, peer)).await;
     } else {
         serve_h1(io, handler, &ctx, &conn, peer).await;
     }
@@ -359,7 +359,7 @@ async fn serve_h1<I>(
     // The time to receive a request head (client_socket_timeout) counts
     // from the end of the previous response or from the accept; the
     // server's one alarm wakes the connection when it is up.
-    let mut head = ctx.head_timeouts.as_ref().map(|t| t.register(conn));
+    let mut head = ctx.client_timeouts.as_ref().map(|t| t.register(conn));
     // Closed by us while idle: nothing unread, no need to linger.
     let mut closed_idle = false;
     let mut timed_out = false;
@@ -457,8 +457,13 @@ async fn linger<I: AsyncRead + AsyncWrite + Unpin>(io: &mut I) {
     .await;
 }
 
-async fn serve_h2<I>(io: I, handler: Handler, ctx: &ServerCtx, conn: &ConnState)
-where
+async fn serve_h2<I>(
+    io: I,
+    handler: Handler,
+    ctx: &ServerCtx,
+    conn: &Arc<ConnState>,
+    peer: SocketAddr,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
@@ -469,6 +474,13 @@ where
     tokio::pin!(c);
     let mut seen = ctx.signals.state().before_stop();
     let mut draining = false;
+    // client_socket_timeout: no stream in flight and nothing received for
+    // that long. The server's one alarm wakes the connection; it is then
+    // sent GOAWAY, and closed if it has not ended within LINGER.
+    let mut wait = ctx.client_timeouts.as_ref().map(|t| t.register(conn));
+    let closing = tokio::time::sleep(LINGER);
+    tokio::pin!(closing);
+    let mut timed_out = false;
     loop {
         tokio::select! {
             biased;
@@ -478,6 +490,27 @@ where
                 }
                 break;
             }
+            () = poll_fn(|cx| match wait.as_mut() {
+                Some(w) => w.poll_expired(conn, cx),
+                None => std::task::Poll::Pending,
+            }), if wait.is_some() && !timed_out => {
+                // A stream may have begun since the sweep: look again.
+                let timeouts = wait.as_ref().map(|w| w.timeouts());
+                if let Some(t) = timeouts.filter(|t| t.expired(conn, coarse_now())) {
+                    tracing::info!(
+                        client = %peer,
+                        "client_socket_timeout: HTTP/2 connection idle for {:?}; closing it",
+                        t.limit(),
+                    );
+                    timed_out = true;
+                    closing.as_mut().reset(tokio::time::Instant::now() + LINGER);
+                    if !draining {
+                        draining = true;
+                        c.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            () = &mut closing, if timed_out => break,
             now = ctx.signals.changed(seen) => {
                 let before = std::mem::replace(&mut seen, now);
                 if now.forced() {

@@ -1,6 +1,6 @@
 //! The connection's byte stream: replays bytes read while sniffing the
-//! protocol, and enforces `client_socket_timeout` on stalled reads and
-//! writes (eventlet's socket timeout).
+//! protocol, records when an HTTP/2 client last sent bytes, and enforces
+//! `client_socket_timeout` on stalled writes (eventlet's socket timeout).
 
 use std::io;
 use std::pin::Pin;
@@ -11,37 +11,31 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
-use super::conn::ConnState;
+use super::conn::{ConnState, coarse_now};
 
 /// A stall timer: armed when an operation first returns `Pending`,
-/// disarmed when it makes progress.
+/// dropped when it makes progress. Dropped, not kept for the next stall:
+/// a timer left in tokio's wheel keeps the worker's sleeps timed until it
+/// expires (see `client_timeout`), and stalls are rare.
 #[derive(Debug, Default)]
 pub(crate) struct StallTimer {
     sleep: Option<Pin<Box<Sleep>>>,
-    armed: bool,
 }
 
 impl StallTimer {
     /// Polls the timer, arming it if needed; true once `limit` has passed.
     pub(crate) fn poll_expired(&mut self, limit: Duration, cx: &mut Context<'_>) -> bool {
-        if !self.armed {
-            let deadline = Instant::now() + limit;
-            match &mut self.sleep {
-                Some(s) => s.as_mut().reset(deadline),
-                None => self.sleep = Some(Box::pin(tokio::time::sleep_until(deadline))),
-            }
-            self.armed = true;
-        }
-        match &mut self.sleep {
-            Some(s) => s.as_mut().poll(cx).is_ready(),
-            None => false,
-        }
+        self.sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)))
+            .as_mut()
+            .poll(cx)
+            .is_ready()
     }
 
     pub(crate) fn disarm(&mut self) {
-        self.armed = false;
+        self.sleep = None;
     }
 }
 
@@ -51,13 +45,13 @@ pub(crate) struct ConnIo<T> {
     inner: T,
     prefix: Bytes,
     conn: Arc<ConnState>,
-    /// Close a connection that has no request in flight and sends nothing
-    /// for this long (HTTP/2; hyper's header read timeout does it for
-    /// HTTP/1).
-    read_idle: Option<Duration>,
+    /// Bytes received restart the connection's wait for its client (its
+    /// `idle_since`): on HTTP/2, where the client's frames (pings
+    /// included) keep an idle connection open. Not on HTTP/1, where only
+    /// a complete request head ends the wait.
+    stamp_reads: bool,
     /// Fail a write the client does not take for this long.
     write_stall: Option<Duration>,
-    read_timer: StallTimer,
     write_timer: StallTimer,
 }
 
@@ -67,9 +61,8 @@ impl<T> ConnIo<T> {
             inner,
             prefix: Bytes::new(),
             conn,
-            read_idle: None,
+            stamp_reads: false,
             write_stall,
-            read_timer: StallTimer::default(),
             write_timer: StallTimer::default(),
         }
     }
@@ -79,9 +72,10 @@ impl<T> ConnIo<T> {
         self.prefix = prefix;
     }
 
-    /// See the field.
-    pub(crate) fn set_read_idle(&mut self, idle: Option<Duration>) {
-        self.read_idle = idle;
+    /// From now on, bytes received restart the wait for the client (see
+    /// the field).
+    pub(crate) fn stamp_reads(&mut self) {
+        self.stamp_reads = true;
     }
 
     pub(crate) fn get_mut(&mut self) -> &mut T {
@@ -110,26 +104,14 @@ impl<T: AsyncRead + Unpin> AsyncRead for ConnIo<T> {
             return Poll::Ready(Ok(()));
         }
         let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(r) => {
-                this.read_timer.disarm();
-                if buf.filled().len() > before {
-                    this.conn.read_since_response.store(true, Ordering::Release);
-                }
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                match this.read_idle {
-                    Some(limit) if this.conn.in_flight.load(Ordering::Acquire) == 0 => {
-                        if this.read_timer.poll_expired(limit, cx) {
-                            return Poll::Ready(Err(timed_out("idle")));
-                        }
-                    }
-                    _ => this.read_timer.disarm(),
-                }
-                Poll::Pending
+        let r = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.conn.read_since_response.store(true, Ordering::Release);
+            if this.stamp_reads {
+                this.conn.idle_since.store(coarse_now(), Ordering::Release);
             }
         }
+        r
     }
 }
 

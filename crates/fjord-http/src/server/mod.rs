@@ -88,9 +88,9 @@
 //! ```
 
 mod access_log;
+mod client_timeout;
 mod conn;
 mod error;
-mod head_timeout;
 mod io;
 mod options;
 pub mod opts;

@@ -10,9 +10,9 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 
 use super::access_log::LogFormat;
+use super::client_timeout::ClientTimeouts;
 use super::conn::{self, ServerCtx};
 use super::error::Error;
-use super::head_timeout::HeadTimeouts;
 use super::options::ServerOptions;
 use super::pool::Pool;
 use super::signals::Signals;
@@ -204,8 +204,8 @@ impl HttpService {
         let o = &self.inner.options;
         let client_socket_timeout =
             (!o.client_socket_timeout.is_zero()).then_some(o.client_socket_timeout);
-        let head_timeouts = client_socket_timeout
-            .map(HeadTimeouts::new)
+        let client_timeouts = client_socket_timeout
+            .map(ClientTimeouts::new)
             .transpose()
             .map_err(Error::Timer)?;
         let signals = Arc::new(Signals::default());
@@ -221,7 +221,7 @@ impl HttpService {
             max_header_line: o.max_header_line,
             max_request_body_size: o.max_request_body_size,
             signals: signals.clone(),
-            head_timeouts: head_timeouts.clone(),
+            client_timeouts: client_timeouts.clone(),
         });
         let r = Run {
             signals,
@@ -231,7 +231,7 @@ impl HttpService {
         let conns = Arc::new(Semaphore::new(o.max_connections));
         r.tracker
             .spawn(accept_loop(listener, ctx, app, r.clone(), conns));
-        if let Some(timeouts) = head_timeouts {
+        if let Some(timeouts) = client_timeouts {
             // Not tracked: it serves the connections until the last one
             // has ended.
             let tracker = r.tracker.clone();

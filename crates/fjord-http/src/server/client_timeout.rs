@@ -1,19 +1,23 @@
-//! `client_socket_timeout` for request heads (H4): one alarm for all the
-//! HTTP/1 connections of a server in a worker, rather than a timer each.
+//! `client_socket_timeout` for the wait for a client's next request (H4):
+//! one alarm for all the connections of a server in a worker, rather than
+//! a timer each.
 //!
-//! A connection that waits for its next request head (since it was
-//! accepted, or since its last response ended) is closed once it has waited
-//! `client_socket_timeout`. A tokio timer per connection would do it, but
-//! while any tokio timer is armed the runtime sleeps in `epoll_wait` with a
-//! timeout, and each such sleep costs the kernel more than one without:
-//! measured on the benchmark machine, ~1-1.5 µs of CPU per request at one
-//! connection, where a worker sleeps once per request (~5% of its CPU per
-//! request; `bench/hyper-prefork` with one far-off tokio timer per
-//! connection showed the same). So connections register here instead, and
-//! one alarm fires at the earliest deadline: on Linux a `timerfd`, which the
-//! runtime watches like a socket (its sleeps stay without a timeout);
-//! elsewhere a tokio timer. A sweep then flags and wakes the connections
-//! whose time is up, and sets the alarm for the next deadline.
+//! A connection waits for its client while it has no request in flight:
+//! since it was accepted or since its last response ended, and, on HTTP/2,
+//! since it last received bytes (an HTTP/1 head trickled a byte at a time
+//! does not count). Once it has waited `client_socket_timeout`, it is
+//! closed (HTTP/1) or sent GOAWAY (HTTP/2). A tokio timer per connection
+//! would do it, but while any tokio timer is armed the runtime sleeps in
+//! `epoll_wait` with a timeout, and each such sleep costs the kernel more
+//! than one without: measured on the benchmark machine, ~1-1.5 µs of CPU
+//! per request at one connection, where a worker sleeps once per request
+//! (~5% of its CPU per request; `bench/hyper-prefork` with one far-off
+//! tokio timer per connection showed the same). So connections register
+//! here instead, and one alarm fires at the earliest deadline: on Linux a
+//! `timerfd`, which the runtime watches like a socket (its sleeps stay
+//! without a timeout); elsewhere a tokio timer. A sweep then flags and
+//! wakes the connections whose time is up, and sets the alarm for the next
+//! deadline.
 //!
 //! Deadlines are counted on [`coarse_now`] (the kernel tick's resolution, a
 //! few milliseconds): a connection may be closed up to [`TICK_SLACK_NS`]
@@ -33,16 +37,16 @@ use super::conn::{ConnState, coarse_now};
 /// just before it.
 const TICK_SLACK_NS: u64 = 10_000_000;
 
-/// The request-head timeouts of one running server in one worker.
-pub(crate) struct HeadTimeouts {
+/// The client timeouts of one running server in one worker.
+pub(crate) struct ClientTimeouts {
     limit_ns: u64,
     conns: Mutex<Slab<Entry>>,
     alarm: Alarm,
 }
 
-impl std::fmt::Debug for HeadTimeouts {
+impl std::fmt::Debug for ClientTimeouts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeadTimeouts")
+        f.debug_struct("ClientTimeouts")
             .field("limit_ns", &self.limit_ns)
             .finish_non_exhaustive()
     }
@@ -55,11 +59,11 @@ struct Entry {
     waker: Option<Waker>,
 }
 
-impl HeadTimeouts {
+impl ClientTimeouts {
     /// Must be called within the worker's runtime (the alarm registers
     /// with it).
     pub(crate) fn new(limit: Duration) -> std::io::Result<Arc<Self>> {
-        Ok(Arc::new(HeadTimeouts {
+        Ok(Arc::new(ClientTimeouts {
             limit_ns: u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX),
             conns: Mutex::new(Slab::new()),
             alarm: Alarm::new()?,
@@ -94,10 +98,10 @@ impl HeadTimeouts {
         Duration::from_nanos(self.limit_ns)
     }
 
-    /// True when `conn` has waited for a request head for the limit (or
-    /// within [`TICK_SLACK_NS`] of it) at `now` (see [`coarse_now`]).
+    /// True when `conn` has waited for its client for the limit (or within
+    /// [`TICK_SLACK_NS`] of it) at `now` (see [`coarse_now`]).
     pub(crate) fn expired(&self, conn: &ConnState, now: u64) -> bool {
-        conn.head_deadline(self.limit_ns)
+        conn.wait_deadline(self.limit_ns)
             .is_some_and(|deadline| due(deadline, now))
     }
 
@@ -119,9 +123,9 @@ impl HeadTimeouts {
             let Some(conn) = entry.conn.upgrade() else {
                 continue;
             };
-            let deadline = match conn.head_deadline(self.limit_ns) {
+            let deadline = match conn.wait_deadline(self.limit_ns) {
                 Some(deadline) if due(deadline, now) => {
-                    conn.head_expired.store(true, Ordering::Release);
+                    conn.wait_expired.store(true, Ordering::Release);
                     if let Some(waker) = &entry.waker {
                         waker.wake_by_ref();
                     }
@@ -130,7 +134,7 @@ impl HeadTimeouts {
                     now.saturating_add(self.limit_ns)
                 }
                 Some(deadline) => deadline,
-                // A request is in flight: the wait for the next head starts
+                // A request is in flight: the wait for the next request starts
                 // at its end, a full period from now at the earliest.
                 None => now.saturating_add(self.limit_ns),
             };
@@ -152,9 +156,9 @@ fn due(deadline: u64, now: u64) -> bool {
     deadline <= now.saturating_add(TICK_SLACK_NS)
 }
 
-/// A connection watched by [`HeadTimeouts`]; unwatched on drop.
+/// A connection watched by [`ClientTimeouts`]; unwatched on drop.
 pub(crate) struct Registration {
-    timeouts: Arc<HeadTimeouts>,
+    timeouts: Arc<ClientTimeouts>,
     key: usize,
     /// The waker stored in the entry, to skip the lock when unchanged.
     waker: Option<Waker>,
@@ -162,11 +166,11 @@ pub(crate) struct Registration {
 
 impl Registration {
     /// Ready once a sweep found the connection's time up (the flag is
-    /// taken: check [`HeadTimeouts::expired`] before acting, since a
+    /// taken: check [`ClientTimeouts::expired`] before acting, since a
     /// request may have begun since).
     pub(crate) fn poll_expired(&mut self, conn: &ConnState, cx: &mut Context<'_>) -> Poll<()> {
-        if conn.head_expired.load(Ordering::Acquire) {
-            conn.head_expired.store(false, Ordering::Release);
+        if conn.wait_expired.load(Ordering::Acquire) {
+            conn.wait_expired.store(false, Ordering::Release);
             return Poll::Ready(());
         }
         if self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -180,15 +184,15 @@ impl Registration {
         }
         self.waker = Some(cx.waker().clone());
         // Flagged before the waker was stored: not lost.
-        if conn.head_expired.load(Ordering::Acquire) {
-            conn.head_expired.store(false, Ordering::Release);
+        if conn.wait_expired.load(Ordering::Acquire) {
+            conn.wait_expired.store(false, Ordering::Release);
             return Poll::Ready(());
         }
         Poll::Pending
     }
 
     /// The timeouts this registration belongs to.
-    pub(crate) fn timeouts(&self) -> &HeadTimeouts {
+    pub(crate) fn timeouts(&self) -> &ClientTimeouts {
         &self.timeouts
     }
 }
