@@ -44,7 +44,7 @@ pub(crate) const MASTER_SIGNALS: [Signal; 7] = [
 
 /// Handlers installed on a self-pipe. Dropping it does not uninstall them:
 /// the master keeps them for its whole life; a forked child calls
-/// [`SelfPipe::reset_in_child`].
+/// [`reset_in_child`].
 #[derive(Debug)]
 pub(crate) struct SelfPipe {
     read: OwnedFd,

@@ -14,7 +14,7 @@
 //!   `paste.app_factory = module:attr` and the other `paste.*_factory`
 //!   keys, `[composite:...]`, `[pipeline:...]`, `[filter:...]`,
 //!   `[app:...]`, `[filter-app:...]` with `next`, and `filter-with`.
-//!   [`PasteConfig::to_json`] gives the structure, [`describe`] an
+//!   [`PasteConfig::to_json`] gives the structure, [`describe()`] an
 //!   operator-facing view.
 //! * **Building** ([`Loader`]): factories are registered in code by the
 //!   names the ini uses (`module:attr`, `egg:dist#name`), and
