@@ -23,6 +23,7 @@
 //! few milliseconds): a connection may be closed up to [`TICK_SLACK_NS`]
 //! (10 ms) early.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
@@ -166,9 +167,8 @@ pub(crate) struct Registration {
 
 impl Registration {
     /// Ready once a sweep found the connection's time up (the flag is
-    /// taken: check [`ClientTimeouts::expired`] before acting, since a
-    /// request may have begun since).
-    pub(crate) fn poll_expired(&mut self, conn: &ConnState, cx: &mut Context<'_>) -> Poll<()> {
+    /// taken).
+    fn poll_expired(&mut self, conn: &ConnState, cx: &mut Context<'_>) -> Poll<()> {
         if conn.wait_expired.load(Ordering::Acquire) {
             conn.wait_expired.store(false, Ordering::Release);
             return Poll::Ready(());
@@ -190,11 +190,28 @@ impl Registration {
         }
         Poll::Pending
     }
+}
 
-    /// The timeouts this registration belongs to.
-    pub(crate) fn timeouts(&self) -> &ClientTimeouts {
-        &self.timeouts
-    }
+/// Ready with the limit once the connection has waited for its client that
+/// long: a sweep found its time up, and a look again (a request may have
+/// begun since the sweep) confirms it. Never ready without a registration.
+/// A `poll_fn`, not an `async fn`: polled on every wake of a connection,
+/// it costs half as much (callgrind: ~29 against ~57 instructions).
+pub(crate) fn expired<'a>(
+    mut wait: Option<&'a mut Registration>,
+    conn: &'a ConnState,
+) -> impl Future<Output = Duration> + 'a {
+    std::future::poll_fn(move |cx| {
+        let Some(w) = wait.as_deref_mut() else {
+            return Poll::Pending;
+        };
+        loop {
+            std::task::ready!(w.poll_expired(conn, cx));
+            if w.timeouts.expired(conn, coarse_now()) {
+                return Poll::Ready(w.timeouts.limit());
+            }
+        }
+    })
 }
 
 impl Drop for Registration {

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::access_log::LogFormat;
-use super::client_timeout::ClientTimeouts;
+use super::client_timeout::{self, ClientTimeouts};
 use super::io::ConnIo;
 use super::pool::Pool;
 use super::request::Handler;
@@ -419,21 +419,13 @@ async fn serve_h1<I>(
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
-            () = poll_fn(|cx| match head.as_mut() {
-                Some(h) => h.poll_expired(conn, cx),
-                None => std::task::Poll::Pending,
-            }), if head.is_some() => {
-                // A request may have begun since the sweep: look again.
-                let timeouts = head.as_ref().map(|h| h.timeouts());
-                if let Some(t) = timeouts.filter(|t| t.expired(conn, coarse_now())) {
-                    tracing::info!(
-                        client = %peer,
-                        "client_socket_timeout: no request head within {:?}; connection closed",
-                        t.limit(),
-                    );
-                    timed_out = true;
-                    break;
-                }
+            limit = client_timeout::expired(head.as_mut(), conn), if head.is_some() => {
+                tracing::info!(
+                    client = %peer,
+                    "client_socket_timeout: no request head within {limit:?}; connection closed",
+                );
+                timed_out = true;
+                break;
             }
         }
     }
@@ -499,24 +491,16 @@ async fn serve_h2<I>(
                 }
                 break;
             }
-            () = poll_fn(|cx| match wait.as_mut() {
-                Some(w) => w.poll_expired(conn, cx),
-                None => std::task::Poll::Pending,
-            }), if wait.is_some() && !timed_out => {
-                // A stream may have begun since the sweep: look again.
-                let timeouts = wait.as_ref().map(|w| w.timeouts());
-                if let Some(t) = timeouts.filter(|t| t.expired(conn, coarse_now())) {
-                    tracing::info!(
-                        client = %peer,
-                        "client_socket_timeout: HTTP/2 connection idle for {:?}; closing it",
-                        t.limit(),
-                    );
-                    timed_out = true;
-                    closing.as_mut().reset(tokio::time::Instant::now() + LINGER);
-                    if !draining {
-                        draining = true;
-                        c.as_mut().graceful_shutdown();
-                    }
+            limit = client_timeout::expired(wait.as_mut(), conn), if wait.is_some() && !timed_out => {
+                tracing::info!(
+                    client = %peer,
+                    "client_socket_timeout: HTTP/2 connection idle for {limit:?}; closing it",
+                );
+                timed_out = true;
+                closing.as_mut().reset(tokio::time::Instant::now() + LINGER);
+                if !draining {
+                    draining = true;
+                    c.as_mut().graceful_shutdown();
                 }
             }
             () = &mut closing, if timed_out => break,
