@@ -55,7 +55,8 @@ pub(crate) struct ServerCtx {
     pub(crate) max_request_body_size: u64,
     /// Drain, force and shed events (see [`Signals`]).
     pub(crate) signals: Arc<Signals>,
-    /// `client_socket_timeout` for HTTP/1 request heads (`None`: no limit).
+    /// `client_socket_timeout` for the wait for a client's next request
+    /// (`None`: no limit).
     pub(crate) client_timeouts: Option<Arc<ClientTimeouts>>,
 }
 
