@@ -125,7 +125,7 @@ async fn idle_h2c_connection_is_closed_at_the_timeout() {
 
 #[tokio::test]
 async fn h2c_wait_for_the_client_restarts_with_each_frame_and_not_during_a_stream() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     let timeout = Duration::from_millis(600);
     let (service, addr) = start(
         options().http2(true).client_socket_timeout(timeout),
@@ -156,7 +156,6 @@ async fn h2c_wait_for_the_client_restarts_with_each_frame_and_not_during_a_strea
         .await
         .expect("h2c handshake");
     let conn = tokio::spawn(conn);
-    let idle_since = Instant::now();
     tokio::time::sleep(timeout * 3).await;
     assert!(!conn.is_finished(), "closed while the client pinged");
     let req = http::Request::get(format!("http://{addr}/hello"))
@@ -167,7 +166,6 @@ async fn h2c_wait_for_the_client_restarts_with_each_frame_and_not_during_a_strea
         .await
         .expect("response after pinging");
     assert_eq!(resp.status(), 200);
-    assert!(idle_since.elapsed() >= timeout * 3);
     drop(send);
     let _ = conn.await;
     service.stop(true).await;
