@@ -292,9 +292,9 @@ http {{
 
 def servers():
     out = [
-        Server(HYPER, lambda port: [os.path.join(ROOT, "target/release/hyper-prefork"),
+        Server(HYPER, lambda port: [os.path.join(ROOT, "target/dist/hyper-prefork"),
                                     "--port", str(port), "--workers", str(WORKERS)]),
-        Server(FJORD, lambda port: [os.path.join(ROOT, "target/release/examples/http_hello"),
+        Server(FJORD, lambda port: [os.path.join(ROOT, "target/dist/examples/http_hello"),
                                     "--workers", str(WORKERS), "--port", str(port)]),
     ]
     if shutil.which("nginx"):
@@ -304,7 +304,7 @@ def servers():
     state = tempfile.mkdtemp(prefix="fjord-bench-")
     out.append(Server(
         DEMO,
-        lambda port: [os.path.join(ROOT, "target/release/demo-api"),
+        lambda port: [os.path.join(ROOT, "target/dist/demo-api"),
                       "--config-file", os.path.join(ROOT, "etc/demo/demo.conf")],
         env=lambda port: dict(os.environ, OS_DEFAULT__OSAPI_DEMO_LISTEN_PORT=str(port),
                               OS_DEFAULT__OSAPI_DEMO_WORKERS=str(WORKERS), OS_DEFAULT__STATE_PATH=state,

@@ -94,7 +94,7 @@ def measure(argv, workers):
 
 
 def main():
-    fjord = os.path.join(ROOT, "target", "release", "examples", "workers")
+    fjord = os.path.join(ROOT, "target", "dist", "examples", "workers")
     venv = os.environ.get("FJORD_OSLO_VENV", os.path.join(ROOT, ".venv"))
     py = os.path.join(venv, "bin", "python")
     impls = {"fjord": lambda n: [fjord, "--workers", str(n), "--graceful-shutdown-timeout", "5"]}

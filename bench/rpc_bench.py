@@ -30,7 +30,7 @@ import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "examples", "rpc_bench")
+BIN = os.path.join(ROOT, "target", "dist", "examples", "rpc_bench")
 PEER = os.path.join(ROOT, "bench", "rpc_python_peer.py")
 RABBIT = os.environ.get("FJORD_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 AMQP = os.environ.get("FJORD_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
@@ -223,7 +223,7 @@ def main():
     if not rabbit_up():
         sys.exit("RabbitMQ is not reachable at 127.0.0.1:5672: start it first")
     if not os.path.exists(BIN):
-        subprocess.run(["cargo", "build", "--release", "-p", "fjord-messaging",
+        subprocess.run(["cargo", "build", "--profile", "dist", "-p", "fjord-messaging",
                         "--example", "rpc_bench"], cwd=ROOT, check=True)
     venv = os.environ.get("FJORD_OSLO_VENV", os.path.join(ROOT, ".venv"))
     py = os.path.join(venv, "bin", "python")

@@ -11,9 +11,9 @@ if [ -x "$venv/bin/pip" ] && ! "$venv/bin/python" -c 'import oslo_service' 2>/de
   "$venv/bin/pip" install -q oslo.service
 fi
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --release --example workers --example http_hello -p fjord
-cargo build --release -p fjord-demo -p hyper-prefork
-cargo build --release -p fjord-messaging --example rpc_bench
+cargo build --profile dist --example workers --example http_hello -p fjord
+cargo build --profile dist -p fjord-demo -p hyper-prefork
+cargo build --profile dist -p fjord-messaging --example rpc_bench
 python3 bench/launcher_bench.py
 python3 bench/http_bench.py
 python3 bench/rpc_bench.py        # needs RabbitMQ on 127.0.0.1:5672
