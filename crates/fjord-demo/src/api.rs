@@ -269,6 +269,10 @@ impl Service for ApiService {
         self.tg.wait().await;
     }
 
+    fn close_listeners(&self) {
+        self.http.close_listeners();
+    }
+
     async fn reset(&self) -> fjord::service::Result<()> {
         self.http.reset().await?;
         self.tg.reset();

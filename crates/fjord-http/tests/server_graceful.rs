@@ -1,6 +1,8 @@
 //! H9: graceful stop drains: in-flight requests finish (with
-//! `Connection: close`), idle keep-alive connections close, a connection
-//! holding part of its next request gets it answered; a hard stop drops
+//! `Connection: close`), an idle keep-alive connection answers a request
+//! sent soon after the drain began (with `Connection: close`) and is
+//! closed if none comes within the linger, a connection holding part of
+//! its next request gets it answered; a hard stop drops
 //! connections in every stage; reset + start serves again on the same
 //! socket.
 
@@ -25,6 +27,11 @@ async fn graceful_stop_drains_in_flight_and_closes_idle() {
     let mut idle = connect(addr).await;
     let r = roundtrip(&mut idle, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
     assert_eq!(r.status, 200);
+    // D: an idle keep-alive connection whose next request comes just
+    // after the drain began.
+    let mut late = connect(addr).await;
+    let r = roundtrip(&mut late, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(r.status, 200);
     // C: a keep-alive connection that has sent part of its next request.
     let mut partial = connect(addr).await;
     let r = roundtrip(&mut partial, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
@@ -35,7 +42,7 @@ async fn graceful_stop_drains_in_flight_and_closes_idle() {
         .unwrap();
     // A: a slow request in flight.
     let mut slow = connect(addr).await;
-    slow.write_all(b"GET /slow?ms=1500 HTTP/1.1\r\nHost: t\r\n\r\n")
+    slow.write_all(b"GET /slow?ms=2500 HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
         .unwrap();
     wait_until("slow request in flight", || service.stats().in_flight == 1).await;
@@ -49,15 +56,31 @@ async fn graceful_stop_drains_in_flight_and_closes_idle() {
     phase.changed().await.unwrap();
     assert_eq!(*phase.borrow_and_update(), Phase::Draining);
 
-    // B is closed right away, while A is still being served.
+    let drain_began = std::time::Instant::now();
+
+    // D's next request, sent 300 ms into the drain, is answered, with
+    // Connection: close, and the connection then closes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = roundtrip(&mut late, b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("connection").as_deref(), Some("close"));
+    read_until_closed(&mut late).await.expect("late closed");
+
+    // B, idle through the linger, is closed then, while A is still being
+    // served.
     let out = read_until_closed(&mut idle)
         .await
         .expect("idle closed cleanly");
     assert!(out.is_empty(), "{out:?}");
+    let lingered = drain_began.elapsed();
+    assert!(
+        lingered >= Duration::from_millis(800),
+        "an idle connection stays open for the linger (closed after {lingered:?})"
+    );
     assert_eq!(
         service.stats().in_flight,
         1,
-        "idle closed only after the drain"
+        "idle closed before the drain ended"
     );
 
     // C finishes its request and gets an answer, with Connection: close.

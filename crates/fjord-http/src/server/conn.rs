@@ -36,6 +36,13 @@ const LINGER_MAX_BYTES: usize = 1 << 20;
 /// waits for it before it is closed anyway.
 const DRAIN_PARTIAL_GRACE: Duration = Duration::from_secs(5);
 
+/// How long a draining HTTP/1 keep-alive connection with nothing in flight
+/// stays open for a next request, which is then answered with
+/// `Connection: close`. A client that sent its request just as the drain
+/// began (one already on the wire) is answered instead of finding the
+/// connection closed under it; a connection idle for this long is closed.
+pub(crate) const DRAIN_IDLE_LINGER: Duration = Duration::from_secs(1);
+
 /// hyper's default HTTP/1 read buffer limit; raised when the configured
 /// line limits need more.
 const HYPER_DEFAULT_MAX_BUF: usize = 8192 + 4096 * 100;
@@ -363,9 +370,13 @@ async fn serve_h1<I>(
     let mut seen = ctx.signals.state().before_stop();
     let mut draining = false;
     let mut shutdown = false;
+    // While draining with no request in flight: the wait for a next request
+    // (DRAIN_IDLE_LINGER), then for the rest of a partly received one
+    // (DRAIN_PARTIAL_GRACE).
     let grace = tokio::time::sleep(DRAIN_PARTIAL_GRACE);
     tokio::pin!(grace);
     let mut grace_armed = false;
+    let mut partial_grace = false;
     // The time to receive a request head (client_socket_timeout) counts
     // from the end of the previous response or from the accept; the
     // server's one alarm wakes the connection when it is up.
@@ -390,18 +401,13 @@ async fn serve_h1<I>(
                     return;
                 }
                 if now.draining() && !draining {
+                    // Responses made from now on carry `Connection: close`
+                    // (see `request::finish`), and hyper closes after them.
+                    // Until one does, the connection stays open: a next
+                    // request may already be on the wire.
                     draining = true;
                     conn.watch();
-                    if conn.is_busy() || conn.is_idle() {
-                        closed_idle = !conn.is_busy();
-                        std::pin::Pin::new(&mut c).graceful_shutdown();
-                        shutdown = true;
-                    } else {
-                        // Part of a next request is here: answer it (with
-                        // `Connection: close`) rather than close under the client.
-                        grace.as_mut().reset(tokio::time::Instant::now() + DRAIN_PARTIAL_GRACE);
-                        grace_armed = true;
-                    }
+                    grace_armed = drain_wait(conn, &mut grace, &mut partial_grace);
                 } else if now.shed_since(before) && !shutdown && conn.is_idle() {
                     inc(&ctx.stats.idle_closed);
                     closed_idle = true;
@@ -410,13 +416,16 @@ async fn serve_h1<I>(
                 }
             }
             _ = conn.changed.notified(), if draining && !shutdown => {
-                if conn.is_busy() || conn.is_idle() {
-                    closed_idle = !conn.is_busy();
-                    std::pin::Pin::new(&mut c).graceful_shutdown();
-                    shutdown = true;
-                }
+                grace_armed = drain_wait(conn, &mut grace, &mut partial_grace);
             }
             _ = &mut grace, if grace_armed && !shutdown => {
+                if !partial_grace && !conn.is_idle() && !conn.is_busy() {
+                    // Part of a request arrived at the end of the linger.
+                    partial_grace = true;
+                    grace.as_mut().reset(tokio::time::Instant::now() + DRAIN_PARTIAL_GRACE);
+                    continue;
+                }
+                closed_idle = conn.is_idle();
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
@@ -436,6 +445,29 @@ async fn serve_h1<I>(
     } else {
         let _ = unless_forced(&ctx.signals, linger(&mut io)).await;
     }
+}
+
+/// While a connection drains: how long it waits for its client from now.
+/// Nothing while a request is in flight (its response closes the
+/// connection, or the connection is idle again when it ends);
+/// [`DRAIN_IDLE_LINGER`] when idle; [`DRAIN_PARTIAL_GRACE`] when part of
+/// a next request has arrived. Returns whether `grace` is armed.
+fn drain_wait(
+    conn: &ConnState,
+    grace: &mut std::pin::Pin<&mut tokio::time::Sleep>,
+    partial_grace: &mut bool,
+) -> bool {
+    if conn.is_busy() {
+        return false;
+    }
+    *partial_grace = !conn.is_idle();
+    let wait = if *partial_grace {
+        DRAIN_PARTIAL_GRACE
+    } else {
+        DRAIN_IDLE_LINGER
+    };
+    grace.as_mut().reset(tokio::time::Instant::now() + wait);
+    true
 }
 
 /// Closes our side, then reads and discards until the client closes (or

@@ -82,6 +82,9 @@ pub enum Error {
     /// `start`; a `timerfd` on Linux: for example too many open files).
     #[error("cannot make the client_socket_timeout timer: {0}")]
     Timer(#[source] io::Error),
+    /// `start` was called after `close_listeners` closed the socket.
+    #[error("the listening socket {0} was closed for good; the service cannot start again")]
+    ListenerClosed(SocketAddr),
     /// `start` was called while the service runs.
     #[error("HTTP service {0} is already started")]
     AlreadyStarted(String),

@@ -54,7 +54,9 @@ pub struct HttpService {
 
 struct Inner {
     options: ServerOptions,
-    listener: std::net::TcpListener,
+    /// The listening socket; `None` once closed for good
+    /// (`close_listeners`).
+    listener: Mutex<Option<std::net::TcpListener>>,
     local_addr: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
     log_format: Arc<LogFormat>,
@@ -135,7 +137,7 @@ impl HttpService {
         Ok(HttpService {
             inner: Arc::new(Inner {
                 options,
-                listener,
+                listener: Mutex::new(Some(listener)),
                 local_addr,
                 tls,
                 log_format,
@@ -197,7 +199,15 @@ impl HttpService {
         }
         let addr = self.inner.local_addr;
         let listener_err = |source| Error::Listener { addr, source };
-        let std_listener = self.inner.listener.try_clone().map_err(listener_err)?;
+        let std_listener = self
+            .inner
+            .listener
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .ok_or(Error::ListenerClosed(addr))?
+            .try_clone()
+            .map_err(listener_err)?;
         std_listener.set_nonblocking(true).map_err(listener_err)?;
         let listener = TcpListener::from_std(std_listener).map_err(listener_err)?;
 
@@ -362,9 +372,40 @@ async fn accept_loop(
         }
         tokio::task::yield_now().await;
     }
+    // Connections already in the backlog are taken and answered (with
+    // `Connection: close`): when the last copy of the socket closes, the
+    // kernel resets whatever is still queued.
+    sweep_backlog(listener, &ctx, &app, &run);
     // The listener (this process's copy of the socket) closes here; the
-    // service keeps the original for a restart.
+    // service keeps the original for a restart unless `close_listeners`
+    // closed it.
     run.tracker.close();
+}
+
+/// Accepts, without waiting, every connection queued on `listener` and
+/// serves it (the server is draining: each is answered once).
+fn sweep_backlog(listener: TcpListener, ctx: &Arc<ServerCtx>, app: &App, run: &Run) {
+    if run.signals.state().forced() {
+        return;
+    }
+    let Ok(listener) = listener.into_std() else {
+        return;
+    };
+    while let Ok((stream, peer)) = listener.accept() {
+        let Ok(stream) = stream
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpStream::from_std(stream))
+        else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let ctx = ctx.clone();
+        let app = app.clone();
+        run.tracker.spawn(async move {
+            let _open = Open::new(ctx.stats.clone(), None);
+            conn::serve(stream, peer, ctx, app).await;
+        });
+    }
 }
 
 /// One open connection: counted from accept until its task ends, when it
@@ -440,6 +481,19 @@ impl fjord_service::Service for HttpService {
 
     /// Forgets the stopped server so `start` can run again; the listening
     /// socket stays open (connections wait in its backlog meanwhile).
+    /// Closes this process's copy of the listening socket; `start` fails
+    /// from then on. A running accept loop holds its own copy until it
+    /// stops.
+    fn close_listeners(&self) {
+        drop(
+            self.inner
+                .listener
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+    }
+
     async fn reset(&self) -> fjord_service::Result<()> {
         let run = self.lock_run().take();
         if let Some(run) = run {

@@ -382,6 +382,11 @@ impl Master {
         self.exit = exit;
         self.reload = None;
         systemd::stopping();
+        // The master's copies first: once the workers close theirs, new
+        // clients are refused.
+        for slot in &self.slots {
+            slot.service.close_listeners();
+        }
         let pids: Vec<Pid> = self.children.keys().copied().collect();
         for pid in pids {
             self.terminate(pid);

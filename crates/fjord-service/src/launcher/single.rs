@@ -158,6 +158,9 @@ impl ServiceLauncher {
             }
         }
         tracing::info!("stopping {} service(s) gracefully", self.services.len());
+        for s in &self.services {
+            s.close_listeners();
+        }
         systemd::stopping();
         let second = async {
             tokio::select! {

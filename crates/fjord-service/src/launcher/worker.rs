@@ -81,6 +81,7 @@ async fn serve(
         r = service.start() => r,
         _ = term.recv() => {
             tracing::info!("worker of {name} stopped while starting");
+            service.close_listeners();
             return stop_bounded(std::slice::from_ref(&service), options.graceful_deadline(), term.recv()).await.code();
         }
     };
@@ -113,6 +114,7 @@ async fn serve(
         }
     };
     tracing::info!("worker of {name} stopping ({reason})");
+    service.close_listeners();
     stop_bounded(
         std::slice::from_ref(&service),
         options.graceful_deadline(),

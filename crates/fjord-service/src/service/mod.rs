@@ -94,6 +94,19 @@ pub trait Service: Send + Sync + 'static {
     async fn reset(&self) -> Result<()> {
         Ok(())
     }
+
+    /// Closes this process's listening sockets for good: the process is
+    /// stopping and will not start the service again. Once no process
+    /// holds a socket open, new clients are refused at once instead of
+    /// waiting in a backlog nobody accepts from. Synchronous and free of
+    /// any runtime: the master calls it too.
+    ///
+    /// The launchers call it before the final graceful stop: the master
+    /// when it begins to stop, a worker when it is told to stop (also when
+    /// it is retired while others go on serving; they hold their own
+    /// copies). Connections a service has already taken are not affected.
+    /// The default does nothing.
+    fn close_listeners(&self) {}
 }
 
 #[async_trait]
@@ -113,6 +126,9 @@ impl<S: Service + ?Sized> Service for Arc<S> {
     async fn reset(&self) -> Result<()> {
         (**self).reset().await
     }
+    fn close_listeners(&self) {
+        (**self).close_listeners();
+    }
 }
 
 #[async_trait]
@@ -131,5 +147,8 @@ impl<S: Service + ?Sized> Service for Box<S> {
     }
     async fn reset(&self) -> Result<()> {
         (**self).reset().await
+    }
+    fn close_listeners(&self) {
+        (**self).close_listeners();
     }
 }

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+pub mod load;
+
 /// The path of an example binary of this package. `cargo test` builds the
 /// examples before the tests, but not with `--test NAME`: build it (a no-op
 /// when fresh) so a test never runs a stale binary.

@@ -1,0 +1,137 @@
+//! Replacing or retiring workers under keep-alive load fails no request:
+//! 16 connections keep sending (each its next request as soon as its last
+//! answer is read) through SIGHUP reloads, a SIGTTOU retirement and a
+//! SIGTERM graceful stop, and every request sent is answered. A draining
+//! worker answers the next request of each keep-alive connection with
+//! `Connection: close` instead of closing the connection under it.
+mod support;
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use support::Proc;
+use support::load::{Load, Report};
+
+const CONNECTIONS: usize = 16;
+
+/// Starts `http_hello` with `workers` workers on a free port.
+fn start(workers: usize) -> (Proc, u16) {
+    let workers = workers.to_string();
+    let p = Proc::example(
+        "http_hello",
+        &[
+            "--workers",
+            &workers,
+            "--port",
+            "0",
+            "--graceful-shutdown-timeout",
+            "20",
+        ],
+    );
+    p.wait_stdout("the listening line", Duration::from_secs(30), |o| {
+        o.iter()
+            .any(|l| l.starts_with("listening on http://127.0.0.1:"))
+    });
+    let port = p
+        .stdout()
+        .iter()
+        .find_map(|l| {
+            l.strip_prefix("listening on http://127.0.0.1:")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .expect("port");
+    (p, port)
+}
+
+fn assert_nothing_failed(what: &str, r: &Report) {
+    eprintln!(
+        "{what}: {} answered, {} failed, {} drained with Connection: close, {} connects refused, per worker {:?}",
+        r.ok, r.failed, r.closes, r.refused, r.by_pid
+    );
+    assert_eq!(
+        r.failed,
+        0,
+        "{what}: {} of {} requests failed; first errors: {:#?}",
+        r.failed,
+        r.ok + r.failed,
+        r.errors
+    );
+    assert!(r.ok > 500, "{what}: the load ran ({r:?})");
+}
+
+#[test]
+fn three_reloads_under_keep_alive_load_fail_no_request() {
+    let (mut p, port) = start(2);
+    let load = Load::start(port, CONNECTIONS, "/hello");
+    std::thread::sleep(Duration::from_millis(1000));
+    for _ in 0..3 {
+        p.signal(Signal::SIGHUP);
+        std::thread::sleep(Duration::from_millis(2000));
+    }
+    p.wait_stderr("six replacement workers", Duration::from_secs(30), |e| {
+        e.iter()
+            .filter(|l| l.contains("started worker hello #"))
+            .count()
+            >= 8
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let r = load.stop();
+    assert_nothing_failed("3 x SIGHUP", &r);
+    // The old workers were replaced while connections were busy on them:
+    // each drained connection got a `Connection: close` answer.
+    assert!(
+        r.closes >= CONNECTIONS as u64,
+        "connections were drained through the reloads ({r:?})"
+    );
+    let served: Vec<i32> = r.by_pid.keys().copied().collect();
+    assert!(
+        served.len() >= 4,
+        "old and new workers both served under load: {served:?}"
+    );
+    p.signal(Signal::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
+}
+
+#[test]
+fn graceful_stop_under_keep_alive_load_fails_no_request() {
+    let (mut p, port) = start(2);
+    let load = Load::start(port, CONNECTIONS, "/hello");
+    std::thread::sleep(Duration::from_millis(1500));
+    p.signal(Signal::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
+    // Clients keep trying after the exit: they are refused at once.
+    std::thread::sleep(Duration::from_millis(300));
+    let r = load.stop();
+    assert_nothing_failed("SIGTERM", &r);
+    assert!(
+        r.closes >= CONNECTIONS as u64,
+        "every busy connection was answered with Connection: close ({r:?})"
+    );
+    assert!(
+        r.refused > 0,
+        "new connections refused after the stop ({r:?})"
+    );
+}
+
+#[test]
+fn retiring_a_worker_under_keep_alive_load_fails_no_request() {
+    let (mut p, port) = start(3);
+    let load = Load::start(port, CONNECTIONS, "/hello");
+    std::thread::sleep(Duration::from_millis(1000));
+    let master = p.pid().as_raw();
+    p.signal(Signal::SIGTTOU);
+    support::wait_until("2 workers left", Duration::from_secs(30), || {
+        support::children_of(master).len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let r = load.stop();
+    assert_nothing_failed("SIGTTOU", &r);
+    assert!(
+        r.closes > 0,
+        "the retired worker's connections were drained ({r:?})"
+    );
+    p.signal(Signal::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
+}
