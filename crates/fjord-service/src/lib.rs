@@ -47,6 +47,7 @@
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod activation;
 mod error;
 pub mod launcher;
 pub mod looping;

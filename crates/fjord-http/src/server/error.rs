@@ -82,6 +82,10 @@ pub enum Error {
     /// `start`; a `timerfd` on Linux: for example too many open files).
     #[error("cannot make the client_socket_timeout timer: {0}")]
     Timer(#[source] io::Error),
+    /// A socket handed over for this API (systemd socket activation, a
+    /// binary upgrade) cannot be used.
+    #[error(transparent)]
+    Inherited(fjord_service::Error),
     /// `start` was called after `close_listeners` closed the socket.
     #[error("the listening socket {0} was closed for good; the service cannot start again")]
     ListenerClosed(SocketAddr),

@@ -35,8 +35,26 @@ pub(crate) fn resolve(listen: &str, port: u16) -> Result<SocketAddr, Error> {
 /// use for up to `bind_timeout`.
 ///
 /// Synchronous, touches no runtime: safe in the master before fork.
+///
+/// A socket handed over by systemd socket activation or a binary upgrade
+/// (see [`fjord_service::activation`]) for this API, by name or by
+/// address, is used instead of binding.
 pub(crate) fn bind(options: &ServerOptions) -> Result<TcpListener, Error> {
-    let addr = resolve(&options.listen, options.port)?;
+    let addr = resolve(&options.listen, options.port);
+    let any = SocketAddr::from(([0, 0, 0, 0], 0));
+    if let Some(listener) =
+        fjord_service::activation::take_tcp_listener(&options.name, *addr.as_ref().unwrap_or(&any))
+            .map_err(Error::Inherited)?
+    {
+        set_keepalive(&SockRef::from(&listener), options.tcp_keepidle).map_err(|source| {
+            Error::Bind {
+                addr: addr.unwrap_or(any),
+                source,
+            }
+        })?;
+        return Ok(listener);
+    }
+    let addr = addr?;
     let started = Instant::now();
     loop {
         match try_bind(addr, options) {

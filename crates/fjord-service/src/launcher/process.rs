@@ -204,7 +204,8 @@ impl ProcessLauncher {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] with no service, or when this process
+    /// [`ErrorKind::InvalidInput`] with no service, or with an inherited
+    /// socket (see [`crate::activation`]) that no service took, or when this process
     /// already runs more than one thread (fork would not be safe: build the
     /// launcher before any runtime or thread); [`ErrorKind::Os`] when pipes,
     /// signal handlers or the first fork cannot be had.
@@ -212,6 +213,7 @@ impl ProcessLauncher {
         if self.slots.is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "no service to launch"));
         }
+        crate::activation::check_all_taken()?;
         if let Some(n) = proctitle::thread_count().filter(|&n| n > 1) {
             return Err(Error::new(
                 ErrorKind::InvalidInput,

@@ -84,13 +84,15 @@ impl ServiceLauncher {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] with no service; [`ErrorKind::Os`] when
+    /// [`ErrorKind::InvalidInput`] with no service, or with an inherited
+    /// socket (see [`crate::activation`]) that no service took; [`ErrorKind::Os`] when
     /// the runtime or signal handlers cannot be had. A service that fails to
     /// start stops the others and gives [`Exit::StartFailed`].
     pub fn wait(self) -> Result<Exit> {
         if self.services.is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "no service to launch"));
         }
+        crate::activation::check_all_taken()?;
         let rt = build_runtime(self.options.worker_threads)
             .map_err(|e| Error::with_source(ErrorKind::Os, "cannot build the runtime", e))?;
         let exit = rt.block_on(self.run());
