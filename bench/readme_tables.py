@@ -1,4 +1,4 @@
-"""Copies bench/results/{launcher,http,rpc}.md into README.md between the
+"""Copies bench/results/{launcher,http,replace,rpc}.md into README.md between the
 <!-- bench:NAME --> markers (run by bench/run.sh after the benchmarks)."""
 import os
 import re
@@ -7,6 +7,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TITLES = {
     "launcher": "Launcher: `workers` example vs oslo.service (bench/launcher_bench.py)",
     "http": "HTTP: GET /hello with wrk (bench/http_bench.py)",
+    "replace": "Worker replacement under keep-alive load (bench/replace_bench.py)",
     "rpc": "RPC over RabbitMQ and the embedded transport (bench/rpc_bench.py)",
 }
 

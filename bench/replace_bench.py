@@ -635,7 +635,7 @@ def main():
                 f"p99 {r['p99_ms']:.2f} ms, after signal {r['p99_after_signal_ms']:.2f} ms, "
                 f"max {r['max_ms']:.1f} ms, worker pids seen {r['workers_seen']}, signals at {r['signals_at_s']}"
                 + (f", exited {r['exited_after_signal_s']:.2f} s after" if r["exited_after_signal_s"] else ""))
-            if r["stderr_tail"]:
+            if r["stderr_tail"] and s.name == FJORD:
                 log("  server stderr (end): " + r["stderr_tail"][-600:].replace("\n", "\n    "))
     load = os.getloadavg()
     results = {s.name: {p: summarize(runs[s.name][p]) for p in s.paths if p in runs.get(s.name, {})}
