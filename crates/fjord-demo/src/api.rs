@@ -273,6 +273,10 @@ impl Service for ApiService {
         self.http.close_listeners();
     }
 
+    fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
+        self.http.listeners()
+    }
+
     async fn reset(&self) -> fjord::service::Result<()> {
         self.http.reset().await?;
         self.tg.reset();

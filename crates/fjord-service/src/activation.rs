@@ -38,12 +38,18 @@ fn handed() -> &'static Mutex<Vec<Handed>> {
     HANDED.get_or_init(|| Mutex::new(read_environment()))
 }
 
+/// Whether `LISTEN_PID` names this process: what was handed over by its
+/// starter is meant for it.
+pub(crate) fn started_with_listen_pid() -> bool {
+    std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .is_some_and(|p| p == std::process::id())
+}
+
 fn read_environment() -> Vec<Handed> {
     let var = |name| std::env::var(name).ok();
-    let for_us = var("LISTEN_PID")
-        .and_then(|p| p.trim().parse::<u32>().ok())
-        .is_some_and(|p| p == std::process::id());
-    if !for_us {
+    if !started_with_listen_pid() {
         return Vec::new();
     }
     let count = var("LISTEN_FDS")

@@ -32,11 +32,12 @@ extern "C" fn on_signal(sig: libc::c_int) {
 }
 
 /// The signals the master handles.
-pub(crate) const MASTER_SIGNALS: [Signal; 7] = [
+pub(crate) const MASTER_SIGNALS: [Signal; 8] = [
     Signal::SIGTERM,
     Signal::SIGINT,
     Signal::SIGHUP,
     Signal::SIGCHLD,
+    Signal::SIGUSR1,
     Signal::SIGUSR2,
     Signal::SIGTTIN,
     Signal::SIGTTOU,

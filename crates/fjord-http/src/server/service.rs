@@ -494,6 +494,19 @@ impl fjord_service::Service for HttpService {
         );
     }
 
+    /// The listening socket, named after the API.
+    fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
+        use std::os::fd::AsRawFd;
+        self.inner
+            .listener
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|l| (self.inner.options.name.clone(), l.as_raw_fd()))
+            .into_iter()
+            .collect()
+    }
+
     async fn reset(&self) -> fjord_service::Result<()> {
         let run = self.lock_run().take();
         if let Some(run) = run {

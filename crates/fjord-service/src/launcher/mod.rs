@@ -25,6 +25,7 @@
 mod options;
 mod process;
 mod single;
+mod upgrade;
 mod worker;
 
 use std::sync::{Arc, OnceLock};

@@ -16,6 +16,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
+use super::upgrade::{self, Heard, Program, Upgrade};
 use super::worker::{self, READY};
 use super::{
     Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
@@ -153,6 +154,15 @@ struct Master {
     reload: Option<Reload>,
     all_ready_once: bool,
     started: Instant,
+    /// This binary's path and arguments, for an upgrade.
+    program: Option<Program>,
+    /// An upgrade under way (this master started a new one).
+    upgrade: Option<Upgrade>,
+    /// Replaced by the new master of an upgrade: stopping for good.
+    upgraded: bool,
+    /// Started by an upgrade: the pipe to tell the old master this one
+    /// serves.
+    serving_pipe: Option<OwnedFd>,
 }
 
 impl ProcessLauncher {
@@ -242,6 +252,10 @@ impl ProcessLauncher {
             reload: None,
             all_ready_once: false,
             started: Instant::now(),
+            program: Program::current(),
+            upgrade: None,
+            upgraded: false,
+            serving_pipe: upgrade::take_serving_pipe(),
         };
         proctitle::set(&format!("fjord: master {}", master.options.name));
         master.run()
@@ -274,10 +288,14 @@ impl Master {
                     self.on_signal(s);
                 }
             }
+            let upgrade_heard = ready.get(pids.len() + 1).copied().unwrap_or(false);
             for (readable, pid) in ready.into_iter().skip(1).zip(pids) {
                 if readable {
                     self.read_status(pid);
                 }
+            }
+            if upgrade_heard {
+                self.hear_upgrade();
             }
             self.reap();
             self.check_kill_deadline();
@@ -304,15 +322,19 @@ impl Master {
     }
 
     /// Waits for a signal, a status byte or `timeout`; index 0 is the
-    /// signal pipe, then [`Master::polled_pids`].
+    /// signal pipe, then [`Master::polled_pids`], then the upgrade's pipe
+    /// while one is under way.
     fn poll(&self, pids: &[Pid], timeout: Option<Duration>) -> Vec<bool> {
-        let mut fds = Vec::with_capacity(pids.len() + 1);
+        let mut fds = Vec::with_capacity(pids.len() + 2);
         fds.push(PollFd::new(self.pipe.fd(), PollFlags::POLLIN));
         for pid in pids {
             fds.push(PollFd::new(
                 self.children[pid].status.as_fd(),
                 PollFlags::POLLIN,
             ));
+        }
+        if let Some(fd) = self.upgrade.as_ref().and_then(|u| u.serving.as_ref()) {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
         }
         let timeout = match timeout {
             None => PollTimeout::NONE,
@@ -372,6 +394,7 @@ impl Master {
             }
             Signal::SIGHUP if self.state == State::Running => self.begin_reload(),
             Signal::SIGCHLD => {}
+            Signal::SIGUSR1 if self.state == State::Running => self.begin_upgrade(),
             Signal::SIGUSR2 => self.report(),
             Signal::SIGTTIN => self.scale(1),
             Signal::SIGTTOU => self.scale(-1),
@@ -383,7 +406,9 @@ impl Master {
         self.state = State::Stopping;
         self.exit = exit;
         self.reload = None;
-        systemd::stopping();
+        if !self.upgraded {
+            systemd::stopping();
+        }
         // The master's copies first: once the workers close theirs, new
         // clients are refused.
         for slot in &self.slots {
@@ -479,6 +504,9 @@ impl Master {
                 self.started.elapsed()
             );
             systemd::ready(&format!("{total} workers serving"));
+            if let Some(pipe) = self.serving_pipe.take() {
+                upgrade::tell_serving(pipe);
+            }
             if let Some(hook) = &mut self.ready_hook {
                 hook();
             }
@@ -497,6 +525,24 @@ impl Master {
     /// Reaps our own workers only (never `waitpid(-1)`, which would steal
     /// the statuses of the application's own subprocesses).
     fn reap(&mut self) {
+        if let Some(u) = &self.upgrade {
+            match waitpid(u.pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+                status => {
+                    let how = match status {
+                        Ok(WaitStatus::Exited(_, code)) => format!("exited with status {code}"),
+                        Ok(WaitStatus::Signaled(_, s, _)) => format!("was killed by {s}"),
+                        _ => "is gone".to_owned(),
+                    };
+                    tracing::error!(
+                        "upgrade failed: the new master pid={} {how} before serving; \
+                         the old workers keep serving",
+                        u.pid
+                    );
+                    self.upgrade = None;
+                }
+            }
+        }
         let pids: Vec<Pid> = self.children.keys().copied().collect();
         for pid in pids {
             match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
@@ -618,6 +664,13 @@ impl Master {
         close.push(self.death_w.as_raw_fd());
         close.push(status_r.as_raw_fd());
         close.extend(self.children.values().map(|c| c.status.as_raw_fd()));
+        close.extend(self.serving_pipe.as_ref().map(AsRawFd::as_raw_fd));
+        close.extend(
+            self.upgrade
+                .as_ref()
+                .and_then(|u| u.serving.as_ref())
+                .map(AsRawFd::as_raw_fd),
+        );
         let service = Arc::clone(&self.slots[s].service);
         use std::io::Write;
         let _ = std::io::stdout().flush();
@@ -708,6 +761,69 @@ impl Master {
             Err(_) => return Exit::StartFailed.code(),
         };
         worker::run(service, status_w, death, &self.options, mask)
+    }
+
+    /// SIGUSR1: starts the binary now at this one's path as a new master
+    /// with the listening sockets (see [`upgrade`]).
+    fn begin_upgrade(&mut self) {
+        if let Some(u) = &self.upgrade {
+            tracing::warn!(
+                "master caught SIGUSR1 while the upgrade to pid={} is under way; ignored",
+                u.pid
+            );
+            return;
+        }
+        if self.reload.is_some() {
+            tracing::warn!("master caught SIGUSR1 during a reload; ignored: send it again after");
+            return;
+        }
+        let Some(program) = &self.program else {
+            tracing::error!("upgrade impossible: this process's executable path is unknown");
+            return;
+        };
+        let listeners: Vec<(String, RawFd)> = self
+            .slots
+            .iter()
+            .flat_map(|slot| slot.service.listeners())
+            .collect();
+        match Upgrade::start(program, &listeners) {
+            Ok(u) => {
+                tracing::info!(
+                    "master caught SIGUSR1: started {} as the new master pid={} with {} listening \
+                     socket(s); the old workers serve until it does",
+                    upgrade::describe(program).to_string_lossy(),
+                    u.pid,
+                    listeners.len()
+                );
+                self.upgrade = Some(u);
+            }
+            Err(e) => tracing::error!("{e}; the old workers keep serving"),
+        }
+    }
+
+    /// The new master of an upgrade spoke: it serves (this master then
+    /// stops for good), or it closed its pipe (it is exiting: `reap` says
+    /// how).
+    fn hear_upgrade(&mut self) {
+        let Some(u) = &mut self.upgrade else {
+            return;
+        };
+        match u.hear() {
+            Heard::Serving => {
+                let pid = u.pid;
+                tracing::info!(
+                    "upgrade: the new master pid={pid} serves ({:?} after SIGUSR1); \
+                     stopping the old workers",
+                    u.started.elapsed()
+                );
+                // systemd follows the new master from now on.
+                systemd::notify(&format!("MAINPID={pid}"));
+                self.upgrade = None;
+                self.upgraded = true;
+                self.begin_stop(Exit::Clean);
+            }
+            Heard::Closed | Heard::Nothing => {}
+        }
     }
 
     fn begin_reload(&mut self) {

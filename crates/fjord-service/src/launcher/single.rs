@@ -108,6 +108,7 @@ impl ServiceLauncher {
         let mut term = sig(SignalKind::terminate())?;
         let mut int = sig(SignalKind::interrupt())?;
         let mut hup = sig(SignalKind::hangup())?;
+        let mut usr1 = sig(SignalKind::user_defined1())?;
         let mut usr2 = sig(SignalKind::user_defined2())?;
         let started = Instant::now();
 
@@ -148,6 +149,12 @@ impl ServiceLauncher {
                         return Ok(Exit::StartFailed);
                     }
                     all_done = wait_all(self.services.clone());
+                }
+                _ = usr1.recv() => {
+                    tracing::warn!(
+                        "caught SIGUSR1: a binary upgrade needs worker processes under a master \
+                         (ProcessLauncher); ignored"
+                    );
                 }
                 _ = usr2.recv() => {
                     let names: Vec<&str> = self.services.iter().map(|s| s.name()).collect();

@@ -107,6 +107,15 @@ pub trait Service: Send + Sync + 'static {
     /// copies). Connections a service has already taken are not affected.
     /// The default does nothing.
     fn close_listeners(&self) {}
+
+    /// The listening sockets this process holds for the service, each with
+    /// the name a new binary's service of the same kind takes it by (see
+    /// [`crate::activation`]): what a binary upgrade (`SIGUSR1` to the
+    /// master) hands to the new master. The descriptors stay owned by the
+    /// service. The default has none.
+    fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
+        Vec::new()
+    }
 }
 
 #[async_trait]
@@ -129,6 +138,9 @@ impl<S: Service + ?Sized> Service for Arc<S> {
     fn close_listeners(&self) {
         (**self).close_listeners();
     }
+    fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
+        (**self).listeners()
+    }
 }
 
 #[async_trait]
@@ -150,5 +162,8 @@ impl<S: Service + ?Sized> Service for Box<S> {
     }
     fn close_listeners(&self) {
         (**self).close_listeners();
+    }
+    fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
+        (**self).listeners()
     }
 }
