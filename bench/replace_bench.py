@@ -441,6 +441,26 @@ def servers():
     return out
 
 
+def fjord_build():
+    """When the fjord binary was built, and the commit the tree was at when
+    measured (the binary may be older: its mtime says when)."""
+    if not os.path.exists(FJORD_BIN):
+        return None
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT, timeout=10).stdout.strip()
+        except OSError:
+            return ""
+
+    return {
+        "profile": PROFILE,
+        "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(FJORD_BIN))),
+        "head": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--", "crates")),
+    }
+
+
 def run_once(server, path):
     """Starts server, loads it for SECONDS with the path's signals, stops it."""
     label, signo, times = PATHS[path]
@@ -658,7 +678,11 @@ def main():
             f"{os.cpu_count()} CPUs shared by the client and the server; load average before the run "
             f"{load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, at the end "
             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.")
-    extra = {"seconds": SECONDS, "rounds": ROUNDS, "workers": WORKERS, "connections": CONNECTIONS,
+    build = fjord_build()
+    if build:
+        meta += (f" fjord binary: {build['profile']} profile, built {build['built']}, tree at {build['head']}"
+                 f"{' with uncommitted changes under crates/' if build['dirty'] else ''} when measured.")
+    extra = {"fjord_build": build, "seconds": SECONDS, "rounds": ROUNDS, "workers": WORKERS, "connections": CONNECTIONS,
              "timeout_s": TIMEOUT, "grace_s": GRACE, "max_requests": MAX_REQUESTS, "cpus": os.cpu_count(),
              "fjord_bin": FJORD_BIN, "loadavg_before": load_before, "loadavg": load, "runs": runs}
     write_results(results, missing, meta, extra)
