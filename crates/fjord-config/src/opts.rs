@@ -7,6 +7,8 @@
 //! | `log_options` | bool | true | log every option value at start (secrets as `****`) |
 //! | `host` | str | the hostname | name of this host in RPC targets and service records |
 //! | `state_path` | str | `/var/lib/fjord` | top-level directory for the service's state |
+//! | `max_requests` | int >= 0 | 0 | HTTP requests a worker serves before it is replaced (gunicorn's); 0: never |
+//! | `max_requests_jitter` | int >= 0 | 0 | a random 0..=N added to `max_requests` per worker, so workers are not replaced all at once |
 //!
 //! ```
 //! use fjord_config::{ConfigOpts, EnvSource, opts};
@@ -37,6 +39,10 @@ pub const LOG_OPTIONS: &str = "log_options";
 pub const HOST: &str = "host";
 /// `[DEFAULT] state_path`.
 pub const STATE_PATH: &str = "state_path";
+/// `[DEFAULT] max_requests`.
+pub const MAX_REQUESTS: &str = "max_requests";
+/// `[DEFAULT] max_requests_jitter`.
+pub const MAX_REQUESTS_JITTER: &str = "max_requests_jitter";
 
 /// This machine's host name: `/proc/sys/kernel/hostname`, `/etc/hostname`,
 /// `$HOSTNAME`, else `localhost`.
@@ -72,6 +78,14 @@ pub fn launcher_opts() -> Vec<Opt> {
         Opt::str(STATE_PATH)
             .default("/var/lib/fjord")
             .help("Top-level directory for maintaining the service's state."),
+        Opt::int(MAX_REQUESTS)
+            .min(0)
+            .default(0)
+            .help("The number of HTTP requests a worker process serves before it is replaced by a fresh one (the replacement serves before the old one stops accepting). 0 disables recycling."),
+        Opt::int(MAX_REQUESTS_JITTER)
+            .min(0)
+            .default(0)
+            .help("A random number of requests between 0 and this value added to max_requests for each worker, so that workers are not all replaced at once."),
     ]
 }
 
@@ -101,16 +115,23 @@ pub struct LauncherOptions {
     pub host: String,
     /// The state directory.
     pub state_path: String,
+    /// Requests a worker serves before it is replaced (0: never).
+    pub max_requests: u64,
+    /// Random extra requests per worker, up to this many.
+    pub max_requests_jitter: u64,
 }
 
 impl Default for LauncherOptions {
-    /// The declared defaults: 60 s, true, the hostname, `/var/lib/fjord`.
+    /// The declared defaults: 60 s, true, the hostname, `/var/lib/fjord`,
+    /// no recycling.
     fn default() -> Self {
         LauncherOptions {
             graceful_shutdown_timeout: Some(Duration::from_secs(60)),
             log_options: true,
             host: hostname(),
             state_path: "/var/lib/fjord".to_owned(),
+            max_requests: 0,
+            max_requests_jitter: 0,
         }
     }
 }
@@ -128,6 +149,8 @@ impl LauncherOptions {
             log_options: conf.get("DEFAULT", LOG_OPTIONS)?,
             host: conf.get("DEFAULT", HOST)?,
             state_path: conf.get("DEFAULT", STATE_PATH)?,
+            max_requests: conf.get("DEFAULT", MAX_REQUESTS)?,
+            max_requests_jitter: conf.get("DEFAULT", MAX_REQUESTS_JITTER)?,
         })
     }
 }

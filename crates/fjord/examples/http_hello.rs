@@ -51,6 +51,14 @@ struct Args {
     /// Also serve HTTP/2 with prior knowledge (h2c) on the same port.
     #[arg(long)]
     http2: bool,
+    /// Requests a worker serves before it is replaced by a fresh one
+    /// (`max_requests`; 0 = never).
+    #[arg(long, default_value_t = 0)]
+    max_requests: u64,
+    /// Up to this many more requests, at random per worker
+    /// (`max_requests_jitter`).
+    #[arg(long, default_value_t = 0)]
+    max_requests_jitter: u64,
 }
 
 /// The app of one worker: made after fork, so the pid it answers with is
@@ -102,7 +110,9 @@ fn main() -> anyhow::Result<()> {
     let url = service.url();
     let options = LauncherOptions::default()
         .name("http_hello")
-        .graceful_shutdown_timeout(Duration::from_secs(args.graceful_shutdown_timeout));
+        .graceful_shutdown_timeout(Duration::from_secs(args.graceful_shutdown_timeout))
+        .max_requests(args.max_requests)
+        .max_requests_jitter(args.max_requests_jitter);
     let mut launcher = launch(service, args.workers, options)?;
     launcher.on_ready(move || {
         use std::io::Write;

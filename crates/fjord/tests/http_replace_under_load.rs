@@ -1,7 +1,8 @@
 //! Replacing or retiring workers under keep-alive load fails no request:
 //! 16 connections keep sending (each its next request as soon as its last
 //! answer is read) through SIGHUP reloads, a SIGTTOU retirement and a
-//! SIGTERM graceful stop, and every request sent is answered. A draining
+//! SIGTERM graceful stop, and through `max_requests` recycling, and every
+//! request sent is answered. A draining
 //! worker answers the next request of each keep-alive connection with
 //! `Connection: close` instead of closing the connection under it.
 mod support;
@@ -16,18 +17,21 @@ const CONNECTIONS: usize = 16;
 
 /// Starts `http_hello` with `workers` workers on a free port.
 fn start(workers: usize) -> (Proc, u16) {
+    start_with(workers, &[])
+}
+
+fn start_with(workers: usize, extra: &[&str]) -> (Proc, u16) {
     let workers = workers.to_string();
-    let p = Proc::example(
-        "http_hello",
-        &[
-            "--workers",
-            &workers,
-            "--port",
-            "0",
-            "--graceful-shutdown-timeout",
-            "20",
-        ],
-    );
+    let mut args = vec![
+        "--workers",
+        &workers,
+        "--port",
+        "0",
+        "--graceful-shutdown-timeout",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    let p = Proc::example("http_hello", &args);
     p.wait_stdout("the listening line", Duration::from_secs(30), |o| {
         o.iter()
             .any(|l| l.starts_with("listening on http://127.0.0.1:"))
@@ -132,6 +136,49 @@ fn retiring_a_worker_under_keep_alive_load_fails_no_request() {
         r.closes > 0,
         "the retired worker's connections were drained ({r:?})"
     );
+    p.signal(Signal::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
+}
+
+#[test]
+fn recycling_under_keep_alive_load_fails_no_request_and_keeps_every_worker() {
+    let (mut p, port) = start_with(
+        2,
+        &["--max-requests", "2000", "--max-requests-jitter", "500"],
+    );
+    let master = p.pid().as_raw();
+    let load = Load::start(port, CONNECTIONS, "/hello");
+    // Capacity never dips: a replacement is forked before the worker it
+    // replaces is told to stop, so there are never fewer than 2 workers.
+    let mut fewest = usize::MAX;
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        fewest = fewest.min(support::children_of(master).len());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let r = load.stop();
+    assert_nothing_failed("max_requests", &r);
+    let recycled = p
+        .stderr()
+        .iter()
+        .filter(|l| l.contains("served its max_requests; replacing it"))
+        .count();
+    assert!(
+        recycled >= 2,
+        "workers were recycled under load ({recycled})"
+    );
+    assert!(r.by_pid.len() >= 4, "replacements served: {:?}", r.by_pid);
+    // A worker serves on past its share until its replacement serves and
+    // it drains (milliseconds of requests, more when the CPUs are busy):
+    // the typical worker ends near its share.
+    let mut served: Vec<u64> = r.by_pid.values().copied().collect();
+    served.sort_unstable();
+    let median = served[served.len() / 2];
+    assert!(
+        (1500..=3500).contains(&median),
+        "a worker serves about its share (2000-2500) before it is replaced: {served:?}"
+    );
+    assert!(fewest >= 2, "never fewer than 2 workers (saw {fewest})");
     p.signal(Signal::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
 }

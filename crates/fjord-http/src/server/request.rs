@@ -390,6 +390,8 @@ impl Drop for Guard {
         }
         dec(&self.conn.ctx.stats.in_flight);
         self.conn.end();
+        // Toward `max_requests` (worker recycling).
+        fjord_service::launcher::recycle::served();
     }
 }
 

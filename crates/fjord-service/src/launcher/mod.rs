@@ -24,6 +24,7 @@
 
 mod options;
 mod process;
+pub mod recycle;
 mod single;
 mod upgrade;
 mod worker;

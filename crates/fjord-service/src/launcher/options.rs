@@ -18,6 +18,8 @@ pub struct LauncherOptions {
     pub(crate) worker_threads: usize,
     pub(crate) max_start_failures: u32,
     pub(crate) start_failure_backoff: Duration,
+    pub(crate) max_requests: u64,
+    pub(crate) max_requests_jitter: u64,
 }
 
 impl Default for LauncherOptions {
@@ -36,6 +38,8 @@ impl Default for LauncherOptions {
             worker_threads: 1,
             max_start_failures: 5,
             start_failure_backoff: Duration::from_secs(1),
+            max_requests: 0,
+            max_requests_jitter: 0,
         }
     }
 }
@@ -69,6 +73,26 @@ impl LauncherOptions {
     /// [`crate::Exit::StartFailed`]. Default is 5.
     pub fn max_start_failures(mut self, n: u32) -> Self {
         self.max_start_failures = n.max(1);
+        self
+    }
+
+    /// Requests a worker process serves before the master replaces it
+    /// (gunicorn's `max_requests`; 0, the default, never): the worker asks
+    /// for a replacement and goes on serving until the replacement serves,
+    /// then drains like any retired worker. Requests are counted by the
+    /// services that serve them (fjord's HTTP server counts each request
+    /// it answers, see [`crate::launcher::recycle`]). Only under a master
+    /// (`ProcessLauncher`): a single-process service is never replaced.
+    pub fn max_requests(mut self, n: u64) -> Self {
+        self.max_requests = n;
+        self
+    }
+
+    /// Up to this many more requests, drawn at random for each worker, so
+    /// that workers started together are not all replaced together
+    /// (gunicorn's `max_requests_jitter`). Default is 0.
+    pub fn max_requests_jitter(mut self, n: u64) -> Self {
+        self.max_requests_jitter = n;
         self
     }
 

@@ -17,7 +17,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use super::upgrade::{self, Heard, Program, Upgrade};
-use super::worker::{self, READY};
+use super::worker::{self, READY, RETIRE};
 use super::{
     Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
 };
@@ -163,6 +163,10 @@ struct Master {
     /// Started by an upgrade: the pipe to tell the old master this one
     /// serves.
     serving_pipe: Option<OwnedFd>,
+    /// Workers that served their `max_requests`, to be replaced in turn.
+    recycle_queue: VecDeque<Pid>,
+    /// (replacement, worker it replaces) while one is starting.
+    recycling: Option<(Pid, Pid)>,
 }
 
 impl ProcessLauncher {
@@ -256,6 +260,8 @@ impl ProcessLauncher {
             upgrade: None,
             upgraded: false,
             serving_pipe: upgrade::take_serving_pipe(),
+            recycle_queue: VecDeque::new(),
+            recycling: None,
         };
         proctitle::set(&format!("fjord: master {}", master.options.name));
         master.run()
@@ -302,6 +308,7 @@ impl Master {
             if self.state == State::Running {
                 self.respawn();
                 self.advance_reload();
+                self.advance_recycle();
             }
         }
         tracing::info!("master pid={} exiting: {:?}", self.pid, self.exit);
@@ -469,6 +476,9 @@ impl Master {
         match nix::unistd::read(&child.status, &mut buf) {
             Ok(0) | Err(_) => child.status_open = false,
             Ok(n) => {
+                if buf[..n].contains(&RETIRE) && !child.retiring {
+                    self.recycle_queue.push_back(pid);
+                }
                 if buf[..n].contains(&READY) && !child.ready {
                     child.ready = true;
                     let slot = &mut self.slots[child.slot];
@@ -487,6 +497,12 @@ impl Master {
     }
 
     fn on_ready(&mut self, pid: Pid) {
+        if let Some((new, old)) = self.recycling
+            && new == pid
+        {
+            self.recycling = None;
+            self.terminate(old);
+        }
         if let Some(reload) = &mut self.reload
             && let Some((new, old)) = reload.step
             && new == pid
@@ -602,6 +618,21 @@ impl Master {
                 "worker {name} #{} pid={pid} {how} before serving ({n} in a row); next try in {delay:?}",
                 child.index
             );
+        }
+        // A replacement for a worker that served its max_requests died
+        // before serving: the old one serves on.
+        if let Some((new, old)) = self.recycling
+            && new == pid
+        {
+            tracing::error!(
+                "recycling aborted: the replacement {name} #{} did not start; pid={old} serves on",
+                child.index
+            );
+            if let Some(c) = self.children.get_mut(&old) {
+                c.retiring = false;
+                self.slots[child.slot].current[child.index] = Some(old);
+            }
+            self.recycling = None;
         }
         // A reload step whose new worker died: keep the old one.
         if let Some(reload) = &mut self.reload
@@ -902,6 +933,46 @@ impl Master {
                     return;
                 }
             }
+        }
+    }
+
+    /// Replaces, one at a time, workers that served their `max_requests`:
+    /// the replacement is forked into the same slot and the old worker is
+    /// stopped gracefully once it serves (see `on_ready`), so the number of
+    /// serving workers never dips. Not while a reload replaces them all.
+    fn advance_recycle(&mut self) {
+        if self.reload.is_some() || self.recycling.is_some() {
+            return;
+        }
+        while let Some(old) = self.recycle_queue.pop_front() {
+            let Some(c) = self.children.get_mut(&old) else {
+                continue;
+            };
+            if c.retiring {
+                continue;
+            }
+            c.retiring = true;
+            let (s, i) = (c.slot, c.index);
+            if self.slots[s].current.get(i) != Some(&Some(old)) {
+                continue;
+            }
+            tracing::info!(
+                "worker {} #{i} pid={old} served its max_requests; replacing it",
+                self.slots[s].service.name()
+            );
+            match self.spawn(s, i, true) {
+                Ok(new) => {
+                    self.recycling = Some((new, old));
+                }
+                Err(e) => {
+                    tracing::error!("recycling pid={old} failed: {e}; it serves on");
+                    if let Some(c) = self.children.get_mut(&old) {
+                        c.retiring = false;
+                    }
+                    self.slots[s].current[i] = Some(old);
+                }
+            }
+            return;
         }
     }
 

@@ -11,6 +11,8 @@ use super::{Exit, LauncherOptions, SharedService};
 
 /// Byte a worker writes on its status pipe once its service serves.
 pub(crate) const READY: u8 = b'R';
+/// Status byte: this worker has served its `max_requests`; replace it.
+pub(crate) const RETIRE: u8 = b'X';
 
 /// Builds the runtime of a worker or of a single-process launcher.
 pub(crate) fn build_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
@@ -93,8 +95,17 @@ async fn serve(
         tracing::warn!("worker of {name} cannot tell the master it is ready: {e}");
     }
 
+    let share = super::recycle::arm(options.max_requests, options.max_requests_jitter);
+    let mut asked = share == 0;
     let reason = loop {
         tokio::select! {
+            () = super::recycle::reached(), if !asked => {
+                asked = true;
+                tracing::info!("worker of {name} served its max_requests ({share}); asking for a replacement");
+                if let Err(e) = nix::unistd::write(&status, &[RETIRE]) {
+                    tracing::warn!("worker of {name} cannot ask the master for a replacement: {e}");
+                }
+            }
             _ = service.wait() => {
                 tracing::warn!("service {name} ended by itself");
                 return Exit::Clean.code();
