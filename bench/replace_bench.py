@@ -4,9 +4,11 @@ side in one run:
 
   * fjord's `http_hello` example (2 workers): HUP reload (three HUPs two
     seconds apart), TERM graceful stop (one TERM in the middle of the run),
-    USR1 binary upgrade and --max-requests recycling if the binary has them
-    (read from `http_hello --help`; otherwise a row says they are not
-    available in this build);
+    USR1 binary upgrade (the same binary re-executed: the new master takes
+    the listening sockets, then the old master and its workers leave) and
+    --max-requests recycling, if the binary has them (--max-requests from
+    `http_hello --help`, the upgrade from the binary holding its hand-over
+    variable; otherwise a row says they are not available in this build);
   * nginx (generated config as in bench/http_bench.py, 2 workers): reload,
     i.e. SIGHUP to the master, which is what `nginx -s reload` sends (it reads
     the pid file and signals the master); and, for comparison with fjord's
@@ -51,16 +53,23 @@ starts a fresh server (free loopback port), waits until it answers and its
 workers exist, loads it for BENCH_SECONDS (8) with the path's signals at
 fixed times, and stops it. The table shows medians over the rounds, plus
 the total of failed requests over all rounds. Process ids seen under the
-master are sampled every 100 ms (the notes say how many workers a run saw).
+master are sampled every 100 ms (the notes say how many processes a run
+saw, and when the master exited after a stop or an upgrade). After each run
+whatever is left is stopped: TERM to the master (or to a new master that
+took over), SIGKILL for what is still there after the grace time; only
+processes seen under a master this script started, by pid.
 
 Prints a Markdown table and writes bench/results/replace.json and
 replace.md. `--from-json bench/results/replace.json` renders them again
 from saved figures. BENCH_SERVERS=fjord,nginx,oslo and
 BENCH_PATHS=steady,hup,term,... run a subset (then bench/results is left as
 it is). The fjord binary is read from BENCH_TARGET_DIR (default ROOT/target)
-/ BENCH_PROFILE (default dist) / examples/http_hello.
+/ BENCH_PROFILE (default dist) / examples/http_hello; BENCH_FJORD_COMMIT=
+<commit> says in the results that it was built from a copy of that commit
+(git archive) rather than from this tree.
 """
 import asyncio
+import ctypes
 import json
 import os
 import re
@@ -131,7 +140,8 @@ def wait_http(port, proc, timeout=30):
 
 
 def proc_table():
-    """{pid: (ppid, start time in ticks since boot)} of every process."""
+    """{pid: (ppid, start time in ticks since boot)} of every live process
+    (zombies left out: they are gone but for their exit status)."""
     table = {}
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -140,35 +150,84 @@ def proc_table():
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             # fields[0] is field 3 (state): ppid is field 4, starttime 22.
-            table[int(p)] = (int(fields[1]), int(fields[19]))
+            if fields[0] != "Z":
+                table[int(p)] = (int(fields[1]), int(fields[19]))
         except (OSError, IndexError, ValueError):
             pass
     return table
 
 
-def descendants(pid):
-    """{pid: start time} of pid's descendants (children, grandchildren,
-    ...); the start time tells a process from a later one given its pid."""
-    table = proc_table()
-    found, frontier = {}, {pid}
+def descendants(roots, table=None):
+    """{pid: start time} of the descendants (children, grandchildren, ...)
+    of a pid or a set of pids; the start time tells a process from a later
+    one given the same pid."""
+    table = table if table is not None else proc_table()
+    frontier = {roots} if isinstance(roots, int) else set(roots)
+    found = {}
     while frontier:
-        nxt = {c for c, (pp, _) in table.items() if pp in frontier}
+        nxt = {c for c, (pp, _) in table.items() if pp in frontier and c not in found}
         found.update({c: table[c][1] for c in nxt})
         frontier = nxt
     return found
 
 
-def kill_leftovers(seen):
-    """SIGKILL the processes of `seen` ({pid: start time}, all started under
-    a master of this script) still alive: only those whose pid still names
-    the same process (same start time)."""
+def become_subreaper():
+    """Makes this process the child subreaper of what it starts (Linux
+    prctl PR_SET_CHILD_SUBREAPER): a process whose parent exits is adopted
+    by this script rather than init. After a binary upgrade the new master
+    (the old master's child) stays under this script when the old master
+    exits (within ~0.1 s of USR1: quicker than the 100 ms sampling), so it
+    is seen, counted and stopped after the run."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap(pids):
+    """Collects the exit status of adopted processes (not the ones Popen
+    waits for), so they do not stay zombies."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def alive(seen, table=None):
+    """The pids of `seen` ({pid: start time}) that still name the same live
+    process."""
+    table = table if table is not None else proc_table()
+    return {pid for pid, start in seen.items() if pid in table and table[pid][1] == start}
+
+
+def stop_leftovers(seen, grace):
+    """Stops what is left of the processes of `seen` (all started under a
+    master this script started): SIGTERM to those whose parent is gone (a
+    master that took over in a binary upgrade, adopted by init; or a worker
+    a master left behind), up to `grace` seconds for all of them to exit,
+    then SIGKILL to any still there."""
     table = proc_table()
-    for pid, start in seen.items():
-        if pid in table and table[pid][1] == start:
+    left = alive(seen, table)
+    for pid in left:
+        if table[pid][0] not in left:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGTERM)
             except OSError:
                 pass
+    deadline = time.time() + grace
+    while left and time.time() < deadline:
+        time.sleep(0.05)
+        reap(seen)
+        left = alive(seen)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    time.sleep(0.05)
+    reap(seen)
 
 
 def wait_workers(proc, count, timeout=30):
@@ -368,18 +427,21 @@ http {{
 
 
 def fjord_features():
-    """Which of the optional paths this http_hello build has, from --help:
-    --max-requests as an option, USR1 (binary upgrade) named in the text.
-    BENCH_FJORD_USR1=1 runs the USR1 path anyway (a build that has it
-    without saying so in --help)."""
+    """Which of the optional paths this http_hello build has: --max-requests
+    from `--help`; the USR1 binary upgrade from the binary itself (the
+    launcher handles USR1 for every fjord service, so --help does not name
+    it: the build has it if it holds the upgrade's hand-over variable,
+    FJORD_UPGRADE_FD)."""
     try:
         text = subprocess.run([FJORD_BIN, "--help"], capture_output=True, text=True, timeout=10).stdout
     except OSError:
         text = ""
-    return {
-        "max_requests": "--max-requests" in text,
-        "usr1": "USR1" in text.upper() or os.environ.get("BENCH_FJORD_USR1") == "1",
-    }
+    try:
+        with open(FJORD_BIN, "rb") as f:
+            upgrade = b"FJORD_UPGRADE_FD" in f.read()
+    except OSError:
+        upgrade = False
+    return {"max_requests": "--max-requests" in text, "usr1": upgrade}
 
 
 # Path keys, their labels, and when their signals go (seconds into the run).
@@ -453,12 +515,16 @@ def fjord_build():
         except OSError:
             return ""
 
-    return {
+    out = {
         "profile": PROFILE,
         "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(FJORD_BIN))),
         "head": git("rev-parse", "--short", "HEAD"),
         "dirty": bool(git("status", "--porcelain", "--", "crates")),
     }
+    # Built from a copy of a commit (git archive), not from this tree.
+    if os.environ.get("BENCH_FJORD_COMMIT"):
+        out["source"] = f"a copy of commit {os.environ['BENCH_FJORD_COMMIT']} (git archive)"
+    return out
 
 
 def run_once(server, path):
@@ -470,22 +536,38 @@ def run_once(server, path):
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errlog, cwd=ROOT)
     seen = {}  # {pid: start time} of every process seen under the master
     exited = {}
+    spawned_before = set(descendants(os.getpid()))  # none expected: every run cleans up
+    waiter = None
     try:
         wait_http(port, p)
         wait_workers(p, WORKERS)
         seen.update(descendants(p.pid))
         start_workers = set(seen)
 
+        # When the master exits (a stop, or the old master leaving after an
+        # upgrade), to the millisecond.
+        def wait_exit():
+            p.wait()
+            exited["at"] = time.monotonic()
+
+        waiter = threading.Thread(target=wait_exit, daemon=True)
+        waiter.start()
+
         # Process ids under the master, sampled off the event loop's thread
-        # (a /proc scan takes a few ms), and when the master exits.
+        # (a /proc scan takes a few ms).
         stop_sampling = threading.Event()
-        t0 = time.monotonic()
 
         def sample():
+            # Under the master and under every process seen under it that
+            # is still there: after a binary upgrade the new master (the
+            # old one's child) outlives the old one, and its workers count.
             while not stop_sampling.wait(0.1):
-                if "at" not in exited and p.poll() is not None:
-                    exited["at"] = time.monotonic() - t0
-                seen.update(descendants(p.pid))
+                table = proc_table()
+                seen.update(descendants({p.pid} | alive(seen, table), table))
+                # Adopted by this script (subreaper) after their parent
+                # exited: children of ours that are not the master.
+                seen.update({c: st for c, st in descendants(os.getpid(), table).items()
+                             if table[c][0] == os.getpid() and c != p.pid and c not in spawned_before})
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -494,20 +576,23 @@ def run_once(server, path):
         stats, fired = asyncio.run(client.run(schedule))
         stop_sampling.set()
         sampler.join()
-        if "at" not in exited and p.poll() is not None:
-            exited["at"] = time.monotonic() - t0
     finally:
-        if p.poll() is None:
+        if waiter is not None and waiter.is_alive():
             p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=GRACE + 20)
-            except subprocess.TimeoutExpired:
+            waiter.join(GRACE + 20)
+            if waiter.is_alive():
                 p.kill()
-                p.wait()
-        else:
-            p.wait()
+                waiter.join()
+        elif waiter is None:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=GRACE + 20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
         seen.update(descendants(p.pid))
-        kill_leftovers(seen)  # only those the master left behind
+        stop_leftovers(seen, GRACE + 10)  # a new master after USR1, or what a master left behind
         if cleanup:
             cleanup()
         errlog.seek(0)
@@ -516,9 +601,13 @@ def run_once(server, path):
 
     lats = [l for _, l in stats.latencies]
     after = [l for t, l in stats.latencies if any(f <= t < f + WINDOW for f in fired)]
+    # When the master started exited, from the first signal (TERM, QUIT: the
+    # stop; USR1: the old master leaving to the new one); only if it exited
+    # during the load (not when stopped after it). asyncio's clock is
+    # time.monotonic().
     stop_at = None
-    if exited.get("at") is not None and fired and signo in (signal.SIGTERM, signal.SIGQUIT):
-        stop_at = exited["at"] - fired[0]
+    if exited.get("at") is not None and fired and exited["at"] < client.end:
+        stop_at = exited["at"] - (client.start + fired[0])
     return {
         "requests": stats.ok,
         "failed": stats.closed + stats.timeouts + stats.non_2xx,
@@ -585,9 +674,10 @@ def notes(path, r):
     else:
         out.append(f"0 failed in {r['rounds']} rounds")
     if path != "steady":
-        out.append(f"worker pids seen {fmt(r['workers_seen'], '.0f')} (2 at start)")
+        out.append(f"{fmt(r['workers_seen'], '.0f')} processes seen under the master ({WORKERS} at start)")
     if r["exited_after_signal_s"] == r["exited_after_signal_s"]:
-        out.append(f"exited {r['exited_after_signal_s']:.2f} s after the signal")
+        who = "old master exited" if path == "usr1" else "master exited"
+        out.append(f"{who} {r['exited_after_signal_s']:.2f} s after the signal")
     if r["connect_errors_total"]:
         out.append(f"{r['connect_errors_total']} other connect errors")
     if r["clean_closes"]:
@@ -607,8 +697,9 @@ def table(results, missing):
                 f"| {r['refused']:.0f} | {fmt(r['p99_ms'], '.2f')} | {fmt(r['p99_after_signal_ms'], '.2f')} "
                 f"| {fmt(r['max_ms'], '.1f')} | {notes(path, r)} |")
         for path in missing.get(name, []):
-            out.append(f"| {name} | {PATHS[path][0]} | — | — | — | — | — | — | not available in this build "
-                       f"(`http_hello --help` has no {'--max-requests' if path == 'max_requests' else 'USR1'}) |")
+            why = ("`http_hello --help` has no --max-requests" if path == "max_requests"
+                   else "the binary has no FJORD_UPGRADE_FD hand-over")
+            out.append(f"| {name} | {PATHS[path][0]} | — | — | — | — | — | — | not available in this build ({why}) |")
     return "\n".join(out)
 
 
@@ -635,6 +726,8 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--from-json":
         rerender(sys.argv[2])
         return
+    if not become_subreaper():
+        log("could not become a child subreaper: a new master after USR1 may be missed and left running")
     load_before = os.getloadavg()
     srv = servers()
     jobs = [(s, p) for s in srv for p in s.paths]
@@ -680,8 +773,11 @@ def main():
             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.")
     build = fjord_build()
     if build:
-        meta += (f" fjord binary: {build['profile']} profile, built {build['built']}, tree at {build['head']}"
-                 f"{' with uncommitted changes under crates/' if build['dirty'] else ''} when measured.")
+        if build.get("source"):
+            meta += f" fjord binary: {build['profile']} profile, built {build['built']} from {build['source']}."
+        else:
+            meta += (f" fjord binary: {build['profile']} profile, built {build['built']}, tree at {build['head']}"
+                     f"{' with uncommitted changes under crates/' if build['dirty'] else ''} when measured.")
     extra = {"fjord_build": build, "seconds": SECONDS, "rounds": ROUNDS, "workers": WORKERS, "connections": CONNECTIONS,
              "timeout_s": TIMEOUT, "grace_s": GRACE, "max_requests": MAX_REQUESTS, "cpus": os.cpu_count(),
              "fjord_bin": FJORD_BIN, "loadavg_before": load_before, "loadavg": load, "runs": runs}
