@@ -51,6 +51,13 @@ struct Args {
     /// Also serve HTTP/2 with prior knowledge (h2c) on the same port.
     #[arg(long)]
     http2: bool,
+    /// Give each worker its own listening socket (SO_REUSEPORT;
+    /// `reuse_port`).
+    #[arg(long)]
+    reuse_port: bool,
+    /// Seconds to retry binding while the address is in use.
+    #[arg(long, default_value_t = 30)]
+    bind_timeout: u64,
     /// Requests a worker serves before it is replaced by a fresh one
     /// (`max_requests`; 0 = never).
     #[arg(long, default_value_t = 0)]
@@ -104,7 +111,9 @@ fn main() -> anyhow::Result<()> {
             .listen(args.listen)
             .port(args.port)
             .client_socket_timeout(Duration::from_secs(args.client_socket_timeout))
-            .http2(args.http2),
+            .http2(args.http2)
+            .reuse_port(args.reuse_port)
+            .bind_timeout(Duration::from_secs(args.bind_timeout)),
         hello,
     )?;
     let url = service.url();

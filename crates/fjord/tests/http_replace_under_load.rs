@@ -182,3 +182,63 @@ fn recycling_under_keep_alive_load_fails_no_request_and_keeps_every_worker() {
     p.signal(Signal::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
 }
+
+/// Listening TCP sockets on `port` (IPv4), from /proc/net/tcp.
+fn listeners_on(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[1].ends_with(&local) && f[3] == "0A"
+        })
+        .count()
+}
+
+#[test]
+fn reuse_port_gives_each_worker_its_own_socket_and_replacing_fails_no_request() {
+    let (mut p, port) = start_with(2, &["--reuse-port"]);
+    assert_eq!(listeners_on(port), 2, "one listening socket per worker");
+    let load = Load::start(port, CONNECTIONS, "/hello");
+    std::thread::sleep(Duration::from_millis(1000));
+    p.signal(Signal::SIGHUP);
+    p.wait_stderr("both workers replaced", Duration::from_secs(30), |e| {
+        e.iter()
+            .filter(|l| l.contains("started worker hello #"))
+            .count()
+            >= 4
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    support::wait_until(
+        "the old workers' sockets closed",
+        Duration::from_secs(10),
+        || listeners_on(port) == 2,
+    );
+    p.signal(Signal::SIGTERM);
+    assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let r = load.stop();
+    assert_nothing_failed("reuse_port: SIGHUP, then SIGTERM", &r);
+    assert!(r.by_pid.len() >= 4, "old and new workers served: {r:?}");
+    assert!(r.refused > 0, "refused once stopped ({r:?})");
+}
+
+#[test]
+fn an_address_another_process_listens_on_is_a_clear_error() {
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = other.local_addr().unwrap().port().to_string();
+    for extra in [&[][..], &["--reuse-port"][..]] {
+        let mut args = vec!["--workers", "2", "--port", &port, "--bind-timeout", "1"];
+        args.extend_from_slice(extra);
+        let mut p = Proc::example("http_hello", &args);
+        assert_ne!(p.wait_exit(Duration::from_secs(30)), 0, "{extra:?}");
+        let err = p.stderr().join("\n");
+        assert!(
+            err.contains(&format!("127.0.0.1:{port}")) && err.contains("in use"),
+            "{extra:?}: {err}"
+        );
+    }
+    drop(other);
+}

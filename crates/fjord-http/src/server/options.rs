@@ -44,6 +44,8 @@ pub struct ServerOptions {
     pub workers: Option<usize>,
     /// `backlog`: listen queue length.
     pub backlog: u32,
+    /// `reuse_port`: each worker its own SO_REUSEPORT listener.
+    pub reuse_port: bool,
     /// `tcp_keepidle`: TCP_KEEPIDLE of the listening (and so every
     /// accepted) socket.
     pub tcp_keepidle: Duration,
@@ -84,6 +86,7 @@ impl Default for ServerOptions {
             port: 8080,
             workers: None,
             backlog: 4096,
+            reuse_port: false,
             tcp_keepidle: Duration::from_secs(600),
             bind_timeout: Duration::from_secs(30),
             wsgi_default_pool_size: 100,
@@ -141,6 +144,19 @@ impl ServerOptions {
     /// Default is 4096.
     pub fn backlog(mut self, backlog: u32) -> Self {
         self.backlog = backlog;
+        self
+    }
+
+    /// `reuse_port`: each worker process listens on a socket of its own,
+    /// bound to the API's address with SO_REUSEPORT, and the kernel spreads
+    /// new connections over them. The master then only holds the address
+    /// (bound, not listening) so that port 0 picks one port for all. Off
+    /// (the default): every worker accepts on the one socket the master
+    /// bound; an address another process listens on is an error either way
+    /// (it would need SO_REUSEPORT too, and the same user). Default is
+    /// false.
+    pub fn reuse_port(mut self, on: bool) -> Self {
+        self.reuse_port = on;
         self
     }
 

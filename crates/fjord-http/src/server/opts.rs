@@ -66,6 +66,9 @@ pub fn default_opts() -> Vec<Opt> {
             .min(1)
             .default(4096)
             .help("Number of backlog requests to configure the socket with."),
+        Opt::bool("reuse_port")
+            .default(false)
+            .help("Give each worker process its own listening socket on the API's address (SO_REUSEPORT), so the kernel spreads new connections over the workers. False: the workers share one socket bound by the master, and starting on an address another process listens on is an error."),
         Opt::list("enabled_ssl_apis")
             .default(Vec::<String>::new())
             .help("A list of APIs with enabled SSL (e.g. osapi_compute); they are served with the [ssl] options."),
@@ -195,6 +198,7 @@ impl ServerOptions {
         options.port = conf.get("DEFAULT", &format!("{api_name}_listen_port"))?;
         options.workers = conf.get("DEFAULT", &format!("{api_name}_workers"))?;
         options.backlog = conf.get("DEFAULT", "backlog")?;
+        options.reuse_port = conf.get("DEFAULT", "reuse_port")?;
         options.tcp_keepidle = conf.get("DEFAULT", "tcp_keepidle")?;
         options.wsgi_default_pool_size = conf.get("DEFAULT", "wsgi_default_pool_size")?;
         options.wsgi_keep_alive = conf.get("DEFAULT", "wsgi_keep_alive")?;

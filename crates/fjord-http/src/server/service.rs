@@ -57,6 +57,9 @@ struct Inner {
     /// The listening socket; `None` once closed for good
     /// (`close_listeners`).
     listener: Mutex<Option<std::net::TcpListener>>,
+    /// Each worker listens on a socket of its own (`reuse_port`, unless
+    /// the socket was inherited).
+    reuse_port: bool,
     local_addr: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
     log_format: Arc<LogFormat>,
@@ -121,7 +124,14 @@ impl HttpService {
         } else {
             None
         };
-        let listener = socket::bind(&options)?;
+        let (listener, inherited) = socket::bind(&options)?;
+        if inherited && options.reuse_port {
+            tracing::warn!(
+                api = %options.name,
+                "reuse_port ignored: the workers share the inherited socket"
+            );
+        }
+        let reuse_port = options.reuse_port && !inherited;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: socket::resolve(&options.listen, options.port)
                 .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], options.port))),
@@ -138,6 +148,7 @@ impl HttpService {
             inner: Arc::new(Inner {
                 options,
                 listener: Mutex::new(Some(listener)),
+                reuse_port,
                 local_addr,
                 tls,
                 log_format,
@@ -199,15 +210,19 @@ impl HttpService {
         }
         let addr = self.inner.local_addr;
         let listener_err = |source| Error::Listener { addr, source };
-        let std_listener = self
-            .inner
-            .listener
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .ok_or(Error::ListenerClosed(addr))?
-            .try_clone()
-            .map_err(listener_err)?;
+        let std_listener = {
+            let shared = self
+                .inner
+                .listener
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let shared = shared.as_ref().ok_or(Error::ListenerClosed(addr))?;
+            if self.inner.reuse_port {
+                socket::bind_worker(addr, &self.inner.options).map_err(listener_err)?
+            } else {
+                shared.try_clone().map_err(listener_err)?
+            }
+        };
         std_listener.set_nonblocking(true).map_err(listener_err)?;
         let listener = TcpListener::from_std(std_listener).map_err(listener_err)?;
 
@@ -494,9 +509,13 @@ impl fjord_service::Service for HttpService {
         );
     }
 
-    /// The listening socket, named after the API.
+    /// The listening socket, named after the API. None with `reuse_port`:
+    /// a new master binds the address itself (SO_REUSEPORT lets it).
     fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
         use std::os::fd::AsRawFd;
+        if self.inner.reuse_port {
+            return Vec::new();
+        }
         self.inner
             .listener
             .lock()

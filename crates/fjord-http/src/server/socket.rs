@@ -39,7 +39,9 @@ pub(crate) fn resolve(listen: &str, port: u16) -> Result<SocketAddr, Error> {
 /// A socket handed over by systemd socket activation or a binary upgrade
 /// (see [`fjord_service::activation`]) for this API, by name or by
 /// address, is used instead of binding.
-pub(crate) fn bind(options: &ServerOptions) -> Result<TcpListener, Error> {
+///
+/// Returns the socket and whether it was inherited.
+pub(crate) fn bind(options: &ServerOptions) -> Result<(TcpListener, bool), Error> {
     let addr = resolve(&options.listen, options.port);
     let any = SocketAddr::from(([0, 0, 0, 0], 0));
     if let Some(listener) =
@@ -52,13 +54,13 @@ pub(crate) fn bind(options: &ServerOptions) -> Result<TcpListener, Error> {
                 source,
             }
         })?;
-        return Ok(listener);
+        return Ok((listener, true));
     }
     let addr = addr?;
     let started = Instant::now();
     loop {
         match try_bind(addr, options) {
-            Ok(listener) => return Ok(listener),
+            Ok(listener) => return Ok((listener, false)),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                 if started.elapsed() >= options.bind_timeout {
                     return Err(Error::AddrInUse {
@@ -76,6 +78,26 @@ pub(crate) fn bind(options: &ServerOptions) -> Result<TcpListener, Error> {
 fn try_bind(addr: SocketAddr, options: &ServerOptions) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    set_keepalive(&SockRef::from(&socket), options.tcp_keepidle)?;
+    if options.reuse_port {
+        socket.set_reuse_port(true)?;
+        socket.bind(&addr.into())?;
+        // The master's copy holds the address; each worker listens on its
+        // own socket (`bind_worker`).
+        return Ok(socket.into());
+    }
+    socket.bind(&addr.into())?;
+    let backlog = i32::try_from(options.backlog).unwrap_or(i32::MAX);
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// With `reuse_port`: this worker's own listening socket on `addr` (the
+/// address the master holds), SO_REUSEPORT like the master's.
+pub(crate) fn bind_worker(addr: SocketAddr, options: &ServerOptions) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
     set_keepalive(&SockRef::from(&socket), options.tcp_keepidle)?;
     socket.bind(&addr.into())?;
     let backlog = i32::try_from(options.backlog).unwrap_or(i32::MAX);
@@ -100,7 +122,7 @@ mod tests {
             .listen("127.0.0.1")
             .port(0)
             .tcp_keepidle(Duration::from_secs(42));
-        let listener = bind(&options).unwrap();
+        let (listener, _) = bind(&options).unwrap();
         let sock = SockRef::from(&listener);
         assert!(sock.reuse_address().unwrap());
         assert!(sock.keepalive().unwrap());
