@@ -277,6 +277,10 @@ impl Service for ApiService {
         self.http.listeners()
     }
 
+    fn stops_first(&self) -> bool {
+        true
+    }
+
     async fn reset(&self) -> fjord::service::Result<()> {
         self.http.reset().await?;
         self.tg.reset();

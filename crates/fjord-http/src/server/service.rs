@@ -509,6 +509,11 @@ impl fjord_service::Service for HttpService {
         );
     }
 
+    /// An API: stopped before the services its requests call.
+    fn stops_first(&self) -> bool {
+        true
+    }
+
     /// The listening socket, named after the API. None with `reuse_port`:
     /// a new master binds the address itself (SO_REUSEPORT lets it).
     fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {

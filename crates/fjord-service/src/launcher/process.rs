@@ -167,6 +167,9 @@ struct Master {
     recycle_queue: VecDeque<Pid>,
     /// (replacement, worker it replaces) while one is starting.
     recycling: Option<(Pid, Pid)>,
+    /// Stopping, and the services that do not stop first are still to be
+    /// told (see [`Service::stops_first`]).
+    later_stage: bool,
 }
 
 impl ProcessLauncher {
@@ -262,6 +265,7 @@ impl ProcessLauncher {
             serving_pipe: upgrade::take_serving_pipe(),
             recycle_queue: VecDeque::new(),
             recycling: None,
+            later_stage: false,
         };
         proctitle::set(&format!("fjord: master {}", master.options.name));
         master.run()
@@ -304,6 +308,7 @@ impl Master {
                 self.hear_upgrade();
             }
             self.reap();
+            self.stop_later_stage();
             self.check_kill_deadline();
             if self.state == State::Running {
                 self.respawn();
@@ -421,7 +426,15 @@ impl Master {
         for slot in &self.slots {
             slot.service.close_listeners();
         }
-        let pids: Vec<Pid> = self.children.keys().copied().collect();
+        // APIs first; the services they call once those have exited.
+        let first: Vec<bool> = self.slots.iter().map(|s| s.service.stops_first()).collect();
+        self.later_stage = first.iter().any(|&f| f) && first.iter().any(|&f| !f);
+        let pids: Vec<Pid> = self
+            .children
+            .iter()
+            .filter(|(_, c)| !self.later_stage || first[c.slot])
+            .map(|(p, _)| *p)
+            .collect();
         for pid in pids {
             self.terminate(pid);
         }
@@ -429,6 +442,27 @@ impl Master {
             .options
             .graceful_deadline()
             .map(|d| Instant::now() + d + Duration::from_secs(1));
+    }
+
+    /// Stopping in stages: once every worker of the services that stop
+    /// first has exited, tells the others.
+    fn stop_later_stage(&mut self) {
+        if !self.later_stage || self.state != State::Stopping {
+            return;
+        }
+        let first_running = self
+            .children
+            .values()
+            .any(|c| self.slots[c.slot].service.stops_first());
+        if first_running {
+            return;
+        }
+        self.later_stage = false;
+        tracing::info!("the APIs have stopped; stopping the other services");
+        let pids: Vec<Pid> = self.children.keys().copied().collect();
+        for pid in pids {
+            self.terminate(pid);
+        }
     }
 
     /// Asks one worker to stop gracefully, once.

@@ -135,7 +135,8 @@ async fn serve(
     .code()
 }
 
-/// Stops `services` gracefully, bounded by `deadline`; `force` (for
+/// Stops `services` gracefully, those that stop first before the others,
+/// bounded by `deadline`; `force` (for
 /// example a second stop signal) cuts it short. When cut short, every
 /// service gets `stop(false)` and one more second.
 pub(crate) async fn stop_bounded<F: Future>(
@@ -143,10 +144,22 @@ pub(crate) async fn stop_bounded<F: Future>(
     deadline: Option<Duration>,
     force: F,
 ) -> Exit {
-    let graceful = futures_util::future::join_all(services.iter().map(|s| async move {
-        s.stop(true).await;
-        s.wait().await;
-    }));
+    // The APIs first (`Service::stops_first`), then the services they call.
+    let stage = |first: bool| {
+        futures_util::future::join_all(
+            services
+                .iter()
+                .filter(move |s| s.stops_first() == first)
+                .map(|s| async move {
+                    s.stop(true).await;
+                    s.wait().await;
+                }),
+        )
+    };
+    let graceful = async {
+        stage(true).await;
+        stage(false).await;
+    };
     let timer = async {
         match deadline {
             Some(d) => tokio::time::sleep(d).await,

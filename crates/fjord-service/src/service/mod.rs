@@ -116,6 +116,16 @@ pub trait Service: Send + Sync + 'static {
     fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
         Vec::new()
     }
+
+    /// Whether this service takes work from outside (an API) and is
+    /// stopped before the others: when a master running several services
+    /// stops, the workers of these drain first, and the others (the RPC
+    /// services and tasks their requests call) are told to stop only once
+    /// those have exited, so requests in flight can complete. The default
+    /// is false.
+    fn stops_first(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]
@@ -141,6 +151,9 @@ impl<S: Service + ?Sized> Service for Arc<S> {
     fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
         (**self).listeners()
     }
+    fn stops_first(&self) -> bool {
+        (**self).stops_first()
+    }
 }
 
 #[async_trait]
@@ -165,5 +178,8 @@ impl<S: Service + ?Sized> Service for Box<S> {
     }
     fn listeners(&self) -> Vec<(String, std::os::fd::RawFd)> {
         (**self).listeners()
+    }
+    fn stops_first(&self) -> bool {
+        (**self).stops_first()
     }
 }
