@@ -9,6 +9,7 @@
 //! | `state_path` | str | `/var/lib/fjord` | top-level directory for the service's state |
 //! | `max_requests` | int >= 0 | 0 | HTTP requests a worker serves before it is replaced (gunicorn's); 0: never |
 //! | `max_requests_jitter` | int >= 0 | 0 | a random 0..=N added to `max_requests` per worker, so workers are not replaced all at once |
+//! | `restart_method` | `reload` or `mutate` | `reload` | SIGHUP: replace the workers, or apply mutable options inside the running ones |
 //!
 //! ```
 //! use fjord_config::{ConfigOpts, EnvSource, opts};
@@ -43,6 +44,8 @@ pub const STATE_PATH: &str = "state_path";
 pub const MAX_REQUESTS: &str = "max_requests";
 /// `[DEFAULT] max_requests_jitter`.
 pub const MAX_REQUESTS_JITTER: &str = "max_requests_jitter";
+/// `[DEFAULT] restart_method`.
+pub const RESTART_METHOD: &str = "restart_method";
 
 /// This machine's host name: `/proc/sys/kernel/hostname`, `/etc/hostname`,
 /// `$HOSTNAME`, else `localhost`.
@@ -86,6 +89,10 @@ pub fn launcher_opts() -> Vec<Opt> {
             .min(0)
             .default(0)
             .help("A random number of requests between 0 and this value added to max_requests for each worker, so that workers are not all replaced at once."),
+        Opt::str(RESTART_METHOD)
+            .choices(&["reload", "mutate"])
+            .default("reload")
+            .help("The method to use for restarts on SIGHUP. 'reload': re-read the configuration and replace every worker by a fresh one. 'mutate': re-read the configuration and apply the mutable options inside the running workers, which are not replaced."),
     ]
 }
 
@@ -119,6 +126,8 @@ pub struct LauncherOptions {
     pub max_requests: u64,
     /// Random extra requests per worker, up to this many.
     pub max_requests_jitter: u64,
+    /// `reload` or `mutate`.
+    pub restart_method: String,
 }
 
 impl Default for LauncherOptions {
@@ -132,6 +141,7 @@ impl Default for LauncherOptions {
             state_path: "/var/lib/fjord".to_owned(),
             max_requests: 0,
             max_requests_jitter: 0,
+            restart_method: "reload".to_owned(),
         }
     }
 }
@@ -151,6 +161,7 @@ impl LauncherOptions {
             state_path: conf.get("DEFAULT", STATE_PATH)?,
             max_requests: conf.get("DEFAULT", MAX_REQUESTS)?,
             max_requests_jitter: conf.get("DEFAULT", MAX_REQUESTS_JITTER)?,
+            restart_method: conf.get("DEFAULT", RESTART_METHOD)?,
         })
     }
 }

@@ -62,8 +62,8 @@ pub mod task;
 pub use async_trait::async_trait;
 pub use error::{Error, ErrorKind, Result};
 pub use launcher::{
-    Exit, Launcher, LauncherOptions, ProcessLauncher, ServiceLauncher, WorkerInfo, cpu_count,
-    launch,
+    Exit, Launcher, LauncherOptions, ProcessLauncher, RestartMethod, ServiceLauncher, WorkerInfo,
+    cpu_count, launch,
 };
 pub use service::Service;
 pub use task::TaskGroup;

@@ -31,7 +31,7 @@ mod worker;
 
 use std::sync::{Arc, OnceLock};
 
-pub use options::LauncherOptions;
+pub use options::{LauncherOptions, RestartMethod};
 pub use process::ProcessLauncher;
 pub use single::ServiceLauncher;
 

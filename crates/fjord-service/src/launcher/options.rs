@@ -20,6 +20,38 @@ pub struct LauncherOptions {
     pub(crate) start_failure_backoff: Duration,
     pub(crate) max_requests: u64,
     pub(crate) max_requests_jitter: u64,
+    pub(crate) restart_method: RestartMethod,
+}
+
+/// What SIGHUP does (oslo.service's `restart_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RestartMethod {
+    /// The reload hook runs in the master, then every worker is replaced
+    /// by a fresh one forked from it (a single process stops, resets and
+    /// starts its services): services start again on the new values.
+    #[default]
+    Reload,
+    /// The reload hook runs in the master and in every running worker
+    /// (same PIDs, nothing restarts): for options declared mutable, read
+    /// by the services as they run.
+    Mutate,
+}
+
+impl std::str::FromStr for RestartMethod {
+    type Err = crate::Error;
+
+    /// `reload` or `mutate`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "reload" => Ok(RestartMethod::Reload),
+            "mutate" => Ok(RestartMethod::Mutate),
+            other => Err(crate::Error::new(
+                crate::ErrorKind::InvalidInput,
+                format!("restart_method must be reload or mutate, not {other:?}"),
+            )),
+        }
+    }
 }
 
 impl Default for LauncherOptions {
@@ -40,6 +72,7 @@ impl Default for LauncherOptions {
             start_failure_backoff: Duration::from_secs(1),
             max_requests: 0,
             max_requests_jitter: 0,
+            restart_method: RestartMethod::Reload,
         }
     }
 }
@@ -93,6 +126,13 @@ impl LauncherOptions {
     /// (gunicorn's `max_requests_jitter`). Default is 0.
     pub fn max_requests_jitter(mut self, n: u64) -> Self {
         self.max_requests_jitter = n;
+        self
+    }
+
+    /// What SIGHUP does: see [`RestartMethod`]. Default is
+    /// [`RestartMethod::Reload`].
+    pub fn restart_method(mut self, method: RestartMethod) -> Self {
+        self.restart_method = method;
         self
     }
 

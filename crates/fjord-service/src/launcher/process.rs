@@ -19,7 +19,8 @@ use nix::unistd::{ForkResult, Pid, fork};
 use super::upgrade::{self, Heard, Program, Upgrade};
 use super::worker::{self, READY, RETIRE};
 use super::{
-    Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
+    Exit, LauncherOptions, ReadyHook, ReloadHook, RestartMethod, SharedService, WORKER, WorkerInfo,
+    check_workers,
 };
 use crate::signal::{self as sig, MASTER_SIGNALS, SelfPipe};
 use crate::{Error, ErrorKind, Result, Service, proctitle, systemd};
@@ -748,7 +749,10 @@ impl Master {
         // other thread could hold a lock.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
-                let code = self.child(service, index, status_w, &close, &mask);
+                // This process's copy of the hook: with restart_method =
+                // mutate the worker runs it on SIGHUP.
+                let hook = self.hook.take();
+                let code = self.child(service, index, status_w, &close, &mask, hook);
                 std::process::exit(code);
             }
             Ok(ForkResult::Parent { child }) => {
@@ -798,6 +802,7 @@ impl Master {
         status_w: OwnedFd,
         close: &[RawFd],
         mask: &nix::sys::signal::SigSet,
+        hook: Option<ReloadHook>,
     ) -> i32 {
         sig::reset_in_child(&MASTER_SIGNALS);
         for &fd in close {
@@ -825,7 +830,27 @@ impl Master {
             Ok(fd) => fd,
             Err(_) => return Exit::StartFailed.code(),
         };
-        worker::run(service, status_w, death, &self.options, mask)
+        worker::run(service, status_w, death, &self.options, mask, hook)
+    }
+
+    /// SIGHUP with `restart_method = mutate`: the reload hook runs here
+    /// (for workers forked later) and in every running worker, told by a
+    /// SIGHUP of its own; no worker is replaced.
+    fn mutate(&mut self) {
+        tracing::info!(
+            "master caught SIGHUP, re-reading the configuration (restart_method = mutate)"
+        );
+        systemd::reloading();
+        if let Some(hook) = &mut self.hook
+            && let Err(e) = hook()
+        {
+            tracing::error!("reload failed, the workers keep their configuration: {e}");
+            systemd::ready("reload failed");
+            return;
+        }
+        self.signal_all(Signal::SIGHUP);
+        tracing::info!("configuration re-read; the workers apply it in place");
+        systemd::ready("reloaded");
     }
 
     /// SIGUSR1: starts the binary now at this one's path as a new master
@@ -892,6 +917,10 @@ impl Master {
     }
 
     fn begin_reload(&mut self) {
+        if self.options.restart_method == RestartMethod::Mutate {
+            self.mutate();
+            return;
+        }
         if let Some(reload) = &mut self.reload {
             reload.again = true;
             return;

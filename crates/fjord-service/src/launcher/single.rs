@@ -6,7 +6,7 @@ use std::time::Instant;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::worker::{build_runtime, stop_bounded};
-use super::{Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService};
+use super::{Exit, LauncherOptions, ReadyHook, ReloadHook, RestartMethod, SharedService};
 use crate::{Error, ErrorKind, Result, Service, systemd};
 
 /// Runs several services in this process, each in its own task of one tokio
@@ -189,6 +189,13 @@ impl ServiceLauncher {
         {
             tracing::error!("reload failed, keeping the running services: {e}");
             systemd::ready("reload failed");
+            return Ok(());
+        }
+        if self.options.restart_method == RestartMethod::Mutate {
+            tracing::info!(
+                "configuration re-read; the services apply it in place (restart_method = mutate)"
+            );
+            systemd::ready("reloaded");
             return Ok(());
         }
         stop_bounded(

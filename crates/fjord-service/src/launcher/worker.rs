@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{Exit, LauncherOptions, SharedService};
+use super::{Exit, LauncherOptions, ReloadHook, RestartMethod, SharedService};
 
 /// Byte a worker writes on its status pipe once its service serves.
 pub(crate) const READY: u8 = b'R';
@@ -35,6 +35,7 @@ pub(crate) fn run(
     death: OwnedFd,
     options: &LauncherOptions,
     mask: &nix::sys::signal::SigSet,
+    hook: Option<ReloadHook>,
 ) -> i32 {
     let rt = match build_runtime(options.worker_threads) {
         Ok(rt) => rt,
@@ -43,7 +44,7 @@ pub(crate) fn run(
             return Exit::StartFailed.code();
         }
     };
-    let code = rt.block_on(serve(service, status, death, options, mask));
+    let code = rt.block_on(serve(service, status, death, options, mask, hook));
     rt.shutdown_timeout(Duration::from_secs(1));
     code
 }
@@ -54,6 +55,7 @@ async fn serve(
     death: OwnedFd,
     options: &LauncherOptions,
     mask: &nix::sys::signal::SigSet,
+    mut hook: Option<ReloadHook>,
 ) -> i32 {
     let name = service.name().to_owned();
     let started = Instant::now();
@@ -112,9 +114,16 @@ async fn serve(
             }
             _ = term.recv() => break "SIGTERM",
             _ = death.readable() => break "the master is gone",
-            _ = hup.recv() => {
-                tracing::info!("worker of {name} ignores SIGHUP: the master replaces workers on reload");
-            }
+            _ = hup.recv() => match (options.restart_method, &mut hook) {
+                (RestartMethod::Mutate, Some(hook)) => match hook() {
+                    Ok(()) => tracing::info!("worker of {name} re-read its configuration in place"),
+                    Err(e) => tracing::error!("worker of {name} keeps its configuration: {e}"),
+                },
+                (RestartMethod::Mutate, None) => {}
+                (RestartMethod::Reload, _) => tracing::info!(
+                    "worker of {name} ignores SIGHUP: the master replaces workers on reload"
+                ),
+            },
             _ = usr2.recv() => {
                 eprintln!(
                     "fjord report: worker pid={} service={name} uptime={:.1}s",
