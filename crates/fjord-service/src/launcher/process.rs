@@ -740,6 +740,10 @@ impl Master {
             if reload.step.is_some() {
                 return;
             }
+            if reload.queue.is_empty() && self.children.values().any(|c| c.retiring) {
+                // Complete once the last replaced worker has exited.
+                return;
+            }
             let Some((s, i)) = reload.queue.pop_front() else {
                 let again = reload.again;
                 self.reload = None;
