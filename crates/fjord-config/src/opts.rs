@@ -7,6 +7,7 @@
 //! | `log_options` | bool | true | log every option value at start (secrets as `****`) |
 //! | `host` | str | the hostname | name of this host in RPC targets and service records |
 //! | `state_path` | str | `/var/lib/fjord` | top-level directory for the service's state |
+//! | `pid_file` (`--pid-file PATH`) | str | unset | file the master writes its PID to while it runs |
 //!
 //! ```
 //! use fjord_config::{ConfigOpts, EnvSource, opts};
@@ -37,6 +38,8 @@ pub const LOG_OPTIONS: &str = "log_options";
 pub const HOST: &str = "host";
 /// `[DEFAULT] state_path`.
 pub const STATE_PATH: &str = "state_path";
+/// `[DEFAULT] pid_file`, also `--pid-file`.
+pub const PID_FILE: &str = "pid_file";
 
 /// This machine's host name: `/proc/sys/kernel/hostname`, `/etc/hostname`,
 /// `$HOSTNAME`, else `localhost`.
@@ -72,6 +75,10 @@ pub fn launcher_opts() -> Vec<Opt> {
         Opt::str(STATE_PATH)
             .default("/var/lib/fjord")
             .help("Top-level directory for maintaining the service's state."),
+        Opt::str(PID_FILE)
+            .cli()
+            .metavar("PATH")
+            .help("File the master process writes its PID to once it runs, and removes when it exits. Unset: no PID file."),
     ]
 }
 
@@ -101,16 +108,20 @@ pub struct LauncherOptions {
     pub host: String,
     /// The state directory.
     pub state_path: String,
+    /// Where the master writes its PID, if anywhere.
+    pub pid_file: Option<String>,
 }
 
 impl Default for LauncherOptions {
-    /// The declared defaults: 60 s, true, the hostname, `/var/lib/fjord`.
+    /// The declared defaults: 60 s, true, the hostname, `/var/lib/fjord`,
+    /// no PID file.
     fn default() -> Self {
         LauncherOptions {
             graceful_shutdown_timeout: Some(Duration::from_secs(60)),
             log_options: true,
             host: hostname(),
             state_path: "/var/lib/fjord".to_owned(),
+            pid_file: None,
         }
     }
 }
@@ -128,6 +139,9 @@ impl LauncherOptions {
             log_options: conf.get("DEFAULT", LOG_OPTIONS)?,
             host: conf.get("DEFAULT", HOST)?,
             state_path: conf.get("DEFAULT", STATE_PATH)?,
+            pid_file: conf
+                .get::<Option<String>>("DEFAULT", PID_FILE)?
+                .filter(|p| !p.is_empty()),
         })
     }
 }
@@ -146,6 +160,21 @@ mod tests {
             LauncherOptions::from_conf(&conf).unwrap(),
             LauncherOptions::default()
         );
+    }
+
+    #[test]
+    fn pid_file_from_the_command_line() {
+        let mut conf = ConfigOpts::new("t").env_source(EnvSource::Off);
+        register_launcher_opts(&mut conf).unwrap();
+        conf.parse_args(["t", "--pid-file", "run/t.pid"]).unwrap();
+        assert_eq!(
+            LauncherOptions::from_conf(&conf)
+                .unwrap()
+                .pid_file
+                .as_deref(),
+            Some("run/t.pid")
+        );
+        assert!(conf.help().contains("--pid-file <PATH>"), "{}", conf.help());
     }
 
     #[test]
