@@ -207,7 +207,8 @@ impl ProcessLauncher {
     /// [`ErrorKind::InvalidInput`] with no service, or when this process
     /// already runs more than one thread (fork would not be safe: build the
     /// launcher before any runtime or thread); [`ErrorKind::Os`] when pipes,
-    /// signal handlers or the first fork cannot be had.
+    /// signal handlers or the first fork cannot be had, or the
+    /// [`LauncherOptions::pid_file`] cannot be written.
     pub fn wait(self) -> Result<Exit> {
         if self.slots.is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "no service to launch"));
@@ -241,6 +242,12 @@ impl ProcessLauncher {
             all_ready_once: false,
             started: Instant::now(),
         };
+        let _pid_file = master
+            .options
+            .pid_file
+            .as_deref()
+            .map(super::pidfile::PidFile::create)
+            .transpose()?;
         proctitle::set(&format!("fjord: master {}", master.options.name));
         master.run()
     }

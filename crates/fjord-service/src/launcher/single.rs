@@ -85,12 +85,19 @@ impl ServiceLauncher {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] with no service; [`ErrorKind::Os`] when
-    /// the runtime or signal handlers cannot be had. A service that fails to
+    /// the runtime or signal handlers cannot be had, or the
+    /// [`LauncherOptions::pid_file`] cannot be written. A service that fails to
     /// start stops the others and gives [`Exit::StartFailed`].
     pub fn wait(self) -> Result<Exit> {
         if self.services.is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "no service to launch"));
         }
+        let _pid_file = self
+            .options
+            .pid_file
+            .as_deref()
+            .map(super::pidfile::PidFile::create)
+            .transpose()?;
         let rt = build_runtime(self.options.worker_threads)
             .map_err(|e| Error::with_source(ErrorKind::Os, "cannot build the runtime", e))?;
         let exit = rt.block_on(self.run());
