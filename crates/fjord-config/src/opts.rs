@@ -78,7 +78,7 @@ pub fn launcher_opts() -> Vec<Opt> {
         Opt::str(PID_FILE)
             .cli()
             .metavar("PATH")
-            .help("File the master process writes its PID to once it runs, and removes when it exits. Unset: no PID file."),
+            .help("File the master process writes its PID to once it runs, and removes when it exits."),
     ]
 }
 
