@@ -10,6 +10,7 @@
 //! | `max_requests` | int >= 0 | 0 | HTTP requests a worker serves before it is replaced (gunicorn's); 0: never |
 //! | `max_requests_jitter` | int >= 0 | 0 | a random 0..=N added to `max_requests` per worker, so workers are not replaced all at once |
 //! | `restart_method` | `reload` or `mutate` | `reload` | SIGHUP: replace the workers, or apply mutable options inside the running ones |
+//! | `pid_file` (`--pid-file PATH`) | str | unset | file the master writes its PID to while it runs |
 //!
 //! ```
 //! use fjord_config::{ConfigOpts, EnvSource, opts};
@@ -46,6 +47,8 @@ pub const MAX_REQUESTS: &str = "max_requests";
 pub const MAX_REQUESTS_JITTER: &str = "max_requests_jitter";
 /// `[DEFAULT] restart_method`.
 pub const RESTART_METHOD: &str = "restart_method";
+/// `[DEFAULT] pid_file`, also `--pid-file`.
+pub const PID_FILE: &str = "pid_file";
 
 /// This machine's host name: `/proc/sys/kernel/hostname`, `/etc/hostname`,
 /// `$HOSTNAME`, else `localhost`.
@@ -93,6 +96,10 @@ pub fn launcher_opts() -> Vec<Opt> {
             .choices(&["reload", "mutate"])
             .default("reload")
             .help("The method to use for restarts on SIGHUP. 'reload': re-read the configuration and replace every worker by a fresh one. 'mutate': re-read the configuration and apply the mutable options inside the running workers, which are not replaced."),
+        Opt::str(PID_FILE)
+            .cli()
+            .metavar("PATH")
+            .help("File the master process writes its PID to once it runs, and removes when it exits."),
     ]
 }
 
@@ -128,11 +135,13 @@ pub struct LauncherOptions {
     pub max_requests_jitter: u64,
     /// `reload` or `mutate`.
     pub restart_method: String,
+    /// Where the master writes its PID, if anywhere.
+    pub pid_file: Option<String>,
 }
 
 impl Default for LauncherOptions {
     /// The declared defaults: 60 s, true, the hostname, `/var/lib/fjord`,
-    /// no recycling.
+    /// no recycling, `reload`, no PID file.
     fn default() -> Self {
         LauncherOptions {
             graceful_shutdown_timeout: Some(Duration::from_secs(60)),
@@ -142,6 +151,7 @@ impl Default for LauncherOptions {
             max_requests: 0,
             max_requests_jitter: 0,
             restart_method: "reload".to_owned(),
+            pid_file: None,
         }
     }
 }
@@ -162,6 +172,9 @@ impl LauncherOptions {
             max_requests: conf.get("DEFAULT", MAX_REQUESTS)?,
             max_requests_jitter: conf.get("DEFAULT", MAX_REQUESTS_JITTER)?,
             restart_method: conf.get("DEFAULT", RESTART_METHOD)?,
+            pid_file: conf
+                .get::<Option<String>>("DEFAULT", PID_FILE)?
+                .filter(|p| !p.is_empty()),
         })
     }
 }
@@ -180,6 +193,21 @@ mod tests {
             LauncherOptions::from_conf(&conf).unwrap(),
             LauncherOptions::default()
         );
+    }
+
+    #[test]
+    fn pid_file_from_the_command_line() {
+        let mut conf = ConfigOpts::new("t").env_source(EnvSource::Off);
+        register_launcher_opts(&mut conf).unwrap();
+        conf.parse_args(["t", "--pid-file", "run/t.pid"]).unwrap();
+        assert_eq!(
+            LauncherOptions::from_conf(&conf)
+                .unwrap()
+                .pid_file
+                .as_deref(),
+            Some("run/t.pid")
+        );
+        assert!(conf.help().contains("--pid-file <PATH>"), "{}", conf.help());
     }
 
     #[test]

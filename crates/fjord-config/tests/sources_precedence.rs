@@ -201,3 +201,53 @@ fn substitution_across_groups_defaults_and_types() {
     );
     assert_eq!(c.get::<String>("api", "url").unwrap(), "http://h:8080/v1");
 }
+
+#[test]
+fn built_in_configuration_only_without_config_files() {
+    let builtin = "[DEFAULT]\na = builtin-a\nworkers = 4\n";
+    let with_builtin = |env: &[(&str, &str)]| {
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let mut conf = ConfigOpts::new("prec")
+            .env_source(EnvSource::Map(env))
+            .default_config("<built-in prec.conf>", builtin);
+        conf.register(
+            "DEFAULT",
+            &[
+                Opt::str("a").default("default-a"),
+                Opt::int("workers").default(1).cli(),
+            ],
+        )
+        .unwrap();
+        conf
+    };
+    // No file named: the built-in text, under the environment and the
+    // command line, with its own name as location.
+    let mut conf = with_builtin(&[("OS_DEFAULT__WORKERS", "6")]);
+    conf.parse_args(["prec"]).unwrap();
+    assert!(conf.uses_default_config());
+    assert_eq!(conf.get::<String>("DEFAULT", "a").unwrap(), "builtin-a");
+    assert_eq!(conf.get::<i64>("DEFAULT", "workers").unwrap(), 6);
+    assert_eq!(conf.config_files(), vec!["<built-in prec.conf>".to_owned()]);
+    assert!(
+        conf.location("DEFAULT", "a")
+            .unwrap()
+            .to_string()
+            .contains("<built-in prec.conf>")
+    );
+    // A reload reads it again.
+    assert!(conf.reload_all().unwrap().is_empty());
+    // A --config-file replaces it entirely.
+    let dir = support::temp_dir("builtin");
+    let file = dir.join("prec.conf");
+    std::fs::write(&file, "[DEFAULT]\nworkers = 2\n").unwrap();
+    let mut conf = with_builtin(&[]);
+    conf.parse_args(["prec".as_ref(), "--config-file".as_ref(), file.as_os_str()])
+        .unwrap();
+    assert!(!conf.uses_default_config());
+    assert_eq!(conf.get::<String>("DEFAULT", "a").unwrap(), "default-a");
+    assert_eq!(conf.get::<i64>("DEFAULT", "workers").unwrap(), 2);
+    assert!(matches!(conf.sources()[0], ConfigSource::File(_)));
+}

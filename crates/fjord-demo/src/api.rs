@@ -224,12 +224,17 @@ pub fn loader(ctx: ApiContext) -> Loader {
 ///
 /// A missing or malformed file, a missing section or an unknown factory.
 pub fn load_app(ctx: ApiContext) -> anyhow::Result<App> {
-    let path = ctx.conf.api_paste_config.clone();
-    let paste = PasteConfig::from_file(&path)
-        .map_err(|e| anyhow::anyhow!("api_paste_config {}: {e}", path.display()))?;
+    let (paste, name) = match &ctx.conf.api_paste_config {
+        Some(path) => (PasteConfig::from_file(path), path.display().to_string()),
+        None => (
+            PasteConfig::parse(crate::conf::BUILTIN_PASTE, crate::conf::BUILTIN_PASTE_NAME),
+            crate::conf::BUILTIN_PASTE_NAME.to_owned(),
+        ),
+    };
+    let paste = paste.map_err(|e| anyhow::anyhow!("api_paste_config {name}: {e}"))?;
     loader(ctx)
         .load_app(&paste, "demo")
-        .map_err(|e| anyhow::anyhow!("api_paste_config {}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("api_paste_config {name}: {e}"))
 }
 
 /// The API service: the HTTP server and the API's service record (S4).

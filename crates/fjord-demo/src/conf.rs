@@ -21,8 +21,12 @@ pub struct DemoConf {
     pub host: String,
     /// `[database] connection`.
     pub connection: String,
-    /// `api_paste_config`, resolved against the config file's directory.
-    pub api_paste_config: PathBuf,
+    /// `api_paste_config`, resolved against the config file's directory;
+    /// `None` for a relative name under the built-in configuration: the
+    /// built-in [`BUILTIN_PASTE`].
+    pub api_paste_config: Option<PathBuf>,
+    /// `pid_file` (`--pid-file`); unset, `<state_path>/<program>.pid`.
+    pub pid_file: PathBuf,
     /// `rpc_response_timeout`.
     pub rpc_response_timeout: Duration,
     /// `graceful_shutdown_timeout` (zero: forever).
@@ -34,6 +38,18 @@ pub struct DemoConf {
     /// `[demo] counter_interval`: spacing of the worker's periodic task.
     pub counter_interval: Duration,
 }
+
+/// `etc/demo/demo.conf`, built in: the configuration when the command line
+/// names no `--config-file` or `--config-dir` (and no `demo.conf` is found
+/// in oslo's default places).
+pub const BUILTIN_CONF: &str = include_str!("../../../etc/demo/demo.conf");
+/// What logs and option locations call [`BUILTIN_CONF`].
+pub const BUILTIN_CONF_NAME: &str = "<built-in etc/demo/demo.conf>";
+/// `etc/demo/api-paste.ini`, built in: the API pipeline under
+/// [`BUILTIN_CONF`].
+pub const BUILTIN_PASTE: &str = include_str!("../../../etc/demo/api-paste.ini");
+/// What errors call [`BUILTIN_PASTE`].
+pub const BUILTIN_PASTE_NAME: &str = "<built-in etc/demo/api-paste.ini>";
 
 /// The namespace name of the demo's own options.
 pub const NAMESPACE: &str = "fjord.demo";
@@ -107,13 +123,21 @@ impl DemoConf {
         let paste: String = conf.get("DEFAULT", "api_paste_config")?;
         let paste = PathBuf::from(paste);
         let api_paste_config = if paste.is_absolute() {
-            paste
+            Some(paste)
+        } else if conf.uses_default_config() {
+            None
         } else {
-            conf.config_files()
-                .first()
-                .and_then(|f| PathBuf::from(f).parent().map(|d| d.join(&paste)))
-                .unwrap_or(paste)
+            Some(
+                conf.config_files()
+                    .first()
+                    .and_then(|f| PathBuf::from(f).parent().map(|d| d.join(&paste)))
+                    .unwrap_or(paste),
+            )
         };
+        let pid_file = launcher
+            .pid_file
+            .map(PathBuf::from)
+            .unwrap_or_else(|| state_path.join(format!("{}.pid", conf.prog())));
         let connection = conf
             .get::<Option<String>>("database", "connection")?
             .unwrap_or_else(|| format!("sqlite:///{}", state_path.join("demo.sqlite").display()));
@@ -130,6 +154,7 @@ impl DemoConf {
             host: launcher.host,
             connection,
             api_paste_config,
+            pid_file,
             rpc_response_timeout: secs("DEFAULT", "rpc_response_timeout")?,
             graceful_shutdown_timeout: launcher.graceful_shutdown_timeout.unwrap_or_default(),
             report_interval: secs("DEFAULT", "report_interval")?,

@@ -19,15 +19,26 @@ pub fn init_logging() {
         .init();
 }
 
-/// Parses the command line, files and environment. On `--help` prints it
-/// and exits 0; on a bad value prints one clear error and exits 2.
-pub fn load_conf(prog: &str) -> (ConfigOpts, Arc<DemoConf>) {
-    let mut opts = ConfigOpts::new(prog).project("demo");
+/// Parses the command line, files and environment; with no config file
+/// given (or found where oslo looks), the built-in copy of
+/// `etc/demo/demo.conf`. On `--help` prints `about` and the options and
+/// exits 0; on a bad value prints one clear error and exits 2.
+pub fn load_conf(prog: &str, about: &str) -> (ConfigOpts, Arc<DemoConf>) {
+    let mut opts = ConfigOpts::new(prog)
+        .project("demo")
+        .about(about)
+        .default_config(conf::BUILTIN_CONF_NAME, conf::BUILTIN_CONF);
     let loaded = conf::register(&mut opts)
         .and_then(|()| opts.parse_args(std::env::args_os()))
         .and_then(|()| DemoConf::from_conf(&opts));
     match loaded {
         Ok(c) => {
+            if opts.uses_default_config() {
+                tracing::info!(
+                    "no --config-file given: using the built-in configuration \
+                     (a copy of etc/demo/demo.conf)"
+                );
+            }
             if opts.get::<bool>("DEFAULT", "log_options").unwrap_or(true) {
                 opts.log_options();
             }

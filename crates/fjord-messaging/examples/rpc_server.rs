@@ -4,7 +4,9 @@
 //! ```text
 //! cargo run --release --example rpc_server -- --transport-url rabbit://guest:guest@127.0.0.1:5672/ --topic demo --server s1
 //! ```
-//! Prints `rpc server ready` once consuming; Ctrl-C stops it gracefully.
+//! Prints `rpc server ready` once consuming; Ctrl-C (SIGINT) or SIGTERM
+//! stops it gracefully, exit status 0. `--transport-url
+//! embedded:///tmp/fjord-rpc.sock` needs no RabbitMQ.
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use clap::Parser;
 use fjord_messaging::{FnEndpoint, MessagingOptions, RemoteError, RpcServer, Target, Transport};
 use fjord_service::Service;
 use serde_json::{Value, json};
+use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -84,13 +87,15 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
-        // Catch Ctrl-C before announcing readiness, so an early signal is not lost.
-        let ctrl_c = tokio::signal::ctrl_c();
-        tokio::pin!(ctrl_c);
+        // SIGINT and SIGTERM are caught from here on, before readiness is
+        // announced, so an early signal is not lost.
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
         server.start().await?;
         tokio::select! {
             biased;
-            _ = &mut ctrl_c => {}
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
             _ = async { println!("rpc server ready"); server.wait().await } => {}
         }
         server.stop(true).await;

@@ -6,6 +6,9 @@
 //! curl -i http://127.0.0.1:8080/hello
 //! ```
 //!
+//! `GET /` lists the paths; `GET /healthcheck` answers `OK` (as oslo's
+//! healthcheck middleware does); anything else is a 404.
+//!
 //! The socket is bound in the master before fork (port 0 picks a free port);
 //! every worker accepts on it, and `listening on http://127.0.0.1:<port>` is
 //! printed once all workers serve. Each response names the worker that
@@ -68,23 +71,36 @@ struct Args {
     max_requests_jitter: u64,
 }
 
+/// What `GET /` answers.
+const INDEX: &str = "fjord http_hello example\n\
+    GET /hello        Hello, World!\n\
+    GET /healthcheck  OK\n";
+
 /// The app of one worker: made after fork, so the pid it answers with is
 /// the worker's own. Headers are built once and cloned (a reference count).
 /// The answer needs nothing to wait for, so it is made in the call and
-/// the future only hands it over (it does not hold the request).
+/// the future only hands it over (it does not hold the request). `/hello`,
+/// the benchmarked path, is matched first.
 fn hello() -> App {
     let pid = HeaderValue::from(std::process::id());
     let text = HeaderValue::from_static("text/plain");
     App::new(tower::service_fn(move |req: Request| {
-        let resp = if req.uri().path() == "/hello" {
+        let path = req.uri().path();
+        let resp = if path == "/hello" {
             let mut resp = http::Response::new(full("Hello, World!"));
             resp.headers_mut().insert(CONTENT_TYPE, text.clone());
             resp.headers_mut().insert(WORKER_PID, pid.clone());
             resp
         } else {
-            let mut resp = http::Response::new(full("Not Found"));
-            *resp.status_mut() = http::StatusCode::NOT_FOUND;
+            let (status, body) = match path {
+                "/healthcheck" => (http::StatusCode::OK, "OK"),
+                "/" => (http::StatusCode::OK, INDEX),
+                _ => (http::StatusCode::NOT_FOUND, "Not Found"),
+            };
+            let mut resp = http::Response::new(full(body));
+            *resp.status_mut() = status;
             resp.headers_mut().insert(CONTENT_TYPE, text.clone());
+            resp.headers_mut().insert(WORKER_PID, pid.clone());
             resp
         };
         std::future::ready(Ok::<_, Infallible>(resp))

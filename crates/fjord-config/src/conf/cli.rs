@@ -185,6 +185,11 @@ impl ConfigOpts {
                 &self.prog,
             );
         }
+        if sources.is_empty()
+            && let Some(builtin) = &self.default_config
+        {
+            sources.push(builtin.clone());
+        }
 
         let mut cli = CliValues::new();
         for (group, opt) in self.registry.iter().filter(|(_, o)| o.cli) {

@@ -152,6 +152,7 @@ pub struct ConfigOpts {
     project: Option<String>,
     version: Option<String>,
     about: Option<String>,
+    default_config: Option<ConfigSource>,
     env_source: EnvSource,
     registry: Registry,
     state: RwLock<State>,
@@ -175,6 +176,7 @@ impl ConfigOpts {
             project: None,
             version: None,
             about: None,
+            default_config: None,
             env_source: EnvSource::Process,
             registry: Registry::default(),
             state: RwLock::new(State::default()),
@@ -202,6 +204,43 @@ impl ConfigOpts {
     pub fn about(mut self, about: &str) -> Self {
         self.about = Some(about.to_owned());
         self
+    }
+
+    /// A built-in configuration, read as the only config file when the
+    /// command line names no `--config-file` or `--config-dir` and no
+    /// default file is found (see [`ConfigOpts::project`]): an application
+    /// that runs out of the box on its own sample file. `name` stands for
+    /// the file in locations and logs. Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fjord_config::{ConfigOpts, ConfigSource, EnvSource, Opt};
+    ///
+    /// let mut conf = ConfigOpts::new("demo")
+    ///     .env_source(EnvSource::Off)
+    ///     .default_config("<built-in demo.conf>", "[DEFAULT]\nport = 8799\n");
+    /// conf.register("DEFAULT", &[Opt::port("port").default(80).cli()])?;
+    /// conf.parse_args(["demo"])?;
+    /// assert_eq!(conf.get::<u16>("DEFAULT", "port")?, 8799);
+    /// assert!(matches!(conf.sources()[0], ConfigSource::Text { .. }));
+    /// conf.parse_args(["demo", "--port", "9000"])?;
+    /// assert_eq!(conf.get::<u16>("DEFAULT", "port")?, 9000);
+    /// # Ok::<(), fjord_config::Error>(())
+    /// ```
+    pub fn default_config(mut self, name: &str, text: &str) -> Self {
+        self.default_config = Some(ConfigSource::Text {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        });
+        self
+    }
+
+    /// Whether the values come from the built-in configuration of
+    /// [`ConfigOpts::default_config`] (no config file was given or found).
+    pub fn uses_default_config(&self) -> bool {
+        self.default_config.is_some()
+            && self.read_state().sources.first() == self.default_config.as_ref()
     }
 
     /// Where `OS_<GROUP>__<OPTION>` variables are read from.

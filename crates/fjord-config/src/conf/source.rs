@@ -64,6 +64,15 @@ pub enum ConfigSource {
     File(PathBuf),
     /// Every `*.conf` file in the directory, in sorted name order.
     Dir(PathBuf),
+    /// A configuration held in memory (an application's built-in
+    /// defaults, see [`ConfigOpts::default_config`](crate::ConfigOpts::default_config)),
+    /// read like a file named `name`.
+    Text {
+        /// What locations and logs call it, e.g. `<built-in demo.conf>`.
+        name: String,
+        /// The INI text.
+        text: String,
+    },
 }
 
 /// Where the environment variables come from.
@@ -119,7 +128,8 @@ pub fn config_dir_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// Expands sources into the list of files, in load order.
+/// Expands sources into the list of files on disk, in load order
+/// ([`ConfigSource::Text`] has none).
 ///
 /// # Errors
 ///
@@ -130,21 +140,30 @@ pub fn expand_sources(sources: &[ConfigSource]) -> Result<Vec<PathBuf>, Error> {
         match source {
             ConfigSource::File(f) => files.push(f.clone()),
             ConfigSource::Dir(d) => files.extend(config_dir_files(d)?),
+            ConfigSource::Text { .. } => {}
         }
     }
     Ok(files)
 }
 
-/// Reads and parses every file of `sources`, oldest first.
+/// Reads and parses every file and text of `sources`, oldest first.
 ///
 /// # Errors
 ///
 /// The first file that cannot be read or parsed.
 pub fn read_sources(sources: &[ConfigSource]) -> Result<Vec<IniFile>, Error> {
-    expand_sources(sources)?
-        .iter()
-        .map(|p| IniFile::read(p).map_err(Error::from))
-        .collect()
+    let mut files = Vec::new();
+    for source in sources {
+        match source {
+            ConfigSource::Text { name, text } => files.push(IniFile::parse_str(text, name)?),
+            other => {
+                for path in expand_sources(std::slice::from_ref(other))? {
+                    files.push(IniFile::read(&path)?);
+                }
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// oslo.config's search directories for `project`: `~/.<project>/`, `~/`,

@@ -3,9 +3,16 @@
 use fjord::service::{LauncherOptions, launch};
 use fjord_demo::{api, main_support as m, records::Records};
 
+/// What `--help` says the program is.
+const ABOUT: &str = "demo-api serves the fjord demo's HTTP API (/, /healthcheck, /hello, /v1/echo, \
+     /v1/services) from osapi_demo_workers processes under one master; /v1/echo is \
+     answered by a demo-worker over RPC. With no --config-file it runs on a built-in \
+     copy of etc/demo/demo.conf. The master writes its PID to \
+     <state_path>/demo-api.pid (--pid-file).";
+
 fn main() -> anyhow::Result<()> {
     m::init_logging();
-    let (opts, conf) = m::load_conf("demo-api");
+    let (opts, conf) = m::load_conf("demo-api", ABOUT);
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
     let shared: m::SharedConf = std::sync::Arc::new(std::sync::RwLock::new(conf.clone()));
@@ -14,10 +21,10 @@ fn main() -> anyhow::Result<()> {
     let service = api::build(conf.clone(), move || {
         api::ApiContext::new(m::current(&s), transport.clone(), records.clone())
     })?;
-    println!("demo-api listening on {}", service.url());
     let options = LauncherOptions::default()
         .name("demo-api")
-        .graceful_shutdown_timeout(conf.graceful_shutdown_timeout);
+        .graceful_shutdown_timeout(conf.graceful_shutdown_timeout)
+        .pid_file(&conf.pid_file);
     let mut launcher = launch(service, conf.server.workers, options)?;
     launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());

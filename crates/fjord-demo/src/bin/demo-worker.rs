@@ -4,9 +4,15 @@ use fjord::rpc_service::RpcService;
 use fjord::service::{LauncherOptions, launch};
 use fjord_demo::{main_support as m, worker::DemoManager};
 
+/// What `--help` says the program is.
+const ABOUT: &str = "demo-worker is the fjord demo's RPC service: it answers `echo` calls on topic \
+     `demo`, runs a periodic counter task and keeps its service record up to date. \
+     With no --config-file it runs on a built-in copy of etc/demo/demo.conf. It writes \
+     its PID to <state_path>/demo-worker.pid (--pid-file).";
+
 fn main() -> anyhow::Result<()> {
     m::init_logging();
-    let (opts, conf) = m::load_conf("demo-worker");
+    let (opts, conf) = m::load_conf("demo-worker", ABOUT);
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
     let shared: m::SharedConf = std::sync::Arc::new(std::sync::RwLock::new(conf.clone()));
@@ -19,7 +25,8 @@ fn main() -> anyhow::Result<()> {
         });
     let options = LauncherOptions::default()
         .name("demo-worker")
-        .graceful_shutdown_timeout(conf.graceful_shutdown_timeout);
+        .graceful_shutdown_timeout(conf.graceful_shutdown_timeout)
+        .pid_file(&conf.pid_file);
     let mut launcher = launch(service, Some(1), options)?;
     launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());

@@ -23,6 +23,15 @@ impl Demo {
     /// Starts `bin` (demo-api, demo-worker, demo-all) on etc/demo/demo.conf
     /// with a private state_path, port 0 and the given `OS_*` overrides.
     pub fn start(bin: &str, env: &[(&str, &str)]) -> Demo {
+        let conf = repo_root().join("etc/demo/demo.conf");
+        let conf = conf.to_string_lossy().into_owned();
+        Demo::spawn(bin, &["--config-file", &conf], env)
+    }
+
+    /// Starts `bin` with `args`, a private state_path, port 0, two API
+    /// workers and the given `OS_*` overrides; for the API, waits for its
+    /// `listening on` log line and takes the port from it.
+    pub fn spawn(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Demo {
         let state = std::env::temp_dir().join(format!(
             "fjord-demo-test-{}-{}",
             std::process::id(),
@@ -35,15 +44,14 @@ impl Demo {
             _ => env!("CARGO_BIN_EXE_demo-all"),
         };
         let mut cmd = Command::new(exe);
-        cmd.arg("--config-file")
-            .arg(repo_root().join("etc/demo/demo.conf"))
+        cmd.args(args)
             .env("OS_DEFAULT__STATE_PATH", &state)
             .env("OS_DEFAULT__OSAPI_DEMO_LISTEN_PORT", "0")
             .env("OS_DEFAULT__OSAPI_DEMO_WORKERS", "2")
             .env("OS_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT", "10")
             .env("OS_DEFAULT__LOG_OPTIONS", "false")
             .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
@@ -58,23 +66,42 @@ impl Demo {
                 sink.lock().unwrap().push(line);
             }
         });
-        let mut port = 0;
-        if bin != "demo-worker" {
-            let mut out = BufReader::new(child.stdout.take().unwrap());
-            let mut line = String::new();
-            out.read_line(&mut line).expect("the listening line");
-            port = line
-                .trim()
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or_else(|| panic!("no port in {line:?}"));
-        }
-        Demo {
+        let mut demo = Demo {
             child,
-            port,
+            port: 0,
             state,
             err,
+        };
+        if bin != "demo-worker" {
+            demo.port = demo.wait_listening(Duration::from_secs(60));
+        }
+        demo
+    }
+
+    /// The port of the API's `demo-api listening on http://...` log line.
+    fn wait_listening(&mut self, timeout: Duration) -> u16 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let port = self.err.lock().unwrap().iter().find_map(|l| {
+                let url = l.split("demo-api listening on ").nth(1)?;
+                let url = url.split_whitespace().next()?;
+                url.rsplit(':').next()?.parse().ok()
+            });
+            if let Some(port) = port {
+                return port;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the demo exited ({status}) before listening\n{}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no listening line within {timeout:?}\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

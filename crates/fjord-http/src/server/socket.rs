@@ -32,7 +32,7 @@ pub(crate) fn resolve(listen: &str, port: u16) -> Result<SocketAddr, Error> {
 
 /// Binds the listening socket as oslo.service does: SO_REUSEADDR,
 /// SO_KEEPALIVE, TCP_KEEPIDLE, `backlog`, retrying while the address is in
-/// use for up to `bind_timeout`.
+/// use for up to `bind_timeout` (a warning says so at the first refusal).
 ///
 /// Synchronous, touches no runtime: safe in the master before fork.
 ///
@@ -58,10 +58,20 @@ pub(crate) fn bind(options: &ServerOptions) -> Result<(TcpListener, bool), Error
     }
     let addr = addr?;
     let started = Instant::now();
+    let mut warned = false;
     loop {
         match try_bind(addr, options) {
             Ok(listener) => return Ok((listener, false)),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                if !warned {
+                    warned = true;
+                    tracing::warn!(
+                        api = %options.name,
+                        "{}: address {addr} is already in use; retrying for up to {} s",
+                        options.name,
+                        options.bind_timeout.as_secs_f64()
+                    );
+                }
                 if started.elapsed() >= options.bind_timeout {
                     return Err(Error::AddrInUse {
                         addr,

@@ -23,6 +23,7 @@
 //! configuration errors, which happen before a launcher exists).
 
 mod options;
+mod pidfile;
 mod process;
 pub mod recycle;
 mod single;

@@ -1,3 +1,4 @@
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Options of both launchers. Names follow oslo.service where it has them.
@@ -18,6 +19,7 @@ pub struct LauncherOptions {
     pub(crate) worker_threads: usize,
     pub(crate) max_start_failures: u32,
     pub(crate) start_failure_backoff: Duration,
+    pub(crate) pid_file: Option<PathBuf>,
     pub(crate) max_requests: u64,
     pub(crate) max_requests_jitter: u64,
     pub(crate) restart_method: RestartMethod,
@@ -73,6 +75,7 @@ impl Default for LauncherOptions {
             max_requests: 0,
             max_requests_jitter: 0,
             restart_method: RestartMethod::Reload,
+            pid_file: None,
         }
     }
 }
@@ -143,6 +146,51 @@ impl LauncherOptions {
         self
     }
 
+    /// A file the launcher writes its PID to (one line) once it runs,
+    /// and removes when it exits: the master's PID for a
+    /// [`crate::ProcessLauncher`], this process's for a
+    /// [`crate::ServiceLauncher`]. The directory must exist. Default is
+    /// none.
+    pub fn pid_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.pid_file = Some(path.into());
+        self
+    }
+
+    /// The launcher options read from configuration
+    /// ([`fjord_config::opts::LauncherOptions`]): `graceful_shutdown_timeout`,
+    /// `pid_file`, `max_requests`, `max_requests_jitter` and
+    /// `restart_method`, on top of these options.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fjord_config::{ConfigOpts, EnvSource, opts};
+    /// use fjord_service::LauncherOptions;
+    ///
+    /// let mut conf = ConfigOpts::new("api").env_source(EnvSource::Off);
+    /// opts::register_launcher_opts(&mut conf)?;
+    /// conf.parse_args(["api", "--pid-file", "/run/api.pid"])?;
+    /// let o = LauncherOptions::default()
+    ///     .name("api")
+    ///     .configured(&opts::LauncherOptions::from_conf(&conf)?);
+    /// assert_eq!(o.get_pid_file(), Some(std::path::Path::new("/run/api.pid")));
+    /// # Ok::<(), fjord_config::Error>(())
+    /// ```
+    pub fn configured(mut self, conf: &fjord_config::opts::LauncherOptions) -> Self {
+        self.graceful_shutdown_timeout = conf.graceful_shutdown_timeout.unwrap_or_default();
+        self.pid_file = conf.pid_file.as_ref().map(PathBuf::from);
+        self.max_requests = conf.max_requests;
+        self.max_requests_jitter = conf.max_requests_jitter;
+        // The option's declared choices are the two names.
+        self.restart_method = conf.restart_method.parse().unwrap_or_default();
+        self
+    }
+
+    /// See [`LauncherOptions::pid_file`].
+    pub fn get_pid_file(&self) -> Option<&Path> {
+        self.pid_file.as_deref()
+    }
+
     /// See [`LauncherOptions::graceful_shutdown_timeout`].
     pub fn get_graceful_shutdown_timeout(&self) -> Duration {
         self.graceful_shutdown_timeout
@@ -174,6 +222,7 @@ mod tests {
         assert_eq!(o.graceful_shutdown_timeout, Duration::from_secs(60));
         assert_eq!(o.worker_threads, 1);
         assert_eq!(o.max_start_failures, 5);
+        assert_eq!(o.get_pid_file(), None);
         assert_eq!(o.graceful_deadline(), Some(Duration::from_secs(60)));
         let forever = o.graceful_shutdown_timeout(Duration::ZERO);
         assert_eq!(forever.graceful_deadline(), None);

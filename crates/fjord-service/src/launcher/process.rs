@@ -226,7 +226,8 @@ impl ProcessLauncher {
     /// socket (see [`crate::activation`]) that no service took, or when this process
     /// already runs more than one thread (fork would not be safe: build the
     /// launcher before any runtime or thread); [`ErrorKind::Os`] when pipes,
-    /// signal handlers or the first fork cannot be had.
+    /// signal handlers or the first fork cannot be had, or the
+    /// [`LauncherOptions::pid_file`] cannot be written.
     pub fn wait(self) -> Result<Exit> {
         if self.slots.is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "no service to launch"));
@@ -268,6 +269,12 @@ impl ProcessLauncher {
             recycling: None,
             later_stage: false,
         };
+        let _pid_file = master
+            .options
+            .pid_file
+            .as_deref()
+            .map(super::pidfile::PidFile::create)
+            .transpose()?;
         proctitle::set(&format!("fjord: master {}", master.options.name));
         master.run()
     }
@@ -955,6 +962,10 @@ impl Master {
                 return;
             };
             if reload.step.is_some() {
+                return;
+            }
+            if reload.queue.is_empty() && self.children.values().any(|c| c.retiring) {
+                // Complete once the last replaced worker has exited.
                 return;
             }
             let Some((s, i)) = reload.queue.pop_front() else {

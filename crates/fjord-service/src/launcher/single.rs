@@ -85,14 +85,21 @@ impl ServiceLauncher {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`] with no service, or with an inherited
-    /// socket (see [`crate::activation`]) that no service took; [`ErrorKind::Os`] when
-    /// the runtime or signal handlers cannot be had. A service that fails to
+    /// socket (see [`crate::activation`]) that no service took;
+    /// [`ErrorKind::Os`] when the runtime or signal handlers cannot be had,
+    /// or the [`LauncherOptions::pid_file`] cannot be written. A service that fails to
     /// start stops the others and gives [`Exit::StartFailed`].
     pub fn wait(self) -> Result<Exit> {
         if self.services.is_empty() {
             return Err(Error::new(ErrorKind::InvalidInput, "no service to launch"));
         }
         crate::activation::check_all_taken()?;
+        let _pid_file = self
+            .options
+            .pid_file
+            .as_deref()
+            .map(super::pidfile::PidFile::create)
+            .transpose()?;
         let rt = build_runtime(self.options.worker_threads)
             .map_err(|e| Error::with_source(ErrorKind::Os, "cannot build the runtime", e))?;
         let exit = rt.block_on(self.run());

@@ -1,10 +1,10 @@
 //! The record store: one API over SQLite and PostgreSQL (sqlx).
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 use time::OffsetDateTime;
 
@@ -147,15 +147,20 @@ impl ServiceRecordsBuilder {
                 Pool::Sqlite(pool)
             }
             Target::SqliteFile(path) => {
+                // No journal mode on connect: switching a file to WAL takes
+                // a lock SQLite's busy timeout does not wait for, so
+                // `set_wal` does it once, retrying.
                 let opts = SqliteConnectOptions::new()
                     .filename(&path)
                     .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(self.max_connections)
                     .acquire_timeout(self.acquire_timeout)
                     .connect_with(opts)
+                    .await
+                    .map_err(connect_err)?;
+                set_wal(&pool, SQLITE_BUSY_TIMEOUT)
                     .await
                     .map_err(connect_err)?;
                 Pool::Sqlite(pool)
@@ -557,6 +562,45 @@ fn validate_table(table: &str) -> Result<(), RecordsError> {
             reason: "letters, digits and _, not starting with a digit, at most 48 characters",
         })
     }
+}
+
+/// How long a SQLite statement waits for another connection's lock (the
+/// busy timeout), and how long the switch to WAL is retried.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Puts the SQLite file in WAL journal mode (readers never block the
+/// writer; the mode stays with the file). The switch needs an exclusive
+/// lock that SQLite returns `SQLITE_BUSY` for at once, without its busy
+/// timeout, while another process creates or writes the same new file:
+/// that is retried, with a growing pause, for up to `timeout`. On a file
+/// already in WAL mode this is a read of the mode.
+async fn set_wal(pool: &SqlitePool, timeout: Duration) -> Result<(), sqlx::Error> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let outcome = sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL")
+            .fetch_one(pool)
+            .await;
+        let busy = match &outcome {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            // SQLite answers with the mode it kept when it could not switch.
+            Ok(_) => true,
+            Err(e) => is_busy(e),
+        };
+        if !busy || Instant::now() >= deadline {
+            return outcome.map(drop);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// `SQLITE_BUSY` or one of its extended codes (`SQLITE_BUSY_RECOVERY`, ...).
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 5)
 }
 
 /// A stable 64-bit key for the table's advisory lock (FNV-1a).

@@ -22,6 +22,15 @@ use fjord_config::{ConfigOpts, ConfigSource, Opt, OptGroup, opts};
 use fjord_service::servicegroup::{ServiceRecords, format_table};
 
 /// Operator commands on a fjord deployment's service records.
+///
+/// fjord-manage works on the state a fjord deployment shares, as nova-manage
+/// does for nova: every API and RPC service registers a service record and
+/// heart-beats it; `service list` shows each one with its state (up/down)
+/// and status (enabled/disabled), `service disable` and `service enable`
+/// change the status. The database is `[database] connection` of the files
+/// given with --config-file or --config-dir (for the demo,
+/// etc/demo/demo.conf), or OS_DATABASE__CONNECTION. Exit codes: 0 done, 1
+/// the database failed or nothing matched, 2 bad input.
 #[derive(Debug, Parser)]
 #[command(name = "fjord-manage", version)]
 struct Cli {

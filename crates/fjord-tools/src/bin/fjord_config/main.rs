@@ -27,6 +27,15 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use fjord_config::Catalog;
 
 /// See what fjord reads from config files, check them, generate samples.
+///
+/// fjord-config is the configuration tool of fjord services, oslo's
+/// oslo-config-generator and oslo-config-validator in one: `dump` shows what
+/// a service reads from its config files, `validate` reports unknown
+/// options, bad values and deprecated names with file and line, `generate`
+/// writes a commented sample or a Markdown reference of the options of
+/// namespaces (fjord.launcher, fjord.http, fjord.messaging, fjord.service,
+/// ...), and `paste` shows what an api-paste.ini loads to. Exit codes: 0
+/// fine, 1 `validate` found problems, 2 bad input.
 #[derive(Debug, Parser)]
 #[command(name = "fjord-config", version)]
 struct Cli {
