@@ -70,7 +70,7 @@ fn main() -> anyhow::Result<()> {
     let mut launcher = ProcessLauncher::new(
         LauncherOptions::default()
             .name("apis")
-            .graceful_shutdown_timeout(launcher_opts.graceful_shutdown_timeout.unwrap_or_default()),
+            .configured(&launcher_opts),
     );
     let enabled: Vec<String> = conf.get("DEFAULT", "enabled_apis")?;
     if let Some(unknown) = enabled.iter().find(|e| !KNOWN.contains(&e.as_str())) {

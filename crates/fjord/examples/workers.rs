@@ -56,6 +56,9 @@ struct Args {
     /// First back-off after a start failure, in seconds.
     #[arg(long, default_value_t = 1.0)]
     start_failure_backoff: f64,
+    /// File the master (or the single process) writes its PID to while it runs.
+    #[arg(long, value_name = "PATH")]
+    pid_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug)]
@@ -137,11 +140,14 @@ fn main() -> anyhow::Result<()> {
         crash_after: args.crash_after.map(Duration::from_secs_f64),
         stuck: args.stuck,
     };
-    let options = LauncherOptions::default()
+    let mut options = LauncherOptions::default()
         .name("workers")
         .graceful_shutdown_timeout(Duration::from_secs(args.graceful_shutdown_timeout))
         .max_start_failures(args.max_start_failures)
         .start_failure_backoff(Duration::from_secs_f64(args.start_failure_backoff));
+    if let Some(path) = args.pid_file {
+        options = options.pid_file(path);
+    }
     let launcher = launch(service, args.workers, options)?;
     let exit = launcher.wait()?;
     std::process::exit(exit.code());

@@ -15,6 +15,15 @@ pub struct TestDb {
     dir: Option<PathBuf>,
 }
 
+impl Drop for TestDb {
+    /// Removes the SQLite file's temp directory.
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join(unique("fjord_sg"));
