@@ -9,6 +9,9 @@ side in one run:
     --max-requests recycling, if the binary has them (--max-requests from
     `http_hello --help`, the upgrade from the binary holding its hand-over
     variable; otherwise a row says they are not available in this build);
+    and, if the build has --reuse-port, the HUPs again with a SO_REUSEPORT
+    listener per worker (a worker's own accept queue goes with it: the
+    classic way a reload resets connections);
   * nginx (generated config as in bench/http_bench.py, 2 workers): reload,
     i.e. SIGHUP to the master, which is what `nginx -s reload` sends (it reads
     the pid file and signals the master); and, for comparison with fjord's
@@ -40,6 +43,11 @@ always has a request in flight (as with wrk). Counted:
     shown in the notes;
   * a response with `Connection: close` ends its connection cleanly: the
     client connects again, nothing is counted as failed.
+
+The notes say how requests were lost (EOF: the server closed the
+connection; ConnectionResetError: a reset) and how many of them before any
+byte of the answer: such a request is one an HTTP client may send again on
+a new connection if it is idempotent (RFC 9110 9.2.2), a POST it may not.
 
 Latency is from the write of a request to the last byte of its response, as
 the client sees it (so it includes the client's own event loop turns: the
@@ -253,6 +261,8 @@ class Stats:
         self.refused = 0
         self.connect_errors = 0
         self.clean_closes = 0  # responses with Connection: close
+        self.lost_kinds = {}  # how in-flight requests were lost: "EOF", "ConnectionResetError", ...
+        self.connect_error_kinds = {}  # connect errors other than refused, by kind
         self.latencies = []  # (completion time, latency), seconds since start
 
 
@@ -310,6 +320,8 @@ class Conn(asyncio.Protocol):
     def connection_lost(self, exc):
         if self.sent_at is not None:
             self.client.stats.closed += 1
+            kind = "EOF" if exc is None else type(exc).__name__
+            self.client.stats.lost_kinds[kind] = self.client.stats.lost_kinds.get(kind, 0) + 1
             if not self.buf:
                 self.client.stats.closed_before_answer += 1
             self.sent_at = None
@@ -341,8 +353,10 @@ class Client:
                 self.stats.refused += 1
                 await asyncio.sleep(RETRY)
                 continue
-            except (OSError, asyncio.TimeoutError):
+            except (OSError, asyncio.TimeoutError) as e:
                 self.stats.connect_errors += 1
+                kind = "timeout" if isinstance(e, asyncio.TimeoutError) else type(e).__name__
+                self.stats.connect_error_kinds[kind] = self.stats.connect_error_kinds.get(kind, 0) + 1
                 await asyncio.sleep(RETRY)
                 continue
             self.conns.add(conn)
@@ -442,7 +456,7 @@ def fjord_features():
             upgrade = b"FJORD_UPGRADE_FD" in f.read()
     except OSError:
         upgrade = False
-    return {"max_requests": "--max-requests" in text, "usr1": upgrade}
+    return {"max_requests": "--max-requests" in text, "usr1": upgrade, "reuse_port": "--reuse-port" in text}
 
 
 # Path keys, their labels, and when their signals go (seconds into the run).
@@ -453,6 +467,7 @@ PATHS = {
     "steady": ("steady load, no signal", None, []),
     "hup": ("HUP reload ×3", signal.SIGHUP, HUPS),
     "term": ("TERM graceful stop", signal.SIGTERM, MIDDLE),
+    "hup_reuse_port": ("HUP reload ×3, --reuse-port", signal.SIGHUP, HUPS),
     "usr1": ("USR1 binary upgrade", signal.SIGUSR1, UPGRADE),
     "max_requests": ("max_requests recycling", None, []),
     "reload": ("reload (SIGHUP, = nginx -s reload) ×3", signal.SIGHUP, HUPS),
@@ -465,6 +480,8 @@ def servers():
     if os.path.exists(FJORD_BIN):
         feats = fjord_features()
         paths = ["steady", "hup", "term"]
+        if feats["reuse_port"]:
+            paths.append("hup_reuse_port")
         missing = []
         for key, have in (("usr1", feats["usr1"]), ("max_requests", feats["max_requests"])):
             (paths if have else missing).append(key)
@@ -474,6 +491,8 @@ def servers():
                     "--graceful-shutdown-timeout", str(GRACE)]
             if path == "max_requests":
                 argv += ["--max-requests", str(MAX_REQUESTS)]
+            if path == "hup_reuse_port":
+                argv += ["--reuse-port"]
             return argv, None
 
         s = Server(FJORD, fjord_setup, paths)
@@ -618,6 +637,8 @@ def run_once(server, path):
         "non_2xx": stats.non_2xx,
         "refused": stats.refused,
         "connect_errors": stats.connect_errors,
+        "lost_kinds": stats.lost_kinds,
+        "connect_error_kinds": stats.connect_error_kinds,
         "clean_closes": stats.clean_closes,
         "p50_ms": pct(lats, 50) * 1e3,
         "p99_ms": pct(lats, 99) * 1e3,
@@ -653,6 +674,12 @@ def summarize(runs):
         res[k + "_total"] = sum(r[k] for r in runs)
     for k in ("requests", "failed", "refused", "p99_ms", "p99_after_signal_ms", "max_ms", "workers_seen"):
         res["rounds_" + k] = [r[k] for r in runs]
+    for k in ("lost_kinds", "connect_error_kinds"):
+        total = {}
+        for r in runs:
+            for kind, n in r.get(k, {}).items():
+                total[kind] = total.get(kind, 0) + n
+        res[k + "_total"] = total
     return res
 
 
@@ -666,7 +693,8 @@ def notes(path, r):
     if r["failed_total"]:
         kinds = []
         if r["failed_closed_total"]:
-            kinds.append(f"{r['failed_closed_total']} closed/reset in flight, "
+            how = ", ".join(f"{kind} {n}" for kind, n in sorted(r.get("lost_kinds_total", {}).items()))
+            kinds.append(f"{r['failed_closed_total']} closed/reset in flight{f' ({how})' if how else ''}, "
                          f"{r.get('failed_closed_before_answer_total', 0)} of them before any byte of the answer")
         for k, name in (("failed_timeout_total", "timed out"), ("non_2xx_total", "non-2xx")):
             if r[k]:
@@ -681,9 +709,10 @@ def notes(path, r):
         out.append(f"{fmt(r['workers_seen'], '.0f')} processes seen under the master ({WORKERS} at start)")
     if r["exited_after_signal_s"] == r["exited_after_signal_s"]:
         who = "old master exited" if path == "usr1" else "master exited"
-        out.append(f"{who} {r['exited_after_signal_s']:.2f} s after the signal")
+        out.append(f"{who} {r['exited_after_signal_s'] * 1000:.0f} ms after the signal")
     if r["connect_errors_total"]:
-        out.append(f"{r['connect_errors_total']} other connect errors")
+        how = ", ".join(f"{kind} {n}" for kind, n in sorted(r.get("connect_error_kinds_total", {}).items()))
+        out.append(f"{r['connect_errors_total']} other connect errors{f' ({how})' if how else ''}")
     if r["clean_closes"]:
         out.append(f"{fmt(r['clean_closes'], '.0f')} `Connection: close` answers")
     return "; ".join(out)
