@@ -27,6 +27,9 @@ pub struct DemoConf {
     pub api_paste_config: Option<PathBuf>,
     /// `pid_file` (`--pid-file`); unset, `<state_path>/<program>.pid`.
     pub pid_file: PathBuf,
+    /// The launcher options as configured (`max_requests`,
+    /// `restart_method`, ...): see `LauncherOptions::configured`.
+    pub launcher: opts::LauncherOptions,
     /// `rpc_response_timeout`.
     pub rpc_response_timeout: Duration,
     /// `graceful_shutdown_timeout` (zero: forever).
@@ -136,6 +139,7 @@ impl DemoConf {
         };
         let pid_file = launcher
             .pid_file
+            .clone()
             .map(PathBuf::from)
             .unwrap_or_else(|| state_path.join(format!("{}.pid", conf.prog())));
         let connection = conf
@@ -151,7 +155,7 @@ impl DemoConf {
         Ok(DemoConf {
             server: fjord::http::server::ServerOptions::from_conf(conf, "osapi_demo")?,
             messaging,
-            host: launcher.host,
+            host: launcher.host.clone(),
             connection,
             api_paste_config,
             pid_file,
@@ -161,6 +165,7 @@ impl DemoConf {
             service_down_time: secs("DEFAULT", "service_down_time")?,
             counter_interval: secs("demo", "counter_interval")?,
             state_path,
+            launcher,
         })
     }
 }

@@ -104,7 +104,14 @@ pub fn reload_hook(
                 e,
             )
         };
-        let changes = opts.reload_all().map_err(reload_error)?;
+        // `reload`: every option (the workers restart on them anyway);
+        // `mutate`: the mutable ones only, as oslo's mutate_config_files.
+        let changes = if current(&shared).launcher.restart_method == "mutate" {
+            opts.reload()
+        } else {
+            opts.reload_all()
+        }
+        .map_err(reload_error)?;
         for c in changes.applied() {
             tracing::info!("option [{}] {} changed", c.group, c.name);
         }

@@ -7,24 +7,54 @@ use std::time::Duration;
 
 use fjord::messaging::{Endpoint, FnEndpoint, RemoteError};
 use fjord::rpc_service::Manager;
-use fjord::service::periodic::{PeriodicTask, PeriodicTasks};
+use fjord::service::TaskGroup;
 use serde_json::{Value, json};
 
+/// The interval of the counting task, read each time it runs.
+pub type Interval = Arc<dyn Fn() -> Duration + Send + Sync>;
+
 /// The demo worker's manager.
-#[derive(Debug)]
 pub struct DemoManager {
     host: String,
     counter: Arc<AtomicU64>,
-    counter_interval: Duration,
+    counter_interval: Interval,
+}
+
+impl std::fmt::Debug for DemoManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoManager")
+            .field("host", &self.host)
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DemoManager {
-    /// A manager reporting `host` as where it runs.
-    pub fn new(host: &str, counter_interval: Duration) -> Self {
+    /// A manager reporting `host` as where it runs, counting every
+    /// `counter_interval()` (read before each wait, so a reloaded or
+    /// mutated `[demo] counter_interval` applies at the next run).
+    pub fn new(host: &str, counter_interval: Interval) -> Self {
         DemoManager {
             host: host.to_owned(),
             counter: Arc::new(AtomicU64::new(0)),
             counter_interval,
+        }
+    }
+
+    /// The counting task, for [`fjord::rpc_service::RpcService::with_task`]:
+    /// counts at once, then every `counter_interval`.
+    pub fn count_task(&self) -> impl Fn(&TaskGroup) + Send + Sync + 'static {
+        let counter = self.counter.clone();
+        let interval = self.counter_interval.clone();
+        move |tg: &TaskGroup| {
+            let counter = counter.clone();
+            let interval = interval.clone();
+            tg.add_dynamic_timer(Duration::ZERO, None, move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                tracing::info!("periodic task count: counter={n}");
+                let next = interval();
+                async move { next }
+            });
         }
     }
 }
@@ -50,19 +80,5 @@ impl Manager for DemoManager {
             })
             .build();
         vec![Arc::new(endpoint)]
-    }
-
-    fn periodic_tasks(&self) -> PeriodicTasks {
-        let counter = self.counter.clone();
-        PeriodicTasks::new().owner("DemoManager").add(
-            PeriodicTask::new("count", self.counter_interval, move |()| {
-                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                async move {
-                    tracing::info!("periodic task count: counter={n}");
-                    Ok::<(), std::io::Error>(())
-                }
-            })
-            .run_immediately(true),
-        )
     }
 }

@@ -24,17 +24,23 @@ fn main() -> anyhow::Result<()> {
     let api = api::build(conf.clone(), move || {
         api::ApiContext::new(m::current(&s), t.clone(), records.clone())
     })?;
-    let manager = DemoManager::new(&conf.host, conf.counter_interval);
+    let s = shared.clone();
+    let manager = DemoManager::new(
+        &conf.host,
+        std::sync::Arc::new(move || m::current(&s).counter_interval),
+    );
+    let count = manager.count_task();
     let heartbeat = fjord_demo::records::heartbeat(&conf, "demo-worker", "demo");
     let worker = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?
         .periodic_options(fjord_demo::records::service_options(&conf).periodic())
+        .with_task(count)
         .with_task(move |tg| {
             heartbeat.start(tg);
         });
     let mut launcher = ProcessLauncher::new(
         LauncherOptions::default()
             .name("demo-all")
-            .graceful_shutdown_timeout(conf.graceful_shutdown_timeout)
+            .configured(&conf.launcher)
             .pid_file(&conf.pid_file),
     );
     launcher.launch_service(api, conf.server.workers)?;

@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     })?;
     let options = LauncherOptions::default()
         .name("demo-api")
-        .graceful_shutdown_timeout(conf.graceful_shutdown_timeout)
+        .configured(&conf.launcher)
         .pid_file(&conf.pid_file);
     let mut launcher = launch(service, conf.server.workers, options)?;
     launcher.on_reload(m::reload_hook(opts, shared));

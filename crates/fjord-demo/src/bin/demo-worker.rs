@@ -16,16 +16,22 @@ fn main() -> anyhow::Result<()> {
     m::ensure_state_path(&conf)?;
     let transport = m::transport(&conf)?;
     let shared: m::SharedConf = std::sync::Arc::new(std::sync::RwLock::new(conf.clone()));
-    let manager = DemoManager::new(&conf.host, conf.counter_interval);
+    let s = shared.clone();
+    let manager = DemoManager::new(
+        &conf.host,
+        std::sync::Arc::new(move || m::current(&s).counter_interval),
+    );
+    let count = manager.count_task();
     let heartbeat = fjord_demo::records::heartbeat(&conf, "demo-worker", "demo");
     let service = RpcService::create("demo-worker", "demo", &conf.host, &transport, manager)?
         .periodic_options(fjord_demo::records::service_options(&conf).periodic())
+        .with_task(count)
         .with_task(move |tg| {
             heartbeat.start(tg);
         });
     let options = LauncherOptions::default()
         .name("demo-worker")
-        .graceful_shutdown_timeout(conf.graceful_shutdown_timeout)
+        .configured(&conf.launcher)
         .pid_file(&conf.pid_file);
     let mut launcher = launch(service, Some(1), options)?;
     launcher.on_reload(m::reload_hook(opts, shared));

@@ -759,6 +759,14 @@ impl Master {
                 // This process's copy of the hook: with restart_method =
                 // mutate the worker runs it on SIGHUP.
                 let hook = self.hook.take();
+                // The other services' listening sockets are not this
+                // worker's: a copy kept here would hold them open (and
+                // their backlog unserved) after their own workers stop.
+                for (other, slot) in self.slots.iter().enumerate() {
+                    if other != s {
+                        slot.service.close_listeners();
+                    }
+                }
                 let code = self.child(service, index, status_w, &close, &mask, hook);
                 std::process::exit(code);
             }
