@@ -157,3 +157,40 @@ fn demo_all_fails_no_request_through_reload_upgrade_and_stop() {
         assert!(r.ok > 100, "{what}: {r:?}");
     }
 }
+
+/// Stop order: under echo load (each request an RPC call from an API
+/// worker to the demo-worker), SIGTERM drains the API workers before the
+/// RPC worker is told to stop, so no echo in flight fails.
+#[test]
+fn demo_all_stops_the_api_before_the_worker_it_calls() {
+    let mut demo = Demo::start("demo-all", &[]);
+    demo.wait_http("/healthcheck", 200, Duration::from_secs(30));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while demo.http("POST", "/v1/echo", Some(r#"{"ping": 1}"#)).0 != 200
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let load = load::Load::start_with(demo.port, 8, "/v1/echo", Some(r#"{"ping": 1}"#));
+    std::thread::sleep(Duration::from_millis(1500));
+    demo.signal(Signal::SIGTERM);
+    assert_eq!(demo.wait_exit(Duration::from_secs(30)), 0);
+    let r = load.stop();
+    eprintln!(
+        "demo-all, echo through SIGTERM: {} answered, {} failed",
+        r.ok, r.failed
+    );
+    assert_eq!(r.failed, 0, "{r:?}");
+    assert!(r.ok > 100, "{r:?}");
+    let err = demo.stderr();
+    let apis = err
+        .find("the APIs have stopped")
+        .expect("stopped in stages");
+    let worker = err
+        .find("worker of demo-worker stopping")
+        .expect("the worker stops");
+    assert!(
+        apis < worker,
+        "the RPC worker is told after the APIs have stopped"
+    );
+}

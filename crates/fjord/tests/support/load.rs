@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 
@@ -76,6 +76,16 @@ impl Load {
     /// Starts `connections` keep-alive connections to `127.0.0.1:port`,
     /// each sending `GET path` in a loop.
     pub fn start(port: u16, connections: usize, path: &'static str) -> Load {
+        Self::start_with(port, connections, path, None)
+    }
+
+    /// Like [`Load::start`], with `POST` and `body` (JSON) when given.
+    pub fn start_with(
+        port: u16,
+        connections: usize,
+        path: &'static str,
+        body: Option<&'static str>,
+    ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -86,7 +96,7 @@ impl Load {
             rt.block_on(async move {
                 let mut tasks = Vec::new();
                 for _ in 0..connections {
-                    tasks.push(tokio::spawn(connection(port, path, flag.clone())));
+                    tasks.push(tokio::spawn(connection(port, path, body, flag.clone())));
                     tokio::time::sleep(STAGGER).await;
                 }
                 let mut report = Report::default();
@@ -121,7 +131,12 @@ impl Drop for Load {
 }
 
 /// One client connection after another, until `stop`.
-async fn connection(port: u16, path: &'static str, stop: Arc<AtomicBool>) -> Report {
+async fn connection(
+    port: u16,
+    path: &'static str,
+    body: Option<&'static str>,
+    stop: Arc<AtomicBool>,
+) -> Report {
     let mut report = Report::default();
     while !stop.load(Ordering::SeqCst) {
         let stream = match tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
@@ -134,7 +149,7 @@ async fn connection(port: u16, path: &'static str, stop: Arc<AtomicBool>) -> Rep
         };
         let _ = stream.set_nodelay(true);
         let Ok((mut sender, conn)) =
-            hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream)).await
+            hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream)).await
         else {
             continue;
         };
@@ -148,9 +163,12 @@ async fn connection(port: u16, path: &'static str, stop: Arc<AtomicBool>) -> Rep
             }
             sent += 1;
             let last = sent == REQUESTS_PER_CONNECTION;
-            let mut req = http::Request::get(path)
+            let mut req = http::Request::builder()
+                .method(if body.is_some() { "POST" } else { "GET" })
+                .uri(path)
                 .header(http::header::HOST, "127.0.0.1")
-                .body(Empty::new())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from_static(body.unwrap_or("").as_bytes())))
                 .expect("request");
             if last {
                 req.headers_mut().insert(
