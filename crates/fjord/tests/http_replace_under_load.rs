@@ -32,20 +32,7 @@ fn start_with(workers: usize, extra: &[&str]) -> (Proc, u16) {
     ];
     args.extend_from_slice(extra);
     let p = Proc::example("http_hello", &args);
-    p.wait_stdout("the listening line", Duration::from_secs(30), |o| {
-        o.iter()
-            .any(|l| l.starts_with("listening on http://127.0.0.1:"))
-    });
-    let port = p
-        .stdout()
-        .iter()
-        .find_map(|l| {
-            l.strip_prefix("listening on http://127.0.0.1:")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .expect("port");
+    let port = p.listening_port();
     (p, port)
 }
 

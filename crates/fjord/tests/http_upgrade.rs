@@ -48,20 +48,7 @@ fn start(bin: &Path, notify_socket: Option<&Path>) -> (Proc, u16) {
         cmd.env("NOTIFY_SOCKET", path);
     }
     let p = Proc::spawn(cmd);
-    p.wait_stdout("the listening line", Duration::from_secs(30), |o| {
-        o.iter()
-            .any(|l| l.starts_with("listening on http://127.0.0.1:"))
-    });
-    let port = p
-        .stdout()
-        .iter()
-        .find_map(|l| {
-            l.strip_prefix("listening on http://127.0.0.1:")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .expect("port");
+    let port = p.listening_port();
     (p, port)
 }
 

@@ -140,6 +140,19 @@ impl Proc {
         }
     }
 
+    /// Waits for the `listening on http://127.0.0.1:PORT` line an HTTP
+    /// example prints once all its workers serve; returns the port.
+    pub fn listening_port(&self) -> u16 {
+        const LINE: &str = "listening on http://127.0.0.1:";
+        self.wait_stdout("the listening line", Duration::from_secs(30), |o| {
+            o.iter().any(|l| l.starts_with(LINE))
+        });
+        self.stdout()
+            .iter()
+            .find_map(|l| l.strip_prefix(LINE)?.trim().parse().ok())
+            .expect("port")
+    }
+
     /// PIDs from `worker started pid=N` lines, in order.
     pub fn started_pids(&self) -> Vec<i32> {
         pids_with(&self.stdout(), "worker started pid=")
