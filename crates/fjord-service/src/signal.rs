@@ -43,13 +43,26 @@ pub(crate) const MASTER_SIGNALS: [Signal; 8] = [
     Signal::SIGTTOU,
 ];
 
-/// Handlers installed on a self-pipe. Dropping it does not uninstall them:
-/// the master keeps them for its whole life; a forked child calls
-/// [`reset_in_child`].
+/// Handlers installed on a self-pipe. Dropping it does not uninstall them
+/// (a forked child calls [`reset_in_child`]), but it detaches them from the
+/// pipe first: a signal caught afterwards writes nothing, instead of a byte
+/// into a closed, or reused, descriptor.
 #[derive(Debug)]
 pub(crate) struct SelfPipe {
     read: OwnedFd,
     write: OwnedFd,
+}
+
+impl Drop for SelfPipe {
+    fn drop(&mut self) {
+        // Only if the handlers still write to this pipe (not a newer one's).
+        let _ = PIPE_W.compare_exchange(
+            self.write.as_raw_fd(),
+            -1,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+    }
 }
 
 impl SelfPipe {

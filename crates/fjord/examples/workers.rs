@@ -44,6 +44,9 @@ struct Args {
     /// Fail at start (tests the start-failure back-off).
     #[arg(long)]
     fail_start: bool,
+    /// Panic in start (tests the fork boundary).
+    #[arg(long)]
+    panic_start: bool,
     /// Exit with status 1 this many seconds after starting (tests respawn limits).
     #[arg(long)]
     crash_after: Option<f64>,
@@ -66,6 +69,7 @@ struct Jobs {
     tg: TaskGroup,
     job: Duration,
     fail_start: bool,
+    panic_start: bool,
     crash_after: Option<Duration>,
     stuck: bool,
 }
@@ -78,6 +82,7 @@ impl Service for Jobs {
 
     async fn start(&self) -> Result<()> {
         let pid = std::process::id();
+        assert!(!self.panic_start, "asked to panic at start");
         if self.fail_start {
             return Err(fjord::service::Error::start(std::io::Error::other(
                 "asked to fail at start",
@@ -137,6 +142,7 @@ fn main() -> anyhow::Result<()> {
         tg: TaskGroup::default(),
         job: Duration::from_secs_f64(args.job_seconds),
         fail_start: args.fail_start,
+        panic_start: args.panic_start,
         crash_after: args.crash_after.map(Duration::from_secs_f64),
         stuck: args.stuck,
     };

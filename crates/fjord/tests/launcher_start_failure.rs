@@ -37,3 +37,30 @@ fn failing_start_backs_off_then_gives_up() {
         start.elapsed()
     );
 }
+
+/// A panic in a worker stays in the worker: it is caught at the fork
+/// boundary (never unwinding into the master's frames in the child),
+/// logged, and the worker exits with status 70; the master counts it as a
+/// start failure and gives up like for any other.
+#[test]
+fn a_panicking_start_stays_in_the_worker() {
+    let mut p = Proc::example(
+        "workers",
+        &[
+            "--workers",
+            "2",
+            "--panic-start",
+            "--max-start-failures",
+            "3",
+            "--start-failure-backoff",
+            "0.1",
+        ],
+    );
+    let code = p.wait_exit(Duration::from_secs(20));
+    let err = p.stderr().join("\n");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("asked to panic at start"), "{err}");
+    assert!(err.contains("panicked; exiting with status 70"), "{err}");
+    assert!(err.contains("exited with status 70"), "{err}");
+    assert!(!err.contains("exited with status 101"), "{err}");
+}

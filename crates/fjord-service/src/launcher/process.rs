@@ -767,7 +767,21 @@ impl Master {
                         slot.service.close_listeners();
                     }
                 }
-                let code = self.child(service, index, status_w, &close, &mask, hook);
+                // The child never returns or unwinds into the master's code
+                // (its frames, its descriptors' destructors): a panic is
+                // caught here, and the process exits.
+                let name = service.name().to_owned();
+                let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.child(service, index, status_w, &close, &mask, hook)
+                }))
+                .unwrap_or_else(|_| {
+                    tracing::error!(
+                        "worker {name} #{index} pid={} panicked; exiting with status {}",
+                        std::process::id(),
+                        worker::PANICKED
+                    );
+                    worker::PANICKED
+                });
                 std::process::exit(code);
             }
             Ok(ForkResult::Parent { child }) => {

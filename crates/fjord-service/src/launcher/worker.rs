@@ -11,6 +11,8 @@ use super::{Exit, LauncherOptions, ReloadHook, RestartMethod, SharedService};
 
 /// Byte a worker writes on its status pipe once its service serves.
 pub(crate) const READY: u8 = b'R';
+/// The exit status of a worker whose code panicked (EX_SOFTWARE).
+pub(crate) const PANICKED: i32 = 70;
 /// Status byte: this worker has served its `max_requests`; replace it.
 pub(crate) const RETIRE: u8 = b'X';
 
