@@ -41,7 +41,7 @@ const DRAIN_PARTIAL_GRACE: Duration = Duration::from_secs(5);
 /// `Connection: close`. A client that sent its request just as the drain
 /// began (one already on the wire) is answered instead of finding the
 /// connection closed under it; a connection idle for this long is closed.
-pub(crate) const DRAIN_IDLE_LINGER: Duration = Duration::from_secs(1);
+const DRAIN_IDLE_LINGER: Duration = Duration::from_secs(1);
 
 /// hyper's default HTTP/1 read buffer limit; raised when the configured
 /// line limits need more.

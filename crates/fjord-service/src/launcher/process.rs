@@ -910,7 +910,7 @@ impl Master {
                 tracing::info!(
                     "master caught SIGUSR1: started {} as the new master pid={} with {} listening \
                      socket(s); the old workers serve until it does",
-                    upgrade::describe(program).to_string_lossy(),
+                    program.path.display(),
                     u.pid,
                     listeners.len()
                 );

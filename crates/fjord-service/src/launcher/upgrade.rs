@@ -7,7 +7,7 @@
 //! not start: a configuration error, a broken binary), the old workers go
 //! on serving. The sockets are never closed, so no client is refused.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsString};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ const SERVING: u8 = b'S';
 /// How this master was started: what an upgrade runs again.
 #[derive(Debug)]
 pub(crate) struct Program {
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     args: Vec<OsString>,
 }
 
@@ -236,9 +236,4 @@ pub(crate) fn tell_serving(pipe: OwnedFd) {
     if let Err(e) = nix::unistd::write(&pipe, &[SERVING]) {
         tracing::warn!("upgrade: cannot tell the old master this one serves: {e}");
     }
-}
-
-/// The path of `program`, for logs.
-pub(crate) fn describe(program: &Program) -> &OsStr {
-    program.path.as_os_str()
 }
