@@ -11,7 +11,7 @@ if [ -x "$venv/bin/pip" ] && ! "$venv/bin/python" -c 'import oslo_service' 2>/de
   "$venv/bin/pip" install -q oslo.service
 fi
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-cargo build --profile dist --example workers --example http_hello -p fjord
+cargo build --profile dist --example workers -p fjord-service --example http_hello -p fjord
 cargo build --profile dist -p fjord-demo -p hyper-prefork
 cargo build --profile dist -p fjord-messaging --example rpc_bench
 python3 bench/launcher_bench.py

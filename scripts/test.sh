@@ -28,4 +28,18 @@ if [ "$missing" = 1 ] && [ "${FJORD_REQUIRE_SERVICES:-0}" = 1 ]; then
   exit 1
 fi
 export FJORD_OSLO_VENV="$venv"
-exec cargo test --workspace "$@"
+# Each test that skips appends a `SKIPPED test: why` line here
+# (fjord-test-support's skip policy); the summary below counts them.
+FJORD_SKIP_LOG=$(mktemp "${TMPDIR:-/tmp}/fjord-skipped.XXXXXX")
+export FJORD_SKIP_LOG
+cargo test --workspace "$@"
+rc=$?
+skipped=$(grep -c . "$FJORD_SKIP_LOG")
+if [ "$skipped" -gt 0 ]; then
+  echo "test.sh: $skipped test(s) SKIPPED (counted as passed by cargo):"
+  sed 's/^/  /' "$FJORD_SKIP_LOG"
+else
+  echo "test.sh: no test skipped"
+fi
+rm -f "$FJORD_SKIP_LOG"
+exit "$rc"

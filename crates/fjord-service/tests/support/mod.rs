@@ -143,3 +143,6 @@ where
 }
 
 pub mod db;
+
+#[allow(unused_imports)]
+pub use fjord_test_support::{Proc, children_of, is_gone, pids_with, wait_for};

@@ -1,0 +1,8 @@
+//! The integration tests of fjord-demo, one module per area (one test binary).
+
+mod demo_all;
+mod demo_api_alone;
+mod demo_rabbit_postgres;
+mod demo_reload_values;
+mod demo_tour;
+mod support;

@@ -1,0 +1,16 @@
+//! The integration tests of fjord-messaging, one module per area (one test binary).
+
+mod embedded_transport;
+mod example_rpc_server_signals;
+mod interop_python;
+mod notifications;
+mod rabbit_bad_input;
+mod rabbit_config_variants;
+mod rabbit_reconnect;
+mod rabbit_rpc;
+mod rabbit_tls;
+mod rabbit_wire;
+mod rpc_fake;
+mod support;
+mod transport_schemes;
+mod wire_fixtures;

@@ -1,0 +1,27 @@
+//! Helpers shared by the integration tests of every fjord crate.
+//!
+//! * [`skip`]: the one skip-or-fail policy. A test that needs something
+//!   this machine lacks (RabbitMQ, PostgreSQL, the Python venv, the shared
+//!   fixtures) calls [`skip::need`]: under `FJORD_REQUIRE_SERVICES=1` (CI)
+//!   that fails the test; otherwise the test returns early and the skip is
+//!   reported where a reader sees it (a `SKIPPED` line on the terminal, not
+//!   captured by the test harness, and a line in `$FJORD_SKIP_LOG`, which
+//!   `scripts/test.sh` counts in its summary).
+//! * [`wait`]: polling a condition until a deadline, blocking or async.
+//! * [`process`]: a child process whose output lines are collected, and
+//!   `/proc` helpers.
+//! * [`load`]: a keep-alive HTTP/1 load loop that counts failed requests.
+//! * [`paths`]: the workspace root, `../shared` fixtures, the Python venv,
+//!   temporary directories, unique names.
+#![forbid(unsafe_code)]
+
+pub mod load;
+pub mod paths;
+pub mod process;
+pub mod skip;
+pub mod wait;
+
+pub use paths::{files_ending, shared_dir, temp_dir, unique, venv_python, workspace_root};
+pub use process::{Proc, children_of, example, is_gone, pids_with};
+pub use skip::{need, port_open, required};
+pub use wait::{wait_for, wait_for_async, wait_until, wait_until_async, wait_until_future};

@@ -1,0 +1,74 @@
+//! Polling a condition until a deadline.
+//!
+//! `wait_until*` return whether the condition came true; `wait_for*`
+//! panic with `what` when it did not. The `_async` ones sleep on tokio's
+//! timer; `wait_until_future` takes an async check.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+const POLL: Duration = Duration::from_millis(10);
+
+/// Polls `f` (blocking the thread) until it holds or `timeout` passes;
+/// whether it held.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// [`wait_until`], panicking with `what` at the deadline.
+///
+/// # Panics
+///
+/// When `f` does not hold within `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    assert!(
+        wait_until(timeout, f),
+        "timed out after {timeout:?} waiting for {what}"
+    );
+}
+
+/// Polls `f` (sleeping on tokio's timer, so a paused clock works) until
+/// it holds or `timeout` passes; whether it held.
+pub async fn wait_until_async(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    wait_until_future(timeout, || std::future::ready(f())).await
+}
+
+/// [`wait_until_async`], panicking with `what` at the deadline.
+///
+/// # Panics
+///
+/// When `f` does not hold within `timeout`.
+pub async fn wait_for_async(what: &str, timeout: Duration, f: impl FnMut() -> bool) {
+    assert!(
+        wait_until_async(timeout, f).await,
+        "timed out after {timeout:?} waiting for {what}"
+    );
+}
+
+/// Polls the async check `f` (sleeping on tokio's timer) until it holds
+/// or `timeout` passes; whether it held.
+pub async fn wait_until_future<F, Fut>(timeout: Duration, mut f: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if f().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
