@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use super::{ACK_BATCH, Driver, ListenSpec, ListenerControl, take_burst};
 use crate::error::{Error, Result};
 use crate::message::{Reply, decode_body};
-use crate::transport::{ACK_BATCH, Driver, ListenSpec, ListenerControl, take_burst};
 
 type Waiters = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Reply>>>>;
 
