@@ -244,7 +244,7 @@ pub trait Driver: Send + Sync + fmt::Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] once the retries are used up;
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) once the retries are used up;
     /// [`Error::Unroutable`] for a returned mandatory message.
     async fn send(&self, dest: &Destination, message: OutgoingMessage) -> Result<()>;
 
@@ -252,7 +252,7 @@ pub trait Driver: Send + Sync + fmt::Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] when the first connection cannot be made.
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) when the first connection cannot be made.
     async fn listen(&self, spec: ListenSpec) -> Result<Listener>;
 
     /// Closes the connections. Listeners end.

@@ -75,7 +75,7 @@ impl ReplyRouter {
         let queue = listener
             .address
             .clone()
-            .ok_or_else(|| Error::Connection("driver gave no reply queue name".into()))?;
+            .ok_or_else(|| Error::connection("driver gave no reply queue name"))?;
         let waiters: Waiters = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
         let mut rx = listener.receiver;
