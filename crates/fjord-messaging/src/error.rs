@@ -596,9 +596,10 @@ mod tests {
     }
 
     fn rabbit(url: &str) -> Result<Transport> {
-        let mut o = MessagingOptions::default();
-        o.transport_url = Some(url.into());
-        Transport::new(&o)
+        Transport::new(&MessagingOptions {
+            transport_url: Some(url.into()),
+            ..Default::default()
+        })
     }
 
     #[test]
