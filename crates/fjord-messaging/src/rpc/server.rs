@@ -188,7 +188,7 @@ impl RpcServer {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::AlreadyStarted`](crate::ErrorKind::AlreadyStarted) when already running; [`ErrorKind::Connection`](crate::ErrorKind::Connection) when the
+    /// [`ErrorKind::AlreadyStarted`] when already running; [`ErrorKind::Connection`] when the
     /// broker cannot be reached.
     pub async fn start_listening(&self) -> Result<()> {
         if self.running().is_some() {
