@@ -62,7 +62,7 @@ mod target;
 pub mod transport;
 
 pub use async_trait::async_trait;
-pub use error::{BUILTINS, DISPATCHER_MODULE, Error, RemoteError, Result};
+pub use error::{BUILTINS, Cause, DISPATCHER_MODULE, Error, ErrorKind, RemoteError, Result};
 pub use message::Context;
 pub use options::{MessagingOptions, RabbitOptions};
 pub use rpc::{

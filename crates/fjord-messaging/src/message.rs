@@ -90,22 +90,22 @@ pub fn encode_envelope(inner: &Map<String, Value>) -> Vec<u8> {
 ///
 /// # Errors
 ///
-/// [`Error::Decode`] for another content type, a body that is not a JSON
+/// [`ErrorKind::Decode`](crate::ErrorKind::Decode) for another content type, a body that is not a JSON
 /// object, an incompatible `oslo.version` or an `oslo.message` that is not a
 /// JSON object string. The receiver rejects such messages without reply.
 pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Map<String, Value>> {
     match content_type {
         Some(ct) if ct.eq_ignore_ascii_case("application/json") => {}
         other => {
-            return Err(Error::Decode(format!(
+            return Err(Error::decode(format!(
                 "content type {other:?} is not application/json"
             )));
         }
     }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::Decode(format!("body is not JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| Error::decode_json("body is not JSON", e))?;
     let Value::Object(obj) = v else {
-        return Err(Error::Decode("body is not a JSON object".into()));
+        return Err(Error::decode("body is not a JSON object"));
     };
     match (obj.get("oslo.version"), obj.get("oslo.message")) {
         (Some(ver), Some(msg)) => {
@@ -115,17 +115,17 @@ pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Map<String
                 .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
                 .is_some_and(|(maj, min)| maj == 2 && min == 0);
             if !ok {
-                return Err(Error::Decode(format!(
+                return Err(Error::decode(format!(
                     "unsupported envelope version {ver:?}"
                 )));
             }
             let text = msg
                 .as_str()
-                .ok_or_else(|| Error::Decode("oslo.message is not a string".into()))?;
+                .ok_or_else(|| Error::decode("oslo.message is not a string"))?;
             match serde_json::from_str(text) {
                 Ok(Value::Object(inner)) => Ok(inner),
-                Ok(_) => Err(Error::Decode("oslo.message is not a JSON object".into())),
-                Err(e) => Err(Error::Decode(format!("oslo.message is not JSON: {e}"))),
+                Ok(_) => Err(Error::decode("oslo.message is not a JSON object")),
+                Err(e) => Err(Error::decode_json("oslo.message is not JSON", e)),
             }
         }
         _ => Ok(obj),
@@ -228,7 +228,7 @@ impl Request {
     ///
     /// # Errors
     ///
-    /// [`Error::Decode`] when `method` is missing or not a string, or `args`
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when `method` is missing or not a string, or `args`
     /// is not an object.
     pub fn from_inner(mut inner: Map<String, Value>) -> Result<Self> {
         let mut context = Map::new();
@@ -244,12 +244,12 @@ impl Request {
         }
         let method = match inner.remove("method") {
             Some(Value::String(m)) => m,
-            _ => return Err(Error::Decode("request has no method name".into())),
+            _ => return Err(Error::decode("request has no method name")),
         };
         let args = match inner.remove("args") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(a)) => a,
-            Some(_) => return Err(Error::Decode("request args is not an object".into())),
+            Some(_) => return Err(Error::decode("request args is not an object")),
         };
         let s = |v: Option<Value>| match v {
             Some(Value::String(s)) => Some(s),
@@ -350,12 +350,12 @@ impl Reply {
     ///
     /// # Errors
     ///
-    /// [`Error::Decode`] when `_msg_id` is missing or the failure is unreadable.
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when `_msg_id` is missing or the failure is unreadable.
     pub fn from_inner(inner: &Map<String, Value>, allowed: &[String]) -> Result<Self> {
         let msg_id = inner
             .get("_msg_id")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::Decode("reply has no _msg_id".into()))?
+            .ok_or_else(|| Error::decode("reply has no _msg_id"))?
             .to_string();
         let failure = match inner.get("failure") {
             None | Some(Value::Null) => None,

@@ -109,12 +109,11 @@ impl NotificationListener {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] or [`Error::Closed`] when already running.
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) when the broker cannot be reached;
+    /// [`ErrorKind::AlreadyStarted`](crate::ErrorKind::AlreadyStarted) when already running.
     pub async fn start_listening(&self) -> Result<()> {
         if self.running().is_some() {
-            return Err(Error::Closed(
-                "notification listener is already started".into(),
-            ));
+            return Err(Error::AlreadyStarted("notification listener".into()));
         }
         let mut prios: Vec<Priority> = Vec::new();
         for e in &self.endpoints {

@@ -121,7 +121,7 @@ impl Notification {
     ///
     /// # Errors
     ///
-    /// [`Error::Decode`] when the priority is missing or unknown.
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the priority is missing or unknown.
     pub fn from_inner(mut inner: Map<String, Value>) -> Result<Self> {
         let mut ctx = Map::new();
         let keys: Vec<String> = inner
@@ -140,7 +140,7 @@ impl Notification {
         };
         let priority = s("priority");
         let priority = Priority::parse(&priority)
-            .ok_or_else(|| Error::Decode(format!("unknown notification priority {priority:?}")))?;
+            .ok_or_else(|| Error::decode(format!("unknown notification priority {priority:?}")))?;
         Ok(Notification {
             message_id: s("message_id"),
             publisher_id: s("publisher_id"),

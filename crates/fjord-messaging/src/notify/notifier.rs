@@ -108,7 +108,7 @@ impl Notifier {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] once the retries are used up;
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) once the retries are used up;
     /// [`Error::Remote`] when the serializer refuses the payload.
     pub async fn notify(
         &self,

@@ -210,7 +210,7 @@ impl RpcClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidTarget`], [`Error::VersionCap`], [`Error::Connection`]
+    /// [`Error::InvalidTarget`], [`Error::VersionCap`], [`ErrorKind::Connection`](crate::ErrorKind::Connection)
     /// once the retries are used up.
     pub async fn cast(&self, ctx: &Context, method: &str, args: Map<String, Value>) -> Result<()> {
         self.check(method)?;
@@ -231,7 +231,7 @@ impl RpcClient {
     /// [`Error::Timeout`] naming the target and method when no reply comes
     /// in time (or call-monitor heartbeats stop); [`Error::Remote`] with the
     /// server's failure; [`Error::InvalidTarget`] for a fanout target or no
-    /// topic; [`Error::VersionCap`]; [`Error::Connection`]; [`Error::Closed`]
+    /// topic; [`Error::VersionCap`]; [`ErrorKind::Connection`](crate::ErrorKind::Connection); [`ErrorKind::Closed`](crate::ErrorKind::Closed)
     /// when the reply listener went away.
     ///
     /// # Cancel safety

@@ -2,7 +2,6 @@
 
 mod client;
 mod dispatcher;
-pub(crate) mod reply;
 mod serializer;
 mod server;
 

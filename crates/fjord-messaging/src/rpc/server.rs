@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use super::dispatcher::{AccessPolicy, Dispatcher, Endpoint};
 use super::serializer::Serializer;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::message::{Reply, Request, decode_body};
 use crate::target::Target;
 use crate::transport::{
@@ -188,14 +188,11 @@ impl RpcServer {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] when already running; [`Error::Connection`] when the
+    /// [`ErrorKind::AlreadyStarted`] when already running; [`ErrorKind::Connection`] when the
     /// broker cannot be reached.
     pub async fn start_listening(&self) -> Result<()> {
         if self.running().is_some() {
-            return Err(Error::Closed(format!(
-                "RPC server {} is already started",
-                self.target
-            )));
+            return Err(Error::AlreadyStarted(format!("RPC server {}", self.target)));
         }
         let listener = self
             .transport
@@ -377,7 +374,9 @@ async fn send_reply(transport: &Transport, queue: &str, reply: Reply, missing: D
         msg.mandatory = true;
         match transport.driver().send(&dest, msg).await {
             Ok(()) => return,
-            Err(Error::Unroutable(_)) if tokio::time::Instant::now() < deadline => {
+            Err(e)
+                if e.kind() == ErrorKind::Unroutable && tokio::time::Instant::now() < deadline =>
+            {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             Err(e) => {

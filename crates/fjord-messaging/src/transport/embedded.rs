@@ -34,7 +34,7 @@ use super::{
     Acker, Destination, Driver, FakeDriver, IncomingMessage, ListenSpec, Listener, ListenerControl,
     OutgoingMessage,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Largest frame accepted (a message body plus a little JSON).
 const MAX_FRAME: usize = 64 * 1024 * 1024;
@@ -95,7 +95,7 @@ impl From<WireError> for Error {
     fn from(e: WireError) -> Self {
         match e {
             WireError::Unroutable { what } => Error::Unroutable(what),
-            WireError::Other { message } => Error::Connection(message),
+            WireError::Other { message } => Error::connection(message),
         }
     }
 }
@@ -456,25 +456,23 @@ impl Inner {
                     // connection dead before failing what is pending.
                     if !conn.alive.load(Ordering::SeqCst) || conn.tx.send(make(id)).await.is_err() {
                         self.pending().remove(&id);
-                        Err(Error::Connection(
-                            "embedded broker connection closed".into(),
-                        ))
+                        Err(Error::connection("embedded broker connection closed"))
                     } else {
                         match done_rx.await {
                             Ok(r) => r,
-                            Err(_) => Err(Error::Connection(
-                                "embedded broker connection closed".into(),
-                            )),
+                            Err(_) => Err(Error::connection("embedded broker connection closed")),
                         }
                     }
                 }
                 Err(e) => Err(e),
             };
             match outcome {
-                Err(Error::Connection(reason)) if retry.is_none_or(|r| attempt < r) => {
+                Err(e)
+                    if e.kind() == ErrorKind::Connection && retry.is_none_or(|r| attempt < r) =>
+                {
                     attempt += 1;
                     let delay = Duration::from_millis((50 * u64::from(attempt)).min(1000));
-                    tracing::debug!("embedded transport: {reason}; retrying in {delay:?}");
+                    tracing::debug!("embedded transport: {e}; retrying in {delay:?}");
                     tokio::time::sleep(delay).await;
                 }
                 other => return other,
@@ -545,16 +543,16 @@ async fn connect_or_become_broker(path: &Path) -> Result<BrokerStream> {
                 }
             }
             Err(e) => {
-                return Err(Error::Connection(format!(
-                    "embedded broker socket {}: {e}",
-                    path.display()
-                )));
+                return Err(Error::io(
+                    format!("embedded broker socket {}", path.display()),
+                    e,
+                ));
             }
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(500));
     }
-    Err(Error::Connection(format!(
+    Err(Error::connection(format!(
         "no embedded broker on {} and none could be started",
         path.display()
     )))
@@ -564,7 +562,7 @@ async fn connect_or_become_broker(path: &Path) -> Result<BrokerStream> {
 /// another process holds the lock (it is becoming the broker).
 fn try_become_broker(path: &Path) -> Result<Option<(UnixListener, std::fs::File)>> {
     let io = |what: &str, e: std::io::Error| {
-        Error::Connection(format!("embedded broker {what} {}: {e}", path.display()))
+        Error::io(format!("embedded broker {what} {}", path.display()), e)
     };
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
@@ -651,9 +649,7 @@ where
         let pending: Pending =
             std::mem::take(&mut *shared.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for (_, w) in pending {
-            let _ = w.send(Err(Error::Connection(
-                "embedded broker connection lost".into(),
-            )));
+            let _ = w.send(Err(Error::connection("embedded broker connection lost")));
         }
         // Listeners keep their channels; the next use (or the watchdog)
         // reconnects and declares them again.
@@ -684,9 +680,8 @@ impl ListenerControl for EmbeddedControl {
 #[async_trait]
 impl Driver for EmbeddedDriver {
     async fn send(&self, dest: &Destination, message: OutgoingMessage) -> Result<()> {
-        let body = String::from_utf8(message.body).map_err(|_| {
-            Error::Encode("the embedded transport carries UTF-8 JSON bodies".into())
-        })?;
+        let body = String::from_utf8(message.body)
+            .map_err(|_| Error::encode("the embedded transport carries UTF-8 JSON bodies"))?;
         let dest = dest.clone();
         let mandatory = message.mandatory;
         self.inner

@@ -1,13 +1,16 @@
-//! Transports: our own driver trait, the [`Transport`] handle, the
-//! in-process fake driver (M12) and the RabbitMQ driver.
+//! Transports: our own driver trait, the [`Transport`] handle with its
+//! reply queue, the in-process fake driver (M12) and the RabbitMQ driver.
 //!
 //! The RPC and notification layers only speak to [`Driver`]; a driver only
 //! moves opaque enveloped bodies between AMQP-style destinations and
-//! listeners. Everything about the oslo message format lives above it.
+//! listeners. Everything about the oslo message format lives above it, in
+//! [`crate::message`]; this module depends on that one (the reply queue
+//! decodes replies) and never on `rpc` or `notify`, which depend on it.
 
 mod embedded;
 mod fake;
 mod rabbit;
+pub(crate) mod reply;
 mod url;
 
 use std::fmt;
@@ -22,9 +25,10 @@ pub use self::fake::FakeDriver;
 pub use self::rabbit::RabbitDriver;
 pub use self::url::{Password, Scheme, TransportHost, TransportUrl};
 
+use self::reply::ReplyRouter;
+
 use crate::error::{Error, Result};
 use crate::options::MessagingOptions;
-use crate::rpc::reply::ReplyRouter;
 
 /// Where a message is published.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -240,7 +244,7 @@ pub trait Driver: Send + Sync + fmt::Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] once the retries are used up;
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) once the retries are used up;
     /// [`Error::Unroutable`] for a returned mandatory message.
     async fn send(&self, dest: &Destination, message: OutgoingMessage) -> Result<()>;
 
@@ -248,7 +252,7 @@ pub trait Driver: Send + Sync + fmt::Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`Error::Connection`] when the first connection cannot be made.
+    /// [`ErrorKind::Connection`](crate::ErrorKind::Connection) when the first connection cannot be made.
     async fn listen(&self, spec: ListenSpec) -> Result<Listener>;
 
     /// Closes the connections. Listeners end.

@@ -80,19 +80,41 @@ impl std::fmt::Debug for RabbitDriver {
 }
 
 enum SendError {
-    /// The connection or channel failed: reconnect and retry.
-    Retry(String),
+    /// The connection or channel failed while doing `what`: reconnect and
+    /// retry.
+    Retry {
+        what: String,
+        source: Option<lapin::Error>,
+    },
     /// Retrying cannot help.
     Fatal(Error),
 }
 
-fn lapin_err(what: &str, e: &lapin::Error) -> SendError {
-    let text = format!("{what}: {e}");
+impl SendError {
+    /// The error to return once the retries are used up.
+    fn into_error(self, dest: &Destination) -> Error {
+        match self {
+            SendError::Fatal(e) => e,
+            SendError::Retry { what, source } => {
+                let context = format!("publishing to {dest} failed: {what}");
+                match source {
+                    Some(e) => Error::broker(context, e),
+                    None => Error::connection(context),
+                }
+            }
+        }
+    }
+}
+
+fn lapin_err(what: &str, e: lapin::Error) -> SendError {
     if e.is_amqp_soft_error() {
         // For example PRECONDITION_FAILED: the same declare fails again.
-        SendError::Fatal(Error::Connection(text))
+        SendError::Fatal(Error::broker(what, e))
     } else {
-        SendError::Retry(text)
+        SendError::Retry {
+            what: what.to_string(),
+            source: Some(e),
+        }
     }
 }
 
@@ -224,10 +246,7 @@ impl Shared {
             return Ok(tls);
         }
         let read = |option: &str, path: &str| {
-            std::fs::read(path).map_err(|e| Error::InvalidOption {
-                option: option.into(),
-                reason: format!("cannot read {path}: {e}"),
-            })
+            std::fs::read(path).map_err(|e| Error::option_file(option, path, e))
         };
         if !self.opts.ssl_ca_file.is_empty() {
             let pem = read("ssl_ca_file", &self.opts.ssl_ca_file)?;
@@ -247,7 +266,10 @@ impl Shared {
     /// One connection attempt on every host, round-robin from the next one.
     async fn connect_once(&self) -> Result<Connection> {
         let n = self.hosts.len().max(1);
-        let mut errors = Vec::new();
+        // The last failure is the error's source; earlier ones are named
+        // in its text.
+        let mut last: Option<(String, lapin::Error)> = None;
+        let mut earlier = Vec::new();
         for _ in 0..n {
             let i = self.next_host.fetch_add(1, Ordering::Relaxed) % n;
             let Some(host) = self.hosts.get(i) else { break };
@@ -255,7 +277,7 @@ impl Shared {
                 format!("{}:{}", self.connection_name, new_id()),
             ));
             let runtime = lapin::runtime::default_runtime()
-                .map_err(|e| Error::Connection(format!("no async runtime for lapin: {e}")))?;
+                .map_err(|e| Error::broker("no async runtime for lapin", e))?;
             match Connection::connect_uri_with_config(self.uri(host), props, self.tls()?, runtime)
                 .await
             {
@@ -265,14 +287,24 @@ impl Shared {
                 }
                 Err(e) => {
                     tracing::warn!(host = %host.address(), error = %e, "RabbitMQ connection failed");
-                    errors.push(format!("{}: {e}", host.address()));
+                    if let Some((address, e)) = last.replace((host.address(), e)) {
+                        earlier.push(format!("{address}: {e}"));
+                    }
                 }
             }
         }
-        Err(Error::Connection(format!(
-            "cannot connect to RabbitMQ ({})",
-            errors.join("; ")
-        )))
+        match last {
+            Some((address, e)) => {
+                let mut context = format!("cannot connect to RabbitMQ at {address}");
+                if !earlier.is_empty() {
+                    context.push_str(&format!(" (also failed: {})", earlier.join("; ")));
+                }
+                Err(Error::broker(context, e))
+            }
+            None => Err(Error::connection(
+                "cannot connect to RabbitMQ: no host to connect to",
+            )),
+        }
     }
 
     /// Connects, retrying with back-off: `retry` None forever, Some(n) n times.
@@ -419,11 +451,11 @@ impl RabbitDriver {
         let channel = conn
             .create_channel()
             .await
-            .map_err(|e| Error::Connection(format!("cannot open a channel: {e}")))?;
+            .map_err(|e| Error::broker("cannot open a channel", e))?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
-            .map_err(|e| Error::Connection(format!("confirm.select failed: {e}")))?;
+            .map_err(|e| Error::broker("confirm.select failed", e))?;
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
         *g = Some(Publisher {
             conn,
@@ -460,7 +492,7 @@ impl RabbitDriver {
         }
         let _ = ch;
         f.await
-            .map_err(|e| lapin_err(&format!("declaring {key}"), &e))?;
+            .map_err(|e| lapin_err(&format!("declaring {key}"), e))?;
         let mut g = self.publisher.lock().await;
         if let Some(p) = g.as_mut().filter(|p| p.generation == generation) {
             p.declared.insert(key.to_string());
@@ -534,13 +566,14 @@ impl RabbitDriver {
                 properties(message.expiration),
             )
             .await
-            .map_err(|e| fail(lapin_err("basic.publish", &e)))?
+            .map_err(|e| fail(lapin_err("basic.publish", e)))?
             .await
-            .map_err(|e| fail(lapin_err("publisher confirm", &e)))?;
+            .map_err(|e| fail(lapin_err("publisher confirm", e)))?;
         if confirm.is_nack() {
-            return Err(fail(SendError::Retry(
-                "the broker nacked the publish".into(),
-            )));
+            return Err(fail(SendError::Retry {
+                what: "the broker nacked the publish".into(),
+                source: None,
+            }));
         }
         if confirm.take_message().is_some() {
             return Err((SendError::Fatal(Error::Unroutable(dest.to_string())), None));
@@ -565,17 +598,16 @@ impl Driver for RabbitDriver {
                     }
                     return Err(e);
                 }
-                Err((SendError::Retry(text), generation)) => {
+                Err((e @ SendError::Retry { .. }, generation)) => {
                     if let Some(g) = generation {
                         self.drop_publisher(g).await;
                     }
+                    let e = e.into_error(dest);
                     if message.retry.is_some_and(|r| attempt >= r) {
-                        return Err(Error::Connection(format!(
-                            "publishing to {dest} failed: {text}"
-                        )));
+                        return Err(e);
                     }
                     let delay = self.shared.opts.reconnect_delay(attempt);
-                    tracing::warn!(%dest, error = %text, ?delay, "publish failed; retrying");
+                    tracing::warn!(error = %e, ?delay, "publish failed; retrying");
                     tokio::time::sleep(delay).await;
                     attempt = attempt.saturating_add(1);
                 }
@@ -687,20 +719,20 @@ async fn session(
     tx: &mpsc::Sender<IncomingMessage>,
     stop: &CancellationToken,
     ready: &mut Option<oneshot::Sender<Result<()>>>,
-) -> std::result::Result<SessionEnd, String> {
+) -> Result<SessionEnd> {
     let ch = conn
         .create_channel()
         .await
-        .map_err(|e| format!("cannot open a channel: {e}"))?;
+        .map_err(|e| Error::broker("cannot open a channel", e))?;
     if s.opts.rabbit_qos_prefetch_count > 0 {
         ch.basic_qos(s.opts.rabbit_qos_prefetch_count, BasicQosOptions::default())
             .await
-            .map_err(|e| format!("basic.qos failed: {e}"))?;
+            .map_err(|e| Error::broker("basic.qos failed", e))?;
     }
     for q in queues {
         declare_queue(&ch, q)
             .await
-            .map_err(|e| format!("declaring queue {}: {e}", q.name))?;
+            .map_err(|e| Error::broker(format!("declaring queue {}", q.name), e))?;
     }
     let mut consume_args = FieldTable::default();
     if s.opts.enable_cancel_on_failover {
@@ -721,7 +753,7 @@ async fn session(
                 consume_args.clone(),
             )
             .await
-            .map_err(|e| format!("basic.consume on {}: {e}", q.name))?;
+            .map_err(|e| Error::broker(format!("basic.consume on {}", q.name), e))?;
         streams.push(c);
     }
     if let Some(r) = ready.take() {
@@ -816,7 +848,7 @@ async fn supervise(
             Err(e) => {
                 let _ = conn.close(320, ShortString::from("setup failed")).await;
                 if let Some(r) = ready.take() {
-                    let _ = r.send(Err(Error::Connection(e)));
+                    let _ = r.send(Err(e));
                     break;
                 }
                 tracing::warn!(error = %e, "RabbitMQ listener setup failed; retrying");

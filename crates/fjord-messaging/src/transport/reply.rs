@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use super::{ACK_BATCH, Driver, ListenSpec, ListenerControl, take_burst};
 use crate::error::{Error, Result};
 use crate::message::{Reply, decode_body};
-use crate::transport::{ACK_BATCH, Driver, ListenSpec, ListenerControl, take_burst};
 
 type Waiters = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<Reply>>>>;
 
@@ -75,7 +75,7 @@ impl ReplyRouter {
         let queue = listener
             .address
             .clone()
-            .ok_or_else(|| Error::Connection("driver gave no reply queue name".into()))?;
+            .ok_or_else(|| Error::connection("driver gave no reply queue name"))?;
         let waiters: Waiters = Arc::default();
         let closed = Arc::new(AtomicBool::new(false));
         let mut rx = listener.receiver;
