@@ -13,6 +13,9 @@
 //!   log and [`server::HttpService`] (H1–H7, H9, H10).
 //! * [`loader`]: apps loaded by name from a paste-deploy style ini (H8).
 //! * [`middleware`]: oslo.middleware counterparts as tower layers (H11).
+//! * `rt` (private): the server's runtime primitives (request pool,
+//!   server-wide signals, one alarm for the client timeouts, coarse
+//!   clock), each measured against the tokio primitive it replaces.
 //!
 //! An app is any tower service from [`Request`] to [`Response`] with an
 //! infallible error, boxed as [`App`].
@@ -33,12 +36,13 @@
 //! # Ok::<(), fjord_http::server::Error>(())
 //! ```
 // One `unsafe` block, allowed where it is (the client timeouts'
-// `timerfd` registered with tokio, server/client_timeout.rs).
+// `timerfd` registered with tokio, rt/alarm.rs).
 #![deny(unsafe_code)]
 
 mod body;
 pub mod loader;
 pub mod middleware;
+mod rt;
 pub mod server;
 
 pub use body::{App, Body, BoxError, Request, Response, boxed, empty, full};

@@ -5,7 +5,7 @@ use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -14,13 +14,14 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::access_log::LogFormat;
-use super::client_timeout::{self, ClientTimeouts};
 use super::io::ConnIo;
-use super::pool::Pool;
 use super::request::Handler;
-use super::signals::Signals;
 use super::stats::{Stats, inc};
 use crate::body::App;
+use crate::rt::clock::coarse_now;
+use crate::rt::pool::Pool;
+use crate::rt::signal::Signals;
+use crate::rt::timeout::{self, ClientTimeouts, Watched};
 
 /// The HTTP/2 connection preface a client with prior knowledge sends.
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -64,7 +65,7 @@ pub(crate) struct ServerCtx {
     pub(crate) signals: Arc<Signals>,
     /// `client_socket_timeout` for the wait for a client's next request
     /// (`None`: no limit).
-    pub(crate) client_timeouts: Option<Arc<ClientTimeouts>>,
+    pub(crate) client_timeouts: Option<Arc<ClientTimeouts<ConnState>>>,
 }
 
 impl std::fmt::Debug for ConnState {
@@ -107,45 +108,12 @@ pub(crate) struct ConnState {
     watching: AtomicBool,
     /// Set by the server's client timeouts when this connection's wait
     /// for its client is up.
-    pub(crate) wait_expired: AtomicBool,
+    wait_expired: crate::rt::sync::atomic::AtomicBool,
     /// Since when the connection waits for its client, on the
     /// [`coarse_now`] clock: the end of its last response or its accept;
     /// on HTTP/2 also the last bytes it received (see
     /// [`ConnIo::stamp_reads`]).
     pub(crate) idle_since: AtomicU64,
-}
-
-/// The monotonic clock in nanoseconds at the kernel tick's resolution
-/// (`CLOCK_MONOTONIC_COARSE`, a few milliseconds): read once per request,
-/// for a timeout counted in seconds, it is cheaper than
-/// [`std::time::Instant::now`] and the arithmetic on it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn coarse_now() -> u64 {
-    use nix::time::{ClockId, clock_gettime};
-    clock_gettime(ClockId::CLOCK_MONOTONIC_COARSE).map_or(0, |t| {
-        let secs = u64::try_from(t.tv_sec()).unwrap_or(0);
-        let nanos = u64::try_from(t.tv_nsec()).unwrap_or(0);
-        secs.saturating_mul(1_000_000_000).saturating_add(nanos)
-    })
-}
-
-/// The monotonic clock in nanoseconds.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn coarse_now() -> u64 {
-    instant_ns()
-}
-
-/// The monotonic clock in nanoseconds since the first call: `coarse_now`
-/// where there is no coarse clock. Compiled everywhere, so that its unit
-/// test runs on Linux too.
-#[cfg_attr(
-    all(any(target_os = "linux", target_os = "android"), not(test)),
-    allow(dead_code)
-)]
-fn instant_ns() -> u64 {
-    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(Instant::now);
-    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl ConnState {
@@ -156,7 +124,7 @@ impl ConnState {
             read_since_response: AtomicBool::new(false),
             changed: Notify::new(),
             watching: AtomicBool::new(false),
-            wait_expired: AtomicBool::new(false),
+            wait_expired: crate::rt::sync::atomic::AtomicBool::new(false),
             idle_since: AtomicU64::new(coarse_now()),
         }
     }
@@ -190,19 +158,6 @@ impl ConnState {
         self.watching.store(true, Ordering::SeqCst);
     }
 
-    /// When the connection will have waited for its client for `limit_ns`,
-    /// on the [`coarse_now`] clock; `None` while a request is in flight.
-    pub(crate) fn wait_deadline(&self, limit_ns: u64) -> Option<u64> {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            return None;
-        }
-        Some(
-            self.idle_since
-                .load(Ordering::Acquire)
-                .saturating_add(limit_ns),
-        )
-    }
-
     /// No request in flight and nothing of a next one received.
     fn is_idle(&self) -> bool {
         self.in_flight.load(Ordering::SeqCst) == 0
@@ -213,6 +168,23 @@ impl ConnState {
     /// only turns keep-alive off.
     fn is_busy(&self) -> bool {
         self.in_flight.load(Ordering::SeqCst) > 0
+    }
+}
+
+impl Watched for ConnState {
+    fn deadline(&self, limit_ns: u64) -> Option<u64> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        Some(
+            self.idle_since
+                .load(Ordering::Acquire)
+                .saturating_add(limit_ns),
+        )
+    }
+
+    fn expired_flag(&self) -> &crate::rt::sync::atomic::AtomicBool {
+        &self.wait_expired
     }
 }
 
@@ -429,7 +401,7 @@ async fn serve_h1<I>(
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
-            limit = client_timeout::expired(head.as_mut(), conn), if head.is_some() => {
+            limit = timeout::expired(head.as_mut()), if head.is_some() => {
                 tracing::info!(
                     client = %peer,
                     "client_socket_timeout: no request head within {limit:?}; connection closed",
@@ -524,7 +496,7 @@ async fn serve_h2<I>(
                 }
                 break;
             }
-            limit = client_timeout::expired(wait.as_mut(), conn), if wait.is_some() && !timed_out => {
+            limit = timeout::expired(wait.as_mut()), if wait.is_some() && !timed_out => {
                 tracing::info!(
                     client = %peer,
                     "client_socket_timeout: HTTP/2 connection idle for {limit:?}; closing it",
@@ -566,25 +538,5 @@ fn log_conn_error(peer: SocketAddr, e: &hyper::Error) {
         tracing::info!(client = %peer, "client_socket_timeout: {e}; connection closed");
     } else {
         tracing::debug!(client = %peer, "connection error: {e}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Both clocks (the coarse one, and the fallback where there is none)
-    /// count nanoseconds and follow a real sleep, to within a tick.
-    #[test]
-    fn clocks_count_nanoseconds() {
-        for clock in [coarse_now as fn() -> u64, instant_ns] {
-            let before = clock();
-            std::thread::sleep(Duration::from_millis(50));
-            let took = clock() - before;
-            assert!(
-                (40_000_000..2_000_000_000).contains(&took),
-                "50 ms read as {took} ns"
-            );
-        }
     }
 }

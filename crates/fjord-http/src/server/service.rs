@@ -10,15 +10,15 @@ use tokio::sync::{Semaphore, watch};
 use tokio_util::task::TaskTracker;
 
 use super::access_log::LogFormat;
-use super::client_timeout::ClientTimeouts;
 use super::conn::{self, ServerCtx};
 use super::error::Error;
 use super::options::ServerOptions;
-use super::pool::Pool;
-use super::signals::Signals;
 use super::stats::{Phase, Stats, StatsSnapshot, dec, inc};
 use super::{socket, tls};
 use crate::body::App;
+use crate::rt::pool::Pool;
+use crate::rt::signal::Signals;
+use crate::rt::timeout::ClientTimeouts;
 
 type AppFactory = Arc<dyn Fn() -> App + Send + Sync>;
 

@@ -11,9 +11,9 @@
 //! pool filled, the pool has room again), so it never takes a wake-up meant
 //! for a waiting request.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-
 use tokio::sync::Notify;
+
+use super::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 /// A bounded count of requests in flight.
 #[derive(Debug)]
@@ -120,7 +120,7 @@ impl Pool {
 
     /// Slots taken now.
     #[cfg(test)]
-    fn in_use(&self) -> usize {
+    pub(crate) fn in_use(&self) -> usize {
         self.in_use.load(SeqCst)
     }
 
@@ -153,7 +153,7 @@ impl Drop for Waiting<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
