@@ -31,7 +31,6 @@ pub(crate) struct FdAlarm {
     fd: tokio::io::unix::AsyncFd<TimerFd>,
 }
 
-
 #[cfg(any(target_os = "linux", target_os = "android"))]
 struct TimerFd(nix::sys::timerfd::TimerFd);
 

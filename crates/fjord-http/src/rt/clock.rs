@@ -25,7 +25,7 @@ pub(crate) fn coarse_now() -> u64 {
 /// where there is no coarse clock. Compiled everywhere, so that its unit
 /// test runs on Linux too.
 #[cfg_attr(
-    all(any(target_os = "linux", target_os = "android"), not(test)),
+    all(any(target_os = "linux", target_os = "android"), any(not(test), loom)),
     allow(dead_code)
 )]
 pub(crate) fn instant_ns() -> u64 {

@@ -148,7 +148,12 @@ impl<C: Watched> ClientTimeouts<C> {
             };
             let deadline = match conn.deadline(self.limit_ns) {
                 Some(deadline) if due(deadline, now) => {
-                    conn.expired_flag().store(true, Ordering::Release);
+                    // A read-modify-write, like the connection's take:
+                    // every write to the flag is then one of a single
+                    // total order (loom orders a plain store racing an
+                    // RMW only partially, and reports lost wake-ups that
+                    // cannot happen).
+                    conn.expired_flag().swap(true, Ordering::AcqRel);
                     if let Some(waker) = &entry.waker {
                         waker.wake_by_ref();
                     }
@@ -338,5 +343,45 @@ mod tests {
             .await
             .expect("woken by the sweep");
         assert_eq!(limit, Duration::from_millis(1));
+    }
+}
+
+/// Model tests: a sweep flagging a connection while its task registers
+/// its waker. The alarm is left out (see `super::alarm`): the model calls
+/// the sweep itself.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::rt::loom_support::model;
+    use loom::future::block_on;
+    use loom::thread;
+
+    /// Always due: a deadline of 0.
+    struct Conn {
+        expired: AtomicBool,
+    }
+
+    impl Watched for Conn {
+        fn deadline(&self, _limit_ns: u64) -> Option<u64> {
+            Some(0)
+        }
+
+        fn expired_flag(&self) -> &AtomicBool {
+            &self.expired
+        }
+    }
+
+    #[test]
+    fn a_sweep_reaches_a_waiting_connection() {
+        model(|| {
+            let timeouts = ClientTimeouts::<Conn>::new(Duration::ZERO).unwrap();
+            let conn = std::sync::Arc::new(Conn {
+                expired: AtomicBool::new(false),
+            });
+            let mut reg = timeouts.register(&conn);
+            let task = thread::spawn(move || block_on(expired(Some(&mut reg))));
+            timeouts.sweep(0);
+            assert_eq!(task.join().unwrap(), Duration::ZERO);
+        });
     }
 }

@@ -54,6 +54,8 @@ pub(crate) struct ServerCtx {
     pub(crate) log_format: Arc<LogFormat>,
     /// Requests in flight (`wsgi_default_pool_size`).
     pub(crate) pool: Pool,
+    /// Open connections (`max_connections`), taken by the accept loop.
+    pub(crate) conns: Pool,
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) http2: bool,
     pub(crate) keep_alive: bool,

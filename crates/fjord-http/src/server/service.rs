@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use super::access_log::LogFormat;
@@ -238,6 +238,7 @@ impl HttpService {
             stats: self.inner.stats.clone(),
             log_format: self.inner.log_format.clone(),
             pool: Pool::new(o.wsgi_default_pool_size),
+            conns: Pool::new(o.max_connections),
             tls: self.inner.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             http2: o.http2,
             keep_alive: o.wsgi_keep_alive,
@@ -253,9 +254,7 @@ impl HttpService {
             tracker: TaskTracker::new(),
         };
         let app = (self.inner.make_app)();
-        let conns = Arc::new(Semaphore::new(o.max_connections));
-        r.tracker
-            .spawn(accept_loop(listener, ctx, app, r.clone(), conns));
+        r.tracker.spawn(accept_loop(listener, ctx, app, r.clone()));
         if let Some(timeouts) = client_timeouts {
             // Not tracked: it serves the connections until the last one
             // has ended.
@@ -307,13 +306,7 @@ fn validate(o: &ServerOptions) -> Result<(), Error> {
 
 /// Accepts while the pool has a free slot and the connection bound
 /// allows, until a stop.
-async fn accept_loop(
-    listener: TcpListener,
-    ctx: Arc<ServerCtx>,
-    app: App,
-    run: Run,
-    conns: Arc<Semaphore>,
-) {
+async fn accept_loop(listener: TcpListener, ctx: Arc<ServerCtx>, app: App, run: Run) {
     let signals = run.signals.clone();
     let drain = || signals.drained();
     loop {
@@ -354,18 +347,17 @@ async fn accept_loop(
         // connections close to make room for it (nginx does the same when
         // its connections run out), and it is served once one has.
         let mut last = false;
-        let conn_permit = match conns.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                ctx.signals.shed();
-                tokio::select! {
-                    p = conns.clone().acquire_owned() => p.ok(),
-                    // A stop began meanwhile: this client is still answered
-                    // (once, with `Connection: close`), then accepting ends.
-                    _ = drain() => {
-                        last = true;
-                        None
-                    }
+        let counted = if ctx.conns.try_acquire() {
+            true
+        } else {
+            ctx.signals.shed();
+            tokio::select! {
+                () = ctx.conns.acquire() => true,
+                // A stop began meanwhile: this client is still answered
+                // (once, with `Connection: close`), then accepting ends.
+                _ = drain() => {
+                    last = true;
+                    false
                 }
             }
         };
@@ -374,7 +366,7 @@ async fn accept_loop(
         let app = app.clone();
         run.tracker.spawn(async move {
             // Given back however the task ends, a panic included.
-            let _open = Open::new(ctx.stats.clone(), conn_permit);
+            let _open = Open::new(ctx.clone(), counted);
             // Ends at once on a forced stop, in whatever stage it is.
             conn::serve(stream, peer, ctx, app).await;
         });
@@ -417,33 +409,34 @@ fn sweep_backlog(listener: TcpListener, ctx: &Arc<ServerCtx>, app: &App, run: &R
         let ctx = ctx.clone();
         let app = app.clone();
         run.tracker.spawn(async move {
-            let _open = Open::new(ctx.stats.clone(), None);
+            let _open = Open::new(ctx.clone(), false);
             conn::serve(stream, peer, ctx, app).await;
         });
     }
 }
 
 /// One open connection: counted from accept until its task ends, when it
-/// also gives back its place under `max_connections`.
+/// also gives back its place under `max_connections` (when it took one:
+/// `counted`).
 struct Open {
-    stats: Arc<Stats>,
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ctx: Arc<ServerCtx>,
+    counted: bool,
 }
 
 impl Open {
-    fn new(stats: Arc<Stats>, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
-        inc(&stats.connections_accepted);
-        inc(&stats.active_connections);
-        Open {
-            stats,
-            _permit: permit,
-        }
+    fn new(ctx: Arc<ServerCtx>, counted: bool) -> Self {
+        inc(&ctx.stats.connections_accepted);
+        inc(&ctx.stats.active_connections);
+        Open { ctx, counted }
     }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
-        dec(&self.stats.active_connections);
+        dec(&self.ctx.stats.active_connections);
+        if self.counted {
+            self.ctx.conns.release();
+        }
     }
 }
 
