@@ -1,7 +1,6 @@
 //! The HTTP server's runtime primitives (README below is a placeholder,
 //! filled in with the measured gains).
 
-pub(crate) mod alarm;
 pub(crate) mod clock;
 pub(crate) mod pool;
 pub(crate) mod signal;
