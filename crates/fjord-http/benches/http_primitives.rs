@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Every case times a fixed number of operations, ours and tokio's in
-//! turn, `SAMPLES` times each (the whole run takes about two minutes). A
+//! turn, `SAMPLES` times each (the whole run takes about a minute). A
 //! side is faster when it won at least 9 of the 11 pairs and by 5% or
 //! more at the median; otherwise the difference is within noise. Results:
 //! bench/results/http-primitives.md.
@@ -635,13 +635,16 @@ fn clock(rows: &mut Vec<Row>) {
     });
 }
 
+/// A case: its name and what runs it.
+type Case = (&'static str, fn(&mut Vec<Row>));
+
 fn main() {
     // `cargo bench` passes `--bench`; a filter picks cases by name.
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let cases: [(&str, fn(&mut Vec<Row>)); 9] = [
+    let cases: [Case; 9] = [
         ("pool_uncontended", pool_uncontended),
         ("pool_two_threads", pool_two_threads),
         ("pool_full", pool_full),
