@@ -13,6 +13,9 @@
 //!   log and [`server::HttpService`] (H1–H7, H9, H10).
 //! * [`loader`]: apps loaded by name from a paste-deploy style ini (H8).
 //! * [`middleware`]: oslo.middleware counterparts as tower layers (H11).
+//! * `rt` (private): the server's runtime primitives (request and
+//!   connection pool, server-wide signals, coarse clock, client timers),
+//!   each measured against the tokio primitive it replaces.
 //!
 //! An app is any tower service from [`Request`] to [`Response`] with an
 //! infallible error, boxed as [`App`].
@@ -32,13 +35,12 @@
 //! // then: fjord_service::launch(service, Some(2), Default::default())
 //! # Ok::<(), fjord_http::server::Error>(())
 //! ```
-// One `unsafe` block, allowed where it is (the client timeouts'
-// `timerfd` registered with tokio, server/client_timeout.rs).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod body;
 pub mod loader;
 pub mod middleware;
+mod rt;
 pub mod server;
 
 pub use body::{App, Body, BoxError, Request, Response, boxed, empty, full};

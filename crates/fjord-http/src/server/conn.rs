@@ -5,7 +5,7 @@ use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -14,13 +14,14 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use super::access_log::LogFormat;
-use super::client_timeout::{self, ClientTimeouts};
 use super::io::ConnIo;
-use super::pool::Pool;
 use super::request::Handler;
-use super::signals::Signals;
 use super::stats::{Stats, inc};
 use crate::body::App;
+use crate::rt::clock::coarse_now;
+use crate::rt::pool::Pool;
+use crate::rt::signal::Signals;
+use crate::rt::timeout::{self, IdleTimer, Watched};
 
 /// The HTTP/2 connection preface a client with prior knowledge sends.
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -53,6 +54,8 @@ pub(crate) struct ServerCtx {
     pub(crate) log_format: Arc<LogFormat>,
     /// Requests in flight (`wsgi_default_pool_size`).
     pub(crate) pool: Pool,
+    /// Open connections (`max_connections`), taken by the accept loop.
+    pub(crate) conns: Pool,
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
     pub(crate) http2: bool,
     pub(crate) keep_alive: bool,
@@ -62,9 +65,6 @@ pub(crate) struct ServerCtx {
     pub(crate) max_request_body_size: u64,
     /// Drain, force and shed events (see [`Signals`]).
     pub(crate) signals: Arc<Signals>,
-    /// `client_socket_timeout` for the wait for a client's next request
-    /// (`None`: no limit).
-    pub(crate) client_timeouts: Option<Arc<ClientTimeouts>>,
 }
 
 impl std::fmt::Debug for ConnState {
@@ -105,47 +105,11 @@ pub(crate) struct ConnState {
     /// The connection task waits on `changed` (it drains): only then do
     /// requests signal it (a notify costs a compare-and-swap per request).
     watching: AtomicBool,
-    /// Set by the server's client timeouts when this connection's wait
-    /// for its client is up.
-    pub(crate) wait_expired: AtomicBool,
     /// Since when the connection waits for its client, on the
     /// [`coarse_now`] clock: the end of its last response or its accept;
     /// on HTTP/2 also the last bytes it received (see
     /// [`ConnIo::stamp_reads`]).
     pub(crate) idle_since: AtomicU64,
-}
-
-/// The monotonic clock in nanoseconds at the kernel tick's resolution
-/// (`CLOCK_MONOTONIC_COARSE`, a few milliseconds): read once per request,
-/// for a timeout counted in seconds, it is cheaper than
-/// [`std::time::Instant::now`] and the arithmetic on it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn coarse_now() -> u64 {
-    use nix::time::{ClockId, clock_gettime};
-    clock_gettime(ClockId::CLOCK_MONOTONIC_COARSE).map_or(0, |t| {
-        let secs = u64::try_from(t.tv_sec()).unwrap_or(0);
-        let nanos = u64::try_from(t.tv_nsec()).unwrap_or(0);
-        secs.saturating_mul(1_000_000_000).saturating_add(nanos)
-    })
-}
-
-/// The monotonic clock in nanoseconds.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn coarse_now() -> u64 {
-    instant_ns()
-}
-
-/// The monotonic clock in nanoseconds since the first call: `coarse_now`
-/// where there is no coarse clock. Compiled everywhere, so that its unit
-/// test runs on Linux too.
-#[cfg_attr(
-    all(any(target_os = "linux", target_os = "android"), not(test)),
-    allow(dead_code)
-)]
-fn instant_ns() -> u64 {
-    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(Instant::now);
-    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl ConnState {
@@ -156,7 +120,6 @@ impl ConnState {
             read_since_response: AtomicBool::new(false),
             changed: Notify::new(),
             watching: AtomicBool::new(false),
-            wait_expired: AtomicBool::new(false),
             idle_since: AtomicU64::new(coarse_now()),
         }
     }
@@ -190,19 +153,6 @@ impl ConnState {
         self.watching.store(true, Ordering::SeqCst);
     }
 
-    /// When the connection will have waited for its client for `limit_ns`,
-    /// on the [`coarse_now`] clock; `None` while a request is in flight.
-    pub(crate) fn wait_deadline(&self, limit_ns: u64) -> Option<u64> {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            return None;
-        }
-        Some(
-            self.idle_since
-                .load(Ordering::Acquire)
-                .saturating_add(limit_ns),
-        )
-    }
-
     /// No request in flight and nothing of a next one received.
     fn is_idle(&self) -> bool {
         self.in_flight.load(Ordering::SeqCst) == 0
@@ -213,6 +163,19 @@ impl ConnState {
     /// only turns keep-alive off.
     fn is_busy(&self) -> bool {
         self.in_flight.load(Ordering::SeqCst) > 0
+    }
+}
+
+impl Watched for ConnState {
+    fn deadline(&self, limit_ns: u64) -> Option<u64> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        Some(
+            self.idle_since
+                .load(Ordering::Acquire)
+                .saturating_add(limit_ns),
+        )
     }
 }
 
@@ -378,9 +341,8 @@ async fn serve_h1<I>(
     let mut grace_armed = false;
     let mut partial_grace = false;
     // The time to receive a request head (client_socket_timeout) counts
-    // from the end of the previous response or from the accept; the
-    // server's one alarm wakes the connection when it is up.
-    let mut head = ctx.client_timeouts.as_ref().map(|t| t.register(conn));
+    // from the end of the previous response or from the accept.
+    let mut head = ctx.client_socket_timeout.map(IdleTimer::new);
     // Closed by us while idle: nothing unread, no need to linger.
     let mut closed_idle = false;
     let mut timed_out = false;
@@ -429,7 +391,7 @@ async fn serve_h1<I>(
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
-            limit = client_timeout::expired(head.as_mut(), conn), if head.is_some() => {
+            limit = timeout::expired(head.as_mut(), &**conn), if head.is_some() => {
                 tracing::info!(
                     client = %peer,
                     "client_socket_timeout: no request head within {limit:?}; connection closed",
@@ -509,9 +471,9 @@ async fn serve_h2<I>(
     let mut seen = ctx.signals.state().before_stop();
     let mut draining = false;
     // client_socket_timeout: no stream in flight and nothing received for
-    // that long. The server's one alarm wakes the connection; it is then
-    // sent GOAWAY, and closed if it has not ended within LINGER.
-    let mut wait = ctx.client_timeouts.as_ref().map(|t| t.register(conn));
+    // that long. The connection is then sent GOAWAY, and closed if it has
+    // not ended within LINGER.
+    let mut wait = ctx.client_socket_timeout.map(IdleTimer::new);
     let closing = tokio::time::sleep(LINGER);
     tokio::pin!(closing);
     let mut timed_out = false;
@@ -524,7 +486,7 @@ async fn serve_h2<I>(
                 }
                 break;
             }
-            limit = client_timeout::expired(wait.as_mut(), conn), if wait.is_some() && !timed_out => {
+            limit = timeout::expired(wait.as_mut(), &**conn), if wait.is_some() && !timed_out => {
                 tracing::info!(
                     client = %peer,
                     "client_socket_timeout: HTTP/2 connection idle for {limit:?}; closing it",
@@ -566,25 +528,5 @@ fn log_conn_error(peer: SocketAddr, e: &hyper::Error) {
         tracing::info!(client = %peer, "client_socket_timeout: {e}; connection closed");
     } else {
         tracing::debug!(client = %peer, "connection error: {e}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Both clocks (the coarse one, and the fallback where there is none)
-    /// count nanoseconds and follow a real sleep, to within a tick.
-    #[test]
-    fn clocks_count_nanoseconds() {
-        for clock in [coarse_now as fn() -> u64, instant_ns] {
-            let before = clock();
-            std::thread::sleep(Duration::from_millis(50));
-            let took = clock() - before;
-            assert!(
-                (40_000_000..2_000_000_000).contains(&took),
-                "50 ms read as {took} ns"
-            );
-        }
     }
 }

@@ -11,40 +11,10 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
 
-use super::conn::{ConnState, coarse_now};
-
-/// A stall timer: armed when an operation first returns `Pending`,
-/// dropped when it makes progress. Dropped, not kept for the next stall:
-/// a timer left in tokio's wheel keeps the worker's sleeps timed until it
-/// expires (see `client_timeout`), and stalls are rare.
-#[derive(Debug, Default)]
-pub(crate) struct StallTimer {
-    sleep: Option<Pin<Box<Sleep>>>,
-}
-
-impl StallTimer {
-    /// Polls the timer, arming it if needed; true once `limit` has passed.
-    /// Cold: kept out of the callers' paths for bytes that move.
-    #[cold]
-    pub(crate) fn poll_expired(&mut self, limit: Duration, cx: &mut Context<'_>) -> bool {
-        self.sleep
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)))
-            .as_mut()
-            .poll(cx)
-            .is_ready()
-    }
-
-    pub(crate) fn disarm(&mut self) {
-        // Tested first: on every write that makes progress there is no
-        // timer, and a plain assignment costs a call to the drop glue
-        // (~20 instructions per request, measured with callgrind).
-        if self.sleep.is_some() {
-            self.sleep = None;
-        }
-    }
-}
+use super::conn::ConnState;
+use crate::rt::clock::coarse_now;
+use crate::rt::stall::StallTimer;
 
 /// The stream under hyper (and under TLS, when TLS is on).
 #[derive(Debug)]

@@ -88,16 +88,13 @@
 //! ```
 
 mod access_log;
-mod client_timeout;
 mod conn;
 mod error;
 mod io;
 mod options;
 pub mod opts;
-mod pool;
 mod request;
 mod service;
-mod signals;
 mod socket;
 mod stats;
 mod tls;

@@ -21,9 +21,9 @@ use tower::Service as _;
 
 use super::access_log::{ACCESS_LOG_TARGET, Entry};
 use super::conn::{ConnState, ServerCtx};
-use super::io::StallTimer;
 use super::stats::{dec, inc};
 use crate::body::{App, Body, BoxError};
+use crate::rt::stall::StallTimer;
 
 /// The error a request body yields to the app once it grows past
 /// `max_request_body_size`; the server then answers 413 whatever the app

@@ -6,19 +6,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use super::access_log::LogFormat;
-use super::client_timeout::ClientTimeouts;
 use super::conn::{self, ServerCtx};
 use super::error::Error;
 use super::options::ServerOptions;
-use super::pool::Pool;
-use super::signals::Signals;
 use super::stats::{Phase, Stats, StatsSnapshot, dec, inc};
 use super::{socket, tls};
 use crate::body::App;
+use crate::rt::pool::Pool;
+use crate::rt::signal::Signals;
 
 type AppFactory = Arc<dyn Fn() -> App + Send + Sync>;
 
@@ -229,15 +228,12 @@ impl HttpService {
         let o = &self.inner.options;
         let client_socket_timeout =
             (!o.client_socket_timeout.is_zero()).then_some(o.client_socket_timeout);
-        let client_timeouts = client_socket_timeout
-            .map(ClientTimeouts::new)
-            .transpose()
-            .map_err(Error::Timer)?;
         let signals = Arc::new(Signals::default());
         let ctx = Arc::new(ServerCtx {
             stats: self.inner.stats.clone(),
             log_format: self.inner.log_format.clone(),
             pool: Pool::new(o.wsgi_default_pool_size),
+            conns: Pool::new(o.max_connections),
             tls: self.inner.tls.clone().map(tokio_rustls::TlsAcceptor::from),
             http2: o.http2,
             keep_alive: o.wsgi_keep_alive,
@@ -246,27 +242,13 @@ impl HttpService {
             max_header_line: o.max_header_line,
             max_request_body_size: o.max_request_body_size,
             signals: signals.clone(),
-            client_timeouts: client_timeouts.clone(),
         });
         let r = Run {
             signals,
             tracker: TaskTracker::new(),
         };
         let app = (self.inner.make_app)();
-        let conns = Arc::new(Semaphore::new(o.max_connections));
-        r.tracker
-            .spawn(accept_loop(listener, ctx, app, r.clone(), conns));
-        if let Some(timeouts) = client_timeouts {
-            // Not tracked: it serves the connections until the last one
-            // has ended.
-            let tracker = r.tracker.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    () = timeouts.run() => {}
-                    () = tracker.wait() => {}
-                }
-            });
-        }
+        r.tracker.spawn(accept_loop(listener, ctx, app, r.clone()));
         *run = Some(r);
         self.inner.phase.send_replace(Phase::Running);
         tracing::info!(api = %o.name, pid = std::process::id(), "serving on {}", self.url());
@@ -307,13 +289,7 @@ fn validate(o: &ServerOptions) -> Result<(), Error> {
 
 /// Accepts while the pool has a free slot and the connection bound
 /// allows, until a stop.
-async fn accept_loop(
-    listener: TcpListener,
-    ctx: Arc<ServerCtx>,
-    app: App,
-    run: Run,
-    conns: Arc<Semaphore>,
-) {
+async fn accept_loop(listener: TcpListener, ctx: Arc<ServerCtx>, app: App, run: Run) {
     let signals = run.signals.clone();
     let drain = || signals.drained();
     loop {
@@ -354,18 +330,17 @@ async fn accept_loop(
         // connections close to make room for it (nginx does the same when
         // its connections run out), and it is served once one has.
         let mut last = false;
-        let conn_permit = match conns.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                ctx.signals.shed();
-                tokio::select! {
-                    p = conns.clone().acquire_owned() => p.ok(),
-                    // A stop began meanwhile: this client is still answered
-                    // (once, with `Connection: close`), then accepting ends.
-                    _ = drain() => {
-                        last = true;
-                        None
-                    }
+        let counted = if ctx.conns.try_acquire() {
+            true
+        } else {
+            ctx.signals.shed();
+            tokio::select! {
+                () = ctx.conns.acquire() => true,
+                // A stop began meanwhile: this client is still answered
+                // (once, with `Connection: close`), then accepting ends.
+                _ = drain() => {
+                    last = true;
+                    false
                 }
             }
         };
@@ -374,7 +349,7 @@ async fn accept_loop(
         let app = app.clone();
         run.tracker.spawn(async move {
             // Given back however the task ends, a panic included.
-            let _open = Open::new(ctx.stats.clone(), conn_permit);
+            let _open = Open::new(ctx.clone(), counted);
             // Ends at once on a forced stop, in whatever stage it is.
             conn::serve(stream, peer, ctx, app).await;
         });
@@ -417,33 +392,34 @@ fn sweep_backlog(listener: TcpListener, ctx: &Arc<ServerCtx>, app: &App, run: &R
         let ctx = ctx.clone();
         let app = app.clone();
         run.tracker.spawn(async move {
-            let _open = Open::new(ctx.stats.clone(), None);
+            let _open = Open::new(ctx.clone(), false);
             conn::serve(stream, peer, ctx, app).await;
         });
     }
 }
 
 /// One open connection: counted from accept until its task ends, when it
-/// also gives back its place under `max_connections`.
+/// also gives back its place under `max_connections` (when it took one:
+/// `counted`).
 struct Open {
-    stats: Arc<Stats>,
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ctx: Arc<ServerCtx>,
+    counted: bool,
 }
 
 impl Open {
-    fn new(stats: Arc<Stats>, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
-        inc(&stats.connections_accepted);
-        inc(&stats.active_connections);
-        Open {
-            stats,
-            _permit: permit,
-        }
+    fn new(ctx: Arc<ServerCtx>, counted: bool) -> Self {
+        inc(&ctx.stats.connections_accepted);
+        inc(&ctx.stats.active_connections);
+        Open { ctx, counted }
     }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
-        dec(&self.stats.active_connections);
+        dec(&self.ctx.stats.active_connections);
+        if self.counted {
+            self.ctx.conns.release();
+        }
     }
 }
 

@@ -1,27 +1,60 @@
 //! The per-worker request pool (H3, eventlet's `GreenPool` of
-//! `wsgi_default_pool_size`): how many requests one worker serves at once.
+//! `wsgi_default_pool_size`): how many requests one worker serves at once;
+//! also the accept loop's bound on open connections (`max_connections`).
 //!
-//! A counter, not a semaphore: taking and giving back a slot is one atomic
-//! read-modify-write and one load when nobody waits (tokio's `Semaphore`
-//! takes a mutex on every release). Requests that find the pool full wait
-//! in arrival order behind a [`Notify`]: a release wakes the first waiter,
-//! and a request arriving while others wait queues behind them instead of
-//! taking the freed slot first. A waiter that got a slot wakes the next one
-//! if more slots are free. The accept loop waits on its own signals (the
-//! pool filled, the pool has room again), so it never takes a wake-up meant
-//! for a waiting request.
+//! A counter, not a semaphore: taking a free slot is one load and one
+//! compare-and-swap, giving it back one read-modify-write (tokio's
+//! `Semaphore` takes a mutex on every release). Requests that find the
+//! pool full wait in arrival order behind a [`Notify`]: a release wakes
+//! the first waiter, and a request arriving while others wait queues
+//! behind them instead of taking the freed slot first. A waiter that got
+//! a slot wakes the next one if more slots are free. The accept loop waits
+//! on its own signals (the pool filled, the pool has room again), so it
+//! never takes a wake-up meant for a waiting request.
+//!
+//! # Invariants
+//!
+//! * Slots taken and waiters are one word ([`State`]), changed only by
+//!   read-modify-writes: a release learns from its own write whether
+//!   anyone waits, and a waiter counted before a release is woken by it.
+//!   (No pair of a write and a load of two words whose order only
+//!   `SeqCst` would keep.)
+//! * At most `size` slots are taken; a slot is taken by
+//!   [`Pool::try_acquire`] only while nobody waits.
+//! * Every slot freed while requests wait reaches one of them: the
+//!   release wakes one, and a waiter that takes a slot passes a wake-up
+//!   on while slots are free and others wait.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+#[cfg(loom)]
+use super::loom_notify::Notify;
+use super::sync::atomic::{AtomicU64, Ordering::AcqRel, Ordering::Acquire};
 
+#[cfg(not(loom))]
 use tokio::sync::Notify;
+
+/// One waiter in the [`Pool`]'s state word (slots taken are the low half).
+const WAITER: u64 = 1 << 32;
+
+/// Slots taken (low 32 bits) and waiters (high 32 bits).
+#[derive(Debug, Clone, Copy)]
+struct State(u64);
+
+impl State {
+    fn in_use(self) -> u64 {
+        self.0 & (WAITER - 1)
+    }
+
+    fn waiting(self) -> u64 {
+        self.0 >> 32
+    }
+}
 
 /// A bounded count of requests in flight.
 #[derive(Debug)]
 pub(crate) struct Pool {
-    size: usize,
-    in_use: AtomicUsize,
-    /// Requests waiting in [`Pool::acquire`].
-    waiting: AtomicUsize,
+    /// At most `u32::MAX`.
+    size: u64,
+    state: AtomicU64,
     /// A slot was given back while requests wait.
     freed: Notify,
     /// The pool went from full to having room (the accept loop).
@@ -31,41 +64,55 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    /// A pool of `size` slots (at least 1, checked by the options).
+    /// A pool of `size` slots (at least 1, checked by the options; at most
+    /// `u32::MAX`, which bounds larger sizes).
     pub(crate) fn new(size: usize) -> Self {
         Pool {
-            size,
-            in_use: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
+            size: u64::try_from(size).map_or(u64::from(u32::MAX), |s| s.min(u64::from(u32::MAX))),
+            state: AtomicU64::new(0),
             freed: Notify::new(),
             not_full: Notify::new(),
             full: Notify::new(),
         }
     }
 
+    fn state(&self) -> State {
+        State(self.state.load(Acquire))
+    }
+
     /// Takes a slot when one is free and nobody is waiting for one. A
     /// `true` must be matched by one [`Pool::release`].
     pub(crate) fn try_acquire(&self) -> bool {
-        self.waiting.load(SeqCst) == 0 && self.take()
+        self.take(false, 0)
     }
 
-    fn take(&self) -> bool {
-        let mut cur = self.in_use.load(SeqCst);
+    /// Takes a slot if one is free (and, unless `waiter`, nobody waits);
+    /// `unregister` is subtracted in the same write (a waiter leaving the
+    /// queue with its slot).
+    fn take(&self, waiter: bool, unregister: u64) -> bool {
+        let mut cur = self.state();
         loop {
-            if cur >= self.size {
+            if cur.in_use() >= self.size || (!waiter && cur.waiting() > 0) {
                 return false;
             }
+            let next = State(cur.0 + 1 - unregister);
             match self
-                .in_use
-                .compare_exchange_weak(cur, cur + 1, SeqCst, SeqCst)
+                .state
+                .compare_exchange_weak(cur.0, next.0, AcqRel, Acquire)
             {
                 Ok(_) => {
-                    if cur + 1 == self.size {
+                    if next.in_use() == self.size {
                         self.full.notify_one();
+                    }
+                    // Releases that came together woke one waiter each,
+                    // but a wake-up given while nobody was registered is
+                    // kept only once: pass on what is still free.
+                    if waiter && next.waiting() > 0 && next.in_use() < self.size {
+                        self.freed.notify_one();
                     }
                     return true;
                 }
-                Err(actual) => cur = actual,
+                Err(actual) => cur = State(actual),
             }
         }
     }
@@ -79,21 +126,15 @@ impl Pool {
             return;
         }
         // Behind earlier waiters, wait for a wake-up before taking a slot.
-        let mut may_take = self.waiting.fetch_add(1, SeqCst) == 0;
-        let waiting = Waiting(&self.waiting);
+        let mut may_take = State(self.state.fetch_add(WAITER, AcqRel)).waiting() == 0;
+        let mut waiting = Waiting(Some(&self.state));
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             // Registered before looking, so a release in between wakes it.
             freed.as_mut().enable();
-            if may_take && self.take() {
-                drop(waiting);
-                // Releases that came together woke one waiter each, but a
-                // wake-up given while nobody was registered is kept only
-                // once: pass on what is still free.
-                if self.waiting.load(SeqCst) > 0 && !self.is_full() {
-                    self.freed.notify_one();
-                }
+            if may_take && self.take(true, WAITER) {
+                waiting.0 = None;
                 return;
             }
             freed.await;
@@ -103,25 +144,31 @@ impl Pool {
 
     /// Gives a slot back.
     pub(crate) fn release(&self) {
-        let before = self.in_use.fetch_sub(1, SeqCst);
-        debug_assert!(before > 0, "pool slot released twice");
-        if self.waiting.load(SeqCst) > 0 {
+        let before = State(self.state.fetch_sub(1, AcqRel));
+        debug_assert!(before.in_use() > 0, "pool slot released twice");
+        if before.waiting() > 0 {
             self.freed.notify_one();
         }
-        if before == self.size {
+        if before.in_use() == self.size {
             self.not_full.notify_one();
         }
     }
 
     /// Every slot is taken.
     pub(crate) fn is_full(&self) -> bool {
-        self.in_use.load(SeqCst) >= self.size
+        self.state().in_use() >= self.size
     }
 
     /// Slots taken now.
     #[cfg(test)]
-    fn in_use(&self) -> usize {
-        self.in_use.load(SeqCst)
+    pub(crate) fn in_use(&self) -> u64 {
+        self.state().in_use()
+    }
+
+    /// Requests waiting now.
+    #[cfg(test)]
+    fn waiting(&self) -> u64 {
+        self.state().waiting()
     }
 
     /// Returns once the pool has a free slot (without taking it).
@@ -144,20 +191,23 @@ impl Pool {
     }
 }
 
-/// Counts one waiter for as long as it lives.
-struct Waiting<'a>(&'a AtomicUsize);
+/// Counts one waiter until it leaves without a slot (dropped while
+/// waiting); cleared when the waiter's slot-taking write uncounted it.
+struct Waiting<'a>(Option<&'a AtomicU64>);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, SeqCst);
+        if let Some(state) = self.0 {
+            state.fetch_sub(WAITER, AcqRel);
+        }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     use std::time::Duration;
 
     #[test]
@@ -320,7 +370,7 @@ mod tests {
         assert!(peak.load(SeqCst) <= SIZE, "peak {}", peak.load(SeqCst));
         assert_eq!(peak.load(SeqCst), SIZE, "the pool was never full");
         assert_eq!(pool.in_use(), 0);
-        assert_eq!(pool.waiting.load(SeqCst), 0);
+        assert_eq!(pool.waiting(), 0);
     }
 
     #[tokio::test]
@@ -347,5 +397,128 @@ mod tests {
             .await
             .expect("no signal when the pool had room")
             .unwrap();
+    }
+}
+
+/// Model tests: every interleaving of the pool's atomics, with tokio's
+/// `Notify` as one step per call (see `super::loom_notify`).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::rt::loom_support::{block_on, model, poll_once};
+    use loom::sync::Arc;
+    use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use loom::thread;
+
+    /// A release wakes the one waiter, whenever the waiter arrives.
+    #[test]
+    fn a_release_reaches_a_waiter() {
+        model(|| {
+            let pool = Arc::new(Pool::new(1));
+            assert!(pool.try_acquire());
+            let waiter = thread::spawn({
+                let pool = pool.clone();
+                move || {
+                    block_on(pool.acquire());
+                    pool.release();
+                }
+            });
+            pool.release();
+            waiter.join().unwrap();
+            assert_eq!(pool.in_use(), 0);
+            assert_eq!(pool.waiting(), 0);
+        });
+    }
+
+    /// Two slots freed one after the other reach two waiters, whatever
+    /// the order in which they register and run.
+    #[test]
+    fn slots_freed_together_reach_every_waiter() {
+        model(|| {
+            let pool = Arc::new(Pool::new(2));
+            assert!(pool.try_acquire());
+            assert!(pool.try_acquire());
+            let waiters: Vec<_> = (0..2)
+                .map(|_| {
+                    let pool = pool.clone();
+                    thread::spawn(move || block_on(pool.acquire()))
+                })
+                .collect();
+            pool.release();
+            pool.release();
+            for w in waiters {
+                w.join().unwrap();
+            }
+            assert_eq!(pool.in_use(), 2);
+            assert_eq!(pool.waiting(), 0);
+        });
+    }
+
+    /// A waiter dropped after it was woken (a client gone) passes the
+    /// wake-up on, and leaves no count behind.
+    #[test]
+    fn a_dropped_waiter_passes_its_wake_up_on() {
+        model(|| {
+            let pool = Arc::new(Pool::new(1));
+            assert!(pool.try_acquire());
+            let dropped = thread::spawn({
+                let pool = pool.clone();
+                move || {
+                    let mut wait = Box::pin(pool.acquire());
+                    if poll_once(&mut wait).is_ready() {
+                        pool.release();
+                    }
+                }
+            });
+            let waiter = thread::spawn({
+                let pool = pool.clone();
+                move || block_on(pool.acquire())
+            });
+            pool.release();
+            dropped.join().unwrap();
+            waiter.join().unwrap();
+            assert_eq!(pool.in_use(), 1);
+            assert_eq!(pool.waiting(), 0);
+        });
+    }
+
+    /// Slots are never handed out beyond the size.
+    #[test]
+    fn try_acquire_never_exceeds_the_size() {
+        model(|| {
+            let pool = Arc::new(Pool::new(1));
+            let holders = Arc::new(AtomicUsize::new(0));
+            let threads: Vec<_> = (0..2)
+                .map(|_| {
+                    let (pool, holders) = (pool.clone(), holders.clone());
+                    thread::spawn(move || {
+                        if pool.try_acquire() {
+                            assert_eq!(holders.fetch_add(1, SeqCst), 0, "two holders");
+                            holders.fetch_sub(1, SeqCst);
+                            pool.release();
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(pool.in_use(), 0);
+        });
+    }
+
+    /// The accept loop waiting for room hears the release that makes it.
+    #[test]
+    fn the_accept_loop_hears_room() {
+        model(|| {
+            let pool = Arc::new(Pool::new(1));
+            assert!(pool.try_acquire());
+            let accept = thread::spawn({
+                let pool = pool.clone();
+                move || block_on(pool.has_room())
+            });
+            pool.release();
+            accept.join().unwrap();
+        });
     }
 }

@@ -10,11 +10,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
+
+use super::sync::atomic::{AtomicU64, Ordering};
+use super::sync::{Mutex, MutexGuard};
 
 /// Set once a graceful stop begins.
 const DRAIN: u64 = 1;
@@ -167,7 +169,7 @@ impl Drop for Changed<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -218,5 +220,81 @@ mod tests {
         signals.drain();
         let now = signals.changed(seen).await;
         assert!(now.draining());
+    }
+}
+
+/// Model tests: every interleaving of an event with a connection's wait.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::rt::loom_support::{block_on, model};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// A drain raised while a connection registers its wait is seen.
+    #[test]
+    fn a_drain_reaches_a_waiting_connection() {
+        model(|| {
+            let signals = Arc::new(Signals::default());
+            let conn = thread::spawn({
+                let signals = signals.clone();
+                move || block_on(signals.drained())
+            });
+            signals.drain();
+            conn.join().unwrap();
+        });
+    }
+
+    /// Two connections, two events: each connection sees the state change
+    /// (a shed, then a force), and leaves no waker behind.
+    #[test]
+    fn every_waiter_sees_each_event() {
+        model(|| {
+            let signals = Arc::new(Signals::default());
+            let start = signals.state();
+            let conns: Vec<_> = (0..2)
+                .map(|_| {
+                    let signals = signals.clone();
+                    thread::spawn(move || {
+                        let now = block_on(signals.changed(start));
+                        assert!(now.shed_since(start) || now.forced());
+                        block_on(signals.forced());
+                    })
+                })
+                .collect();
+            signals.shed();
+            signals.force();
+            for c in conns {
+                c.join().unwrap();
+            }
+            assert!(signals.lock().is_empty());
+        });
+    }
+
+    /// A wait polled again with another waker (the task moved) still
+    /// hears the event.
+    #[test]
+    fn a_new_waker_replaces_the_old_one() {
+        model(|| {
+            let signals = Arc::new(Signals::default());
+            let seen = signals.state();
+            let conn = thread::spawn({
+                let signals = signals.clone();
+                move || {
+                    let mut wait = Box::pin(signals.changed(seen));
+                    let first = std::task::Waker::noop();
+                    if wait
+                        .as_mut()
+                        .poll(&mut Context::from_waker(first))
+                        .is_ready()
+                    {
+                        return;
+                    }
+                    block_on(wait);
+                }
+            });
+            signals.drain();
+            conn.join().unwrap();
+        });
     }
 }
