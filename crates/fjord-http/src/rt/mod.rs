@@ -14,13 +14,11 @@
 //! | [`timeout`] | `client_socket_timeout` for the wait for a next request: a tokio `Sleep` per connection, re-armed lazily from the stamped time | (tokio's own) | a request stores the time instead of resetting the timer (12 ns against 40 ns); whole round trips cost the same either way |
 //! | [`stall`] | `client_socket_timeout` on a stalled body read or response write: a tokio `Sleep` armed only once an operation stalls | (tokio's own) | nothing is armed while bytes move |
 //!
-//! Went back to tokio: one `timerfd` alarm per server sweeping every
-//! connection's deadline (with a waker slab and an `unsafe` registration
-//! of the descriptor) in place of a tokio timer per connection. It was
-//! meant to keep the runtime's `epoll_wait` free of a timeout, but a
-//! worker's CPU per request round trip was the same with a tokio timer
-//! reset on every request (6.08 µs against 6.01 µs, within noise), so
-//! [`timeout`] is a tokio timer again.
+//! Not used, because it measured within noise of a tokio timer per
+//! connection: one `timerfd` alarm per server sweeping every connection's
+//! deadline, to keep the runtime's `epoll_wait` free of a timeout (a
+//! worker's CPU per request round trip: 6.08 µs against 6.01 µs with a
+//! tokio timer reset on every request; bench/results/http-primitives.md).
 //!
 //! # Invariants
 //!
