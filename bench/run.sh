@@ -18,5 +18,6 @@ python3 bench/launcher_bench.py
 python3 bench/http_bench.py
 python3 bench/replace_bench.py    # worker replacement under keep-alive load (fjord, nginx, oslo)
 python3 bench/rpc_bench.py        # needs RabbitMQ on 127.0.0.1:5672
+cargo bench -p fjord-http --bench http_primitives   # src/rt against the tokio primitives (bench/results/http-primitives.md)
 python3 bench/chart.py
 python3 bench/readme_tables.py
