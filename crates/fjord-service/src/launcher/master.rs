@@ -1,0 +1,996 @@
+//! The pre-fork master's decisions, without I/O.
+//!
+//! [`Master`] owns what the master knows about its workers and decides
+//! what to do: it receives an [`Event`] with the time it happened at and
+//! returns the [`Action`]s to take. It never forks, signals, waits, polls
+//! or reads a clock; `process.rs` is the shell that does, and feeds the
+//! outcome back as events. An action whose outcome the master needs
+//! ([`Action::Fork`], [`Action::RunReloadHook`]) is always the last of its
+//! batch, and the shell answers it at once ([`Event::Forked`] or
+//! [`Event::ForkFailed`], [`Event::ReloadHookDone`]) before any other
+//! event.
+//!
+//! The master logs its decisions itself (the log lines operators and tests
+//! read name the worker and the reason).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use super::{Exit, LauncherOptions, RestartMethod};
+
+/// A service as the master sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceSpec {
+    pub(crate) name: String,
+    pub(crate) workers: usize,
+    pub(crate) stops_first: bool,
+}
+
+/// How a child process ended (from `waitpid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Exited(i32),
+    /// The signal, and whether it dumped core.
+    Signaled(Signal, bool),
+    /// No longer a child of this process, or a status that says nothing.
+    Gone,
+}
+
+/// What happened, as the shell saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// Nothing in particular: time passed (deadlines, the fork rate limit).
+    Tick,
+    /// A signal the master handles (see [`crate::signal::MASTER_SIGNALS`]).
+    Signal(Signal),
+    /// The answer to [`Action::Fork`]: the worker's PID.
+    Forked {
+        service: usize,
+        index: usize,
+        pid: Pid,
+    },
+    /// The answer to [`Action::Fork`] when fork (or its pipes) failed.
+    ForkFailed {
+        service: usize,
+        index: usize,
+        error: String,
+    },
+    /// The answer to [`Action::RunReloadHook`].
+    ReloadHookDone(Result<(), String>),
+    /// The worker wrote `READY` on its status pipe: it serves.
+    WorkerReady(Pid),
+    /// The worker wrote `RETIRE`: it served its `max_requests`.
+    WorkerRetireRequested(Pid),
+    /// The worker was reaped.
+    WorkerExited(Pid, Status),
+    /// The answer to [`Action::StartUpgrade`] when the new master runs.
+    UpgradeStarted(Pid),
+    /// The new master of an upgrade said it serves.
+    UpgradeServing,
+    /// The new master of an upgrade was reaped before it served.
+    UpgradeExited(Status),
+}
+
+/// A message for systemd (`sd_notify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Notify {
+    /// `READY=1` with this status line.
+    Ready(String),
+    /// `RELOADING=1`.
+    Reloading,
+    /// `STOPPING=1`.
+    Stopping,
+    /// `MAINPID=`: the new master of an upgrade takes over.
+    MainPid(Pid),
+}
+
+/// What the shell is to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Fork a worker for `service`'s slot `index`; answer with
+    /// [`Event::Forked`] or [`Event::ForkFailed`].
+    Fork {
+        service: usize,
+        index: usize,
+    },
+    /// Send `signal` to a worker.
+    Kill {
+        pid: Pid,
+        signal: Signal,
+    },
+    /// Wait (blocking) for a worker just sent SIGKILL; answer with
+    /// [`Event::WorkerExited`].
+    Reap(Pid),
+    /// Close the master's copies of every listening socket.
+    CloseListeners,
+    /// Run the reload hook; answer with [`Event::ReloadHookDone`].
+    RunReloadHook,
+    /// Start the binary at this one's path as a new master (SIGUSR1);
+    /// answer with [`Event::UpgradeStarted`] if it runs.
+    StartUpgrade,
+    Notify(Notify),
+    /// Every worker serves for the first time: tell the old master of an
+    /// upgrade, run the ready hook.
+    AllServing,
+    /// The SIGUSR2 report, for stderr.
+    Report(String),
+}
+
+/// Where one worker is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Forked, not serving yet: its death is a start failure.
+    Starting,
+    /// Serving: its death is respawned.
+    Serving,
+    /// Replaced (reload, `max_requests`): stopped once its replacement
+    /// serves; its death is not respawned. `serving`: it said `READY`.
+    Retiring { serving: bool },
+    /// Sent SIGTERM (stop, scale-down, or replaced): another SIGTERM
+    /// would force its stop.
+    Stopping,
+}
+
+#[derive(Debug)]
+struct Worker {
+    service: usize,
+    index: usize,
+    phase: Phase,
+    started: Instant,
+}
+
+#[derive(Debug)]
+struct Service {
+    name: String,
+    workers: usize,
+    stops_first: bool,
+    /// The current worker of each index (`None` while one is to be forked).
+    current: Vec<Option<Pid>>,
+    /// Fork times in the last `workers` seconds (rate limit).
+    forks: VecDeque<Instant>,
+    /// Workers in a row that exited before serving.
+    start_failures: u32,
+    /// No fork before this (start-failure back-off).
+    not_before: Option<Instant>,
+    limited_logged: bool,
+    restarts: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Running,
+    Stopping,
+}
+
+#[derive(Debug)]
+struct Reload {
+    queue: VecDeque<(usize, usize)>,
+    /// (new worker, the worker it replaces).
+    step: Option<(Pid, Option<Pid>)>,
+    again: bool,
+}
+
+/// What the master waits for from the shell.
+#[derive(Debug, Clone, Copy)]
+enum Awaiting {
+    Fork(ForkFor),
+    Hook(RestartMethod),
+}
+
+/// Why a worker is being forked.
+#[derive(Debug, Clone, Copy)]
+enum ForkFor {
+    /// An empty slot (start, death, scale-up): rate limited.
+    Respawn,
+    /// A reload step replacing `old`.
+    Reload { old: Option<Pid> },
+    /// Replacing `old`, which served its `max_requests`.
+    Recycle { old: Pid },
+}
+
+/// The master's state and decisions. See the module documentation.
+#[derive(Debug)]
+pub(crate) struct Master {
+    options: LauncherOptions,
+    pid: Pid,
+    started: Instant,
+    services: Vec<Service>,
+    workers: BTreeMap<Pid, Worker>,
+    state: State,
+    exit: Exit,
+    /// Past this, workers still running are killed.
+    kill_at: Option<Instant>,
+    reload: Option<Reload>,
+    all_ready_once: bool,
+    /// The new master of an upgrade under way, and when it started.
+    upgrade: Option<(Pid, Instant)>,
+    /// Replaced by the new master of an upgrade: stopping for good.
+    upgraded: bool,
+    /// Workers that served their `max_requests`, to be replaced in turn.
+    recycle_queue: VecDeque<Pid>,
+    /// (replacement, worker it replaces) while one is starting.
+    recycling: Option<(Pid, Pid)>,
+    /// Stopping, and the services that do not stop first are still to be
+    /// told (see [`crate::Service::stops_first`]).
+    later_stage: bool,
+    awaiting: Option<Awaiting>,
+    actions: Vec<Action>,
+}
+
+impl Master {
+    /// A master for `services`, started at `now`, with no worker yet: the
+    /// first [`Event::Tick`] forks them.
+    pub(crate) fn new(
+        services: Vec<ServiceSpec>,
+        options: LauncherOptions,
+        pid: Pid,
+        now: Instant,
+    ) -> Master {
+        let services = services
+            .into_iter()
+            .map(|s| Service {
+                current: vec![None; s.workers],
+                name: s.name,
+                workers: s.workers,
+                stops_first: s.stops_first,
+                forks: VecDeque::new(),
+                start_failures: 0,
+                not_before: None,
+                limited_logged: false,
+                restarts: 0,
+            })
+            .collect();
+        Master {
+            options,
+            pid,
+            started: now,
+            services,
+            workers: BTreeMap::new(),
+            state: State::Running,
+            exit: Exit::Clean,
+            kill_at: None,
+            reload: None,
+            all_ready_once: false,
+            upgrade: None,
+            upgraded: false,
+            recycle_queue: VecDeque::new(),
+            recycling: None,
+            later_stage: false,
+            awaiting: None,
+            actions: Vec::new(),
+        }
+    }
+
+    /// Takes `event`, which happened at `now`, and returns what to do.
+    pub(crate) fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        match event {
+            Event::Tick => {}
+            Event::Signal(signal) => self.on_signal(signal, now),
+            Event::Forked {
+                service,
+                index,
+                pid,
+            } => self.on_forked(service, index, pid, now),
+            Event::ForkFailed {
+                service,
+                index,
+                error,
+            } => self.on_fork_failed(service, index, &error, now),
+            Event::ReloadHookDone(result) => self.on_hook_done(result),
+            Event::WorkerReady(pid) => self.on_ready(pid, now),
+            Event::WorkerRetireRequested(pid) => {
+                if let Some(w) = self.workers.get(&pid)
+                    && matches!(w.phase, Phase::Starting | Phase::Serving)
+                {
+                    self.recycle_queue.push_back(pid);
+                }
+            }
+            Event::WorkerExited(pid, status) => self.on_exit(pid, status, now),
+            Event::UpgradeStarted(pid) => self.upgrade = Some((pid, now)),
+            Event::UpgradeServing => self.on_upgrade_serving(now),
+            Event::UpgradeExited(status) => {
+                if let Some((pid, _)) = self.upgrade.take() {
+                    let how = match status {
+                        Status::Exited(code) => format!("exited with status {code}"),
+                        Status::Signaled(s, _) => format!("was killed by {s}"),
+                        Status::Gone => "is gone".to_owned(),
+                    };
+                    tracing::error!(
+                        "upgrade failed: the new master pid={pid} {how} before serving; \
+                         the old workers keep serving"
+                    );
+                }
+            }
+        }
+        self.settle(now);
+        std::mem::take(&mut self.actions)
+    }
+
+    /// The number of workers of every service.
+    pub(crate) fn total_workers(&self) -> usize {
+        self.services.iter().map(|s| s.workers).sum()
+    }
+
+    /// How the master ended, once it has: stopping, and every worker
+    /// reaped.
+    pub(crate) fn done(&self) -> Option<Exit> {
+        (self.state == State::Stopping && self.workers.is_empty()).then_some(self.exit)
+    }
+
+    /// When the master wants an [`Event::Tick`] at the latest: the kill
+    /// deadline, or the next allowed fork into an empty slot. `None`: only
+    /// when something happens.
+    pub(crate) fn deadline(&self, now: Instant) -> Option<Instant> {
+        let mut next = self.kill_at;
+        if self.state == State::Running {
+            for svc in &self.services {
+                if svc.current.iter().any(Option::is_none) {
+                    let at = fork_allowed_at(svc, now).max(now);
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                }
+            }
+        }
+        next
+    }
+
+    /// What happens between events: the next stage of a stop, the kill
+    /// deadline, and while running the forks still to do, one at a time.
+    fn settle(&mut self, now: Instant) {
+        if self.awaiting.is_some() {
+            return;
+        }
+        self.stop_later_stage();
+        self.check_kill_deadline(now);
+        if self.state != State::Running {
+            return;
+        }
+        self.respawn(now);
+        if self.awaiting.is_none() {
+            self.advance_reload(now);
+        }
+        if self.awaiting.is_none() {
+            self.advance_recycle();
+        }
+    }
+
+    fn on_signal(&mut self, signal: Signal, now: Instant) {
+        match signal {
+            Signal::SIGTERM | Signal::SIGINT => {
+                if self.state == State::Running {
+                    tracing::info!("master caught {signal}, stopping workers gracefully");
+                    self.begin_stop(Exit::Clean, now);
+                } else {
+                    tracing::warn!("master caught {signal} again, forcing workers to stop");
+                    self.exit = Exit::Forced;
+                    self.signal_all(Signal::SIGTERM);
+                    for w in self.workers.values_mut() {
+                        w.phase = Phase::Stopping;
+                    }
+                    self.kill_at = Some(now + Duration::from_secs(1));
+                }
+            }
+            Signal::SIGHUP if self.state == State::Running => self.begin_reload(),
+            Signal::SIGUSR1 if self.state == State::Running => self.begin_upgrade(),
+            Signal::SIGUSR2 => {
+                let report = self.report(now);
+                self.actions.push(Action::Report(report));
+            }
+            Signal::SIGTTIN => self.scale(true),
+            Signal::SIGTTOU => self.scale(false),
+            _ => {}
+        }
+    }
+
+    fn begin_stop(&mut self, exit: Exit, now: Instant) {
+        self.state = State::Stopping;
+        self.exit = exit;
+        self.reload = None;
+        if !self.upgraded {
+            self.actions.push(Action::Notify(Notify::Stopping));
+        }
+        // The master's copies first: once the workers close theirs, new
+        // clients are refused.
+        self.actions.push(Action::CloseListeners);
+        // APIs first; the services they call once those have exited.
+        let first = |s: &Service| s.stops_first;
+        self.later_stage = self.services.iter().any(first) && !self.services.iter().all(first);
+        let pids: Vec<Pid> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| !self.later_stage || self.services[w.service].stops_first)
+            .map(|(p, _)| *p)
+            .collect();
+        for pid in pids {
+            self.terminate(pid);
+        }
+        self.kill_at = self
+            .options
+            .graceful_deadline()
+            .map(|d| now + d + Duration::from_secs(1));
+    }
+
+    /// Stopping in stages: once every worker of the services that stop
+    /// first has exited, tells the others.
+    fn stop_later_stage(&mut self) {
+        if !self.later_stage || self.state != State::Stopping {
+            return;
+        }
+        if self
+            .workers
+            .values()
+            .any(|w| self.services[w.service].stops_first)
+        {
+            return;
+        }
+        self.later_stage = false;
+        tracing::info!("the APIs have stopped; stopping the other services");
+        let pids: Vec<Pid> = self.workers.keys().copied().collect();
+        for pid in pids {
+            self.terminate(pid);
+        }
+    }
+
+    /// Asks one worker to stop gracefully, once.
+    fn terminate(&mut self, pid: Pid) {
+        if let Some(w) = self.workers.get_mut(&pid)
+            && w.phase != Phase::Stopping
+        {
+            w.phase = Phase::Stopping;
+            self.actions.push(Action::Kill {
+                pid,
+                signal: Signal::SIGTERM,
+            });
+        }
+    }
+
+    fn signal_all(&mut self, signal: Signal) {
+        for pid in self.workers.keys() {
+            self.actions.push(Action::Kill { pid: *pid, signal });
+        }
+    }
+
+    fn check_kill_deadline(&mut self, now: Instant) {
+        let Some(at) = self.kill_at else { return };
+        if now < at || self.workers.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            "{} worker(s) still running past the graceful deadline; killing them",
+            self.workers.len()
+        );
+        self.exit = Exit::Forced;
+        self.signal_all(Signal::SIGKILL);
+        self.kill_at = None;
+        // SIGKILL cannot be caught: wait for each of our own workers.
+        let pids: Vec<Pid> = self.workers.keys().copied().collect();
+        self.actions.extend(pids.into_iter().map(Action::Reap));
+    }
+
+    fn on_forked(&mut self, s: usize, index: usize, pid: Pid, now: Instant) {
+        let purpose = match self.awaiting.take() {
+            Some(Awaiting::Fork(purpose)) => purpose,
+            _ => ForkFor::Respawn,
+        };
+        let svc = &mut self.services[s];
+        if let ForkFor::Respawn = purpose {
+            let window = Duration::from_secs(svc.workers as u64);
+            while svc
+                .forks
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= window)
+            {
+                svc.forks.pop_front();
+            }
+            svc.forks.push_back(now);
+        }
+        svc.limited_logged = false;
+        if let Some(current) = svc.current.get_mut(index) {
+            *current = Some(pid);
+        }
+        tracing::info!("started worker {} #{index} pid={pid}", svc.name);
+        self.workers.insert(
+            pid,
+            Worker {
+                service: s,
+                index,
+                phase: Phase::Starting,
+                started: now,
+            },
+        );
+        match purpose {
+            ForkFor::Respawn => {}
+            ForkFor::Reload { old } => {
+                if let Some(reload) = &mut self.reload {
+                    reload.step = Some((pid, old));
+                }
+            }
+            ForkFor::Recycle { old } => self.recycling = Some((pid, old)),
+        }
+    }
+
+    fn on_fork_failed(&mut self, s: usize, index: usize, error: &str, now: Instant) {
+        let purpose = match self.awaiting.take() {
+            Some(Awaiting::Fork(purpose)) => purpose,
+            _ => ForkFor::Respawn,
+        };
+        match purpose {
+            ForkFor::Respawn => {
+                tracing::error!("{error}; retrying");
+                self.services[s].not_before = Some(now + Duration::from_secs(1));
+            }
+            ForkFor::Reload { old } => {
+                tracing::error!("reload aborted: {error}");
+                if let Some(old) = old {
+                    self.keep(s, index, old);
+                }
+                self.reload = None;
+            }
+            ForkFor::Recycle { old } => {
+                tracing::error!("recycling pid={old} failed: {error}; it serves on");
+                self.keep(s, index, old);
+            }
+        }
+    }
+
+    /// A worker that was to be replaced stays the current one of its slot.
+    fn keep(&mut self, s: usize, index: usize, old: Pid) {
+        let Some(w) = self.workers.get_mut(&old) else {
+            return;
+        };
+        if let Phase::Retiring { serving } = w.phase {
+            w.phase = if serving {
+                Phase::Serving
+            } else {
+                Phase::Starting
+            };
+        }
+        if let Some(current) = self.services[s].current.get_mut(index) {
+            *current = Some(old);
+        }
+    }
+
+    fn on_ready(&mut self, pid: Pid, now: Instant) {
+        let Some(w) = self.workers.get_mut(&pid) else {
+            return;
+        };
+        match w.phase {
+            Phase::Starting => w.phase = Phase::Serving,
+            Phase::Retiring { serving: false } => w.phase = Phase::Retiring { serving: true },
+            Phase::Stopping => {}
+            Phase::Serving | Phase::Retiring { serving: true } => return,
+        }
+        let svc = &mut self.services[w.service];
+        svc.start_failures = 0;
+        svc.not_before = None;
+        tracing::debug!(
+            "worker {} #{} pid={pid} serving in {:?}",
+            svc.name,
+            w.index,
+            now.saturating_duration_since(w.started)
+        );
+        if let Some((new, old)) = self.recycling
+            && new == pid
+        {
+            self.recycling = None;
+            self.terminate(old);
+        }
+        if let Some(reload) = &mut self.reload
+            && let Some((new, old)) = reload.step
+            && new == pid
+        {
+            reload.step = None;
+            if let Some(old) = old {
+                self.terminate(old);
+            }
+        }
+        if !self.all_ready_once && self.reload.is_none() && self.all_ready() {
+            self.all_ready_once = true;
+            let total: usize = self.services.iter().map(|s| s.workers).sum();
+            tracing::info!(
+                "all {total} workers serving ({:?} after start)",
+                now.saturating_duration_since(self.started)
+            );
+            self.actions.push(Action::Notify(Notify::Ready(format!(
+                "{total} workers serving"
+            ))));
+            self.actions.push(Action::AllServing);
+        }
+    }
+
+    fn all_ready(&self) -> bool {
+        self.services.iter().all(|svc| {
+            svc.current.iter().all(|pid| {
+                pid.and_then(|p| self.workers.get(&p))
+                    .is_some_and(|w| w.phase == Phase::Serving)
+            })
+        })
+    }
+
+    fn on_exit(&mut self, pid: Pid, status: Status, now: Instant) {
+        let Some(worker) = self.workers.remove(&pid) else {
+            return;
+        };
+        let (s, index) = (worker.service, worker.index);
+        let how = match status {
+            Status::Exited(code) => format!("exited with status {code}"),
+            Status::Signaled(sig, core) => {
+                format!(
+                    "killed by {sig}{}",
+                    if core { " (core dumped)" } else { "" }
+                )
+            }
+            Status::Gone => "is gone".to_owned(),
+        };
+        if let Status::Exited(3) | Status::Signaled(..) = status
+            && self.state == State::Stopping
+        {
+            self.exit = Exit::Forced;
+        }
+        let svc = &mut self.services[s];
+        let name = svc.name.clone();
+        // A worker retired by scaling down has no slot any more.
+        if let Some(current) = svc.current.get_mut(index)
+            && *current == Some(pid)
+        {
+            *current = None;
+        }
+        let served = match worker.phase {
+            Phase::Starting => false,
+            Phase::Serving => true,
+            Phase::Retiring { .. } | Phase::Stopping => {
+                tracing::info!("worker {name} #{index} pid={pid} {how}");
+                return;
+            }
+        };
+        if self.state == State::Stopping {
+            tracing::info!("worker {name} #{index} pid={pid} {how}");
+            return;
+        }
+        // An unexpected death.
+        svc.restarts += 1;
+        if served {
+            tracing::warn!("worker {name} #{index} pid={pid} {how}; respawning");
+        } else {
+            svc.start_failures += 1;
+            let n = svc.start_failures;
+            if n >= self.options.max_start_failures {
+                tracing::error!(
+                    "service {name}: {n} workers in a row failed to start (last pid={pid} {how}); giving up"
+                );
+                self.begin_stop(Exit::StartFailed, now);
+                return;
+            }
+            let delay = self.options.backoff(n);
+            svc.not_before = Some(now + delay);
+            tracing::warn!(
+                "worker {name} #{index} pid={pid} {how} before serving ({n} in a row); next try in {delay:?}"
+            );
+        }
+        // A replacement for a worker that served its max_requests died
+        // before serving: the old one serves on.
+        if let Some((new, old)) = self.recycling
+            && new == pid
+        {
+            tracing::error!(
+                "recycling aborted: the replacement {name} #{index} did not start; pid={old} serves on"
+            );
+            self.keep(s, index, old);
+            self.recycling = None;
+        }
+        // A reload step whose new worker died: keep the old one.
+        if let Some(reload) = &self.reload
+            && let Some((new, old)) = reload.step
+            && new == pid
+        {
+            tracing::error!("reload aborted: the new worker {name} #{index} did not start");
+            if let Some(old) = old {
+                self.keep(s, index, old);
+            }
+            self.reload = None;
+            self.actions
+                .push(Action::Notify(Notify::Ready("reload aborted".to_owned())));
+        }
+    }
+
+    /// Forks a replacement for the first empty worker slot, within the rate
+    /// limit.
+    fn respawn(&mut self, now: Instant) {
+        for s in 0..self.services.len() {
+            for index in 0..self.services[s].current.len() {
+                if self.services[s].current[index].is_some() {
+                    continue;
+                }
+                let at = fork_allowed_at(&self.services[s], now);
+                if at > now {
+                    let svc = &mut self.services[s];
+                    if !svc.limited_logged && svc.not_before.is_none_or(|nb| nb < at) {
+                        svc.limited_logged = true;
+                        tracing::warn!(
+                            "fork rate limit for service {}: {} forks in {} s; next fork in {:?}",
+                            svc.name,
+                            svc.workers,
+                            svc.workers,
+                            at - now
+                        );
+                    }
+                    continue;
+                }
+                self.fork(s, index, ForkFor::Respawn);
+                return;
+            }
+        }
+    }
+
+    fn fork(&mut self, service: usize, index: usize, purpose: ForkFor) {
+        self.actions.push(Action::Fork { service, index });
+        self.awaiting = Some(Awaiting::Fork(purpose));
+    }
+
+    /// SIGHUP: the reload hook first, then (see `on_hook_done`) the workers
+    /// are replaced, or with `restart_method = mutate` told to re-read.
+    fn begin_reload(&mut self) {
+        let method = self.options.restart_method;
+        if method == RestartMethod::Mutate {
+            tracing::info!(
+                "master caught SIGHUP, re-reading the configuration (restart_method = mutate)"
+            );
+        } else if let Some(reload) = &mut self.reload {
+            reload.again = true;
+            return;
+        } else {
+            tracing::info!("master caught SIGHUP, reloading");
+        }
+        self.actions.push(Action::Notify(Notify::Reloading));
+        self.actions.push(Action::RunReloadHook);
+        self.awaiting = Some(Awaiting::Hook(method));
+    }
+
+    fn on_hook_done(&mut self, result: Result<(), String>) {
+        let Some(Awaiting::Hook(method)) = self.awaiting.take() else {
+            return;
+        };
+        match (method, result) {
+            (RestartMethod::Mutate, Err(e)) => {
+                tracing::error!("reload failed, the workers keep their configuration: {e}");
+                self.ready("reload failed");
+            }
+            (RestartMethod::Mutate, Ok(())) => {
+                // The hook runs in every running worker, told by a SIGHUP
+                // of its own; no worker is replaced.
+                self.signal_all(Signal::SIGHUP);
+                tracing::info!("configuration re-read; the workers apply it in place");
+                self.ready("reloaded");
+            }
+            (_, Err(e)) => {
+                tracing::error!("reload failed, keeping the running workers: {e}");
+                self.ready("reload failed");
+            }
+            (_, Ok(())) => {
+                let queue = self
+                    .services
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(s, svc)| (0..svc.workers).map(move |i| (s, i)))
+                    .collect();
+                self.reload = Some(Reload {
+                    queue,
+                    step: None,
+                    again: false,
+                });
+            }
+        }
+    }
+
+    fn ready(&mut self, status: &str) {
+        self.actions
+            .push(Action::Notify(Notify::Ready(status.to_owned())));
+    }
+
+    /// Replaces workers one at a time: fork the new one; once it serves
+    /// (see `on_ready`) stop the old one.
+    fn advance_reload(&mut self, _now: Instant) {
+        loop {
+            let Some(reload) = &mut self.reload else {
+                return;
+            };
+            if reload.step.is_some() {
+                return;
+            }
+            if reload.queue.is_empty()
+                && self
+                    .workers
+                    .values()
+                    .any(|w| matches!(w.phase, Phase::Retiring { .. } | Phase::Stopping))
+            {
+                // Complete once the last replaced worker has exited.
+                return;
+            }
+            let Some((s, i)) = reload.queue.pop_front() else {
+                let again = reload.again;
+                self.reload = None;
+                tracing::info!("reload complete");
+                self.ready("reloaded");
+                if again {
+                    self.begin_reload();
+                }
+                return;
+            };
+            let Some(&old) = self.services[s].current.get(i) else {
+                continue;
+            };
+            if let Some(old) = old {
+                self.retire(old);
+            }
+            self.fork(s, i, ForkFor::Reload { old });
+            return;
+        }
+    }
+
+    /// Marks a worker as replaced.
+    fn retire(&mut self, pid: Pid) {
+        if let Some(w) = self.workers.get_mut(&pid) {
+            match w.phase {
+                Phase::Starting => w.phase = Phase::Retiring { serving: false },
+                Phase::Serving => w.phase = Phase::Retiring { serving: true },
+                Phase::Retiring { .. } | Phase::Stopping => {}
+            }
+        }
+    }
+
+    /// Replaces, one at a time, workers that served their `max_requests`:
+    /// the replacement is forked into the same slot and the old worker is
+    /// stopped gracefully once it serves (see `on_ready`), so the number of
+    /// serving workers never dips. Not while a reload replaces them all.
+    fn advance_recycle(&mut self) {
+        if self.reload.is_some() || self.recycling.is_some() {
+            return;
+        }
+        while let Some(old) = self.recycle_queue.pop_front() {
+            let Some(w) = self.workers.get(&old) else {
+                continue;
+            };
+            if !matches!(w.phase, Phase::Starting | Phase::Serving) {
+                continue;
+            }
+            let (s, i) = (w.service, w.index);
+            self.retire(old);
+            if self.services[s].current.get(i) != Some(&Some(old)) {
+                continue;
+            }
+            tracing::info!(
+                "worker {} #{i} pid={old} served its max_requests; replacing it",
+                self.services[s].name
+            );
+            self.fork(s, i, ForkFor::Recycle { old });
+            return;
+        }
+    }
+
+    /// SIGUSR1: a new master from the binary now at this one's path takes
+    /// over, unless one is already under way or a reload is.
+    fn begin_upgrade(&mut self) {
+        if let Some((pid, _)) = self.upgrade {
+            tracing::warn!(
+                "master caught SIGUSR1 while the upgrade to pid={pid} is under way; ignored"
+            );
+            return;
+        }
+        if self.reload.is_some() {
+            tracing::warn!("master caught SIGUSR1 during a reload; ignored: send it again after");
+            return;
+        }
+        self.actions.push(Action::StartUpgrade);
+    }
+
+    /// The new master of an upgrade serves: this master stops for good.
+    fn on_upgrade_serving(&mut self, now: Instant) {
+        let Some((pid, started)) = self.upgrade.take() else {
+            return;
+        };
+        tracing::info!(
+            "upgrade: the new master pid={pid} serves ({:?} after SIGUSR1); \
+             stopping the old workers",
+            now.saturating_duration_since(started)
+        );
+        // systemd follows the new master from now on.
+        self.actions.push(Action::Notify(Notify::MainPid(pid)));
+        self.upgraded = true;
+        self.begin_stop(Exit::Clean, now);
+    }
+
+    /// SIGTTIN / SIGTTOU: one more or one fewer worker for every service.
+    fn scale(&mut self, up: bool) {
+        for svc in &mut self.services {
+            if up {
+                svc.workers += 1;
+                svc.current.push(None);
+                tracing::info!(
+                    "service {}: scaling up to {} workers",
+                    svc.name,
+                    svc.workers
+                );
+            } else if svc.workers > 1 {
+                svc.workers -= 1;
+                if let Some(Some(pid)) = svc.current.pop()
+                    && let Some(w) = self.workers.get_mut(&pid)
+                    && w.phase != Phase::Stopping
+                {
+                    w.phase = Phase::Stopping;
+                    self.actions.push(Action::Kill {
+                        pid,
+                        signal: Signal::SIGTERM,
+                    });
+                }
+                tracing::info!(
+                    "service {}: scaling down to {} workers",
+                    svc.name,
+                    svc.workers
+                );
+            }
+        }
+    }
+
+    /// SIGUSR2: what the master knows.
+    fn report(&self, now: Instant) -> String {
+        let mut out = format!(
+            "fjord report: master pid={} uptime={:.1}s state={}\n",
+            self.pid,
+            now.saturating_duration_since(self.started).as_secs_f64(),
+            match self.state {
+                State::Running if self.reload.is_some() => "reloading",
+                State::Running => "running",
+                State::Stopping => "stopping",
+            }
+        );
+        for (s, svc) in self.services.iter().enumerate() {
+            out.push_str(&format!(
+                "  service {} workers={} restarts={}\n",
+                svc.name, svc.workers, svc.restarts
+            ));
+            let mut kids: Vec<(&Pid, &Worker)> = self
+                .workers
+                .iter()
+                .filter(|(_, w)| w.service == s)
+                .collect();
+            kids.sort_by_key(|(_, w)| w.index);
+            for (pid, w) in kids {
+                out.push_str(&format!(
+                    "    #{} pid={pid} {} uptime={:.1}s\n",
+                    w.index,
+                    match w.phase {
+                        Phase::Starting => "starting",
+                        Phase::Serving => "serving",
+                        Phase::Retiring { .. } => "retiring",
+                        Phase::Stopping => "stopping",
+                    },
+                    now.saturating_duration_since(w.started).as_secs_f64()
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// When the next fork for `svc` is allowed: at most `workers` forks per
+/// `workers` seconds, and not before a start-failure back-off.
+fn fork_allowed_at(svc: &Service, now: Instant) -> Instant {
+    let window = Duration::from_secs(svc.workers as u64);
+    let recent: Vec<&Instant> = svc
+        .forks
+        .iter()
+        .filter(|t| now.duration_since(**t) < window)
+        .collect();
+    let mut at = now;
+    if recent.len() >= svc.workers {
+        // The oldest fork that keeps us at the limit must leave the window.
+        let oldest = recent[recent.len() - svc.workers];
+        at = *oldest + window;
+    }
+    if let Some(nb) = svc.not_before {
+        at = at.max(nb);
+    }
+    at
+}
