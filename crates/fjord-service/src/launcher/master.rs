@@ -336,6 +336,12 @@ impl Master {
         next
     }
 
+    /// The workers alive, with their phase.
+    #[cfg(test)]
+    fn phase(&self, pid: Pid) -> Option<Phase> {
+        self.workers.get(&pid).map(|w| w.phase)
+    }
+
     /// What happens between events: the next stage of a stop, the kill
     /// deadline, and while running the forks still to do, one at a time.
     fn settle(&mut self, now: Instant) {
@@ -993,4 +999,657 @@ fn fork_allowed_at(svc: &Service, now: Instant) -> Instant {
         at = at.max(nb);
     }
     at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(n: i32) -> Pid {
+        Pid::from_raw(n)
+    }
+
+    fn spec(name: &str, workers: usize, stops_first: bool) -> ServiceSpec {
+        ServiceSpec {
+            name: name.to_owned(),
+            workers,
+            stops_first,
+        }
+    }
+
+    /// A master driven by hand: forks get PIDs 101, 102, ... (or fail), the
+    /// reload hook gives `hook`, and time moves only when told.
+    struct Sim {
+        m: Master,
+        now: Instant,
+        t0: Instant,
+        next_pid: i32,
+        fail_forks: bool,
+        hook: Result<(), String>,
+    }
+
+    impl Sim {
+        fn new(services: Vec<ServiceSpec>, options: LauncherOptions) -> (Sim, Vec<Action>) {
+            let t0 = Instant::now();
+            let mut sim = Sim {
+                m: Master::new(services, options, pid(1), t0),
+                now: t0,
+                t0,
+                next_pid: 100,
+                fail_forks: false,
+                hook: Ok(()),
+            };
+            let first = sim.send(Event::Tick);
+            (sim, first)
+        }
+
+        /// `workers` workers of one service, all serving.
+        fn serving(workers: usize, options: LauncherOptions) -> Sim {
+            let (mut sim, _) = Sim::new(vec![spec("api", workers, false)], options);
+            sim.ready_all();
+            sim
+        }
+
+        /// Sends `event`, answers the forks and the reload hook, and
+        /// returns every action in order.
+        fn send(&mut self, event: Event) -> Vec<Action> {
+            let mut out = Vec::new();
+            let mut queue = VecDeque::from(self.m.handle(event, self.now));
+            while let Some(action) = queue.pop_front() {
+                let answer = match action {
+                    Action::Fork { service, index } if self.fail_forks => Some(Event::ForkFailed {
+                        service,
+                        index,
+                        error: "fork failed".to_owned(),
+                    }),
+                    Action::Fork { service, index } => {
+                        self.next_pid += 1;
+                        Some(Event::Forked {
+                            service,
+                            index,
+                            pid: pid(self.next_pid),
+                        })
+                    }
+                    Action::RunReloadHook => Some(Event::ReloadHookDone(self.hook.clone())),
+                    _ => None,
+                };
+                out.push(action);
+                if let Some(answer) = answer {
+                    queue.extend(self.m.handle(answer, self.now));
+                }
+            }
+            out
+        }
+
+        /// Moves time to `secs` after the start and ticks.
+        fn at(&mut self, secs: f64) -> Vec<Action> {
+            self.now = self.t0 + Duration::from_secs_f64(secs);
+            self.send(Event::Tick)
+        }
+
+        fn ready_all(&mut self) -> Vec<Action> {
+            let starting: Vec<Pid> = self
+                .m
+                .workers
+                .iter()
+                .filter(|(_, w)| w.phase == Phase::Starting)
+                .map(|(p, _)| *p)
+                .collect();
+            starting
+                .into_iter()
+                .flat_map(|p| self.send(Event::WorkerReady(p)))
+                .collect()
+        }
+
+        fn exit(&mut self, p: Pid, status: Status) -> Vec<Action> {
+            self.send(Event::WorkerExited(p, status))
+        }
+
+        fn current(&self, s: usize) -> Vec<Option<Pid>> {
+            self.m.services[s].current.clone()
+        }
+
+        fn alive(&self) -> Vec<Pid> {
+            self.m.workers.keys().copied().collect()
+        }
+
+        fn last_pid(&self) -> Pid {
+            pid(self.next_pid)
+        }
+    }
+
+    fn forks(actions: &[Action]) -> Vec<(usize, usize)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Fork { service, index } => Some((*service, *index)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn sent(actions: &[Action], signal: Signal) -> Vec<Pid> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Kill { pid, signal: s } if *s == signal => Some(*pid),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ready_notes(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Notify(Notify::Ready(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const KILLED: Status = Status::Signaled(Signal::SIGKILL, false);
+    const FAILED: Status = Status::Exited(1);
+    const CLEAN: Status = Status::Exited(0);
+
+    fn opts() -> LauncherOptions {
+        LauncherOptions::default()
+    }
+
+    #[test]
+    fn start_forks_every_worker_and_is_ready_once_all_serve() {
+        let (mut sim, first) = Sim::new(vec![spec("api", 2, false), spec("rpc", 1, false)], opts());
+        assert_eq!(forks(&first), [(0, 0), (0, 1), (1, 0)]);
+        assert_eq!(sim.current(0), [Some(pid(101)), Some(pid(102))]);
+        assert_eq!(sim.m.phase(pid(101)), Some(Phase::Starting));
+        assert!(sim.send(Event::WorkerReady(pid(101))).is_empty());
+        assert!(sim.send(Event::WorkerReady(pid(103))).is_empty());
+        let last = sim.send(Event::WorkerReady(pid(102)));
+        assert_eq!(
+            last,
+            [
+                Action::Notify(Notify::Ready("3 workers serving".to_owned())),
+                Action::AllServing
+            ]
+        );
+        assert_eq!(sim.m.phase(pid(102)), Some(Phase::Serving));
+        // Once only: a respawned worker that serves again says nothing.
+        sim.at(10.0);
+        assert_eq!(forks(&sim.exit(pid(101), KILLED)), [(0, 0)]);
+        assert!(sim.send(Event::WorkerReady(sim.last_pid())).is_empty());
+        assert_eq!(sim.m.deadline(sim.now), None);
+    }
+
+    #[test]
+    fn a_dead_serving_worker_is_respawned_into_its_slot() {
+        let mut sim = Sim::serving(3, opts());
+        sim.at(10.0);
+        let actions = sim.exit(pid(102), KILLED);
+        assert_eq!(forks(&actions), [(0, 1)]);
+        assert_eq!(
+            sim.current(0),
+            [Some(pid(101)), Some(pid(104)), Some(pid(103))]
+        );
+        assert_eq!(sim.m.services[0].restarts, 1);
+        assert_eq!(sim.m.services[0].start_failures, 0, "it had served");
+        assert_eq!(sim.m.phase(pid(104)), Some(Phase::Starting));
+    }
+
+    #[test]
+    fn respawns_are_limited_to_n_forks_per_n_seconds() {
+        // 2 workers: at most 2 forks in any 2 seconds; the start's 2 count.
+        let mut sim = Sim::serving(2, opts());
+        sim.at(0.5);
+        assert!(
+            forks(&sim.exit(pid(101), KILLED)).is_empty(),
+            "2 forks in 2 s"
+        );
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(2))
+        );
+        assert!(forks(&sim.at(1.9)).is_empty());
+        assert_eq!(forks(&sim.at(2.0)), [(0, 0)]);
+        sim.ready_all();
+        // The start's forks have left the window, one fork is in it: one
+        // more at once, then a wait until the first of those two leaves.
+        sim.at(2.5);
+        assert_eq!(forks(&sim.exit(pid(102), KILLED)), [(0, 1)]);
+        sim.ready_all();
+        assert!(forks(&sim.exit(pid(103), KILLED)).is_empty());
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(4))
+        );
+        assert_eq!(forks(&sim.at(4.0)), [(0, 0)]);
+    }
+
+    #[test]
+    fn start_failures_back_off_doubling_and_a_serving_worker_resets_them() {
+        let o = opts().start_failure_backoff(Duration::from_secs(1));
+        let (mut sim, _) = Sim::new(vec![spec("api", 1, false)], o);
+        sim.at(10.0);
+        assert!(forks(&sim.exit(pid(101), FAILED)).is_empty());
+        assert_eq!(sim.m.services[0].start_failures, 1);
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(11))
+        );
+        assert!(forks(&sim.at(10.99)).is_empty());
+        assert_eq!(forks(&sim.at(11.0)), [(0, 0)]);
+        assert!(forks(&sim.exit(pid(102), FAILED)).is_empty());
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(13))
+        );
+        assert_eq!(forks(&sim.at(13.0)), [(0, 0)]);
+        sim.ready_all();
+        assert_eq!(sim.m.services[0].start_failures, 0);
+        sim.at(20.0);
+        // Served, then died: respawned at once, not a start failure.
+        assert_eq!(forks(&sim.exit(pid(103), KILLED)), [(0, 0)]);
+        assert!(forks(&sim.exit(pid(104), FAILED)).is_empty());
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(21))
+        );
+    }
+
+    #[test]
+    fn max_start_failures_in_a_row_stops_with_start_failed() {
+        let o = opts()
+            .max_start_failures(3)
+            .start_failure_backoff(Duration::from_millis(100));
+        let (mut sim, _) = Sim::new(vec![spec("api", 1, false), spec("rpc", 1, false)], o);
+        sim.send(Event::WorkerReady(pid(102)));
+        let mut t = 10.0;
+        for _ in 0..2 {
+            sim.at(t);
+            let failed = sim.last_pid();
+            let failed = if sim.m.workers.contains_key(&pid(101)) {
+                pid(101)
+            } else {
+                failed
+            };
+            assert!(forks(&sim.exit(failed, FAILED)).is_empty());
+            t += 1.0;
+            assert_eq!(forks(&sim.at(t)), [(0, 0)]);
+        }
+        let stop = sim.exit(sim.last_pid(), FAILED);
+        assert!(stop.contains(&Action::Notify(Notify::Stopping)));
+        assert!(stop.contains(&Action::CloseListeners));
+        assert_eq!(sent(&stop, Signal::SIGTERM), [pid(102)]);
+        assert!(
+            forks(&sim.at(t + 5.0)).is_empty(),
+            "no respawn while stopping"
+        );
+        assert_eq!(sim.m.done(), None);
+        sim.exit(pid(102), CLEAN);
+        assert_eq!(sim.m.done(), Some(Exit::StartFailed));
+    }
+
+    #[test]
+    fn reload_replaces_workers_one_at_a_time_once_each_new_one_serves() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        let hup = sim.send(Event::Signal(Signal::SIGHUP));
+        assert_eq!(
+            hup[..2],
+            [Action::Notify(Notify::Reloading), Action::RunReloadHook]
+        );
+        assert_eq!(forks(&hup), [(0, 0)], "one new worker at a time");
+        assert!(
+            sent(&hup, Signal::SIGTERM).is_empty(),
+            "the old one serves on"
+        );
+        assert_eq!(
+            sim.m.phase(pid(101)),
+            Some(Phase::Retiring { serving: true })
+        );
+        assert_eq!(sim.current(0), [Some(pid(103)), Some(pid(102))]);
+        assert!(forks(&sim.at(20.0)).is_empty(), "waits for the new one");
+
+        let ready = sim.send(Event::WorkerReady(pid(103)));
+        assert_eq!(sent(&ready, Signal::SIGTERM), [pid(101)]);
+        assert_eq!(forks(&ready), [(0, 1)]);
+        let ready = sim.send(Event::WorkerReady(pid(104)));
+        assert_eq!(sent(&ready, Signal::SIGTERM), [pid(102)]);
+        assert!(
+            ready_notes(&ready).is_empty(),
+            "complete once the old have exited"
+        );
+
+        // A replaced worker's death is not respawned.
+        let exit = sim.exit(pid(101), CLEAN);
+        assert!(forks(&exit).is_empty());
+        assert!(ready_notes(&exit).is_empty());
+        let exit = sim.exit(pid(102), CLEAN);
+        assert_eq!(ready_notes(&exit), ["reloaded"]);
+        assert_eq!(sim.alive(), [pid(103), pid(104)]);
+        assert!(sim.m.reload.is_none());
+    }
+
+    #[test]
+    fn reload_aborts_when_a_new_worker_dies_before_serving_and_keeps_the_old() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        sim.send(Event::Signal(Signal::SIGHUP));
+        let died = sim.exit(pid(103), FAILED);
+        assert_eq!(ready_notes(&died), ["reload aborted"]);
+        assert!(forks(&died).is_empty(), "the old worker keeps its slot");
+        assert!(sent(&died, Signal::SIGTERM).is_empty());
+        assert_eq!(sim.m.phase(pid(101)), Some(Phase::Serving));
+        assert_eq!(sim.current(0), [Some(pid(101)), Some(pid(102))]);
+        assert!(sim.m.reload.is_none());
+        // The old worker is again an ordinary one: its death is respawned.
+        sim.at(20.0);
+        assert_eq!(forks(&sim.exit(pid(101), KILLED)), [(0, 0)]);
+    }
+
+    #[test]
+    fn reload_fork_failure_aborts_and_keeps_the_old() {
+        let mut sim = Sim::serving(2, opts());
+        sim.fail_forks = true;
+        sim.send(Event::Signal(Signal::SIGHUP));
+        assert!(sim.m.reload.is_none());
+        assert_eq!(sim.m.phase(pid(101)), Some(Phase::Serving));
+        assert_eq!(sim.current(0), [Some(pid(101)), Some(pid(102))]);
+    }
+
+    #[test]
+    fn a_failing_reload_hook_keeps_the_running_workers() {
+        let mut sim = Sim::serving(2, opts());
+        sim.hook = Err("bad config".to_owned());
+        let hup = sim.send(Event::Signal(Signal::SIGHUP));
+        assert_eq!(ready_notes(&hup), ["reload failed"]);
+        assert!(forks(&hup).is_empty());
+        assert!(sim.m.reload.is_none());
+    }
+
+    #[test]
+    fn sighup_during_a_reload_reloads_again_after_it() {
+        let mut sim = Sim::serving(1, opts());
+        sim.send(Event::Signal(Signal::SIGHUP));
+        let again = sim.send(Event::Signal(Signal::SIGHUP));
+        assert!(again.is_empty(), "queued, not started");
+        sim.send(Event::WorkerReady(pid(102)));
+        let done = sim.exit(pid(101), CLEAN);
+        assert_eq!(ready_notes(&done), ["reloaded"]);
+        assert!(done.contains(&Action::RunReloadHook), "the second reload");
+        assert_eq!(forks(&done), [(0, 0)]);
+        assert_eq!(
+            sim.m.phase(pid(102)),
+            Some(Phase::Retiring { serving: true })
+        );
+    }
+
+    #[test]
+    fn sighup_while_stopping_is_ignored() {
+        let mut sim = Sim::serving(1, opts());
+        sim.send(Event::Signal(Signal::SIGTERM));
+        assert!(sim.send(Event::Signal(Signal::SIGHUP)).is_empty());
+        assert!(sim.send(Event::Signal(Signal::SIGUSR1)).is_empty());
+    }
+
+    #[test]
+    fn mutate_reruns_the_hook_and_signals_workers_without_replacing_them() {
+        let mut sim = Sim::serving(2, opts().restart_method(RestartMethod::Mutate));
+        let hup = sim.send(Event::Signal(Signal::SIGHUP));
+        assert_eq!(
+            hup[..2],
+            [Action::Notify(Notify::Reloading), Action::RunReloadHook]
+        );
+        assert_eq!(sent(&hup, Signal::SIGHUP), [pid(101), pid(102)]);
+        assert_eq!(ready_notes(&hup), ["reloaded"]);
+        assert!(forks(&hup).is_empty());
+        assert!(sim.m.reload.is_none());
+        assert_eq!(sim.m.phase(pid(101)), Some(Phase::Serving));
+
+        sim.hook = Err("bad config".to_owned());
+        let hup = sim.send(Event::Signal(Signal::SIGHUP));
+        assert!(sent(&hup, Signal::SIGHUP).is_empty());
+        assert_eq!(ready_notes(&hup), ["reload failed"]);
+    }
+
+    #[test]
+    fn ttin_adds_a_worker_and_ttou_retires_the_newest() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        let up = sim.send(Event::Signal(Signal::SIGTTIN));
+        assert_eq!(forks(&up), [(0, 2)]);
+        assert_eq!(sim.m.services[0].workers, 3);
+        sim.ready_all();
+        let down = sim.send(Event::Signal(Signal::SIGTTOU));
+        assert_eq!(sent(&down, Signal::SIGTERM), [pid(103)]);
+        assert_eq!(sim.m.phase(pid(103)), Some(Phase::Stopping));
+        assert_eq!(sim.current(0), [Some(pid(101)), Some(pid(102))]);
+        assert!(
+            forks(&sim.exit(pid(103), CLEAN)).is_empty(),
+            "not respawned"
+        );
+        sim.send(Event::Signal(Signal::SIGTTOU));
+        let floor = sim.send(Event::Signal(Signal::SIGTTOU));
+        assert!(floor.is_empty(), "never fewer than one worker");
+        assert_eq!(sim.m.services[0].workers, 1);
+    }
+
+    #[test]
+    fn graceful_stop_kills_what_is_left_past_the_deadline() {
+        let o = opts().graceful_shutdown_timeout(Duration::from_secs(5));
+        let mut sim = Sim::serving(2, o);
+        sim.at(10.0);
+        let stop = sim.send(Event::Signal(Signal::SIGTERM));
+        assert_eq!(
+            stop,
+            [
+                Action::Notify(Notify::Stopping),
+                Action::CloseListeners,
+                Action::Kill {
+                    pid: pid(101),
+                    signal: Signal::SIGTERM
+                },
+                Action::Kill {
+                    pid: pid(102),
+                    signal: Signal::SIGTERM
+                },
+            ]
+        );
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(16))
+        );
+        sim.exit(pid(101), CLEAN);
+        assert!(sim.at(15.9).is_empty());
+        let kill = sim.at(16.0);
+        assert_eq!(
+            kill,
+            [
+                Action::Kill {
+                    pid: pid(102),
+                    signal: Signal::SIGKILL
+                },
+                Action::Reap(pid(102))
+            ]
+        );
+        sim.exit(pid(102), KILLED);
+        assert_eq!(sim.m.done(), Some(Exit::Forced));
+    }
+
+    #[test]
+    fn graceful_stop_in_time_is_clean_and_zero_timeout_waits_forever() {
+        let mut sim = Sim::serving(2, opts().graceful_shutdown_timeout(Duration::ZERO));
+        sim.send(Event::Signal(Signal::SIGINT));
+        assert_eq!(sim.m.deadline(sim.now), None);
+        assert!(sim.at(1000.0).is_empty());
+        sim.exit(pid(101), CLEAN);
+        assert_eq!(sim.m.done(), None);
+        sim.exit(pid(102), CLEAN);
+        assert_eq!(sim.m.done(), Some(Exit::Clean));
+    }
+
+    #[test]
+    fn a_worker_that_abandoned_work_makes_the_stop_forced() {
+        let mut sim = Sim::serving(2, opts());
+        sim.send(Event::Signal(Signal::SIGTERM));
+        sim.exit(pid(101), CLEAN);
+        sim.exit(pid(102), Status::Exited(Exit::Forced.code()));
+        assert_eq!(sim.m.done(), Some(Exit::Forced));
+    }
+
+    #[test]
+    fn a_second_stop_signal_forces() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        let first = sim.send(Event::Signal(Signal::SIGTERM));
+        assert_eq!(sent(&first, Signal::SIGTERM), [pid(101), pid(102)]);
+        let second = sim.send(Event::Signal(Signal::SIGINT));
+        assert_eq!(sent(&second, Signal::SIGTERM), [pid(101), pid(102)]);
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(11))
+        );
+        let kill = sim.at(11.0);
+        assert_eq!(sent(&kill, Signal::SIGKILL), [pid(101), pid(102)]);
+        sim.exit(pid(101), CLEAN);
+        sim.exit(pid(102), CLEAN);
+        assert_eq!(sim.m.done(), Some(Exit::Forced));
+    }
+
+    #[test]
+    fn services_that_stop_first_stop_before_the_others() {
+        let (mut sim, _) = Sim::new(vec![spec("rpc", 1, false), spec("api", 2, true)], opts());
+        sim.ready_all();
+        let stop = sim.send(Event::Signal(Signal::SIGTERM));
+        assert_eq!(
+            sent(&stop, Signal::SIGTERM),
+            [pid(102), pid(103)],
+            "the APIs only"
+        );
+        assert!(sent(&sim.exit(pid(102), CLEAN), Signal::SIGTERM).is_empty());
+        let later = sim.exit(pid(103), CLEAN);
+        assert_eq!(sent(&later, Signal::SIGTERM), [pid(101)]);
+        sim.exit(pid(101), CLEAN);
+        assert_eq!(sim.m.done(), Some(Exit::Clean));
+    }
+
+    #[test]
+    fn without_a_mix_every_service_stops_at_once() {
+        let (mut sim, _) = Sim::new(vec![spec("a", 1, true), spec("b", 1, true)], opts());
+        let stop = sim.send(Event::Signal(Signal::SIGTERM));
+        assert_eq!(sent(&stop, Signal::SIGTERM), [pid(101), pid(102)]);
+    }
+
+    #[test]
+    fn max_requests_replaces_workers_one_at_a_time() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        let first = sim.send(Event::WorkerRetireRequested(pid(101)));
+        assert_eq!(forks(&first), [(0, 0)]);
+        assert!(
+            sent(&first, Signal::SIGTERM).is_empty(),
+            "serves until replaced"
+        );
+        let second = sim.send(Event::WorkerRetireRequested(pid(102)));
+        assert!(forks(&second).is_empty(), "one at a time");
+        assert_eq!(sim.m.phase(pid(102)), Some(Phase::Serving));
+
+        let ready = sim.send(Event::WorkerReady(pid(103)));
+        assert_eq!(sent(&ready, Signal::SIGTERM), [pid(101)]);
+        assert_eq!(forks(&ready), [(0, 1)]);
+        let ready = sim.send(Event::WorkerReady(pid(104)));
+        assert_eq!(sent(&ready, Signal::SIGTERM), [pid(102)]);
+        assert!(forks(&sim.exit(pid(101), CLEAN)).is_empty());
+        assert!(forks(&sim.exit(pid(102), CLEAN)).is_empty());
+        assert_eq!(sim.current(0), [Some(pid(103)), Some(pid(104))]);
+    }
+
+    #[test]
+    fn max_requests_waits_for_a_reload_and_a_failed_replacement_keeps_the_old() {
+        let mut sim = Sim::serving(1, opts());
+        sim.at(10.0);
+        sim.send(Event::Signal(Signal::SIGHUP));
+        let asked = sim.send(Event::WorkerRetireRequested(pid(101)));
+        assert!(forks(&asked).is_empty(), "not during a reload");
+
+        let mut sim = Sim::serving(1, opts());
+        sim.at(10.0);
+        sim.send(Event::WorkerRetireRequested(pid(101)));
+        let died = sim.exit(pid(102), FAILED);
+        assert!(forks(&died).is_empty());
+        assert_eq!(sim.m.phase(pid(101)), Some(Phase::Serving));
+        assert_eq!(sim.current(0), [Some(pid(101))]);
+        assert!(sim.m.recycling.is_none());
+    }
+
+    #[test]
+    fn a_failed_respawn_fork_is_retried_a_second_later() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        sim.fail_forks = true;
+        sim.exit(pid(101), KILLED);
+        assert_eq!(sim.current(0), [None, Some(pid(102))]);
+        sim.fail_forks = false;
+        assert!(forks(&sim.at(10.9)).is_empty());
+        assert_eq!(forks(&sim.at(11.0)), [(0, 0)]);
+    }
+
+    #[test]
+    fn upgrade_hands_over_once_the_new_master_serves() {
+        let mut sim = Sim::serving(2, opts());
+        assert_eq!(
+            sim.send(Event::Signal(Signal::SIGUSR1)),
+            [Action::StartUpgrade]
+        );
+        sim.send(Event::UpgradeStarted(pid(500)));
+        assert!(
+            sim.send(Event::Signal(Signal::SIGUSR1)).is_empty(),
+            "one upgrade at a time"
+        );
+        let serving = sim.send(Event::UpgradeServing);
+        assert_eq!(serving[0], Action::Notify(Notify::MainPid(pid(500))));
+        assert!(
+            !serving.contains(&Action::Notify(Notify::Stopping)),
+            "systemd follows the new master"
+        );
+        assert!(serving.contains(&Action::CloseListeners));
+        assert_eq!(sent(&serving, Signal::SIGTERM), [pid(101), pid(102)]);
+        sim.exit(pid(101), CLEAN);
+        sim.exit(pid(102), CLEAN);
+        assert_eq!(sim.m.done(), Some(Exit::Clean));
+    }
+
+    #[test]
+    fn a_failed_upgrade_keeps_the_old_workers_and_can_be_retried() {
+        let mut sim = Sim::serving(2, opts());
+        sim.send(Event::Signal(Signal::SIGUSR1));
+        sim.send(Event::UpgradeStarted(pid(500)));
+        assert!(sim.send(Event::UpgradeExited(Status::Exited(2))).is_empty());
+        assert_eq!(sim.m.done(), None);
+        assert_eq!(sim.m.phase(pid(101)), Some(Phase::Serving));
+        assert_eq!(
+            sim.send(Event::Signal(Signal::SIGUSR1)),
+            [Action::StartUpgrade]
+        );
+        // Not during a reload.
+        let mut sim = Sim::serving(1, opts());
+        sim.send(Event::Signal(Signal::SIGHUP));
+        assert!(sim.send(Event::Signal(Signal::SIGUSR1)).is_empty());
+    }
+
+    #[test]
+    fn the_report_lists_workers_and_their_phase() {
+        let (mut sim, _) = Sim::new(vec![spec("api", 2, false)], opts());
+        sim.send(Event::WorkerReady(pid(101)));
+        let report = match &sim.send(Event::Signal(Signal::SIGUSR2))[..] {
+            [Action::Report(r)] => r.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            report.starts_with("fjord report: master pid=1 "),
+            "{report}"
+        );
+        assert!(report.contains("state=running"), "{report}");
+        assert!(report.contains("#0 pid=101 serving"), "{report}");
+        assert!(report.contains("#1 pid=102 starting"), "{report}");
+    }
 }
