@@ -648,6 +648,7 @@ impl Master {
             Phase::Serving => true,
             Phase::Retiring { .. } | Phase::Stopping => {
                 tracing::info!("worker {name} #{index} pid={pid} {how}");
+                self.replacement_gone(pid, s, index);
                 return;
             }
         };
@@ -698,6 +699,33 @@ impl Master {
             self.reload = None;
             self.actions
                 .push(Action::Notify(Notify::Ready("reload aborted".to_owned())));
+        }
+    }
+
+    /// A replacement (reload, `max_requests`) that was itself retired
+    /// (scaled down, replaced) exited: its step ends. The worker it was to
+    /// replace takes the slot back if the slot is empty, and is stopped if
+    /// the slot is gone or has another worker.
+    fn replacement_gone(&mut self, pid: Pid, s: usize, index: usize) {
+        let mut old = None;
+        if let Some((new, o)) = self.recycling
+            && new == pid
+        {
+            self.recycling = None;
+            old = Some(o);
+        }
+        if let Some(reload) = &mut self.reload
+            && let Some((new, o)) = reload.step
+            && new == pid
+        {
+            reload.step = None;
+            old = o;
+        }
+        let Some(old) = old else { return };
+        if self.services[s].current.get(index) == Some(&None) {
+            self.keep(s, index, old);
+        } else {
+            self.terminate(old);
         }
     }
 
@@ -1431,6 +1459,38 @@ mod tests {
         let floor = sim.send(Event::Signal(Signal::SIGTTOU));
         assert!(floor.is_empty(), "never fewer than one worker");
         assert_eq!(sim.m.services[0].workers, 1);
+    }
+
+    #[test]
+    fn a_reload_step_whose_new_worker_is_scaled_away_ends_and_stops_the_old() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        sim.send(Event::Signal(Signal::SIGHUP));
+        sim.send(Event::WorkerReady(pid(103)));
+        // The step replacing #1 (pid 102) by pid 104: scaling down retires
+        // pid 104 before it serves.
+        let down = sim.send(Event::Signal(Signal::SIGTTOU));
+        assert_eq!(sent(&down, Signal::SIGTERM), [pid(104)]);
+        let gone = sim.exit(pid(104), CLEAN);
+        assert_eq!(sent(&gone, Signal::SIGTERM), [pid(102)], "slot #1 is gone");
+        sim.exit(pid(101), CLEAN);
+        let done = sim.exit(pid(102), CLEAN);
+        assert_eq!(ready_notes(&done), ["reloaded"]);
+        assert_eq!(sim.alive(), [pid(103)]);
+    }
+
+    #[test]
+    fn a_recycling_step_whose_new_worker_is_scaled_away_ends() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        sim.send(Event::WorkerRetireRequested(pid(102)));
+        sim.send(Event::Signal(Signal::SIGTTOU));
+        let gone = sim.exit(pid(103), CLEAN);
+        assert_eq!(sent(&gone, Signal::SIGTERM), [pid(102)]);
+        assert!(sim.m.recycling.is_none());
+        // Recycling goes on.
+        let next = sim.send(Event::WorkerRetireRequested(pid(101)));
+        assert_eq!(forks(&next), [(0, 0)]);
     }
 
     #[test]
