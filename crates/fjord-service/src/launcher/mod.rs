@@ -22,6 +22,7 @@
 //! graceful deadline passed and work was abandoned (2 is left for
 //! configuration errors, which happen before a launcher exists).
 
+mod master;
 mod options;
 mod pidfile;
 mod process;

@@ -11,7 +11,6 @@ use std::ffi::{CString, OsString};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-use std::time::Instant;
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::unistd::{ForkResult, Pid, fork};
@@ -56,7 +55,6 @@ pub(crate) struct Upgrade {
     pub(crate) pid: Pid,
     /// Read end of the pipe; `None` once it reached end of file.
     pub(crate) serving: Option<OwnedFd>,
-    pub(crate) started: Instant,
 }
 
 /// What the old master learned from the pipe.
@@ -155,7 +153,6 @@ impl Upgrade {
                 Ok(Upgrade {
                     pid: child,
                     serving: Some(serving_r),
-                    started: Instant::now(),
                 })
             }
             Err(e) => {
