@@ -64,11 +64,6 @@ impl Catalog {
         Catalog::default()
     }
 
-    /// fjord-config's own namespaces: `fjord.launcher` ([`crate::opts`]).
-    pub fn builtin() -> Self {
-        Catalog::new().with(crate::opts::launcher_namespace())
-    }
-
     /// Adds (or replaces) a namespace.
     pub fn with(mut self, namespace: Namespace) -> Self {
         self.add(namespace);

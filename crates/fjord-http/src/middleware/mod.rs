@@ -59,35 +59,32 @@ pub(crate) fn conf_get<'a>(global: &'a Conf, local: &'a Conf, key: &str) -> Opti
     local.get(key).or_else(|| global.get(key))
 }
 
-/// oslo.config's boolean parsing (`true/1/yes/on`, `false/0/no/off`).
+/// oslo.config's boolean parsing ([`fjord_config::parse::bool`]:
+/// `true/1/yes/on`, `false/0/no/off`).
 pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, FactoryError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        other => Err(FactoryError::new(format!(
-            "option {key}: {other:?} is not a boolean (true/false, yes/no, on/off, 1/0)"
-        ))),
-    }
-}
-
-/// oslo.config's integer parsing.
-pub(crate) fn parse_u64(key: &str, value: &str) -> Result<u64, FactoryError> {
-    value.trim().parse().map_err(|_| {
+    fjord_config::parse::bool(value).ok_or_else(|| {
         FactoryError::new(format!(
-            "option {key}: {value:?} is not a non-negative integer"
+            "option {key}: {:?} is not a boolean (true/false, yes/no, on/off, 1/0)",
+            value.trim().to_ascii_lowercase()
         ))
     })
 }
 
-/// oslo.config's list parsing: comma-separated, items stripped, empty
-/// items dropped.
+/// oslo.config's integer parsing ([`fjord_config::parse::int`]), >= 0.
+pub(crate) fn parse_u64(key: &str, value: &str) -> Result<u64, FactoryError> {
+    fjord_config::parse::int(value)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| {
+            FactoryError::new(format!(
+                "option {key}: {value:?} is not a non-negative integer"
+            ))
+        })
+}
+
+/// oslo.config's list parsing ([`fjord_config::parse::list`]):
+/// comma-separated, items stripped, empty items dropped.
 pub(crate) fn parse_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    fjord_config::parse::list(value)
 }
 
 fn filter_of<L>(layer: L) -> Filter

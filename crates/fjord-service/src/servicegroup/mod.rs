@@ -82,7 +82,6 @@
 mod error;
 mod heartbeat;
 mod options;
-pub mod opts;
 mod record;
 mod store;
 mod url;

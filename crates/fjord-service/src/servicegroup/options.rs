@@ -1,7 +1,26 @@
-//! Options of service records, heartbeats and periodic tasks, with oslo's
-//! names and defaults.
+//! Options of service records, heartbeats and periodic tasks, declared
+//! once: the typed [`ServiceOptions`] with oslo's names and defaults, its
+//! fjord-config declarations (namespace `fjord.service`): nova's
+//! `report_interval` and `service_down_time`, oslo.service's
+//! `periodic_interval_max` and `periodic_fuzzy_delay` (declared by
+//! [`PeriodicOptions::opts`]; all in `[DEFAULT]`, seconds), and oslo.db's
+//! `[database] connection` (secret; unset means [`DEFAULT_CONNECTION`]),
+//! and `from_conf`.
+//!
+//! ```
+//! use fjord_config::{ConfigOpts, EnvSource};
+//! use fjord_service::servicegroup::ServiceOptions;
+//!
+//! let mut conf = ConfigOpts::new("worker").env_source(EnvSource::Off);
+//! ServiceOptions::register(&mut conf)?;
+//! conf.load(vec![])?;
+//! assert_eq!(ServiceOptions::from_conf(&conf)?, ServiceOptions::default());
+//! # Ok::<(), fjord_config::Error>(())
+//! ```
 
 use std::time::Duration;
+
+use fjord_config::{ConfigOpts, Error, Namespace, Opt, OptGroup};
 
 use crate::periodic::PeriodicOptions;
 
@@ -14,8 +33,8 @@ pub const DEFAULT_CONNECTION: &str = "sqlite:///fjord.sqlite";
 /// `periodic_interval_max`, `periodic_fuzzy_delay`, oslo.db's
 /// `[database] connection`).
 ///
-/// A plain struct so that the config layer can fill it from registered
-/// options; every default is oslo's.
+/// Every default is oslo's; [`ServiceOptions::from_conf`] reads them from
+/// the registered options.
 ///
 /// # Examples
 ///
@@ -101,6 +120,86 @@ impl ServiceOptions {
     }
 }
 
+/// The declarations: names, defaults and help of the `fjord.service`
+/// namespace, and reading them back.
+impl ServiceOptions {
+    /// The namespace name of the service options.
+    pub const NAMESPACE: &'static str = "fjord.service";
+    /// The database group.
+    pub const DATABASE_GROUP: &'static str = "database";
+
+    /// The `[DEFAULT]` options: `report_interval`, `service_down_time` and
+    /// the periodic runner's ([`PeriodicOptions::opts`]).
+    pub fn default_opts() -> Vec<Opt> {
+        let mut opts = vec![
+            Opt::int("report_interval")
+                .min(1)
+                .default(10)
+                .help("Number of seconds indicating how frequently the state of services is reported (the service heartbeat)."),
+            Opt::int("service_down_time")
+                .min(1)
+                .default(60)
+                .help("Maximum time in seconds since last check-in for up service. A service whose last heartbeat is older than this is considered down; it should be larger than report_interval."),
+        ];
+        opts.extend(PeriodicOptions::opts());
+        opts
+    }
+
+    /// The `[database]` options.
+    pub fn database_opts() -> Vec<Opt> {
+        vec![
+            Opt::str("connection")
+                .secret()
+                .deprecated_opt("DEFAULT", "sql_connection")
+                .help(
+                    "The SQLAlchemy connection string to use to connect to the database: \
+                 sqlite:///relative.db, sqlite:////absolute/path.db or \
+                 postgresql://user:password@host:port/dbname. Unset: an SQLite file \
+                 (sqlite:///fjord.sqlite unless the service documents another one).",
+                ),
+        ]
+    }
+
+    /// The `fjord.service` namespace (for generators and validators).
+    pub fn namespace() -> Namespace {
+        Namespace::new(Self::NAMESPACE)
+            .group("DEFAULT", Self::default_opts())
+            .group(
+                OptGroup::new(Self::DATABASE_GROUP).help("Where service records live."),
+                Self::database_opts(),
+            )
+    }
+
+    /// Registers the [`namespace`](Self::namespace) on `conf`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DuplicateOpt`] if one of the names is registered differently.
+    pub fn register(conf: &mut ConfigOpts) -> Result<(), Error> {
+        conf.register_namespace(&Self::namespace())
+    }
+
+    /// Reads the service options; an unset or empty `[database]
+    /// connection` is [`DEFAULT_CONNECTION`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchOpt`] if [`register`](Self::register) was not called.
+    pub fn from_conf(conf: &ConfigOpts) -> Result<Self, Error> {
+        let periodic = PeriodicOptions::from_conf(conf)?;
+        Ok(ServiceOptions {
+            report_interval: conf.get("DEFAULT", "report_interval")?,
+            service_down_time: conf.get("DEFAULT", "service_down_time")?,
+            periodic_interval_max: periodic.periodic_interval_max,
+            periodic_fuzzy_delay: periodic.periodic_fuzzy_delay,
+            connection: conf
+                .get::<Option<String>>(Self::DATABASE_GROUP, "connection")?
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| DEFAULT_CONNECTION.to_owned()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +213,78 @@ mod tests {
         assert_eq!(o.periodic_fuzzy_delay, Duration::from_secs(60));
         assert_eq!(o.connection, "sqlite:///fjord.sqlite");
         assert_eq!(o.periodic(), PeriodicOptions::default());
+    }
+
+    use fjord_config::{ConfigSource, EnvSource};
+
+    fn conf(env: EnvSource, sources: Vec<ConfigSource>) -> Result<ConfigOpts, Error> {
+        let mut conf = ConfigOpts::new("t").env_source(env);
+        ServiceOptions::register(&mut conf)?;
+        conf.load(sources)?;
+        Ok(conf)
+    }
+
+    #[test]
+    fn defaults_match_the_struct_defaults() {
+        let conf = conf(EnvSource::Off, vec![]).unwrap();
+        assert_eq!(
+            ServiceOptions::from_conf(&conf).unwrap(),
+            ServiceOptions::default()
+        );
+        assert_eq!(
+            PeriodicOptions::from_conf(&conf).unwrap(),
+            PeriodicOptions::default()
+        );
+    }
+
+    #[test]
+    fn file_values_and_env_override() {
+        let dir = std::env::temp_dir().join(format!("fjord-service-opts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.conf");
+        std::fs::write(
+            &file,
+            "[DEFAULT]\nreport_interval = 5\nperiodic_fuzzy_delay = 0\n\
+             [database]\nconnection = sqlite:////tmp/a.db\n",
+        )
+        .unwrap();
+        let env = EnvSource::Map(
+            [
+                (
+                    "OS_DATABASE__CONNECTION".to_owned(),
+                    "postgresql://fjord@127.0.0.1:5432/test".to_owned(),
+                ),
+                ("OS_DEFAULT__SERVICE_DOWN_TIME".to_owned(), "30".to_owned()),
+            ]
+            .into(),
+        );
+        let conf = conf(env, vec![ConfigSource::File(file)]).unwrap();
+        let o = ServiceOptions::from_conf(&conf).unwrap();
+        assert_eq!(o.report_interval, Duration::from_secs(5));
+        assert_eq!(o.service_down_time, Duration::from_secs(30));
+        assert_eq!(o.periodic_fuzzy_delay, Duration::ZERO);
+        assert_eq!(o.periodic_interval_max, Duration::from_secs(60));
+        assert_eq!(o.connection, "postgresql://fjord@127.0.0.1:5432/test");
+        assert_eq!(
+            PeriodicOptions::from_conf(&conf).unwrap(),
+            o.periodic(),
+            "both readers agree"
+        );
+        assert!(
+            conf.option_lines()
+                .iter()
+                .all(|l| !l.contains("postgresql")),
+            "the connection is secret"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn out_of_range_is_an_error() {
+        let env =
+            EnvSource::Map([("OS_DEFAULT__REPORT_INTERVAL".to_owned(), "0".to_owned())].into());
+        let err = conf(env, vec![]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("report_interval"), "{err}");
     }
 }

@@ -59,10 +59,11 @@ enum Command {
 /// `fjord.http`, `fjord.messaging`, `fjord.service`) and the demo's
 /// (`fjord.demo`).
 fn catalog() -> Catalog {
-    Catalog::builtin()
-        .with(fjord_http::server::opts::namespace())
-        .with(fjord_messaging::opts::namespace())
-        .with(fjord_service::servicegroup::opts::namespace())
+    Catalog::new()
+        .with(fjord_service::LauncherOptions::namespace())
+        .with(fjord_http::server::ServerOptions::namespace())
+        .with(fjord_messaging::MessagingOptions::namespace())
+        .with(fjord_service::servicegroup::ServiceOptions::namespace())
         .with(fjord_demo::conf::namespace())
 }
 
