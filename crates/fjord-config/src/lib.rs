@@ -97,6 +97,6 @@ pub use conf::{
 };
 pub use error::{BadValue, Error, Result, Substitution};
 pub use host::hostname;
-pub use namespace::{Catalog, Namespace};
+pub use namespace::{Catalog, NAMESPACES_FLAG, Namespace};
 pub use opt::{DeprecatedName, Kind, Opt, OptGroup};
 pub use value::{FromValue, Value};

@@ -93,20 +93,22 @@ pub fn namespace() -> Namespace {
         )
 }
 
-/// Declares every demo option on `conf`: the launcher's, the messaging
-/// layer's (`transport_url`: unset means the embedded transport under
-/// `state_path`), the service layer's (`report_interval`,
+/// Declares every demo option on `conf`, one namespace per layer in
+/// `etc/demo/demo.conf.sample`'s order: the launcher's, the HTTP server's,
+/// the messaging layer's (`transport_url`: unset means the embedded
+/// transport under `state_path`), the service records' (`report_interval`,
 /// `service_down_time`, `[database] connection`: unset means an SQLite file
-/// under `state_path`) and the demo's own [`namespace`].
+/// under `state_path`) and the demo's own [`namespace`]. Each binary prints
+/// them for `fjord-config generate --from-binary` (see docs/config.md).
 ///
 /// # Errors
 ///
 /// A clash with options registered before.
 pub fn register(conf: &mut ConfigOpts) -> fjord::config::Result<()> {
     LauncherOptions::register(conf)?;
+    conf.register_namespace(&fjord::http::server::ServerOptions::namespace())?;
     fjord::messaging::MessagingOptions::register(conf)?;
     fjord::service::servicegroup::ServiceOptions::register(conf)?;
-    conf.register_namespace(&fjord::http::server::ServerOptions::namespace())?;
     conf.register_namespace(&namespace())
 }
 
