@@ -108,7 +108,7 @@ pub fn register(conf: &mut ConfigOpts) -> fjord::config::Result<()> {
     LauncherOptions::register(conf)?;
     conf.register_namespace(&fjord::http::server::ServerOptions::namespace())?;
     fjord::messaging::MessagingOptions::register(conf)?;
-    fjord::service::servicegroup::ServiceOptions::register(conf)?;
+    fjord::servicegroup::ServiceOptions::register(conf)?;
     conf.register_namespace(&namespace())
 }
 

@@ -2,6 +2,13 @@
 //!
 //! This facade re-exports the layers, in the order a process uses them:
 //! [`config`] -> [`service`] (launchers) -> [`http`] / [`messaging`].
+//!
+//! Cargo features:
+//!
+//! - `servicegroup` (off by default): `fjord::servicegroup`, service
+//!   records and heartbeats over SQLite or PostgreSQL
+//!   (the `fjord-servicegroup` crate), the one layer that builds a database
+//!   driver.
 #![forbid(unsafe_code)]
 
 pub mod rpc_service;
@@ -10,3 +17,5 @@ pub use fjord_config as config;
 pub use fjord_http as http;
 pub use fjord_messaging as messaging;
 pub use fjord_service as service;
+#[cfg(feature = "servicegroup")]
+pub use fjord_servicegroup as servicegroup;

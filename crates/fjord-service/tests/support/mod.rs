@@ -141,5 +141,3 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-
-pub mod db;

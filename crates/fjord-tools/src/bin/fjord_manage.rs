@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use fjord_config::{ConfigOpts, ConfigSource, Opt, OptGroup};
-use fjord_service::servicegroup::{ServiceRecords, format_table};
+use fjord_servicegroup::{ServiceRecords, format_table};
 
 /// Operator commands on a fjord deployment's service records.
 ///

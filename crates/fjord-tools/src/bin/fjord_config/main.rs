@@ -65,7 +65,7 @@ fn builtin_catalog() -> Catalog {
         .with(fjord_service::LauncherOptions::namespace())
         .with(fjord_http::server::ServerOptions::namespace())
         .with(fjord_messaging::MessagingOptions::namespace())
-        .with(fjord_service::servicegroup::ServiceOptions::namespace())
+        .with(fjord_servicegroup::ServiceOptions::namespace())
 }
 
 /// The namespaces of the programs `binaries`, each run with

@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
-use fjord_service::servicegroup::{RecordsError, ServiceRecords};
+use fjord_servicegroup::{RecordsError, ServiceRecords};
 use support::db::TestDb;
 use support::unique;
 

@@ -7,7 +7,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fjord_service::servicegroup::ServiceRecords;
+use fjord_servicegroup::ServiceRecords;
 use support::db::TestDb;
 use support::unique;
 

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use fjord_config::{ConfigOpts, EnvSource};
-//! use fjord_service::servicegroup::ServiceOptions;
+//! use fjord_servicegroup::ServiceOptions;
 //!
 //! let mut conf = ConfigOpts::new("worker").env_source(EnvSource::Off);
 //! ServiceOptions::register(&mut conf)?;
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use fjord_config::{ConfigOpts, Error, Namespace, Opt, OptGroup};
 
-use crate::periodic::PeriodicOptions;
+use fjord_service::periodic::PeriodicOptions;
 
 /// The default `[database] connection`: a SQLite file `fjord.sqlite` in the
 /// working directory (no server to install).
@@ -39,7 +39,7 @@ pub const DEFAULT_CONNECTION: &str = "sqlite:///fjord.sqlite";
 /// # Examples
 ///
 /// ```
-/// use fjord_service::servicegroup::ServiceOptions;
+/// use fjord_servicegroup::ServiceOptions;
 /// use std::time::Duration;
 ///
 /// let opts = ServiceOptions::default()

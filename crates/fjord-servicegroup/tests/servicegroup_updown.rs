@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
-use fjord_service::servicegroup::{RecordsError, ServiceStatus, format_timestamp};
+use fjord_servicegroup::{RecordsError, ServiceStatus, format_timestamp};
 use support::db::TestDb;
 use support::{unique, wait_until};
 

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use fjord_service::periodic::{PeriodicTask, PeriodicTasks};
-use fjord_service::servicegroup::{Heartbeat, ServiceOptions};
 use fjord_service::{Result, Service, TaskGroup, async_trait};
+use fjord_servicegroup::{Heartbeat, ServiceOptions};
 use support::db::TestDb;
 use support::{unique, wait_until};
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use fjord_service::servicegroup::{ServiceRecords, ServiceRecordsBuilder};
+use fjord_servicegroup::{ServiceRecords, ServiceRecordsBuilder};
 
 use super::{postgres_reachable, postgres_url, skip, unique};
 

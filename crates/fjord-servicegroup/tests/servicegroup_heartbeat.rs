@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use fjord_service::TaskGroup;
-use fjord_service::servicegroup::{Heartbeat, ServiceRecords};
+use fjord_servicegroup::{Heartbeat, ServiceRecords};
 use support::db::TestDb;
 use support::{Logs, unique, wait_until};
 

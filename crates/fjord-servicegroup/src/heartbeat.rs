@@ -9,8 +9,8 @@ use tokio::task::AbortHandle;
 use super::error::RecordsError;
 use super::options::ServiceOptions;
 use super::store::{ServiceRecords, ServiceRecordsBuilder};
-use crate::TaskGroup;
-use crate::task::sleep_or_stop;
+use fjord_service::TaskGroup;
+use fjord_service::task::sleep_or_stop;
 
 /// Registers a service's record and reports its state every
 /// `report_interval` (nova's servicegroup `join` + `_report_state`).
@@ -27,7 +27,7 @@ use crate::task::sleep_or_stop;
 /// # Examples
 ///
 /// ```
-/// use fjord_service::servicegroup::{Heartbeat, ServiceOptions};
+/// use fjord_servicegroup::{Heartbeat, ServiceOptions};
 /// use fjord_service::TaskGroup;
 ///
 /// let hb = Heartbeat::new("host-1", "demo-worker", "demo",
