@@ -1,7 +1,8 @@
 //! fjord: write and run OpenStack-style control-plane services in Rust.
 //!
 //! This facade re-exports the layers, in the order a process uses them:
-//! [`config`] -> [`service`] (launchers) -> [`http`] / [`messaging`].
+//! [`config`] -> [`service`] (launchers) -> [`http`] / [`messaging`] ->
+//! [`rpc_service`] (a manager served over RPC).
 //!
 //! Cargo features:
 //!
@@ -11,11 +12,10 @@
 //!   driver.
 #![forbid(unsafe_code)]
 
-pub mod rpc_service;
-
 pub use fjord_config as config;
 pub use fjord_http as http;
 pub use fjord_messaging as messaging;
+pub use fjord_rpc_service as rpc_service;
 pub use fjord_service as service;
 #[cfg(feature = "servicegroup")]
 pub use fjord_servicegroup as servicegroup;
