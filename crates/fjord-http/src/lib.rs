@@ -37,6 +37,7 @@
 #![deny(unsafe_code)]
 
 mod body;
+mod factory;
 pub mod loader;
 pub mod middleware;
 pub mod server;

@@ -17,7 +17,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
-use crate::loader::{Conf, FactoryError};
+use crate::factory::{Conf, FactoryError};
 use crate::{Body, BoxError, Request, Response};
 
 pub use crate::server::DEFAULT_MAX_REQUEST_BODY_SIZE;
