@@ -26,8 +26,9 @@
 //!   for crates that read option text outside a [`ConfigOpts`] (fjord-http's
 //!   paste filters, fjord-messaging's transport URL query keys).
 //! - [`pyrepr`]: Python's `str.strip` and `repr(str)`, so that error
-//!   messages quote text as Python does (also used by fjord-http's paste
-//!   loader).
+//!   messages quote text as Python does: a deliberate public API for every
+//!   reader of a Python-read format (this crate's INI reader, fjord-http's
+//!   paste.deploy loader).
 //!
 //! Everything is synchronous and never touches an async runtime: it runs in
 //! the pre-fork master. Bad input is an [`Error`] naming the file, section,
