@@ -16,7 +16,7 @@ use fjord_service::task::sleep_or_stop;
 /// `report_interval` (nova's servicegroup `join` + `_report_state`).
 ///
 /// Build it synchronously (before fork is fine: it only stores settings);
-/// [`Heartbeat::start`] it from [`crate::Service::start`]. The task
+/// [`Heartbeat::start`] it from [`fjord_service::Service::start`]. The task
 /// connects, registers (host, binary, topic), writes a heartbeat at once
 /// and then every `report_interval`. A database error never stops it or the
 /// service: it is logged (ERROR, with the database URL and the error) and
@@ -144,7 +144,7 @@ impl Heartbeat {
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime (call it from [`crate::Service::start`]).
+    /// Outside a tokio runtime (call it from [`fjord_service::Service::start`]).
     pub fn start(&self, tg: &TaskGroup) -> AbortHandle {
         // After a reset the service may run in another runtime: open a new
         // pool there, and register again (idempotent).

@@ -190,7 +190,7 @@ impl ServiceRecordsBuilder {
 /// DB driver plus the `services` table).
 ///
 /// Cheap to clone (the pool is shared). Open it from
-/// [`crate::Service::start`] (after fork), never in the master.
+/// [`fjord_service::Service::start`] (after fork), never in the master.
 #[derive(Clone)]
 pub struct ServiceRecords {
     pool: Pool,

@@ -30,6 +30,7 @@
 //!
 //! [`Layer`]: tower::Layer
 //! [`Loader::new`]: crate::loader::Loader::new
+//! [`Loader::set_middleware_option`]: crate::loader::Loader::set_middleware_option
 
 mod catch_errors;
 mod cors;
