@@ -80,9 +80,16 @@ pub enum Error {
     /// Bad command-line usage (clap's message).
     #[error("{0}")]
     Usage(String),
-    /// `--help` or `--version` was asked for: print this and exit 0.
+    /// `--help` or `--version` was asked for, or the hidden
+    /// `--fjord-config-namespaces` flag (see
+    /// [`ConfigOpts::command`](crate::ConfigOpts::command)): print this and
+    /// exit 0.
     #[error("{0}")]
     Help(String),
+    /// A catalog's JSON (see [`Catalog::from_json`](crate::Catalog::from_json))
+    /// could not be read.
+    #[error("bad option catalog: {0}")]
+    Catalog(String),
 }
 
 impl Error {

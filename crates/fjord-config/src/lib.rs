@@ -19,11 +19,16 @@
 //!   [`ConfigOpts::log_options`] with secrets masked.
 //! - [`generator`]: the commented `*.conf.sample` and a Markdown reference;
 //!   [`validate`] and [`dump`]: what the `fjord-config` tool prints.
-//! - [`opts`]: the launcher's own options (`graceful_shutdown_timeout`,
-//!   `log_options`, `host`, `state_path`).
+//! - Each layer declares its own options next to its typed options struct
+//!   (`fjord_service::LauncherOptions`, `fjord_http::server::ServerOptions`,
+//!   ...); [`hostname`] is the default of `[DEFAULT] host`.
+//! - [`parse`]: oslo.config's parsing of one boolean, integer or list,
+//!   for crates that read option text outside a [`ConfigOpts`] (fjord-http's
+//!   paste filters, fjord-messaging's transport URL query keys).
 //! - [`pyrepr`]: Python's `str.strip` and `repr(str)`, so that error
-//!   messages quote text as Python does (also used by fjord-http's paste
-//!   loader).
+//!   messages quote text as Python does: a deliberate public API for every
+//!   reader of a Python-read format (this crate's INI reader, fjord-http's
+//!   paste.deploy loader).
 //!
 //! Everything is synchronous and never touches an async runtime: it runs in
 //! the pre-fork master. Bad input is an [`Error`] naming the file, section,
@@ -77,10 +82,11 @@ pub mod conf;
 pub mod dump;
 mod error;
 pub mod generator;
+mod host;
 pub mod ini;
 pub mod namespace;
 pub mod opt;
-pub mod opts;
+pub mod parse;
 pub mod pyrepr;
 mod template;
 pub mod validate;
@@ -91,6 +97,7 @@ pub use conf::{
     UnknownOption,
 };
 pub use error::{BadValue, Error, Result, Substitution};
-pub use namespace::{Catalog, Namespace};
+pub use host::hostname;
+pub use namespace::{Catalog, NAMESPACES_FLAG, Namespace};
 pub use opt::{DeprecatedName, Kind, Opt, OptGroup};
 pub use value::{FromValue, Value};

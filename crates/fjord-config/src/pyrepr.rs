@@ -3,8 +3,26 @@
 //! oslo.config's reader (and configparser, and PasteDeploy) strip lines with
 //! Python's notion of whitespace and quote offending text with `%r` in their
 //! error messages; matching both keeps fjord's errors identical to the ones
-//! operators already know. Shared by the config reader and the paste loader
-//! (fjord-http).
+//! operators already know.
+//!
+//! A public API on purpose, for every reader of a file format that Python
+//! reads in OpenStack (this crate's INI reader, fjord-http's paste.deploy
+//! loader, an application's own): one definition of Python's whitespace and
+//! quoting, so that the same bad line gets the same message from every
+//! layer. It covers exactly what those readers need (strip, `isspace`,
+//! `repr` of a string and of a list of strings); it is not a general
+//! Python-compatibility layer. The results are held against what CPython 3
+//! prints (see the tests).
+//!
+//! ```
+//! use fjord_config::pyrepr::{py_repr, py_repr_list, py_strip};
+//!
+//! let line = " \u{1c}key = value\t";
+//! assert_eq!(py_strip(line), "key = value"); // U+001C is space to Python
+//! assert_eq!(py_repr("it's"), "\"it's\"");
+//! assert_eq!(py_repr("tab\there"), "'tab\\there'");
+//! assert_eq!(py_repr_list(&["a", "b"]), "['a', 'b']");
+//! ```
 
 /// Python's `str.isspace` for one character.
 ///

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use indexmap::IndexMap;
 
 /// The typed value of an option (after parsing, substitution and checks).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Value {
     /// A string (also URIs).

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fjord::config::{ConfigOpts, Namespace, Opt, OptGroup, opts};
+use fjord::config::{ConfigOpts, Namespace, Opt, OptGroup};
+use fjord::service::LauncherOptions;
 
 /// The options the demo reads, resolved.
 #[derive(Debug, Clone)]
@@ -28,8 +29,8 @@ pub struct DemoConf {
     /// `pid_file` (`--pid-file`); unset, `<state_path>/<program>.pid`.
     pub pid_file: PathBuf,
     /// The launcher options as configured (`max_requests`,
-    /// `restart_method`, ...): see `LauncherOptions::configured`.
-    pub launcher: opts::LauncherOptions,
+    /// `restart_method`, ...): see [`LauncherOptions::from_conf`].
+    pub launcher: LauncherOptions,
     /// `rpc_response_timeout`.
     pub rpc_response_timeout: Duration,
     /// `graceful_shutdown_timeout` (zero: forever).
@@ -92,20 +93,22 @@ pub fn namespace() -> Namespace {
         )
 }
 
-/// Declares every demo option on `conf`: the launcher's, the messaging
-/// layer's (`transport_url`: unset means the embedded transport under
-/// `state_path`), the service layer's (`report_interval`,
+/// Declares every demo option on `conf`, one namespace per layer in
+/// `etc/demo/demo.conf.sample`'s order: the launcher's, the HTTP server's,
+/// the messaging layer's (`transport_url`: unset means the embedded
+/// transport under `state_path`), the service records' (`report_interval`,
 /// `service_down_time`, `[database] connection`: unset means an SQLite file
-/// under `state_path`) and the demo's own [`namespace`].
+/// under `state_path`) and the demo's own [`namespace`]. Each binary prints
+/// them for `fjord-config generate --from-binary` (see docs/config.md).
 ///
 /// # Errors
 ///
 /// A clash with options registered before.
 pub fn register(conf: &mut ConfigOpts) -> fjord::config::Result<()> {
-    opts::register_launcher_opts(conf)?;
-    fjord::messaging::opts::register(conf)?;
-    fjord::service::servicegroup::opts::register(conf)?;
-    conf.register_namespace(&fjord::http::server::opts::namespace())?;
+    LauncherOptions::register(conf)?;
+    conf.register_namespace(&fjord::http::server::ServerOptions::namespace())?;
+    fjord::messaging::MessagingOptions::register(conf)?;
+    fjord::servicegroup::ServiceOptions::register(conf)?;
     conf.register_namespace(&namespace())
 }
 
@@ -116,8 +119,8 @@ impl DemoConf {
     ///
     /// An option that is not registered (a programming error).
     pub fn from_conf(conf: &ConfigOpts) -> fjord::config::Result<Self> {
-        let launcher = opts::LauncherOptions::from_conf(conf)?;
-        let state_path = PathBuf::from(&launcher.state_path);
+        let launcher = LauncherOptions::from_conf(conf)?;
+        let state_path = launcher.get_state_path().to_path_buf();
         let secs = |group: &str, name: &str| -> fjord::config::Result<Duration> {
             Ok(Duration::from_secs(
                 conf.get::<i64>(group, name)?.max(0) as u64
@@ -138,8 +141,7 @@ impl DemoConf {
             )
         };
         let pid_file = launcher
-            .pid_file
-            .clone()
+            .get_pid_file()
             .map(PathBuf::from)
             .unwrap_or_else(|| state_path.join(format!("{}.pid", conf.prog())));
         let connection = conf
@@ -155,12 +157,12 @@ impl DemoConf {
         Ok(DemoConf {
             server: fjord::http::server::ServerOptions::from_conf(conf, "osapi_demo")?,
             messaging,
-            host: launcher.host.clone(),
+            host: launcher.get_host().to_owned(),
             connection,
             api_paste_config,
             pid_file,
             rpc_response_timeout: secs("DEFAULT", "rpc_response_timeout")?,
-            graceful_shutdown_timeout: launcher.graceful_shutdown_timeout.unwrap_or_default(),
+            graceful_shutdown_timeout: launcher.get_graceful_shutdown_timeout(),
             report_interval: secs("DEFAULT", "report_interval")?,
             service_down_time: secs("DEFAULT", "service_down_time")?,
             counter_interval: secs("demo", "counter_interval")?,

@@ -106,7 +106,9 @@ pub fn reload_hook(
         };
         // `reload`: every option (the workers restart on them anyway);
         // `mutate`: the mutable ones only, as oslo's mutate_config_files.
-        let changes = if current(&shared).launcher.restart_method == "mutate" {
+        let changes = if current(&shared).launcher.get_restart_method()
+            == fjord::service::RestartMethod::Mutate
+        {
             opts.reload()
         } else {
             opts.reload_all()

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fjord::service::servicegroup::{
+use fjord::servicegroup::{
     Heartbeat, ServiceOptions, ServiceRecords, ServiceRecordsBuilder, format_timestamp,
 };
 use serde_json::{Value, json};

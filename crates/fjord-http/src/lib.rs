@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod factory;
 pub mod loader;
 pub mod middleware;
 mod rt;

@@ -56,7 +56,6 @@ mod error;
 pub mod message;
 pub mod notify;
 mod options;
-pub mod opts;
 pub mod rpc;
 mod target;
 pub mod transport;

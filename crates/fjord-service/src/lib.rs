@@ -54,7 +54,6 @@ pub mod looping;
 pub mod periodic;
 mod proctitle;
 pub mod service;
-pub mod servicegroup;
 mod signal;
 pub mod systemd;
 pub mod task;

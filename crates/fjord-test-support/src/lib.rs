@@ -10,17 +10,20 @@
 //! * [`wait`]: polling a condition until a deadline, blocking or async.
 //! * [`process`]: a child process whose output lines are collected, and
 //!   `/proc` helpers.
+//! * [`logs`]: the log lines of the test process, for tests that read them.
 //! * [`load`]: a keep-alive HTTP/1 load loop that counts failed requests.
 //! * [`paths`]: the workspace root, `../shared` fixtures, the Python venv,
 //!   temporary directories, unique names.
 #![forbid(unsafe_code)]
 
 pub mod load;
+pub mod logs;
 pub mod paths;
 pub mod process;
 pub mod skip;
 pub mod wait;
 
+pub use logs::Logs;
 pub use paths::{files_ending, shared_dir, temp_dir, unique, venv_python, workspace_root};
 pub use process::{Proc, children_of, example, is_gone, pids_with};
 pub use skip::{need, port_open, required};

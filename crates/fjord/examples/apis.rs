@@ -24,8 +24,8 @@
 
 use std::convert::Infallible;
 
-use fjord::config::{ConfigOpts, Opt, opts};
-use fjord::http::server::{HttpService, ServerOptions, opts as http_opts};
+use fjord::config::{ConfigOpts, Opt};
+use fjord::http::server::{HttpService, ServerOptions};
 use fjord::http::{App, Request, full};
 use fjord::service::{LauncherOptions, ProcessLauncher};
 
@@ -54,8 +54,8 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let mut conf = ConfigOpts::new("apis");
-    opts::register_launcher_opts(&mut conf)?;
-    http_opts::register(&mut conf, &KNOWN)?;
+    LauncherOptions::register(&mut conf)?;
+    ServerOptions::register(&mut conf, &KNOWN)?;
     conf.register(
         "DEFAULT",
         &[Opt::list("enabled_apis")
@@ -66,12 +66,7 @@ fn main() -> anyhow::Result<()> {
         eprintln!("apis: {e}");
         std::process::exit(e.exit_code());
     }
-    let launcher_opts = opts::LauncherOptions::from_conf(&conf)?;
-    let mut launcher = ProcessLauncher::new(
-        LauncherOptions::default()
-            .name("apis")
-            .configured(&launcher_opts),
-    );
+    let mut launcher = ProcessLauncher::new(LauncherOptions::from_conf(&conf)?.name("apis"));
     let enabled: Vec<String> = conf.get("DEFAULT", "enabled_apis")?;
     if let Some(unknown) = enabled.iter().find(|e| !KNOWN.contains(&e.as_str())) {
         eprintln!("apis: enabled_apis: unknown API {unknown:?}; known: {KNOWN:?}");

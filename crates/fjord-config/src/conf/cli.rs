@@ -12,6 +12,8 @@ use crate::opt::{Kind, Opt};
 
 const CONFIG_FILE: &str = "config-file";
 const CONFIG_DIR: &str = "config-dir";
+/// [`crate::NAMESPACES_FLAG`] without its dashes.
+const NAMESPACES: &str = "fjord-config-namespaces";
 
 fn arg_id(group: &str, opt: &Opt) -> String {
     format!("{group}.{}", opt.dest)
@@ -40,7 +42,10 @@ fn help_line(opt: &Opt) -> String {
 impl ConfigOpts {
     /// The clap command for this program: `--config-file PATH` (repeatable),
     /// `--config-dir DIR` (repeatable) and every command-line option; the
-    /// help text ends with a list of the options read from files.
+    /// help text ends with a list of the options read from files. A hidden
+    /// [`NAMESPACES_FLAG`](crate::NAMESPACES_FLAG) makes
+    /// [`ConfigOpts::load_matches`] answer with the JSON of
+    /// [`ConfigOpts::namespaces`] for `fjord-config --from-binary`.
     ///
     /// Applications may add their own arguments and subcommands to it and
     /// hand the matches to [`ConfigOpts::load_matches`].
@@ -62,6 +67,13 @@ impl ConfigOpts {
                     .action(ArgAction::Append)
                     .value_parser(clap::value_parser!(PathBuf))
                     .help("Path to a config directory to pull `*.conf` files from, in sorted order, at this point of the --config-file order."),
+            )
+            .arg(
+                Arg::new(NAMESPACES)
+                    .long(NAMESPACES)
+                    .action(ArgAction::SetTrue)
+                    .hide(true)
+                    .help("Print the option namespaces of this program as JSON and exit."),
             );
         if let Some(v) = &self.version {
             cmd = cmd.version(v.clone());
@@ -131,8 +143,23 @@ impl ConfigOpts {
     ///
     /// # Errors
     ///
-    /// [`Error::Help`] for `--help` / `--version` (print it, exit 0),
+    /// [`Error::Help`] for `--help` / `--version` and for the hidden
+    /// [`NAMESPACES_FLAG`](crate::NAMESPACES_FLAG) (print it, exit 0),
     /// [`Error::Usage`] for bad arguments, else as [`ConfigOpts::load`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fjord_config::{Catalog, ConfigOpts, Namespace, Opt, NAMESPACES_FLAG};
+    ///
+    /// let mut conf = ConfigOpts::new("demo");
+    /// conf.register_namespace(&Namespace::new("demo").group("DEFAULT", vec![Opt::int("workers")]))?;
+    /// let err = conf.parse_args(["demo", NAMESPACES_FLAG]).unwrap_err();
+    /// assert_eq!(err.exit_code(), 0);
+    /// let catalog = Catalog::from_json(&err.to_string())?;
+    /// assert_eq!(catalog.names().collect::<Vec<_>>(), ["demo"]);
+    /// # Ok::<(), fjord_config::Error>(())
+    /// ```
     pub fn parse_args<I, T>(&mut self, args: I) -> Result<(), Error>
     where
         I: IntoIterator<Item = T>,
@@ -156,8 +183,13 @@ impl ConfigOpts {
     ///
     /// # Errors
     ///
-    /// As [`ConfigOpts::load`].
+    /// [`Error::Help`] with the JSON of [`ConfigOpts::namespaces`] if the
+    /// hidden [`NAMESPACES_FLAG`](crate::NAMESPACES_FLAG) was given (nothing
+    /// is loaded), else as [`ConfigOpts::load`].
     pub fn load_matches(&mut self, matches: &ArgMatches) -> Result<(), Error> {
+        if matches.try_get_one::<bool>(NAMESPACES).ok().flatten() == Some(&true) {
+            return Err(Error::Help(format!("{}\n", self.namespaces.to_json())));
+        }
         let mut sources: Vec<(usize, ConfigSource)> = Vec::new();
         for (id, make) in [
             (

@@ -25,7 +25,7 @@ use resolve::{CliValues, Resolved, Resolver};
 
 use crate::error::Error;
 use crate::ini::IniFile;
-use crate::namespace::Namespace;
+use crate::namespace::{Catalog, Namespace};
 use crate::opt::{Opt, OptGroup};
 use crate::value::{FromValue, Value};
 
@@ -155,6 +155,7 @@ pub struct ConfigOpts {
     default_config: Option<ConfigSource>,
     env_source: EnvSource,
     registry: Registry,
+    namespaces: Catalog,
     state: RwLock<State>,
     hooks: Mutex<Vec<MutateHook>>,
 }
@@ -179,6 +180,7 @@ impl ConfigOpts {
             default_config: None,
             env_source: EnvSource::Process,
             registry: Registry::default(),
+            namespaces: Catalog::new(),
             state: RwLock::new(State::default()),
             hooks: Mutex::new(Vec::new()),
         }
@@ -280,7 +282,16 @@ impl ConfigOpts {
         for (group, opts) in namespace.groups() {
             self.registry.register(group.clone(), opts)?;
         }
+        self.namespaces.add(namespace.clone());
         Ok(())
+    }
+
+    /// The namespaces registered with [`register_namespace`](Self::register_namespace),
+    /// in registration order: what this program prints for the hidden
+    /// [`NAMESPACES_FLAG`](crate::NAMESPACES_FLAG) (options registered
+    /// one by one with [`register`](Self::register) are not in it).
+    pub fn namespaces(&self) -> &Catalog {
+        &self.namespaces
     }
 
     /// Every registered option with its group, in registration order.

@@ -8,7 +8,7 @@ use std::fmt;
 use crate::value::Value;
 
 /// The type of an option, as oslo.config's `types` module has them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum Kind {
     /// Any string (oslo `StrOpt`).
@@ -50,7 +50,7 @@ impl Kind {
 }
 
 /// An old name an option is still read under (oslo `DeprecatedOpt`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeprecatedName {
     /// The old group; `None` means the option's own group.
     pub group: Option<String>,
@@ -59,7 +59,7 @@ pub struct DeprecatedName {
 }
 
 /// A group of options, written as `[name]` in files (oslo `OptGroup`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OptGroup {
     pub(crate) name: String,
     pub(crate) title: Option<String>,
@@ -118,7 +118,7 @@ impl From<&OptGroup> for OptGroup {
 }
 
 /// The default of an option before it is checked at registration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum DefaultSpec {
     None,
     Value(Value),
@@ -139,7 +139,7 @@ pub(crate) enum DefaultSpec {
 /// let url = Opt::uri("transport_url").secret().help("Where the bus is.");
 /// assert!(url.is_secret());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Opt {
     pub(crate) name: String,
     pub(crate) dest: String,

@@ -7,9 +7,6 @@ use indexmap::IndexMap;
 use super::{Kind, Opt};
 use crate::value::Value;
 
-const TRUE_VALUES: [&str; 4] = ["true", "1", "on", "yes"];
-const FALSE_VALUES: [&str; 4] = ["false", "0", "off", "no"];
-
 fn fmt_bound(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
@@ -104,9 +101,7 @@ fn check_choices(opt: &Opt, text: &str) -> Result<(), String> {
 }
 
 fn parse_int(text: &str) -> Result<i64, String> {
-    let t = text.trim().replace('_', "");
-    t.parse::<i64>()
-        .map_err(|_| format!("{text:?} is not an integer"))
+    crate::parse::int(text).ok_or_else(|| format!("{text:?} is not an integer"))
 }
 
 /// Parses `text` as `kind` (the opt supplies bounds and choices).
@@ -138,16 +133,10 @@ pub(super) fn parse(opt: &Opt, kind: &Kind, text: &str) -> Result<Value, String>
             check_bounds(opt, f, &f.to_string())?;
             Value::Float(f)
         }
-        Kind::Bool => {
-            let lower = text.trim().to_lowercase();
-            if TRUE_VALUES.contains(&lower.as_str()) {
-                Value::Bool(true)
-            } else if FALSE_VALUES.contains(&lower.as_str()) {
-                Value::Bool(false)
-            } else {
-                return Err(format!("unexpected boolean value {text:?}"));
-            }
-        }
+        Kind::Bool => match crate::parse::bool(text) {
+            Some(b) => Value::Bool(b),
+            None => return Err(format!("unexpected boolean value {text:?}")),
+        },
         Kind::List(item) => {
             let trimmed = text.trim();
             if trimmed.is_empty() {

@@ -8,7 +8,17 @@ use fjord_config::{ConfigOpts, EnvSource, Namespace, Opt, OptGroup};
 
 fn namespaces() -> Vec<Namespace> {
     vec![
-        fjord_config::opts::launcher_namespace(),
+        // A launcher-like namespace (fjord-service declares the real one).
+        Namespace::new("fjord.launcher").group(
+            "DEFAULT",
+            vec![
+                Opt::int("graceful_shutdown_timeout").min(0).default(60),
+                Opt::str("host")
+                    .default(fjord_config::hostname())
+                    .sample_default("<current_hostname>"),
+                Opt::str("pid_file").cli().metavar("PATH"),
+            ],
+        ),
         Namespace::new("demo")
             .group(
                 OptGroup::new("api").help("The HTTP API service."),

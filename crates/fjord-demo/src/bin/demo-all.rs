@@ -1,7 +1,7 @@
 //! demo-all: the API (with its workers) and one demo worker under one master.
 
 use fjord::rpc_service::RpcService;
-use fjord::service::{LauncherOptions, ProcessLauncher};
+use fjord::service::ProcessLauncher;
 use fjord_demo::{api, main_support as m, records::Records, worker::DemoManager};
 
 /// What `--help` says the program is.
@@ -38,9 +38,9 @@ fn main() -> anyhow::Result<()> {
             heartbeat.start(tg);
         });
     let mut launcher = ProcessLauncher::new(
-        LauncherOptions::default()
+        conf.launcher
+            .clone()
             .name("demo-all")
-            .configured(&conf.launcher)
             .pid_file(&conf.pid_file),
     );
     launcher.launch_service(api, conf.server.workers)?;

@@ -1,6 +1,6 @@
 //! demo-api: the demo's HTTP API, served by `osapi_demo_workers` processes.
 
-use fjord::service::{LauncherOptions, launch};
+use fjord::service::launch;
 use fjord_demo::{api, main_support as m, records::Records};
 
 /// What `--help` says the program is.
@@ -21,9 +21,10 @@ fn main() -> anyhow::Result<()> {
     let service = api::build(conf.clone(), move || {
         api::ApiContext::new(m::current(&s), transport.clone(), records.clone())
     })?;
-    let options = LauncherOptions::default()
+    let options = conf
+        .launcher
+        .clone()
         .name("demo-api")
-        .configured(&conf.launcher)
         .pid_file(&conf.pid_file);
     let mut launcher = launch(service, conf.server.workers, options)?;
     launcher.on_reload(m::reload_hook(opts, shared));

@@ -1,7 +1,7 @@
 //! demo-worker: the demo's RPC service (topic `demo`) with its periodic task.
 
 use fjord::rpc_service::RpcService;
-use fjord::service::{LauncherOptions, launch};
+use fjord::service::launch;
 use fjord_demo::{main_support as m, worker::DemoManager};
 
 /// What `--help` says the program is.
@@ -29,9 +29,10 @@ fn main() -> anyhow::Result<()> {
         .with_task(move |tg| {
             heartbeat.start(tg);
         });
-    let options = LauncherOptions::default()
+    let options = conf
+        .launcher
+        .clone()
         .name("demo-worker")
-        .configured(&conf.launcher)
         .pid_file(&conf.pid_file);
     let mut launcher = launch(service, Some(1), options)?;
     launcher.on_reload(m::reload_hook(opts, shared));

@@ -5,14 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use super::PasteConfig;
-use super::conf::{Conf, GlobalConf, LocalConf};
 use super::context::{Context, Kind, ObjectType, Resolver};
 use super::egg::{EggRegistry, normalize_dist};
-use super::error::{FactoryError, LoaderError};
+use super::error::LoaderError;
 use crate::App;
-
-/// A filter: wraps an app into another app.
-pub type Filter = Arc<dyn Fn(App) -> App + Send + Sync>;
+use crate::factory::{Conf, FactoryError, Filter, GlobalConf, LocalConf};
 
 /// Builds an app from `global_conf` and `local_conf`
 /// (`paste.app_factory`).
@@ -108,7 +105,7 @@ impl Loader {
         loader.register_composite("egg:Paste#urlmap", super::urlmap::urlmap_factory);
         loader.register_composite("paste.urlmap:urlmap_factory", super::urlmap::urlmap_factory);
         let conf = loader.middleware_conf.clone();
-        crate::middleware::register_native(&mut loader, conf);
+        super::native::register_native(&mut loader, conf);
         loader.native = loader
             .apps
             .keys()

@@ -16,9 +16,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::conf::Conf;
 use super::egg::EggRegistry;
 use super::ini::Ini;
+use crate::factory::Conf;
 use fjord_config::pyrepr::{py_repr as repr, py_repr_list as repr_list, py_strip};
 
 /// The kind of object asked for (PasteDeploy's `APP`, `FILTER`, `SERVER`).

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::context::ResolveError;
 use super::ini::IniError;
+use crate::factory::FactoryError;
 
 /// Why an app could not be loaded from a paste file.
 #[derive(Debug, thiserror::Error)]
@@ -82,26 +83,4 @@ pub enum LoaderError {
         /// The file.
         file: PathBuf,
     },
-}
-
-/// An error returned by an app, filter or composite factory (a bad local
-/// option, typically).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct FactoryError {
-    message: String,
-}
-
-impl FactoryError {
-    /// An error with `message`.
-    pub fn new(message: impl Into<String>) -> Self {
-        FactoryError {
-            message: message.into(),
-        }
-    }
-
-    /// The message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
 }

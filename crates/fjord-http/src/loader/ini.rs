@@ -11,7 +11,7 @@
 //! `DuplicateSectionError`, `DuplicateOptionError`,
 //! `MissingSectionHeaderError` and `ParsingError` with Python's messages.
 
-use super::conf::Conf;
+use crate::factory::Conf;
 use fjord_config::pyrepr::{py_repr as repr, py_rstrip, py_strip};
 
 /// configparser's error classes.

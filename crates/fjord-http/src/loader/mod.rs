@@ -59,27 +59,29 @@
 //! ```
 
 mod builder;
-mod conf;
 mod context;
 mod describe;
 mod egg;
 mod error;
 mod ini;
+mod native;
 mod urlmap;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::factory::{
+    Conf, FactoryError, Filter, GlobalConf, LocalConf, OriginalUri, ScriptName,
+};
 pub use builder::{
-    AppFactory, Composer, CompositeFactory, Filter, FilterFactory, Loader, native_factory_names,
+    AppFactory, Composer, CompositeFactory, FilterFactory, Loader, native_factory_names,
     pipeline_factory,
 };
-pub use conf::{Conf, GlobalConf, LocalConf};
 pub use context::{Context, Kind, ObjectRef, ObjectType, ResolveError};
 pub use describe::{describe, describe_with};
 pub use egg::{EggEntry, EggRegistry, normalize_dist};
-pub use error::{FactoryError, LoaderError};
+pub use error::LoaderError;
 pub use ini::{IniError, IniErrorKind};
-pub use urlmap::{OriginalUri, ScriptName, UrlMap, urlmap_factory};
+pub use urlmap::{UrlMap, urlmap_factory};
 
 use context::{PasteFile, Resolver};
 

@@ -14,20 +14,9 @@ use std::task::{Context, Poll};
 use tower::ServiceExt;
 
 use super::builder::Composer;
-use super::conf::{GlobalConf, LocalConf};
-use super::error::{FactoryError, LoaderError};
+use super::error::LoaderError;
+use crate::factory::{FactoryError, GlobalConf, LocalConf, OriginalUri, ScriptName};
 use crate::{App, Request, Response};
-
-/// Request extension: the path prefix consumed by url maps so far (WSGI's
-/// `SCRIPT_NAME`), e.g. `/v1`. The request's URI path is what is left
-/// (`PATH_INFO`; `/` when nothing is left).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ScriptName(pub String);
-
-/// Request extension: the URI as the client sent it, before any url map
-/// rewrote the path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OriginalUri(pub http::Uri);
 
 #[derive(Clone)]
 struct Route {

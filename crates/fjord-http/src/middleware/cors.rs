@@ -25,7 +25,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use crate::loader::{Conf, FactoryError};
+use crate::factory::{Conf, FactoryError};
 use crate::{Request, Response};
 
 const SIMPLE_HEADERS: &[&str] = &[

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use futures_util::future::{BoxFuture, Either, Ready, ready};
 
-use crate::loader::{Conf, FactoryError};
+use crate::factory::{Conf, FactoryError};
 use crate::{App, Request, Response};
 
 /// Healthcheck settings.

@@ -30,6 +30,7 @@
 //!
 //! [`Layer`]: tower::Layer
 //! [`Loader::new`]: crate::loader::Loader::new
+//! [`Loader::set_middleware_option`]: crate::loader::Loader::set_middleware_option
 
 mod catch_errors;
 mod cors;
@@ -37,10 +38,6 @@ mod healthcheck;
 mod proxy;
 mod request_id;
 mod sizelimit;
-
-use std::sync::{Arc, RwLock};
-
-use tower::Layer;
 
 pub use catch_errors::{CatchErrors, CatchErrorsLayer};
 pub use cors::{Cors, CorsConfig, CorsLayer};
@@ -51,162 +48,4 @@ pub use request_id::{
 };
 pub use sizelimit::{BodyTooLarge, DEFAULT_MAX_REQUEST_BODY_SIZE, SizeLimit, SizeLimitLayer};
 
-use crate::App;
-use crate::loader::{Conf, FactoryError, Filter, Loader};
-
-/// `_conf_get`: local, then global.
-pub(crate) fn conf_get<'a>(global: &'a Conf, local: &'a Conf, key: &str) -> Option<&'a str> {
-    local.get(key).or_else(|| global.get(key))
-}
-
-/// oslo.config's boolean parsing (`true/1/yes/on`, `false/0/no/off`).
-pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, FactoryError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        other => Err(FactoryError::new(format!(
-            "option {key}: {other:?} is not a boolean (true/false, yes/no, on/off, 1/0)"
-        ))),
-    }
-}
-
-/// oslo.config's integer parsing.
-pub(crate) fn parse_u64(key: &str, value: &str) -> Result<u64, FactoryError> {
-    value.trim().parse().map_err(|_| {
-        FactoryError::new(format!(
-            "option {key}: {value:?} is not a non-negative integer"
-        ))
-    })
-}
-
-/// oslo.config's list parsing: comma-separated, items stripped, empty
-/// items dropped.
-pub(crate) fn parse_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn filter_of<L>(layer: L) -> Filter
-where
-    L: Layer<App> + Send + Sync + 'static,
-    L::Service: tower::Service<crate::Request, Response = crate::Response, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + 'static,
-    <L::Service as tower::Service<crate::Request>>::Future: Send + 'static,
-{
-    Arc::new(move |app: App| App::new(layer.layer(app)))
-}
-
-/// `global_conf` with the loader's middleware options underneath it.
-fn with_defaults(defaults: &RwLock<Conf>, global: &Conf) -> Conf {
-    let mut merged = match defaults.read() {
-        Ok(c) => c.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    merged.update(global);
-    merged
-}
-
-/// Registers fjord's middleware under the paste names oslo.middleware uses;
-/// `defaults` are the loader's middleware options (see
-/// [`Loader::set_middleware_option`]).
-pub(crate) fn register_native(loader: &mut Loader, defaults: Arc<RwLock<Conf>>) {
-    let names = |module: &str, class: &str, egg: &str| {
-        vec![
-            format!("oslo_middleware:{class}.factory"),
-            format!("oslo_middleware.{module}:{class}.factory"),
-            format!("egg:oslo.middleware#{egg}"),
-        ]
-    };
-    for name in names("request_id", "RequestId", "request_id") {
-        let d = defaults.clone();
-        loader.register_filter(&name, move |g, l| {
-            Ok(filter_of(RequestIdLayer::from_conf(
-                &with_defaults(&d, g),
-                l,
-            )?))
-        });
-    }
-    for name in names(
-        "http_proxy_to_wsgi",
-        "HTTPProxyToWSGI",
-        "http_proxy_to_wsgi",
-    ) {
-        let d = defaults.clone();
-        loader.register_filter(&name, move |g, l| {
-            Ok(filter_of(ProxyHeadersLayer::from_conf(
-                &with_defaults(&d, g),
-                l,
-            )?))
-        });
-    }
-    for name in names("healthcheck", "Healthcheck", "healthcheck") {
-        let d = defaults.clone();
-        loader.register_filter(&name, move |g, l| {
-            Ok(filter_of(HealthcheckLayer::new(
-                HealthcheckConfig::from_conf(&with_defaults(&d, g), l)?,
-            )))
-        });
-    }
-    for name in [
-        "oslo_middleware:Healthcheck.app_factory",
-        "oslo_middleware.healthcheck:Healthcheck.app_factory",
-        "egg:oslo.middleware#healthcheck",
-    ] {
-        let d = defaults.clone();
-        loader.register_app(name, move |g, l| {
-            Ok(healthcheck_app(HealthcheckConfig::from_conf(
-                &with_defaults(&d, g),
-                l,
-            )?))
-        });
-    }
-    for name in names("sizelimit", "RequestBodySizeLimiter", "sizelimit") {
-        let d = defaults.clone();
-        loader.register_filter(&name, move |g, l| {
-            Ok(filter_of(SizeLimitLayer::from_conf(
-                &with_defaults(&d, g),
-                l,
-            )?))
-        });
-    }
-    let mut cors = names("cors", "CORS", "cors");
-    cors.push("oslo_middleware.cors:filter_factory".into());
-    for name in cors {
-        let d = defaults.clone();
-        loader.register_filter(&name, move |g, l| {
-            Ok(filter_of(CorsLayer::new(CorsConfig::from_conf(
-                &with_defaults(&d, g),
-                l,
-            )?)))
-        });
-    }
-    for name in names("catch_errors", "CatchErrors", "catch_errors") {
-        loader.register_filter(&name, |_g, _l| Ok(filter_of(CatchErrorsLayer::new())));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn option_parsing() {
-        assert!(parse_bool("x", "Yes").unwrap());
-        assert!(!parse_bool("x", "0").unwrap());
-        assert!(
-            parse_bool("x", "maybe")
-                .unwrap_err()
-                .message()
-                .contains("option x")
-        );
-        assert_eq!(parse_u64("n", " 12 ").unwrap(), 12);
-        assert!(parse_u64("n", "-1").is_err());
-        assert_eq!(parse_list("a, b,,c "), ["a", "b", "c"]);
-    }
-}
+pub(crate) use crate::factory::{conf_get, parse_bool, parse_list, parse_u64};

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 
 use http::{HeaderValue, Uri};
 
-use crate::loader::{Conf, FactoryError, ScriptName};
+use crate::factory::{Conf, FactoryError, ScriptName};
 use crate::{Request, Response};
 
 /// Request extension: what the proxy headers said.

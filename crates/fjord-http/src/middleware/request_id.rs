@@ -17,7 +17,7 @@ use futures_util::future::BoxFuture;
 use http::{HeaderName, HeaderValue};
 use tracing::Instrument;
 
-use crate::loader::{Conf, FactoryError};
+use crate::factory::{Conf, FactoryError};
 use crate::{Request, Response};
 
 /// The response header carrying the request id.

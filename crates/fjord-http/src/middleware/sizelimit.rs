@@ -17,11 +17,10 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
-use crate::loader::{Conf, FactoryError};
+use crate::factory::{Conf, FactoryError};
 use crate::{Body, BoxError, Request, Response};
 
-/// oslo's default `max_request_body_size`.
-pub const DEFAULT_MAX_REQUEST_BODY_SIZE: u64 = 114_688;
+pub use crate::server::DEFAULT_MAX_REQUEST_BODY_SIZE;
 
 /// The error a limited body yields once it exceeds the limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -92,7 +92,6 @@ mod conn;
 mod error;
 mod io;
 mod options;
-pub mod opts;
 mod request;
 mod service;
 mod socket;
@@ -101,7 +100,7 @@ mod tls;
 
 pub use access_log::ACCESS_LOG_TARGET;
 pub use error::Error;
-pub use options::{DEFAULT_LOG_FORMAT, ServerOptions, SslOptions};
+pub use options::{DEFAULT_LOG_FORMAT, DEFAULT_MAX_REQUEST_BODY_SIZE, ServerOptions, SslOptions};
 pub use request::BodyTooLarge;
 pub use service::HttpService;
 pub use stats::{Phase, StatsSnapshot};

@@ -11,7 +11,7 @@ use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
 async fn access_log_line_in_oslo_format() {
-    let capture = LogCapture::global();
+    let capture = Logs::global();
     let (service, addr) = start(options(), simple_app()).await;
     let r = get(addr, "/hello?marker=oslo-format").await;
     assert_eq!(r.status, 200);
@@ -41,7 +41,7 @@ async fn access_log_line_in_oslo_format() {
 
 #[tokio::test]
 async fn custom_format_and_rejections_are_logged() {
-    let capture = LogCapture::global();
+    let capture = Logs::global();
     let options = options()
         .max_url_len(64)
         .wsgi_log_format("custom %(method)s %(path)s -> %(status_code)s");

@@ -5,11 +5,11 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use fjord_http::server::{HttpService, ServerOptions};
-use support::LogCapture;
+use support::Logs;
 
 #[test]
 fn address_in_use_is_warned_at_once_then_an_error() {
-    let capture = LogCapture::global();
+    let capture = Logs::global();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let name = format!("inuse{port}");

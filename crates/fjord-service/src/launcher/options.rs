@@ -1,5 +1,30 @@
+//! The launchers' options, declared once: the typed [`LauncherOptions`]
+//! (a builder, each setter stating its default) and its fjord-config
+//! declarations (namespace `fjord.launcher`, all in `[DEFAULT]`), read back
+//! with [`LauncherOptions::from_conf`].
+//!
+//! | option (`[DEFAULT]`) | type | default | meaning |
+//! |---|---|---|---|
+//! | `graceful_shutdown_timeout` | int >= 0 | 60 | seconds a graceful stop may take; 0 waits forever |
+//! | `log_options` | bool | true | log every option value at start (secrets as `****`) |
+//! | `host` | str | the hostname | name of this host in RPC targets and service records |
+//! | `state_path` | str | `/var/lib/fjord` | top-level directory for the service's state |
+//! | `max_requests` | int >= 0 | 0 | HTTP requests a worker serves before it is replaced (gunicorn's); 0: never |
+//! | `max_requests_jitter` | int >= 0 | 0 | a random 0..=N added to `max_requests` per worker, so workers are not replaced all at once |
+//! | `restart_method` | `reload` or `mutate` | `reload` | SIGHUP: replace the workers, or apply mutable options inside the running ones |
+//! | `pid_file` (`--pid-file PATH`) | str | unset | file the master writes its PID to while it runs |
+//!
+//! `log_options`, `host` and `state_path` are not the launcher's own: they
+//! are oslo.service's and nova's process-wide `[DEFAULT]` options, which
+//! every fjord program reads once at start like the launcher's, so they are
+//! declared (and sampled) with them and carried as typed values
+//! ([`LauncherOptions::get_host`], [`LauncherOptions::get_state_path`],
+//! [`LauncherOptions::get_log_options`]) for the services to use.
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use fjord_config::{ConfigOpts, Namespace, Opt};
 
 /// Options of both launchers. Names follow oslo.service where it has them.
 ///
@@ -10,6 +35,21 @@ use std::time::Duration;
 /// use std::time::Duration;
 /// let o = LauncherOptions::default().graceful_shutdown_timeout(Duration::from_secs(5));
 /// assert_eq!(o.get_graceful_shutdown_timeout(), Duration::from_secs(5));
+/// ```
+///
+/// From configuration (the `fjord.launcher` namespace):
+///
+/// ```
+/// use fjord_config::{ConfigOpts, EnvSource};
+/// use fjord_service::LauncherOptions;
+///
+/// let mut conf = ConfigOpts::new("api").env_source(EnvSource::Off);
+/// LauncherOptions::register(&mut conf)?;
+/// conf.parse_args(["api", "--pid-file", "/run/api.pid"])?;
+/// let o = LauncherOptions::from_conf(&conf)?.name("api");
+/// assert_eq!(o.get_pid_file(), Some(std::path::Path::new("/run/api.pid")));
+/// assert_eq!(o.get_graceful_shutdown_timeout(), std::time::Duration::from_secs(60));
+/// # Ok::<(), fjord_config::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,6 +63,9 @@ pub struct LauncherOptions {
     pub(crate) max_requests: u64,
     pub(crate) max_requests_jitter: u64,
     pub(crate) restart_method: RestartMethod,
+    pub(crate) log_options: bool,
+    pub(crate) host: String,
+    pub(crate) state_path: PathBuf,
 }
 
 /// What SIGHUP does (oslo.service's `restart_method`).
@@ -56,7 +99,14 @@ impl std::str::FromStr for RestartMethod {
     }
 }
 
+/// The default of `state_path`.
+const DEFAULT_STATE_PATH: &str = "/var/lib/fjord";
+
 impl Default for LauncherOptions {
+    /// oslo's defaults: 60 seconds of graceful stop, no PID file, no
+    /// recycling, `reload` on SIGHUP, options logged, this machine's
+    /// hostname, `/var/lib/fjord`; 1 thread per worker, 5 start failures in
+    /// a row with a 1 second backoff; the program's file name.
     fn default() -> Self {
         let name = std::env::args_os()
             .next()
@@ -76,6 +126,9 @@ impl Default for LauncherOptions {
             max_requests_jitter: 0,
             restart_method: RestartMethod::Reload,
             pid_file: None,
+            log_options: true,
+            host: fjord_config::hostname(),
+            state_path: PathBuf::from(DEFAULT_STATE_PATH),
         }
     }
 }
@@ -156,34 +209,56 @@ impl LauncherOptions {
         self
     }
 
-    /// The launcher options read from configuration
-    /// ([`fjord_config::opts::LauncherOptions`]): `graceful_shutdown_timeout`,
-    /// `pid_file`, `max_requests`, `max_requests_jitter` and
-    /// `restart_method`, on top of these options.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use fjord_config::{ConfigOpts, EnvSource, opts};
-    /// use fjord_service::LauncherOptions;
-    ///
-    /// let mut conf = ConfigOpts::new("api").env_source(EnvSource::Off);
-    /// opts::register_launcher_opts(&mut conf)?;
-    /// conf.parse_args(["api", "--pid-file", "/run/api.pid"])?;
-    /// let o = LauncherOptions::default()
-    ///     .name("api")
-    ///     .configured(&opts::LauncherOptions::from_conf(&conf)?);
-    /// assert_eq!(o.get_pid_file(), Some(std::path::Path::new("/run/api.pid")));
-    /// # Ok::<(), fjord_config::Error>(())
-    /// ```
-    pub fn configured(mut self, conf: &fjord_config::opts::LauncherOptions) -> Self {
-        self.graceful_shutdown_timeout = conf.graceful_shutdown_timeout.unwrap_or_default();
-        self.pid_file = conf.pid_file.as_ref().map(PathBuf::from);
-        self.max_requests = conf.max_requests;
-        self.max_requests_jitter = conf.max_requests_jitter;
-        // The option's declared choices are the two names.
-        self.restart_method = conf.restart_method.parse().unwrap_or_default();
+    /// `log_options`: whether the program logs every option value at start
+    /// (secrets masked). The launcher does not read it. Default is true.
+    pub fn log_options(mut self, on: bool) -> Self {
+        self.log_options = on;
         self
+    }
+
+    /// `host`: the name of this host in RPC targets and service records.
+    /// The launcher does not read it. Default is this machine's hostname
+    /// ([`fjord_config::hostname`]).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// `state_path`: the top-level directory of the service's state. The
+    /// launcher does not read it. Default is `/var/lib/fjord`.
+    pub fn state_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_path = path.into();
+        self
+    }
+
+    /// See [`LauncherOptions::log_options`].
+    pub fn get_log_options(&self) -> bool {
+        self.log_options
+    }
+
+    /// See [`LauncherOptions::host`].
+    pub fn get_host(&self) -> &str {
+        &self.host
+    }
+
+    /// See [`LauncherOptions::state_path`].
+    pub fn get_state_path(&self) -> &Path {
+        &self.state_path
+    }
+
+    /// See [`LauncherOptions::max_requests`].
+    pub fn get_max_requests(&self) -> u64 {
+        self.max_requests
+    }
+
+    /// See [`LauncherOptions::max_requests_jitter`].
+    pub fn get_max_requests_jitter(&self) -> u64 {
+        self.max_requests_jitter
+    }
+
+    /// See [`LauncherOptions::restart_method`].
+    pub fn get_restart_method(&self) -> RestartMethod {
+        self.restart_method
     }
 
     /// See [`LauncherOptions::pid_file`].
@@ -212,6 +287,110 @@ impl LauncherOptions {
     }
 }
 
+/// The declarations: names, defaults and help of the `fjord.launcher`
+/// namespace, and reading them back.
+impl LauncherOptions {
+    /// The namespace name of the launcher options.
+    pub const NAMESPACE: &'static str = "fjord.launcher";
+    /// `[DEFAULT] graceful_shutdown_timeout`.
+    pub const GRACEFUL_SHUTDOWN_TIMEOUT: &'static str = "graceful_shutdown_timeout";
+    /// `[DEFAULT] log_options`.
+    pub const LOG_OPTIONS: &'static str = "log_options";
+    /// `[DEFAULT] host`.
+    pub const HOST: &'static str = "host";
+    /// `[DEFAULT] state_path`.
+    pub const STATE_PATH: &'static str = "state_path";
+    /// `[DEFAULT] max_requests`.
+    pub const MAX_REQUESTS: &'static str = "max_requests";
+    /// `[DEFAULT] max_requests_jitter`.
+    pub const MAX_REQUESTS_JITTER: &'static str = "max_requests_jitter";
+    /// `[DEFAULT] restart_method`.
+    pub const RESTART_METHOD: &'static str = "restart_method";
+    /// `[DEFAULT] pid_file`, also `--pid-file`.
+    pub const PID_FILE: &'static str = "pid_file";
+
+    /// The launcher options (all in `[DEFAULT]`), in sample order.
+    pub fn opts() -> Vec<Opt> {
+        vec![
+            Opt::int(Self::GRACEFUL_SHUTDOWN_TIMEOUT)
+                .min(0)
+                .default(60)
+                .help("Specify a timeout after which a gracefully shutdown server will exit. Zero value means endless wait."),
+            Opt::bool(Self::LOG_OPTIONS)
+                .default(true)
+                .help("Enables or disables logging values of all registered options when starting a service (secrets are masked)."),
+            Opt::str(Self::HOST)
+                .default(fjord_config::hostname())
+                .sample_default("<current_hostname>")
+                .help("Hostname, FQDN or IP address of this host. Used as the server of RPC targets and in service records; must be valid within an AMQP key."),
+            Opt::str(Self::STATE_PATH)
+                .default(DEFAULT_STATE_PATH)
+                .help("Top-level directory for maintaining the service's state."),
+            Opt::int(Self::MAX_REQUESTS)
+                .min(0)
+                .default(0)
+                .help("The number of HTTP requests a worker process serves before it is replaced by a fresh one (the replacement serves before the old one stops accepting). 0 disables recycling."),
+            Opt::int(Self::MAX_REQUESTS_JITTER)
+                .min(0)
+                .default(0)
+                .help("A random number of requests between 0 and this value added to max_requests for each worker, so that workers are not all replaced at once."),
+            Opt::str(Self::RESTART_METHOD)
+                .choices(&["reload", "mutate"])
+                .default("reload")
+                .help("The method to use for restarts on SIGHUP. 'reload': re-read the configuration and replace every worker by a fresh one. 'mutate': re-read the configuration and apply the mutable options inside the running workers, which are not replaced."),
+            Opt::str(Self::PID_FILE)
+                .cli()
+                .metavar("PATH")
+                .help("File the master process writes its PID to once it runs, and removes when it exits."),
+        ]
+    }
+
+    /// The `fjord.launcher` namespace (for generators and validators).
+    pub fn namespace() -> Namespace {
+        Namespace::new(Self::NAMESPACE).group("DEFAULT", Self::opts())
+    }
+
+    /// Registers the [`namespace`](Self::namespace) on `conf`.
+    ///
+    /// # Errors
+    ///
+    /// [`fjord_config::Error::DuplicateOpt`] if one of the names is
+    /// registered differently.
+    pub fn register(conf: &mut ConfigOpts) -> Result<(), fjord_config::Error> {
+        conf.register_namespace(&Self::namespace())
+    }
+
+    /// The defaults with every option of the namespace read from `conf`:
+    /// `graceful_shutdown_timeout` (0: forever), `pid_file` (unset or
+    /// empty: none), `max_requests`, `max_requests_jitter`,
+    /// `restart_method`, `log_options`, `host` and `state_path`. The
+    /// builder-only settings (`name`, `worker_threads`, ...) keep their
+    /// defaults.
+    ///
+    /// # Errors
+    ///
+    /// [`fjord_config::Error::NoSuchOpt`] if [`register`](Self::register)
+    /// was not called.
+    pub fn from_conf(conf: &ConfigOpts) -> Result<Self, fjord_config::Error> {
+        let timeout: u64 = conf.get("DEFAULT", Self::GRACEFUL_SHUTDOWN_TIMEOUT)?;
+        let restart: String = conf.get("DEFAULT", Self::RESTART_METHOD)?;
+        let mut o = LauncherOptions::default()
+            .graceful_shutdown_timeout(Duration::from_secs(timeout))
+            .max_requests(conf.get("DEFAULT", Self::MAX_REQUESTS)?)
+            .max_requests_jitter(conf.get("DEFAULT", Self::MAX_REQUESTS_JITTER)?)
+            // The option's declared choices are the two names.
+            .restart_method(restart.parse().unwrap_or_default())
+            .log_options(conf.get("DEFAULT", Self::LOG_OPTIONS)?)
+            .host(conf.get::<String>("DEFAULT", Self::HOST)?)
+            .state_path(conf.get::<String>("DEFAULT", Self::STATE_PATH)?);
+        o.pid_file = conf
+            .get::<Option<String>>("DEFAULT", Self::PID_FILE)?
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        Ok(o)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +414,52 @@ mod tests {
         assert_eq!(o.backoff(2), Duration::from_secs(2));
         assert_eq!(o.backoff(4), Duration::from_secs(8));
         assert_eq!(o.backoff(20), Duration::from_secs(30));
+    }
+
+    fn conf(env: fjord_config::EnvSource) -> ConfigOpts {
+        let mut conf = ConfigOpts::new("t").env_source(env);
+        LauncherOptions::register(&mut conf).unwrap();
+        conf
+    }
+
+    #[test]
+    fn defaults_match_the_declared_options() {
+        let mut conf = conf(fjord_config::EnvSource::Off);
+        conf.load(vec![]).unwrap();
+        assert_eq!(
+            LauncherOptions::from_conf(&conf).unwrap(),
+            LauncherOptions::default()
+        );
+    }
+
+    #[test]
+    fn pid_file_from_the_command_line() {
+        let mut conf = conf(fjord_config::EnvSource::Off);
+        conf.parse_args(["t", "--pid-file", "run/t.pid"]).unwrap();
+        assert_eq!(
+            LauncherOptions::from_conf(&conf).unwrap().get_pid_file(),
+            Some(Path::new("run/t.pid"))
+        );
+        assert!(conf.help().contains("--pid-file <PATH>"), "{}", conf.help());
+    }
+
+    #[test]
+    fn zero_means_forever_and_mutate_is_read() {
+        let mut conf = conf(fjord_config::EnvSource::Map(
+            [
+                (
+                    "OS_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT".to_owned(),
+                    "0".to_owned(),
+                ),
+                ("OS_DEFAULT__RESTART_METHOD".to_owned(), "mutate".to_owned()),
+                ("OS_DEFAULT__HOST".to_owned(), "node-1".to_owned()),
+            ]
+            .into(),
+        ));
+        conf.load(vec![]).unwrap();
+        let o = LauncherOptions::from_conf(&conf).unwrap();
+        assert_eq!(o.graceful_deadline(), None);
+        assert_eq!(o.get_restart_method(), RestartMethod::Mutate);
+        assert_eq!(o.get_host(), "node-1");
     }
 }

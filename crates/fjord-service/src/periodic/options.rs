@@ -1,6 +1,12 @@
-//! Options of the periodic task runner (oslo.service `periodic_opts`).
+//! Options of the periodic task runner, declared once: the typed
+//! [`PeriodicOptions`], its fjord-config declarations (oslo.service's
+//! `periodic_opts`, `[DEFAULT]` `periodic_interval_max` and
+//! `periodic_fuzzy_delay`, sampled in the `fjord.service` namespace) and
+//! `from_conf`.
 
 use std::time::Duration;
+
+use fjord_config::{ConfigOpts, Error as ConfigError, Opt};
 
 /// When the periodic task runner of a service ticks.
 ///
@@ -62,6 +68,55 @@ impl PeriodicOptions {
     }
 }
 
+/// The declarations of `periodic_interval_max` and `periodic_fuzzy_delay`,
+/// and reading them back.
+impl PeriodicOptions {
+    /// `[DEFAULT] periodic_interval_max`.
+    pub const PERIODIC_INTERVAL_MAX: &'static str = "periodic_interval_max";
+    /// `[DEFAULT] periodic_fuzzy_delay`.
+    pub const PERIODIC_FUZZY_DELAY: &'static str = "periodic_fuzzy_delay";
+
+    /// The periodic runner's options (in `[DEFAULT]`, seconds). Service
+    /// record programs get them in the `fjord.service` namespace.
+    pub fn opts() -> Vec<Opt> {
+        vec![
+            Opt::int(Self::PERIODIC_INTERVAL_MAX)
+                .min(1)
+                .default(60)
+                .help("Maximum number of seconds between two runs of the periodic task runner."),
+            Opt::int(Self::PERIODIC_FUZZY_DELAY)
+                .min(0)
+                .default(60)
+                .help("Number of seconds to randomly delay when starting the periodic task scheduler to reduce stampeding. (Disable by setting to 0)"),
+        ]
+    }
+
+    /// Registers the [`opts`](Self::opts) in `[DEFAULT]`.
+    ///
+    /// # Errors
+    ///
+    /// [`fjord_config::Error::DuplicateOpt`] if one of the names is
+    /// registered differently.
+    pub fn register(conf: &mut ConfigOpts) -> Result<(), ConfigError> {
+        conf.register("DEFAULT", &Self::opts())
+    }
+
+    /// Reads `periodic_interval_max` and `periodic_fuzzy_delay`.
+    ///
+    /// # Errors
+    ///
+    /// [`fjord_config::Error::NoSuchOpt`] if [`register`](Self::register)
+    /// was not called.
+    pub fn from_conf(conf: &ConfigOpts) -> Result<Self, ConfigError> {
+        let secs = |name: &str| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_secs(conf.get::<u64>("DEFAULT", name)?))
+        };
+        Ok(PeriodicOptions::default()
+            .periodic_interval_max(secs(Self::PERIODIC_INTERVAL_MAX)?)
+            .periodic_fuzzy_delay(secs(Self::PERIODIC_FUZZY_DELAY)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +136,16 @@ mod tests {
         }
         let none = o.periodic_fuzzy_delay(Duration::ZERO);
         assert_eq!(none.fuzzy_initial_delay(), Duration::ZERO);
+    }
+
+    #[test]
+    fn from_conf_reads_the_declared_defaults() {
+        let mut conf = ConfigOpts::new("t").env_source(fjord_config::EnvSource::Off);
+        PeriodicOptions::register(&mut conf).unwrap();
+        conf.load(vec![]).unwrap();
+        assert_eq!(
+            PeriodicOptions::from_conf(&conf).unwrap(),
+            PeriodicOptions::default()
+        );
     }
 }

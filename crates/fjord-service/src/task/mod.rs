@@ -214,8 +214,31 @@ impl TaskGroup {
     }
 }
 
-/// Sleeps `d` unless `stopping` fires first; returns whether to go on.
-pub(crate) async fn sleep_or_stop(d: Duration, stopping: &CancellationToken) -> bool {
+/// Sleeps `d` unless `stopping` fires first (at once if it already has);
+/// returns whether to go on: `true` after the sleep, `false` when stopping.
+/// For loops of the tasks of a [`TaskGroup`], with its
+/// [`stopping`](TaskGroup::stopping) token.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use fjord_service::task::sleep_or_stop;
+/// use fjord_service::TaskGroup;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let tg = TaskGroup::default();
+/// let stopping = tg.stopping();
+/// assert!(sleep_or_stop(Duration::from_millis(1), &stopping).await);
+/// stopping.cancel();
+/// assert!(!sleep_or_stop(Duration::from_secs(3600), &stopping).await);
+/// # });
+/// ```
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it only abandons the sleep.
+pub async fn sleep_or_stop(d: Duration, stopping: &CancellationToken) -> bool {
     if stopping.is_cancelled() {
         return false;
     }

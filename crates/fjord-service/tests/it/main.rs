@@ -14,5 +14,4 @@ mod launcher_single;
 mod launcher_start_failure;
 mod periodic_isolation;
 mod periodic_schedule;
-#[path = "../support/mod.rs"]
 mod support;

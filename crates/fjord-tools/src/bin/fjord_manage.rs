@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use fjord_config::{ConfigOpts, ConfigSource, Opt, OptGroup, opts};
-use fjord_service::servicegroup::{ServiceRecords, format_table};
+use fjord_config::{ConfigOpts, ConfigSource, Opt, OptGroup};
+use fjord_servicegroup::{ServiceRecords, format_table};
 
 /// Operator commands on a fjord deployment's service records.
 ///
@@ -97,7 +97,7 @@ enum ServiceCmd {
 fn read_conf(common: &Common) -> Result<(String, u64), String> {
     let mut conf = ConfigOpts::new("fjord-manage");
     let register = |conf: &mut ConfigOpts| -> fjord_config::Result<()> {
-        opts::register_launcher_opts(conf)?;
+        fjord_service::LauncherOptions::register(conf)?;
         conf.register(
             "DEFAULT",
             &[Opt::int("service_down_time").min(1).default(60)],

@@ -2,6 +2,7 @@
 
 mod dump_corpus;
 mod generate_cmd;
+mod generate_from_binary;
 mod generated_samples;
 mod help_cmd;
 mod manage_cmd;

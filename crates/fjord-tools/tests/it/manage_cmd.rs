@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use fjord_service::servicegroup::ServiceRecords;
+use fjord_servicegroup::ServiceRecords;
 
 fn manage(conf: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_fjord-manage"))

@@ -7,7 +7,7 @@ pub mod apps;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -407,53 +407,8 @@ pub fn tls_client_parts(
     Arc::new(config)
 }
 
-/// Records every log line of the test process (global subscriber,
-/// installed once); tests look for lines with their own unique markers.
-#[derive(Clone, Default, Debug)]
-pub struct LogCapture(pub Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogCapture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogCapture {
-    /// The process-wide capture.
-    pub fn global() -> LogCapture {
-        static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
-        CAPTURE
-            .get_or_init(|| {
-                let capture = LogCapture::default();
-                let writer = capture.clone();
-                let subscriber = tracing_subscriber::fmt()
-                    .with_writer(move || writer.clone())
-                    .with_ansi(false)
-                    .with_max_level(tracing::Level::INFO)
-                    .finish();
-                let _ = tracing::subscriber::set_global_default(subscriber);
-                capture
-            })
-            .clone()
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(
-            &self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_owned()
-    }
-}
+/// The log lines of the test process.
+pub use fjord_test_support::Logs;
 
 /// xorshift64*: a fixed sequence, so a failure can be replayed by its case number.
 pub struct Rng(pub u64);

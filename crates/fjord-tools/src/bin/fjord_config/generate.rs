@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use fjord_config::Namespace;
 use fjord_config::generator::{markdown, sample_ini};
-use fjord_config::{Catalog, Namespace};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,9 +18,19 @@ pub(crate) enum Format {
 /// Arguments of `generate`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// A namespace to include; repeatable, in output order.
-    #[arg(long = "namespace", value_name = "N", required = true)]
+    /// A namespace to include; repeatable, in output order. Default: every
+    /// namespace of the --from-binary programs, in their order.
+    #[arg(
+        long = "namespace",
+        value_name = "N",
+        required_unless_present = "from_binary"
+    )]
     namespace: Vec<String>,
+    /// A program built on fjord whose option namespaces (asked with its
+    /// hidden --fjord-config-namespaces flag) --namespace may name too;
+    /// repeatable.
+    #[arg(long = "from-binary", value_name = "PATH")]
+    from_binary: Vec<PathBuf>,
     /// Output format.
     #[arg(long = "format", value_enum, default_value = "ini")]
     format: Format,
@@ -29,10 +39,23 @@ pub(crate) struct Args {
     output_file: Option<PathBuf>,
 }
 
-/// Writes the sample; 0 on success, 2 for an unknown namespace or a write error.
-pub(crate) fn run(args: &Args, catalog: &Catalog) -> u8 {
+/// Writes the sample; 0 on success, 2 for an unknown namespace, a
+/// --from-binary program that does not answer, or a write error.
+pub(crate) fn run(args: &Args) -> u8 {
+    let (catalog, binary_names) = match crate::catalog(&args.from_binary) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fjord-config generate: {e}");
+            return 2;
+        }
+    };
+    let names = if args.namespace.is_empty() {
+        &binary_names
+    } else {
+        &args.namespace
+    };
     let mut namespaces: Vec<&Namespace> = Vec::new();
-    for name in &args.namespace {
+    for name in names {
         match catalog.get(name) {
             Some(ns) => namespaces.push(ns),
             None => {

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! fjord-config dump --config-file F [--config-file G ...] [--config-dir D]
-//! fjord-config validate --config-file F [--namespace N ...] [--fatal-warnings]
-//! fjord-config generate --namespace N ... [--format ini|markdown] [--output-file F]
+//! fjord-config validate --config-file F [--namespace N ...] [--from-binary PATH ...] [--fatal-warnings]
+//! fjord-config generate [--namespace N ...] [--from-binary PATH ...] [--format ini|markdown] [--output-file F]
 //! fjord-config paste --paste-config api-paste.ini
 //! ```
 //!
@@ -21,6 +21,7 @@ mod generate;
 mod paste;
 mod validate;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -34,8 +35,10 @@ use fjord_config::Catalog;
 /// options, bad values and deprecated names with file and line, `generate`
 /// writes a commented sample or a Markdown reference of the options of
 /// namespaces (fjord.launcher, fjord.http, fjord.messaging, fjord.service,
-/// ...), and `paste` shows what an api-paste.ini loads to. Exit codes: 0
-/// fine, 1 `validate` found problems, 2 bad input.
+/// and with --from-binary PATH those of any program built on fjord, asked
+/// with its hidden --fjord-config-namespaces flag), and `paste` shows what
+/// an api-paste.ini loads to. Exit codes: 0 fine, 1 `validate` found
+/// problems, 2 bad input.
 #[derive(Debug, Parser)]
 #[command(name = "fjord-config", version)]
 struct Cli {
@@ -55,15 +58,55 @@ enum Command {
     Paste(paste::Args),
 }
 
-/// The namespaces `--namespace` can name: fjord's own (`fjord.launcher`,
-/// `fjord.http`, `fjord.messaging`, `fjord.service`) and the demo's
-/// (`fjord.demo`).
-fn catalog() -> Catalog {
-    Catalog::builtin()
-        .with(fjord_http::server::opts::namespace())
-        .with(fjord_messaging::opts::namespace())
-        .with(fjord_service::servicegroup::opts::namespace())
-        .with(fjord_demo::conf::namespace())
+/// fjord's own namespaces, which `--namespace` can always name:
+/// `fjord.launcher`, `fjord.http`, `fjord.messaging`, `fjord.service`.
+fn builtin_catalog() -> Catalog {
+    Catalog::new()
+        .with(fjord_service::LauncherOptions::namespace())
+        .with(fjord_http::server::ServerOptions::namespace())
+        .with(fjord_messaging::MessagingOptions::namespace())
+        .with(fjord_servicegroup::ServiceOptions::namespace())
+}
+
+/// The namespaces of the programs `binaries`, each run with
+/// [`fjord_config::NAMESPACES_FLAG`]: every program built on
+/// `ConfigOpts::parse_args` prints the namespaces it registered as JSON.
+fn binaries_catalog(binaries: &[PathBuf]) -> Result<Catalog, String> {
+    let mut catalog = Catalog::new();
+    for binary in binaries {
+        let out = std::process::Command::new(binary)
+            .arg(fjord_config::NAMESPACES_FLAG)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("--from-binary {}: cannot run it: {e}", binary.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "--from-binary {}: `{} {}` exited with {} (is it built on fjord-config's \
+                 ConfigOpts::parse_args?): {}",
+                binary.display(),
+                binary.display(),
+                fjord_config::NAMESPACES_FLAG,
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let found = Catalog::from_json(&text)
+            .map_err(|e| format!("--from-binary {}: {e}", binary.display()))?;
+        catalog.extend(found);
+    }
+    Ok(catalog)
+}
+
+/// The catalog `--namespace` names refer to: fjord's own namespaces and
+/// those of `binaries` (which win on a name clash), and the names of the
+/// binaries' own namespaces in their registration order.
+fn catalog(binaries: &[PathBuf]) -> Result<(Catalog, Vec<String>), String> {
+    let mut catalog = builtin_catalog();
+    let found = binaries_catalog(binaries)?;
+    let names = found.names().map(str::to_owned).collect();
+    catalog.extend(found);
+    Ok((catalog, names))
 }
 
 fn main() -> ExitCode {
@@ -85,8 +128,8 @@ fn main() -> ExitCode {
     let sub = matches.subcommand().map(|(_, m)| m);
     let code = match (&cli.command, sub) {
         (Command::Dump(args), Some(m)) => dump::run(args, m),
-        (Command::Validate(args), Some(m)) => validate::run(args, m, &catalog()),
-        (Command::Generate(args), _) => generate::run(args, &catalog()),
+        (Command::Validate(args), Some(m)) => validate::run(args, m),
+        (Command::Generate(args), _) => generate::run(args),
         (Command::Paste(args), _) => paste::run(args),
         (_, None) => 2,
     };

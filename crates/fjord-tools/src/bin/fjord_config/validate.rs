@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
+use fjord_config::ConfigOpts;
 use fjord_config::conf::read_sources;
 use fjord_config::validate::{Severity, validate};
-use fjord_config::{Catalog, ConfigOpts};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
@@ -17,24 +17,39 @@ pub(crate) struct Args {
     #[arg(long = "config-dir", value_name = "DIR")]
     config_dir: Vec<PathBuf>,
     /// A namespace whose options the files may set; repeatable.
-    /// Default: every namespace fjord-config knows.
+    /// Default: the namespaces of the --from-binary programs, or without
+    /// them every namespace fjord-config knows.
     #[arg(long = "namespace", value_name = "N")]
     namespace: Vec<String>,
+    /// A program built on fjord whose option namespaces (asked with its
+    /// hidden --fjord-config-namespaces flag) --namespace may name too;
+    /// repeatable.
+    #[arg(long = "from-binary", value_name = "PATH")]
+    from_binary: Vec<PathBuf>,
     /// Treat warnings (deprecated names) as problems too.
     #[arg(long = "fatal-warnings")]
     fatal_warnings: bool,
 }
 
 /// Prints findings; 0 if none are errors, 1 otherwise, 2 for bad input.
-pub(crate) fn run(args: &Args, m: &clap::ArgMatches, catalog: &Catalog) -> u8 {
+pub(crate) fn run(args: &Args, m: &clap::ArgMatches) -> u8 {
     if args.config_file.is_empty() && args.config_dir.is_empty() {
         eprintln!("fjord-config validate: give at least one --config-file or --config-dir");
         return 2;
     }
-    let names: Vec<String> = if args.namespace.is_empty() {
-        catalog.names().map(str::to_owned).collect()
-    } else {
+    let (catalog, binary_names) = match crate::catalog(&args.from_binary) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("fjord-config validate: {e}");
+            return 2;
+        }
+    };
+    let names: Vec<String> = if !args.namespace.is_empty() {
         args.namespace.clone()
+    } else if !binary_names.is_empty() {
+        binary_names
+    } else {
+        catalog.names().map(str::to_owned).collect()
     };
     let mut conf = ConfigOpts::new("fjord-config");
     for name in &names {

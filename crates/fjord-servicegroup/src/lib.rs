@@ -1,5 +1,10 @@
-//! Service records and heartbeats (nova's servicegroup DB driver and
-//! `services` table, S3/S4).
+//! fjord-servicegroup: service records and heartbeats (nova's servicegroup
+//! DB driver and `services` table, S3/S4), a layer over fjord-service.
+//!
+//! Its own crate because it is the one layer that needs a database driver
+//! (sqlx with SQLite and PostgreSQL): a program that serves HTTP or RPC
+//! without service records does not build one. The `fjord` facade
+//! re-exports it as `fjord::servicegroup` under its `servicegroup` feature.
 //!
 //! Every service (RPC worker or HTTP API) has a record keyed by
 //! (host, binary, topic). At start it registers it (re-using the record
@@ -13,10 +18,11 @@
 //!
 //! * [`ServiceRecords`]: the store (`connect`, `register`, `heartbeat`,
 //!   `list`, `get`, `set_disabled`), one API over SQLite and PostgreSQL.
-//! * [`Heartbeat`]: the task a service adds to its [`crate::TaskGroup`]; a
+//! * [`Heartbeat`]: the task a service adds to its [`fjord_service::TaskGroup`]; a
 //!   database outage is logged and retried, never fatal.
 //! * [`ServiceOptions`]: `report_interval`, `service_down_time`,
-//!   `periodic_interval_max`, `periodic_fuzzy_delay`, `connection`.
+//!   `periodic_interval_max`, `periodic_fuzzy_delay`, `connection`, and
+//!   their declarations (namespace `fjord.service`).
 //!
 //! # Databases
 //!
@@ -39,7 +45,7 @@
 //! # Examples
 //!
 //! ```
-//! use fjord_service::servicegroup::{Heartbeat, ServiceOptions, ServiceRecords};
+//! use fjord_servicegroup::{Heartbeat, ServiceOptions, ServiceRecords};
 //! use fjord_service::{async_trait, Result, Service, TaskGroup};
 //!
 //! #[derive(Debug)]
@@ -72,17 +78,22 @@
 //!     println!("{} {} {} {} {}", s.record.binary, s.record.host, s.record.topic,
 //!              s.state(), s.status());
 //! }
-//! # Ok::<(), fjord_service::servicegroup::RecordsError>(())
+//! # Ok::<(), fjord_servicegroup::RecordsError>(())
 //! # }).unwrap();
 //! # let _ = Worker::new(&ServiceOptions::default());
 //! ```
 
 #![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
 
 mod error;
 mod heartbeat;
 mod options;
-pub mod opts;
 mod record;
 mod store;
 mod url;

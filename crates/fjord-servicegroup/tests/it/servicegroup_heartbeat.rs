@@ -2,14 +2,14 @@
 //! database that is down is logged and retried, never fatal, and reporting
 //! resumes when it returns; a deleted record is registered again.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
 use fjord_service::TaskGroup;
-use fjord_service::servicegroup::{Heartbeat, ServiceRecords};
+use fjord_servicegroup::{Heartbeat, ServiceRecords};
 use support::db::TestDb;
-use support::{Logs, unique, wait_until};
+use support::{Logs, unique, wait_until_future};
 
 const INTERVAL: Duration = Duration::from_millis(150);
 
@@ -20,7 +20,7 @@ async fn registers_and_reports_every_interval() {
         let hb = Heartbeat::with_records(&host, "demo-worker", "demo", db.builder(), INTERVAL);
         let tg = TaskGroup::default();
         hb.start(&tg);
-        let ok = wait_until(Duration::from_secs(10), || async {
+        let ok = wait_until_future(Duration::from_secs(10), || async {
             hb.state().reports >= 3
         })
         .await;
@@ -72,7 +72,7 @@ async fn a_database_that_is_down_is_retried_until_it_returns() {
     );
     let tg = TaskGroup::default();
     hb.start(&tg);
-    let failing = wait_until(Duration::from_secs(10), || async {
+    let failing = wait_until_future(Duration::from_secs(10), || async {
         hb.state().failures >= 3
     })
     .await;
@@ -86,7 +86,7 @@ async fn a_database_that_is_down_is_retried_until_it_returns() {
 
     // the database comes back
     std::fs::create_dir_all(&dir).unwrap();
-    let back = wait_until(Duration::from_secs(10), || async {
+    let back = wait_until_future(Duration::from_secs(10), || async {
         hb.state().reports >= 2
     })
     .await;
@@ -121,7 +121,7 @@ async fn an_unreachable_postgresql_never_stops_the_worker() {
     );
     let tg = TaskGroup::default();
     hb.start(&tg);
-    let failing = wait_until(Duration::from_secs(10), || async {
+    let failing = wait_until_future(Duration::from_secs(10), || async {
         hb.state().failures >= 2
     })
     .await;
@@ -142,7 +142,7 @@ async fn a_deleted_record_is_registered_again() {
     let tg = TaskGroup::default();
     hb.start(&tg);
     assert!(
-        wait_until(Duration::from_secs(10), || async {
+        wait_until_future(Duration::from_secs(10), || async {
             hb.state().reports >= 1
         })
         .await
@@ -150,14 +150,14 @@ async fn a_deleted_record_is_registered_again() {
     let first = hb.state().record_id.expect("registered");
     db.execute(&format!("DELETE FROM services WHERE id = {first}"))
         .await;
-    let again = wait_until(Duration::from_secs(10), || async {
+    let again = wait_until_future(Duration::from_secs(10), || async {
         hb.state().record_id.is_some_and(|id| id != first)
     })
     .await;
     assert!(again, "{:?}", hb.state());
     let reports = hb.state().reports;
     assert!(
-        wait_until(Duration::from_secs(10), || async {
+        wait_until_future(Duration::from_secs(10), || async {
             hb.state().reports > reports
         })
         .await

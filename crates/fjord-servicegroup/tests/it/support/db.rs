@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use fjord_service::servicegroup::{ServiceRecords, ServiceRecordsBuilder};
+use fjord_servicegroup::{ServiceRecords, ServiceRecordsBuilder};
 
-use super::{postgres_reachable, postgres_url, skip, unique};
+use super::{postgres_url, unique};
 
 pub struct TestDb {
     pub backend: &'static str,
@@ -40,13 +40,12 @@ impl TestDb {
     /// PostgreSQL, or `None` after printing `SKIPPED` (panics under
     /// `FJORD_REQUIRE_SERVICES=1`).
     pub async fn postgres(test: &str) -> Option<TestDb> {
-        if !postgres_reachable() {
-            skip(test, "PostgreSQL is not reachable on 127.0.0.1:5432");
+        if !fjord_test_support::skip::postgres(test) {
             return None;
         }
         let url = postgres_url();
         if let Err(e) = sqlx::PgPool::connect(&url).await {
-            skip(test, &format!("cannot connect to {url}: {e}"));
+            fjord_test_support::need(false, test, &format!("cannot connect to {url}: {e}"));
             return None;
         }
         // short: PostgreSQL truncates identifiers past 63 bytes

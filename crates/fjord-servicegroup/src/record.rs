@@ -73,7 +73,7 @@ impl ServiceStatus {
 /// # Examples
 ///
 /// ```
-/// use fjord_service::servicegroup::is_up;
+/// use fjord_servicegroup::is_up;
 /// use std::time::{Duration, SystemTime};
 ///
 /// let now = SystemTime::now();
@@ -94,7 +94,7 @@ pub fn is_up(last_heartbeat: SystemTime, now: SystemTime, service_down_time: Dur
 /// # Examples
 ///
 /// ```
-/// use fjord_service::servicegroup::format_timestamp;
+/// use fjord_servicegroup::format_timestamp;
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let t = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
@@ -121,7 +121,7 @@ pub fn format_timestamp(t: SystemTime) -> String {
 /// # Examples
 ///
 /// ```
-/// use fjord_service::servicegroup::format_table;
+/// use fjord_servicegroup::format_table;
 ///
 /// let text = format_table(&[]);
 /// assert!(text.starts_with("Binary"));

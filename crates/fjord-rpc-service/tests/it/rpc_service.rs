@@ -5,10 +5,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fjord::messaging::{Context, Endpoint, FnEndpoint, RemoteError, RpcClient, Target, Transport};
-use fjord::rpc_service::{Manager, RpcService};
-use fjord::service::periodic::{PeriodicOptions, PeriodicTask, PeriodicTasks};
-use fjord::service::{Result, Service, async_trait};
+use fjord_messaging::{Context, Endpoint, FnEndpoint, RemoteError, RpcClient, Target, Transport};
+use fjord_rpc_service::{Manager, RpcService};
+use fjord_service::periodic::{PeriodicOptions, PeriodicTask, PeriodicTasks};
+use fjord_service::{Result, Service, async_trait};
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, Default)]

@@ -9,14 +9,14 @@ use tokio::task::AbortHandle;
 use super::error::RecordsError;
 use super::options::ServiceOptions;
 use super::store::{ServiceRecords, ServiceRecordsBuilder};
-use crate::TaskGroup;
-use crate::task::sleep_or_stop;
+use fjord_service::TaskGroup;
+use fjord_service::task::sleep_or_stop;
 
 /// Registers a service's record and reports its state every
 /// `report_interval` (nova's servicegroup `join` + `_report_state`).
 ///
 /// Build it synchronously (before fork is fine: it only stores settings);
-/// [`Heartbeat::start`] it from [`crate::Service::start`]. The task
+/// [`Heartbeat::start`] it from [`fjord_service::Service::start`]. The task
 /// connects, registers (host, binary, topic), writes a heartbeat at once
 /// and then every `report_interval`. A database error never stops it or the
 /// service: it is logged (ERROR, with the database URL and the error) and
@@ -27,7 +27,7 @@ use crate::task::sleep_or_stop;
 /// # Examples
 ///
 /// ```
-/// use fjord_service::servicegroup::{Heartbeat, ServiceOptions};
+/// use fjord_servicegroup::{Heartbeat, ServiceOptions};
 /// use fjord_service::TaskGroup;
 ///
 /// let hb = Heartbeat::new("host-1", "demo-worker", "demo",
@@ -144,7 +144,7 @@ impl Heartbeat {
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime (call it from [`crate::Service::start`]).
+    /// Outside a tokio runtime (call it from [`fjord_service::Service::start`]).
     pub fn start(&self, tg: &TaskGroup) -> AbortHandle {
         // After a reset the service may run in another runtime: open a new
         // pool there, and register again (idempotent).

@@ -39,7 +39,7 @@ macro_rules! on_pool {
 /// # Examples
 ///
 /// ```
-/// use fjord_service::servicegroup::ServiceRecords;
+/// use fjord_servicegroup::ServiceRecords;
 /// use std::time::Duration;
 ///
 /// let builder = ServiceRecords::builder("sqlite://")
@@ -49,7 +49,7 @@ macro_rules! on_pool {
 /// let rec = records.register("host-1", "demo-worker", "demo").await?;
 /// records.heartbeat(rec.id).await?;
 /// assert!(records.list().await?[0].up);
-/// # Ok::<(), fjord_service::servicegroup::RecordsError>(())
+/// # Ok::<(), fjord_servicegroup::RecordsError>(())
 /// # }).unwrap();
 /// ```
 #[derive(Debug, Clone)]
@@ -190,7 +190,7 @@ impl ServiceRecordsBuilder {
 /// DB driver plus the `services` table).
 ///
 /// Cheap to clone (the pool is shared). Open it from
-/// [`crate::Service::start`] (after fork), never in the master.
+/// [`fjord_service::Service::start`] (after fork), never in the master.
 #[derive(Clone)]
 pub struct ServiceRecords {
     pool: Pool,

@@ -3,14 +3,14 @@
 //! heartbeat logs the failures, the worker keeps running, and reporting
 //! resumes on the same record.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
 use fjord_service::TaskGroup;
-use fjord_service::servicegroup::{Heartbeat, ServiceRecords};
+use fjord_servicegroup::{Heartbeat, ServiceRecords};
 use support::db::TestDb;
-use support::{unique, wait_until};
+use support::{unique, wait_until_future};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
@@ -76,7 +76,7 @@ async fn reporting_resumes_when_postgresql_returns() {
     let tg = TaskGroup::default();
     hb.start(&tg);
     assert!(
-        wait_until(Duration::from_secs(10), || async {
+        wait_until_future(Duration::from_secs(10), || async {
             hb.state().reports >= 2
         })
         .await
@@ -84,7 +84,7 @@ async fn reporting_resumes_when_postgresql_returns() {
     let id = hb.state().record_id.expect("registered");
 
     proxy.stop();
-    let failing = wait_until(Duration::from_secs(15), || async {
+    let failing = wait_until_future(Duration::from_secs(15), || async {
         hb.state().failures >= 2
     })
     .await;
@@ -93,7 +93,7 @@ async fn reporting_resumes_when_postgresql_returns() {
 
     let (proxy, _) = Proxy::start(port).await;
     let reports = hb.state().reports;
-    let back = wait_until(Duration::from_secs(15), || async {
+    let back = wait_until_future(Duration::from_secs(15), || async {
         let st = hb.state();
         !st.failing && st.reports >= reports + 2
     })

@@ -1,11 +1,11 @@
 //! Service records: registration is idempotent across restarts, safe when
 //! many workers race, and rejects bad input clearly. SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
-use fjord_service::servicegroup::{RecordsError, ServiceRecords};
+use fjord_servicegroup::{RecordsError, ServiceRecords};
 use support::db::TestDb;
 use support::unique;
 

@@ -3,17 +3,17 @@
 //! started again (a SIGHUP restart) in a runtime: the restart keeps its
 //! service record.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use fjord_service::periodic::{PeriodicTask, PeriodicTasks};
-use fjord_service::servicegroup::{Heartbeat, ServiceOptions};
 use fjord_service::{Result, Service, TaskGroup, async_trait};
+use fjord_servicegroup::{Heartbeat, ServiceOptions};
 use support::db::TestDb;
-use support::{unique, wait_until};
+use support::{unique, wait_until_future};
 
 #[derive(Debug)]
 struct Worker {
@@ -86,13 +86,13 @@ fn built_before_the_runtime_and_restartable() {
         worker.start().await.unwrap();
         let hb = &worker.heartbeat;
         assert!(
-            wait_until(Duration::from_secs(10), || async {
+            wait_until_future(Duration::from_secs(10), || async {
                 hb.state().reports >= 2
             })
             .await
         );
         assert!(
-            wait_until(Duration::from_secs(10), || async {
+            wait_until_future(Duration::from_secs(10), || async {
                 runs.load(Ordering::SeqCst) >= 3
             })
             .await
@@ -115,7 +115,7 @@ fn built_before_the_runtime_and_restartable() {
         worker.start().await.unwrap();
         let hb = &worker.heartbeat;
         assert!(
-            wait_until(Duration::from_secs(10), || async {
+            wait_until_future(Duration::from_secs(10), || async {
                 hb.state().reports >= before + 2
             })
             .await,

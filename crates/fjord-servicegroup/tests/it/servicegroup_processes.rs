@@ -2,12 +2,12 @@
 //! register the same service at once and write heartbeats concurrently;
 //! none fails with "database is locked" and no beat is lost.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fjord_service::servicegroup::ServiceRecords;
+use fjord_servicegroup::ServiceRecords;
 use support::db::TestDb;
 use support::unique;
 

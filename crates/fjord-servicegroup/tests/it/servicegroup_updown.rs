@@ -2,13 +2,13 @@
 //! is within service_down_time, and operators can disable/enable it with a
 //! reason. SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, SystemTime};
 
-use fjord_service::servicegroup::{RecordsError, ServiceStatus, format_timestamp};
+use fjord_servicegroup::{RecordsError, ServiceStatus, format_timestamp};
 use support::db::TestDb;
-use support::{unique, wait_until};
+use support::{unique, wait_until_future};
 
 fn find(list: Vec<ServiceStatus>, host: &str) -> Vec<ServiceStatus> {
     list.into_iter().filter(|s| s.record.host == host).collect()
@@ -44,7 +44,7 @@ async fn up_while_the_last_beat_is_recent() {
         assert_eq!(format_timestamp(seen).len(), 26);
 
         // no more beats: down once service_down_time has passed
-        let went_down = wait_until(Duration::from_secs(10), || async {
+        let went_down = wait_until_future(Duration::from_secs(10), || async {
             !records.get(rec.id).await.unwrap().expect("record").up
         })
         .await;

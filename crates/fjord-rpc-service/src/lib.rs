@@ -1,11 +1,44 @@
-//! An RPC service: a manager served on a topic, with its hooks, periodic
-//! tasks and the base API (nova/karbor `service.Service`, S1, S2, S5).
+//! fjord-rpc-service: an RPC service, a manager served on a topic, with its
+//! hooks, periodic tasks and the base API (nova/karbor `service.Service`,
+//! S1, S2, S5). The layer above fjord-messaging (the RPC server) and
+//! fjord-service (the `Service` contract, task groups, periodic tasks);
+//! the `fjord` facade re-exports it as `fjord::rpc_service`.
 //!
 //! ```text
 //! start():  init_host -> pre_start_hook -> RPC server start (topic, server = host)
 //!           -> post_start_hook -> periodic tasks (fuzzy delay) -> extra tasks
 //! stop():   RPC server stop -> tasks stop -> cleanup_host
 //! ```
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use fjord_messaging::{Endpoint, Transport};
+//! use fjord_rpc_service::{Manager, RpcService};
+//!
+//! #[derive(Debug)]
+//! struct Conductor;
+//!
+//! impl Manager for Conductor {
+//!     fn endpoints(&self) -> Vec<Arc<dyn Endpoint>> {
+//!         Vec::new()
+//!     }
+//! }
+//!
+//! // Synchronous, no runtime needed: fine in a master before fork.
+//! let service = RpcService::create("conductor", "conductor", "host-1", &Transport::fake(), Conductor)?;
+//! # let _ = service;
+//! # Ok::<(), fjord_service::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
 
 use std::sync::Arc;
 

@@ -3,12 +3,12 @@
 //! Every one connects, registers and beats without "database is locked",
 //! and the file ends up in WAL mode.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fjord_service::servicegroup::ServiceRecords;
+use fjord_servicegroup::ServiceRecords;
 use support::db::TestDb;
 use support::unique;
 
@@ -166,7 +166,7 @@ fn connect_waits_for_a_writer_on_a_new_file() {
             let rec = records.register("h", "demo-api", "api").await?;
             records.heartbeat(rec.id).await?;
             records.close().await;
-            Ok::<(), fjord_service::servicegroup::RecordsError>(())
+            Ok::<(), fjord_servicegroup::RecordsError>(())
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
         tx.commit().await.unwrap();

@@ -1,0 +1,3 @@
+//! The integration tests of fjord-rpc-service, one module per area (one test binary).
+
+mod rpc_service;
