@@ -45,7 +45,7 @@ fn worker_processes_share_one_sqlite_file() {
             Command::new(&exe)
                 .args([
                     "--exact",
-                    "worker_processes_share_one_sqlite_file",
+                    "servicegroup_processes::worker_processes_share_one_sqlite_file",
                     "--test-threads=1",
                 ])
                 .env(CHILD_ENV, format!("{}\t{host}", db.url))

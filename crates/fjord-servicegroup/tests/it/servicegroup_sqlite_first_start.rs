@@ -13,7 +13,7 @@ use support::db::TestDb;
 use support::unique;
 
 const CHILD_ENV: &str = "FJORD_TEST_SG_FIRST_CHILD";
-const TEST: &str = "concurrent_first_writers_to_a_new_file_never_see_a_lock_error";
+const TEST: &str = "servicegroup_sqlite_first_start::concurrent_first_writers_to_a_new_file_never_see_a_lock_error";
 /// Worker processes opening the file at once.
 const PROCESSES: usize = 10;
 /// Milliseconds between the processes' starts: each one meets the file
