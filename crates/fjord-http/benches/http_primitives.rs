@@ -30,7 +30,7 @@ mod rt;
 
 use rt::pool::Pool;
 use rt::signal::Signals;
-use rt::timeout::{IdleTimer, Watched};
+use rt::timeout::{ClientTimeouts, Watched};
 
 const SAMPLES: usize = 11;
 
@@ -429,12 +429,13 @@ fn signal_broadcast(rows: &mut Vec<Row>) {
     });
 }
 
-// ---- the client timeout: a lazily re-armed timer vs one reset per request --
+// ---- one alarm vs a tokio timer per connection --------------------------
 
-/// What a connection's idle timer reads.
+/// The state a connection shares with the client timeouts.
 #[derive(Default)]
 struct Conn {
     idle_since: AtomicU64,
+    expired: rt::sync::atomic::AtomicBool,
 }
 
 impl Watched for Conn {
@@ -444,6 +445,10 @@ impl Watched for Conn {
                 .load(Ordering::Acquire)
                 .saturating_add(limit_ns),
         )
+    }
+
+    fn expired_flag(&self) -> &rt::sync::atomic::AtomicBool {
+        &self.expired
     }
 }
 
@@ -475,21 +480,29 @@ fn echo(timer: &'static str, requests: u64) -> Duration {
                     s.write_all(&buf[..n]).await.expect("write");
                 },
                 "ours" => {
-                    let conn = Conn::default();
-                    conn.idle_since.store(rt::clock::coarse_now(), Ordering::Release);
-                    let mut timer = IdleTimer::new(LIMIT);
+                    let timeouts = ClientTimeouts::<Conn>::new(LIMIT).expect("alarm");
+                    let conn = Arc::new(Conn::default());
+                    conn.idle_since
+                        .store(rt::clock::coarse_now(), Ordering::Release);
+                    let mut reg = timeouts.register(&conn);
+                    let sweeper = {
+                        let t = timeouts.clone();
+                        tokio::spawn(async move { t.run().await })
+                    };
                     loop {
                         let n = tokio::select! {
                             biased;
                             r = s.read(&mut buf) => r.expect("read"),
-                            _ = rt::timeout::expired(Some(&mut timer), &conn) => panic!("timed out"),
+                            _ = rt::timeout::expired(Some(&mut reg)) => panic!("timed out"),
                         };
                         if n == 0 {
                             break;
                         }
                         s.write_all(&buf[..n]).await.expect("write");
-                        conn.idle_since.store(rt::clock::coarse_now(), Ordering::Release);
+                        conn.idle_since
+                            .store(rt::clock::coarse_now(), Ordering::Release);
                     }
+                    sweeper.abort();
                 }
                 _ => {
                     let sleep = tokio::time::sleep(LIMIT);
@@ -547,7 +560,7 @@ fn timeout_round_trip(rows: &mut Vec<Row>) {
     rows.push(Row {
         case: "timeout: request round trip, 1 connection (worker CPU)",
         ours,
-        tokio_name: "`time::Sleep` reset per request",
+        tokio_name: "`time::Sleep` per connection, reset per request",
         tokio,
     });
     let (ours, none) = pair(
@@ -599,7 +612,7 @@ fn timeout_per_request(rows: &mut Vec<Row>) {
         },
     );
     rows.push(Row {
-        case: "timeout: per request, restart the wait (store the time)",
+        case: "timeout: per request, restart the wait",
         ours,
         tokio_name: "`Sleep::reset` + poll",
         tokio,

@@ -13,9 +13,9 @@
 //!   log and [`server::HttpService`] (H1–H7, H9, H10).
 //! * [`loader`]: apps loaded by name from a paste-deploy style ini (H8).
 //! * [`middleware`]: oslo.middleware counterparts as tower layers (H11).
-//! * `rt` (private): the server's runtime primitives (request and
-//!   connection pool, server-wide signals, coarse clock, client timers),
-//!   each measured against the tokio primitive it replaces.
+//! * `rt` (private): the server's runtime primitives (request pool,
+//!   server-wide signals, one alarm for the client timeouts, coarse
+//!   clock), each measured against the tokio primitive it replaces.
 //!
 //! An app is any tower service from [`Request`] to [`Response`] with an
 //! infallible error, boxed as [`App`].
@@ -35,7 +35,9 @@
 //! // then: fjord_service::launch(service, Some(2), Default::default())
 //! # Ok::<(), fjord_http::server::Error>(())
 //! ```
-#![forbid(unsafe_code)]
+// One `unsafe` block, allowed where it is (the client timeouts'
+// `timerfd` registered with tokio, rt/alarm.rs).
+#![deny(unsafe_code)]
 
 mod body;
 mod factory;

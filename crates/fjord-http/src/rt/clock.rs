@@ -3,7 +3,8 @@
 /// The monotonic clock in nanoseconds at the kernel tick's resolution
 /// (`CLOCK_MONOTONIC_COARSE`, a few milliseconds): read once per request
 /// for a timeout counted in seconds, it costs less than
-/// [`std::time::Instant::now`] and the arithmetic on it.
+/// [`std::time::Instant::now`] and the arithmetic on it. On the same clock
+/// as the [`timerfd`](super::alarm) alarm (`CLOCK_MONOTONIC`).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn coarse_now() -> u64 {
     use nix::time::{ClockId, clock_gettime};

@@ -11,14 +11,13 @@
 //! | [`pool`] | `wsgi_default_pool_size` (requests in flight per worker) and `max_connections` (open connections) | `tokio::sync::Semaphore` | a free slot is taken with a load and a compare-and-swap and given back with one read-modify-write; `Semaphore` takes its mutex on every release: 1.75× faster taking and giving back a free slot, one thread or two. Waiting for a full pool costs the same as `Semaphore::acquire` (within noise). The accept loop also hears when the pool fills and has room again, which `Semaphore` does not tell |
 //! | [`signal`] | graceful drain, forced close and idle-connection shedding, one word for all the server's connections | `tokio::sync::watch`, `Notify`, `CancellationToken` | every connection polls its wait on every wake; unchanged, that is one load and a `will_wake` (no lock): 2.2 ns against 12.5 ns (`watch`) and 5.8 ns (`Notify`); a new wait 2.3× and a drain reaching 1000 connections 1.27× faster than `watch` |
 //! | [`clock`] | `CLOCK_MONOTONIC_COARSE` in nanoseconds, stamped into the connection at the end of each request | `tokio::time::Instant::now` | 2× cheaper per read; its resolution (a few ms) is plenty for a timeout in seconds |
-//! | [`timeout`] | `client_socket_timeout` for the wait for a next request: a tokio `Sleep` per connection, re-armed lazily from the stamped time | (tokio's own) | a request stores the time instead of resetting the timer (12 ns against 40 ns); whole round trips cost the same either way |
+//! | [`timeout`] + [`alarm`] | `client_socket_timeout` for the wait for a next request: each connection stamps the time its last response ended; one alarm per server in a worker goes off at the earliest deadline and a sweep closes the connections whose time is up | a tokio timer per connection | a request stores the time (12 ns) instead of resetting a timer (40 ns), and on Linux the alarm is a `timerfd` the runtime watches like a socket, so no tokio timer is armed while connections wait and the runtime parks in `epoll_wait` without a timeout: measured on the whole server (`bench/ab_http.py`, http_hello, 1 connection), 0.7 µs less CPU per request (24.57 against 25.26 µs, lower in 5 of 6 interleaved rounds) |
 //! | [`stall`] | `client_socket_timeout` on a stalled body read or response write: a tokio `Sleep` armed only once an operation stalls | (tokio's own) | nothing is armed while bytes move |
 //!
-//! Not used, because it measured within noise of a tokio timer per
-//! connection: one `timerfd` alarm per server sweeping every connection's
-//! deadline, to keep the runtime's `epoll_wait` free of a timeout (a
-//! worker's CPU per request round trip: 6.08 µs against 6.01 µs with a
-//! tokio timer reset on every request; bench/results/http-primitives.md).
+//! The `timerfd` alarm's gain does not show in the in-process round trip
+//! of `benches/http_primitives.rs` (a Unix socket pair, both ends in one
+//! process: within noise); it shows on the whole server under `wrk`
+//! (bench/results/http-primitives.md).
 //!
 //! # Invariants
 //!
@@ -32,9 +31,11 @@
 //!   wait compares it with what it saw; an event is raised before the
 //!   wakers are woken under the lock, and a wait stores its waker under
 //!   that lock before it looks again, so no event is missed.
-//! * [`timeout`]: a connection is timed out only after a look at its
-//!   stamp when the timer goes off; a request in flight or a later stamp
-//!   re-arms the timer instead.
+//! * [`timeout`]: while connections are registered, the alarm is set (at
+//!   the latest a full period ahead); a connection is flagged only by a
+//!   sweep that saw no request in flight and a stamp older than the
+//!   timeout, and the flag is raised and the waker woken under the lock
+//!   the connection stores its waker under, so no flag is missed.
 //!
 //! # Model tests
 //!
@@ -52,12 +53,14 @@
 //! target/release/deps/fjord_http-<hash> loom_tests
 //! ```
 //!
-//! (`cargo rustc ... --message-format=json` names the binary.) [`timeout`]
-//! and [`stall`] are tokio timers; [`clock`] is a system call. They have
-//! deterministic unit tests against the real clock.
+//! (`cargo rustc ... --message-format=json` names the binary.) [`alarm`]
+//! is a kernel timer driven by the runtime's reactor, [`stall`] a tokio
+//! timer, [`clock`] a system call: loom cannot schedule them; they and the
+//! [`timeout`] sweep have deterministic unit tests against the real clock.
 //!
 //! [loom]: https://docs.rs/loom
 
+pub(crate) mod alarm;
 pub(crate) mod clock;
 pub(crate) mod pool;
 pub(crate) mod signal;

@@ -9,8 +9,8 @@ use tokio::time::Sleep;
 
 /// A stall timer: armed when an operation first returns `Pending`,
 /// dropped when it makes progress. Dropped rather than kept for the next
-/// stall: stalls are rare, and a timer left in tokio's wheel would stay
-/// there until it expires.
+/// stall: while a timer sits in tokio's wheel the worker's sleeps carry a
+/// timeout (see [`super::timeout`]), and stalls are rare.
 #[derive(Debug, Default)]
 pub(crate) struct StallTimer {
     sleep: Option<Pin<Box<Sleep>>>,

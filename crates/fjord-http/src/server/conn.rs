@@ -21,7 +21,7 @@ use crate::body::App;
 use crate::rt::clock::coarse_now;
 use crate::rt::pool::Pool;
 use crate::rt::signal::Signals;
-use crate::rt::timeout::{self, IdleTimer, Watched};
+use crate::rt::timeout::{self, ClientTimeouts, Watched};
 
 /// The HTTP/2 connection preface a client with prior knowledge sends.
 const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -65,6 +65,9 @@ pub(crate) struct ServerCtx {
     pub(crate) max_request_body_size: u64,
     /// Drain, force and shed events (see [`Signals`]).
     pub(crate) signals: Arc<Signals>,
+    /// `client_socket_timeout` for the wait for a client's next request
+    /// (`None`: no limit).
+    pub(crate) client_timeouts: Option<Arc<ClientTimeouts<ConnState>>>,
 }
 
 impl std::fmt::Debug for ConnState {
@@ -105,6 +108,9 @@ pub(crate) struct ConnState {
     /// The connection task waits on `changed` (it drains): only then do
     /// requests signal it (a notify costs a compare-and-swap per request).
     watching: AtomicBool,
+    /// Set by the server's client timeouts when this connection's wait
+    /// for its client is up.
+    wait_expired: crate::rt::sync::atomic::AtomicBool,
     /// Since when the connection waits for its client, on the
     /// [`coarse_now`] clock: the end of its last response or its accept;
     /// on HTTP/2 also the last bytes it received (see
@@ -120,6 +126,7 @@ impl ConnState {
             read_since_response: AtomicBool::new(false),
             changed: Notify::new(),
             watching: AtomicBool::new(false),
+            wait_expired: crate::rt::sync::atomic::AtomicBool::new(false),
             idle_since: AtomicU64::new(coarse_now()),
         }
     }
@@ -176,6 +183,10 @@ impl Watched for ConnState {
                 .load(Ordering::Acquire)
                 .saturating_add(limit_ns),
         )
+    }
+
+    fn expired_flag(&self) -> &crate::rt::sync::atomic::AtomicBool {
+        &self.wait_expired
     }
 }
 
@@ -341,8 +352,9 @@ async fn serve_h1<I>(
     let mut grace_armed = false;
     let mut partial_grace = false;
     // The time to receive a request head (client_socket_timeout) counts
-    // from the end of the previous response or from the accept.
-    let mut head = ctx.client_socket_timeout.map(IdleTimer::new);
+    // from the end of the previous response or from the accept; the
+    // server's one alarm wakes the connection when it is up.
+    let mut head = ctx.client_timeouts.as_ref().map(|t| t.register(conn));
     // Closed by us while idle: nothing unread, no need to linger.
     let mut closed_idle = false;
     let mut timed_out = false;
@@ -391,7 +403,7 @@ async fn serve_h1<I>(
                 std::pin::Pin::new(&mut c).graceful_shutdown();
                 shutdown = true;
             }
-            limit = timeout::expired(head.as_mut(), &**conn), if head.is_some() => {
+            limit = timeout::expired(head.as_mut()), if head.is_some() => {
                 tracing::info!(
                     client = %peer,
                     "client_socket_timeout: no request head within {limit:?}; connection closed",
@@ -471,9 +483,9 @@ async fn serve_h2<I>(
     let mut seen = ctx.signals.state().before_stop();
     let mut draining = false;
     // client_socket_timeout: no stream in flight and nothing received for
-    // that long. The connection is then sent GOAWAY, and closed if it has
-    // not ended within LINGER.
-    let mut wait = ctx.client_socket_timeout.map(IdleTimer::new);
+    // that long. The server's one alarm wakes the connection; it is then
+    // sent GOAWAY, and closed if it has not ended within LINGER.
+    let mut wait = ctx.client_timeouts.as_ref().map(|t| t.register(conn));
     let closing = tokio::time::sleep(LINGER);
     tokio::pin!(closing);
     let mut timed_out = false;
@@ -486,7 +498,7 @@ async fn serve_h2<I>(
                 }
                 break;
             }
-            limit = timeout::expired(wait.as_mut(), &**conn), if wait.is_some() && !timed_out => {
+            limit = timeout::expired(wait.as_mut()), if wait.is_some() && !timed_out => {
                 tracing::info!(
                     client = %peer,
                     "client_socket_timeout: HTTP/2 connection idle for {limit:?}; closing it",

@@ -78,6 +78,10 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The timer for `client_socket_timeout` could not be made (in
+    /// `start`; a `timerfd` on Linux: for example too many open files).
+    #[error("cannot make the client_socket_timeout timer: {0}")]
+    Timer(#[source] io::Error),
     /// A socket handed over for this API (systemd socket activation, a
     /// binary upgrade) cannot be used.
     #[error(transparent)]

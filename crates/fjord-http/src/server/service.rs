@@ -18,6 +18,7 @@ use super::{socket, tls};
 use crate::body::App;
 use crate::rt::pool::Pool;
 use crate::rt::signal::Signals;
+use crate::rt::timeout::ClientTimeouts;
 
 type AppFactory = Arc<dyn Fn() -> App + Send + Sync>;
 
@@ -228,6 +229,10 @@ impl HttpService {
         let o = &self.inner.options;
         let client_socket_timeout =
             (!o.client_socket_timeout.is_zero()).then_some(o.client_socket_timeout);
+        let client_timeouts = client_socket_timeout
+            .map(ClientTimeouts::new)
+            .transpose()
+            .map_err(Error::Timer)?;
         let signals = Arc::new(Signals::default());
         let ctx = Arc::new(ServerCtx {
             stats: self.inner.stats.clone(),
@@ -242,6 +247,7 @@ impl HttpService {
             max_header_line: o.max_header_line,
             max_request_body_size: o.max_request_body_size,
             signals: signals.clone(),
+            client_timeouts: client_timeouts.clone(),
         });
         let r = Run {
             signals,
@@ -249,6 +255,17 @@ impl HttpService {
         };
         let app = (self.inner.make_app)();
         r.tracker.spawn(accept_loop(listener, ctx, app, r.clone()));
+        if let Some(timeouts) = client_timeouts {
+            // Not tracked: it serves the connections until the last one
+            // has ended.
+            let tracker = r.tracker.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = timeouts.run() => {}
+                    () = tracker.wait() => {}
+                }
+            });
+        }
         *run = Some(r);
         self.inner.phase.send_replace(Phase::Running);
         tracing::info!(api = %o.name, pid = std::process::id(), "serving on {}", self.url());
