@@ -422,10 +422,11 @@ impl MessagingOptions {
     pub fn register(conf: &mut ConfigOpts) -> Result<(), ConfigError> {
         conf.register_namespace(&Self::namespace())
     }
+
     /// Reads the `[DEFAULT]` messaging options and `[oslo_messaging_rabbit]`.
     /// An empty `transport_url` is `None`.
     ///
-    /// # ConfigErrors
+    /// # Errors
     ///
     /// [`fjord_config::Error::NoSuchOpt`] if [`register`](Self::register) was not called.
     pub fn from_conf(conf: &ConfigOpts) -> Result<Self, ConfigError> {
@@ -559,7 +560,7 @@ impl RabbitOptions {
     /// Reads the `[oslo_messaging_rabbit]` group. A transport URL's query
     /// keys still override these when the transport is created.
     ///
-    /// # ConfigErrors
+    /// # Errors
     ///
     /// [`fjord_config::Error::NoSuchOpt`] if [`MessagingOptions::register`] was not called.
     pub fn from_conf(conf: &ConfigOpts) -> Result<Self, ConfigError> {

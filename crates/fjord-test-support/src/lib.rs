@@ -24,6 +24,21 @@ pub mod skip;
 pub mod wait;
 
 pub use logs::Logs;
+
+/// A current-thread tokio runtime with its clock paused (time jumps ahead
+/// when every task is idle), for tests of timers and schedules.
+///
+/// # Panics
+///
+/// When the runtime cannot be built.
+pub fn paused_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+}
+
 pub use paths::{files_ending, shared_dir, temp_dir, unique, venv_python, workspace_root};
 pub use process::{Proc, children_of, example, is_gone, pids_with};
 pub use skip::{need, port_open, required};

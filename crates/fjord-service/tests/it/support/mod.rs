@@ -3,17 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-/// A current-thread runtime with tokio's clock paused (time jumps ahead when
-/// every task is idle).
-pub fn paused_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("runtime")
-}
-
-pub use fjord_test_support::Logs;
+pub use fjord_test_support::{Logs, paused_rt};
 
 /// Times (since `start`, in whole seconds) at which something happened.
 #[derive(Clone, Default)]
