@@ -39,9 +39,10 @@
 //!
 //! # Model tests
 //!
-//! The lock-free parts, [`pool`] and [`signal`], have [loom] models
-//! (`loom_tests` in each), which run every interleaving of their atomics
-//! and locks within a bound of three preemptions. tokio's `Notify`, which
+//! The lock-free parts, [`pool`] and [`signal`], and the [`timeout`]
+//! sweep's flag hand-off have [loom] models (`loom_tests` in each), which
+//! run every interleaving of their atomics and locks within a bound of
+//! three preemptions. tokio's `Notify`, which
 //! the pool waits on, is one step per call in the models (tokio checks
 //! its inside with loom itself). `--cfg loom` does not go in `RUSTFLAGS`,
 //! which would also switch tokio, bytes and others to their own loom code
@@ -53,7 +54,8 @@
 //! target/release/deps/fjord_http-<hash> loom_tests
 //! ```
 //!
-//! (`cargo rustc ... --message-format=json` names the binary.) [`alarm`]
+//! (`cargo rustc ... --message-format=json` names the binary;
+//! `scripts/loom.sh` does both, and CI runs it.) [`alarm`]
 //! is a kernel timer driven by the runtime's reactor, [`stall`] a tokio
 //! timer, [`clock`] a system call: loom cannot schedule them; they and the
 //! [`timeout`] sweep have deterministic unit tests against the real clock.
