@@ -59,6 +59,7 @@ mod options;
 pub mod rpc;
 mod target;
 pub mod transport;
+mod url;
 
 pub use async_trait::async_trait;
 pub use error::{BUILTINS, Cause, DISPATCHER_MODULE, Error, ErrorKind, RemoteError, Result};

@@ -74,7 +74,7 @@ impl Default for MessagingOptions {
 impl std::fmt::Debug for MessagingOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let url = self.transport_url.as_deref().map(|u| {
-            crate::transport::TransportUrl::parse(u)
+            crate::url::TransportUrl::parse(u)
                 .map(|p| p.to_string())
                 .unwrap_or_else(|_| "<unparsable, redacted>".into())
         });
@@ -227,6 +227,21 @@ fn parse_num<T: std::str::FromStr>(option: &str, value: &str) -> Result<T> {
 }
 
 impl RabbitOptions {
+    /// These options with every query key of `url` applied on top (query
+    /// keys override the `[oslo_messaging_rabbit]` options of the same
+    /// name).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] for an unknown key or a bad value.
+    pub fn with_query(&self, url: &crate::url::TransportUrl) -> Result<RabbitOptions> {
+        let mut o = self.clone();
+        for (k, v) in url.query() {
+            o.set(k, v)?;
+        }
+        Ok(o)
+    }
+
     /// Sets the option `name` (oslo spelling) from its string form, as a
     /// transport URL query key does. Aliases of old names are accepted for
     /// `ssl` (`rabbit_use_ssl`) and a few options that only tune Python
@@ -745,5 +760,21 @@ mod tests {
         let err = conf(env, vec![]).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("kombu_failover_strategy"), "{err}");
+    }
+
+    #[test]
+    fn url_query_keys_override_the_options() {
+        use crate::url::TransportUrl;
+        let u = TransportUrl::parse(
+            "rabbit://h/?rabbit_quorum_queue=true&heartbeat_timeout_threshold=30&ssl=1",
+        )
+        .unwrap();
+        let o = RabbitOptions::default().with_query(&u).unwrap();
+        assert!(o.rabbit_quorum_queue && o.ssl);
+        assert_eq!(o.heartbeat_timeout_threshold, 30);
+        let u = TransportUrl::parse("rabbit://h/?a=1&a=2").unwrap();
+        assert_eq!(u.query(), &[("a".to_string(), "1,2".to_string())]);
+        let e = RabbitOptions::default().with_query(&u).unwrap_err();
+        assert!(e.to_string().contains("unknown option"), "{e}");
     }
 }

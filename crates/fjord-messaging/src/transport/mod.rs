@@ -11,7 +11,6 @@ mod embedded;
 mod fake;
 mod rabbit;
 pub(crate) mod reply;
-mod url;
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,7 +22,7 @@ use tokio::sync::mpsc;
 pub use self::embedded::EmbeddedDriver;
 pub use self::fake::FakeDriver;
 pub use self::rabbit::RabbitDriver;
-pub use self::url::{Password, Scheme, TransportHost, TransportUrl};
+pub use crate::url::{Password, Scheme, TransportHost, TransportUrl};
 
 use self::reply::ReplyRouter;
 
@@ -308,7 +307,7 @@ impl Transport {
     /// [`Error::InvalidUrl`] or [`Error::InvalidOption`].
     pub fn new(options: &MessagingOptions) -> Result<Self> {
         let url = TransportUrl::parse(options.transport_url.as_deref().unwrap_or("rabbit://"))?;
-        let rabbit = url.apply_query(&options.rabbit)?;
+        let rabbit = options.rabbit.with_query(&url)?;
         rabbit.validate()?;
         let mut options = options.clone();
         options.rabbit = rabbit;

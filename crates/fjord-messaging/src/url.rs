@@ -5,7 +5,6 @@ use std::fmt;
 use percent_encoding::percent_decode_str;
 
 use crate::error::{Error, Result};
-use crate::options::RabbitOptions;
 
 /// A password that never shows in `Display` or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,7 +76,7 @@ pub enum Scheme {
     /// `fake://`: the in-process transport for tests.
     Fake,
     /// `embedded:///path/to/socket`: the brokerless transport between the
-    /// processes of one host (see [`super::EmbeddedDriver`]).
+    /// processes of one host (see [`crate::transport::EmbeddedDriver`]).
     Embedded,
 }
 
@@ -366,20 +365,6 @@ impl TransportUrl {
     pub fn query(&self) -> &[(String, String)] {
         &self.query
     }
-
-    /// `base` with every query key applied on top (query keys override the
-    /// `[oslo_messaging_rabbit]` options of the same name).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidOption`] for an unknown key or a bad value.
-    pub fn apply_query(&self, base: &RabbitOptions) -> Result<RabbitOptions> {
-        let mut o = base.clone();
-        for (k, v) in &self.query {
-            o.set(k, v)?;
-        }
-        Ok(o)
-    }
 }
 
 #[cfg(test)]
@@ -438,21 +423,6 @@ mod tests {
         assert_eq!(h[0].username.as_deref(), Some("a"));
         assert_eq!(h[1].username.as_deref(), Some(""));
         assert_eq!(h[1].address(), "h2:5673");
-    }
-
-    #[test]
-    fn query_joined_and_applied() {
-        let u = TransportUrl::parse(
-            "rabbit://h/?rabbit_quorum_queue=true&heartbeat_timeout_threshold=30&ssl=1",
-        )
-        .unwrap();
-        let o = u.apply_query(&RabbitOptions::default()).unwrap();
-        assert!(o.rabbit_quorum_queue && o.ssl);
-        assert_eq!(o.heartbeat_timeout_threshold, 30);
-        let u = TransportUrl::parse("rabbit://h/?a=1&a=2").unwrap();
-        assert_eq!(u.query(), &[("a".to_string(), "1,2".to_string())]);
-        let e = u.apply_query(&RabbitOptions::default()).unwrap_err();
-        assert!(e.to_string().contains("unknown option"), "{e}");
     }
 
     #[test]
