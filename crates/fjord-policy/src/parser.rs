@@ -77,18 +77,18 @@ fn parse_list(rule: &Value, errors: &mut Vec<String>) -> Result<Check, crate::Po
     if !crate::python::value::truthy(rule) {
         return Ok(Check::True);
     }
-    let outer: Vec<&Value> = iter_items(rule)?;
+    let outer = iter_items(rule)?;
     let mut or_list = Vec::new();
-    for inner in outer {
+    for inner in &outer {
         if !crate::python::value::truthy(inner) {
             continue;
         }
-        let items: Vec<&Value> = match inner {
-            Value::String(_) => vec![inner],
+        let items = match inner {
+            Value::String(_) => vec![inner.clone()],
             other => iter_items(other)?,
         };
         let mut and_list: Vec<Check> = items
-            .into_iter()
+            .iter()
             .map(|r| match r {
                 Value::String(s) => parse_check(s, errors),
                 other => {
@@ -113,16 +113,13 @@ fn parse_list(rule: &Value, errors: &mut Vec<String>) -> Result<Check, crate::Po
     })
 }
 
-/// What Python's `for x in value` yields, for the JSON shapes.
-fn iter_items(v: &Value) -> Result<Vec<&Value>, crate::PolicyError> {
+/// What Python's `for x in value` yields, for the JSON shapes: a list's
+/// items, a dict's keys, a string's characters.
+fn iter_items(v: &Value) -> Result<Vec<Value>, crate::PolicyError> {
     match v {
-        Value::Array(a) => Ok(a.iter().collect()),
-        // Iterating a dict yields its keys; iterating a str its characters.
-        // Neither is worth a representation here beyond the keys.
-        Value::Object(_) | Value::String(_) => Err(crate::PolicyError::TypeError(format!(
-            "a '{}' is not supported in the list syntax",
-            type_name(v)
-        ))),
+        Value::Array(a) => Ok(a.clone()),
+        Value::Object(o) => Ok(o.keys().cloned().map(Value::String).collect()),
+        Value::String(s) => Ok(s.chars().map(|c| Value::String(c.into())).collect()),
         other => Err(not_iterable(other)),
     }
 }
@@ -305,5 +302,55 @@ fn pop(stack: &mut Vec<(Tok, Option<Check>)>) -> (Tok, Check) {
     match stack.pop() {
         Some((t, c)) => (t, c.unwrap_or(Check::False)),
         None => (Tok::Check, Check::False),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn list(v: Value) -> Result<String, String> {
+        parse_rule_value(&v)
+            .map(|p| p.check.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn list_syntax_follows_python_iteration() {
+        assert_eq!(list(json!(null)), Ok("@".into()));
+        assert_eq!(list(json!(false)), Ok("@".into()));
+        assert_eq!(
+            list(json!({"role:a": 1, "role:b": 2})),
+            Ok("(role:a or role:b)".into())
+        );
+        assert_eq!(
+            list(json!([{"role:a": 1, "role:b": 2}])),
+            Ok("(role:a and role:b)".into())
+        );
+        assert_eq!(list(json!([[5]])), Ok("!".into()));
+        assert_eq!(
+            list(json!(true)),
+            Err("'bool' object is not iterable".into())
+        );
+        assert_eq!(
+            list(json!([[], 3])),
+            Err("'int' object is not iterable".into())
+        );
+    }
+
+    #[test]
+    fn text_quirks() {
+        let s = |r: &str| parse_rule(r).check.to_string();
+        assert_eq!(s("(role:a)or(role:b)"), "role:a)or(role:b");
+        assert_eq!(
+            s("role:a or (role:b and role:c) and role:d"),
+            "(role:a or (role:b and role:c and role:d))"
+        );
+        assert_eq!(s("a\u{1f}or role:b"), "(! or role:b)");
+        assert_eq!(
+            parse_rule("admin or role:x").errors,
+            ["Failed to understand rule admin"]
+        );
     }
 }

@@ -59,6 +59,11 @@ impl Rules {
     /// Parses every rule of a JSON object (name -> check string, legacy
     /// list, or `null`), as `Rules.from_dict` does.
     ///
+    /// The rules take the order in which `serde_json` yields the keys:
+    /// sorted, unless its `preserve_order` feature is on. That order only
+    /// shows in [`Rules::iter`] and [`Rules::check_rules`]'s lists; use
+    /// [`Rules::insert`] to keep a file's order.
+    ///
     /// # Errors
     ///
     /// [`PolicyError::TypeError`] when `rules` is not an object, or when a
