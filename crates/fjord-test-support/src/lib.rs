@@ -10,12 +10,15 @@
 //! * [`wait`]: polling a condition until a deadline, blocking or async.
 //! * [`process`]: a child process whose output lines are collected, and
 //!   `/proc` helpers.
+//! * [`hostile`]: property tests that feed a parser arbitrary input from a
+//!   fixed seed (a reproducible corpus): it must never panic.
 //! * [`logs`]: the log lines of the test process, for tests that read them.
 //! * [`load`]: a keep-alive HTTP/1 load loop that counts failed requests.
 //! * [`paths`]: the workspace root, `../shared` fixtures, the Python venv,
 //!   temporary directories, unique names.
 #![forbid(unsafe_code)]
 
+pub mod hostile;
 pub mod load;
 pub mod logs;
 pub mod paths;

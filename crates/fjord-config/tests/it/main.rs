@@ -5,6 +5,7 @@ mod cli_help;
 mod corpus_conf;
 mod deprecated_names;
 mod generator_sample;
+mod hostile_input;
 mod log_options;
 mod parser_robustness;
 mod reload_mutate;

@@ -1,5 +1,6 @@
 //! The integration tests of fjord-http, one module per area (one test binary).
 
+mod hostile_input;
 mod loader_build;
 mod loader_corpus;
 mod loader_karbor;

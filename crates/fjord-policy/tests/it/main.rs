@@ -1,3 +1,4 @@
 //! fjord-policy's integration tests: one binary, one module per area.
 
+mod hostile_input;
 mod rule_expressions;
