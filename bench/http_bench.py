@@ -259,12 +259,15 @@ def measure_once(server):
             cleanup()
 
 
-def nginx_setup(port):
+def nginx_setup(port, workers=None):
+    """nginx answering "Hello, World!" on `port` with `workers` worker
+    processes (default WORKERS): (argv, cleanup)."""
+    workers = workers or WORKERS
     tmp = tempfile.mkdtemp(prefix="fjord-bench-nginx-")
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
         f.write(f"""user root;
-worker_processes {WORKERS};
+worker_processes {workers};
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;

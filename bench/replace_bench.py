@@ -91,6 +91,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import http_bench  # noqa: E402  (its nginx config)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -411,34 +414,9 @@ class Server:
 
 
 def nginx_setup(port, path):
-    tmp = tempfile.mkdtemp(prefix="fjord-bench-nginx-")
-    conf = os.path.join(tmp, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""user root;
-worker_processes {WORKERS};
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 1000000;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{
-            default_type text/plain;
-            return 200 "Hello, World!";
-        }}
-    }}
-}}
-""")
-    argv = [shutil.which("nginx"), "-p", tmp, "-c", conf, "-e", os.path.join(tmp, "error.log")]
-    return argv, lambda: shutil.rmtree(tmp, ignore_errors=True)
+    """nginx as http_bench.py runs it (the same config), with this bench's
+    worker count; every path answers the same."""
+    return http_bench.nginx_setup(port, WORKERS)
 
 
 def fjord_features():
