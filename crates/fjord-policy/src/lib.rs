@@ -42,14 +42,22 @@
 )]
 
 mod check;
+mod default;
 mod enforcer;
 mod error;
+mod file;
+mod notice;
+mod options;
 mod parser;
 mod python;
 mod rules;
 
 pub use check::Check;
-pub use enforcer::{Enforcer, MAX_RULE_DEPTH};
+pub use default::{DeprecatedRule, Operation, RuleDefault};
+pub use enforcer::{Enforcer, MAX_RULE_DEPTH, token_scope};
 pub use error::PolicyError;
+pub use file::parse_policy_file;
+pub use notice::{Notice, NoticeKind};
+pub use options::{GROUP, PolicyOptions, namespace, register_opts};
 pub use parser::{Parsed, parse_rule, parse_rule_value};
 pub use rules::{DEFAULT_RULE, Rules, RulesReport};
