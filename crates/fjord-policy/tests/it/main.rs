@@ -2,4 +2,5 @@
 
 mod hostile_input;
 mod policy_files;
+mod real_world;
 mod rule_expressions;
