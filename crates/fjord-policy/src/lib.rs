@@ -50,6 +50,7 @@ mod notice;
 mod options;
 mod parser;
 mod python;
+mod response;
 mod rules;
 
 pub use check::Check;
@@ -60,4 +61,5 @@ pub use file::parse_policy_file;
 pub use notice::{Notice, NoticeKind};
 pub use options::{GROUP, PolicyOptions, namespace, register_opts};
 pub use parser::{Parsed, parse_rule, parse_rule_value};
+pub use response::{Denial, FaultStyle, forbidden_body};
 pub use rules::{DEFAULT_RULE, Rules, RulesReport};
