@@ -356,7 +356,7 @@ impl RuleDefault {
 
     /// The rule as JSON, in the shape of the policy fixtures and of what a
     /// program prints for
-    /// `--fjord-policy-defaults`: `class`, `name`,
+    /// [`DEFAULTS_FLAG`](crate::DEFAULTS_FLAG): `class`, `name`,
     /// `check_str` and the keyword arguments that are set.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();

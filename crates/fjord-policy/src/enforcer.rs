@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::check::Check;
 use crate::default::RuleDefault;
 use crate::error::PolicyError;
-use crate::file::parse_policy_file;
+use crate::file::parse_with_text;
 use crate::notice::{Notice, NoticeKind};
 use crate::options::PolicyOptions;
 use crate::python::format::{FormatError, percent_format};
@@ -90,8 +90,8 @@ pub struct Enforcer {
 struct State {
     use_conf: bool,
     rules: Arc<Rules>,
-    /// The rules read from files, by name (`file_rules`).
-    file_rules: IndexMap<String, Check>,
+    /// The rules read from files, by name, with their text (`file_rules`).
+    file_rules: IndexMap<String, (String, Check)>,
     policy_path: Option<PathBuf>,
     /// File path -> (modification time, text) (`_file_cache`).
     file_cache: HashMap<PathBuf, (SystemTime, String)>,
@@ -262,6 +262,17 @@ impl Enforcer {
         Ok(())
     }
 
+    /// The rules read from the policy files as loaded so far, in file
+    /// order, with their text as written (Python's `str()` of the value:
+    /// `None` for an empty one).
+    pub fn file_rule_texts(&self) -> Vec<(String, String)> {
+        self.lock()
+            .file_rules
+            .iter()
+            .map(|(n, (t, _))| (n.clone(), t.clone()))
+            .collect()
+    }
+
     /// The registered defaults, in registration order.
     pub fn registered(&self) -> impl Iterator<Item = &RuleDefault> {
         self.registered.values()
@@ -412,13 +423,13 @@ impl Enforcer {
         if !reloaded && !st.rules.is_empty() {
             return Ok(false);
         }
-        let parsed = parse_policy_file(&data)?;
+        let parsed = parse_with_text(&data)?;
         let mut rules = if overwrite {
             self.empty_rules()
         } else {
             (*st.rules).clone()
         };
-        for (name, p) in &parsed {
+        for (name, _, p) in &parsed {
             for e in &p.errors {
                 self.notice(Notice::new(NoticeKind::Error, e.clone()));
             }
@@ -431,13 +442,13 @@ impl Enforcer {
             st.file_rules.clear();
         }
         let mut redundant = Vec::new();
-        for (name, p) in parsed {
+        for (name, text, p) in parsed {
             if let Some(reg) = self.registered.get(&name)
                 && reg.check().to_string() == p.check.to_string()
             {
                 redundant.push(name.clone());
             }
-            st.file_rules.insert(name, p.check);
+            st.file_rules.insert(name, (text, p.check));
         }
         if !redundant.is_empty() {
             self.notice(Notice::new(
@@ -478,7 +489,7 @@ impl Enforcer {
             default.check_str(),
         );
         if old.name() != default.name()
-            && let Some(file_check) = st.file_rules.get(old.name())
+            && let Some((_, file_check)) = st.file_rules.get(old.name())
         {
             self.notice(Notice::new(NoticeKind::UserWarning, message.clone()));
             if file_check != old.check()

@@ -41,9 +41,19 @@ use crate::python::value::PyValue;
 /// # Ok::<(), fjord_policy::PolicyError>(())
 /// ```
 pub fn parse_policy_file(text: &str) -> Result<Vec<(String, Parsed)>, PolicyError> {
+    Ok(parse_with_text(text)?
+        .into_iter()
+        .map(|(name, _, parsed)| (name, parsed))
+        .collect())
+}
+
+/// [`parse_policy_file`] with each rule's value as Python's `str()` shows
+/// it (the check string as written; `None` for an empty value).
+pub(crate) fn parse_with_text(text: &str) -> Result<Vec<(String, String, Parsed)>, PolicyError> {
     let mut out = Vec::new();
     for (name, value) in load_mapping(text)? {
-        out.push((name, parse_rule_value(&value)?));
+        let shown = PyValue::from_json(&value).py_str();
+        out.push((name, shown, parse_rule_value(&value)?));
     }
     Ok(out)
 }

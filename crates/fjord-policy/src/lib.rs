@@ -41,11 +41,13 @@
     unreachable_pub
 )]
 
+mod catalog;
 mod check;
 mod default;
 mod enforcer;
 mod error;
 mod file;
+mod generator;
 mod notice;
 mod options;
 mod parser;
@@ -53,11 +55,15 @@ mod python;
 mod response;
 mod rules;
 
+pub use catalog::{DEFAULTS_FLAG, PolicyCatalog};
 pub use check::Check;
 pub use default::{DeprecatedRule, Operation, RuleDefault};
 pub use enforcer::{Enforcer, MAX_RULE_DEPTH, token_scope};
 pub use error::PolicyError;
 pub use file::parse_policy_file;
+pub use generator::{
+    Generated, SampleOptions, format_rule_default, generate_policy, generate_sample,
+};
 pub use notice::{Notice, NoticeKind};
 pub use options::{GROUP, PolicyOptions, namespace, register_opts};
 pub use parser::{Parsed, parse_rule, parse_rule_value};

@@ -18,6 +18,9 @@ pub enum NoticeKind {
     /// `warnings.warn(..., DeprecationWarning)` (a default registered the
     /// deprecated way).
     DeprecationWarning,
+    /// `warnings.warn(..., FutureWarning)` (a description the sample
+    /// generator will refuse one day).
+    FutureWarning,
 }
 
 impl NoticeKind {
@@ -29,6 +32,7 @@ impl NoticeKind {
             NoticeKind::Warning => "WARNING",
             NoticeKind::UserWarning => "UserWarning",
             NoticeKind::DeprecationWarning => "DeprecationWarning",
+            NoticeKind::FutureWarning => "FutureWarning",
         }
     }
 
@@ -37,7 +41,7 @@ impl NoticeKind {
     pub fn is_python_warning(self) -> bool {
         matches!(
             self,
-            NoticeKind::UserWarning | NoticeKind::DeprecationWarning
+            NoticeKind::UserWarning | NoticeKind::DeprecationWarning | NoticeKind::FutureWarning
         )
     }
 }

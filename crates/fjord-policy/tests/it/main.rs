@@ -4,3 +4,4 @@ mod hostile_input;
 mod policy_files;
 mod real_world;
 mod rule_expressions;
+mod sample_generator;
