@@ -27,6 +27,12 @@ use crate::rules::{Rules, RulesReport};
 /// cycle): with `TypeError: unsupported callable`.
 pub const MAX_RULE_DEPTH: usize = 128;
 
+/// How deep evaluation may go in all (`not`, `and`, `or` and `rule:`
+/// levels together) before it stops with `TypeError: maximum recursion
+/// depth exceeded`, as Python stops at its recursion limit (there as a
+/// `RecursionError`): evaluation stays within a small thread stack.
+const MAX_NESTING: usize = 1000;
+
 /// Loads and enforces rules, as oslo.policy 6's `Enforcer`.
 ///
 /// Two ways to make one:
@@ -644,7 +650,7 @@ impl Enforcer {
             target,
             creds: &creds,
         }
-        .check(check, 0)
+        .check(check, 0, 0)
     }
 }
 
@@ -774,14 +780,21 @@ struct Eval<'a> {
 }
 
 impl Eval<'_> {
-    fn check(&self, check: &Check, depth: usize) -> Result<bool, PolicyError> {
+    /// Evaluates `check`; `depth` counts `rule:` hops, `nest` every level.
+    fn check(&self, check: &Check, depth: usize, nest: usize) -> Result<bool, PolicyError> {
+        if nest >= MAX_NESTING {
+            return Err(PolicyError::TypeError(
+                "maximum recursion depth exceeded".into(),
+            ));
+        }
+        let nest = nest + 1;
         match check {
             Check::True => Ok(true),
             Check::False => Ok(false),
-            Check::Not(c) => Ok(!self.check(c, depth)?),
+            Check::Not(c) => Ok(!self.check(c, depth, nest)?),
             Check::And(cs) => {
                 for c in cs {
-                    if !self.check(c, depth)? {
+                    if !self.check(c, depth, nest)? {
                         return Ok(false);
                     }
                 }
@@ -789,7 +802,7 @@ impl Eval<'_> {
             }
             Check::Or(cs) => {
                 for c in cs {
-                    if self.check(c, depth)? {
+                    if self.check(c, depth, nest)? {
                         return Ok(true);
                     }
                 }
@@ -800,7 +813,7 @@ impl Eval<'_> {
                     return Err(PolicyError::TypeError("unsupported callable".into()));
                 }
                 match self.rules.lookup(name) {
-                    Some(c) => self.check(c, depth + 1),
+                    Some(c) => self.check(c, depth + 1, nest),
                     None => Ok(false),
                 }
             }

@@ -237,6 +237,11 @@ fn check_tabs(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// How deep collections may nest. Python gives up much earlier than
+/// this on such a file (its recursion limit, while parsing the rule); the
+/// limit keeps building and dropping the tree off deep native recursion.
+const MAX_DEPTH: usize = 256;
+
 #[derive(Default)]
 struct Builder {
     docs: Vec<Node>,
@@ -289,6 +294,12 @@ impl MarkedEventReceiver for Builder {
                     Ok(node) => self.push_value(node, anchor),
                     Err(msg) => self.fail(msg, mark),
                 }
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.fail(
+                    format!("collections nested deeper than {MAX_DEPTH} levels"),
+                    mark,
+                );
             }
             Event::SequenceStart(anchor, tag) => {
                 if let Some(t) = tag.filter(|t| !is_tag(t, "seq") && !is_bang(t)) {
@@ -611,6 +622,14 @@ mod tests {
             resolve("-", TScalarStyle::Plain, None),
             Ok(Node::Str("-".into()))
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let deep = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(load(&deep), Err(PolicyError::ValueError(_))));
+        let ok = format!("a: {}{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(load(&ok).is_ok());
     }
 
     #[test]

@@ -249,3 +249,60 @@ fn every_policy_files_case() {
         failures.join("\n")
     );
 }
+
+/// Files are re-read when their mtime moves forward (the fixture's
+/// reload-on-change case); a change that keeps the mtime is seen only
+/// after `reload()`, as with oslo's `load_rules(force_reload=True)`.
+#[test]
+fn reload_rereads_what_the_mtime_hides() {
+    let dir = fjord_test_support::temp_dir("policy-reload");
+    let file = dir.join("policy.yaml");
+    let t0 = SystemTime::now() - Duration::from_secs(600);
+    write_file(&dir, "policy.yaml", Some("\"a\": \"role:one\"\n"), t0);
+    let mut opts = fjord_policy::PolicyOptions::default();
+    opts.search_dirs.push(dir.clone());
+    let mut enforcer = Enforcer::from_options(opts);
+    enforcer
+        .register_default(RuleDefault::new("a", "!"))
+        .expect("register");
+    let target = serde_json::json!({});
+    let one = serde_json::json!({"roles": ["one"]});
+    let two = serde_json::json!({"roles": ["two"]});
+    assert_eq!(enforcer.enforce("a", &target, &one), Ok(true));
+
+    // Same mtime: the cached text stays in force.
+    write_file(&dir, "policy.yaml", Some("\"a\": \"role:two\"\n"), t0);
+    assert_eq!(enforcer.enforce("a", &target, &two), Ok(false));
+    enforcer.reload().expect("reload");
+    assert_eq!(enforcer.enforce("a", &target, &two), Ok(true));
+
+    // A newer mtime: seen by the next enforce, from any thread.
+    write_file(
+        &dir,
+        "policy.yaml",
+        Some("\"a\": \"role:one\"\n"),
+        t0 + Duration::from_secs(100),
+    );
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    assert_eq!(enforcer.enforce("a", &target, &one), Ok(true));
+                    assert_eq!(enforcer.enforce("a", &target, &two), Ok(false));
+                }
+            });
+        }
+    });
+
+    // The file removed: oslo logs it and the registered default applies.
+    std::fs::remove_file(&file).expect("remove");
+    enforcer.capture_notices(true);
+    enforcer.reload().expect("reload");
+    assert_eq!(enforcer.enforce("a", &target, &one), Ok(false));
+    let notices = enforcer.take_notices();
+    assert!(
+        notices[0].message.starts_with("Config file not found"),
+        "{notices:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
