@@ -135,7 +135,11 @@ impl Node {
             Node::Int(i) => i64::try_from(i)
                 .map(Value::from)
                 .unwrap_or_else(|_| Number::from_f64(i as f64).map_or(Value::Null, Value::Number)),
-            Node::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+            // JSON has no infinity or NaN; any other float is as good to
+            // make a rule fail as Python's `float` does (not iterable).
+            Node::Float(f) => Number::from_f64(f)
+                .or_else(|| Number::from_f64(0.5))
+                .map_or(Value::Null, Value::Number),
             // A date is not iterable in Python either: rules made of one
             // fail as a number does.
             Node::Timestamp(_) => Value::from(0.5),
@@ -154,8 +158,12 @@ impl Node {
 
 /// `yaml.safe_load`: the single document of `text` (`None` when empty).
 fn load_yaml(text: &str) -> Result<Option<Node>, PolicyError> {
-    check_tabs(text).map_err(PolicyError::ValueError)?;
-    let mut builder = Builder::default();
+    prescan(text).map_err(PolicyError::ValueError)?;
+    check_stream_start(text).map_err(PolicyError::ValueError)?;
+    let mut builder = Builder {
+        src: text.chars().collect(),
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser
         .load(&mut builder, true)
@@ -172,14 +180,36 @@ fn load_yaml(text: &str) -> Result<Option<Node>, PolicyError> {
     }
 }
 
-/// PyYAML's scanner skips only spaces between tokens: a tab where a token
-/// may start (indentation, after `:` or `,`, after a plain scalar) is
-/// "found character '\t' that cannot start any token". Tabs stay allowed
-/// inside quoted scalars, comments and block scalars (`|`, `>`), which
-/// this scan skips; YAML 1.2 parsers such as yaml-rust2 accept more.
-fn check_tabs(text: &str) -> Result<(), String> {
+/// PyYAML's parser does not accept a document end marker (`...`) before
+/// any document; yaml-rust2 skips it.
+fn check_stream_start(text: &str) -> Result<(), String> {
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(|l| l.trim_start_matches(' '))
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    match first {
+        Some(l)
+            if l.starts_with("...")
+                && l[3..].chars().next().is_none_or(|c| c == ' ' || c == '\t') =>
+        {
+            Err("expected the node content, but found '<document end>'".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What PyYAML refuses and yaml-rust2 accepts, found by a scan of the text
+/// that skips quoted scalars, comments and block scalars (`|`, `>`):
+///
+/// * PyYAML's scanner skips only spaces between tokens: a tab where a
+///   token may start (indentation, after `:` or `,`, after a plain scalar)
+///   is "found character '\t' that cannot start any token";
+/// * an anchor (`&name`) defined twice is a "duplicate anchor".
+fn prescan(text: &str) -> Result<(), String> {
     let mut block_indent: Option<usize> = None;
     let mut quote: Option<char> = None;
+    let mut anchors = std::collections::HashSet::new();
     for (n, line) in text.split('\n').enumerate() {
         let indent = line.len() - line.trim_start_matches(' ').len();
         if let Some(parent) = block_indent {
@@ -220,6 +250,19 @@ fn check_tabs(text: &str) -> Result<(), String> {
                     }
                     '#' if i == 0 || chars[i - 1] == ' ' => break,
                     '"' | '\'' if i == 0 || " [{,:-?".contains(chars[i - 1]) => quote = Some(c),
+                    '&' if i == 0 || " [{,".contains(chars[i - 1]) => {
+                        let name: String = chars[i + 1..]
+                            .iter()
+                            .take_while(|c| !" \t,[]{}".contains(**c))
+                            .collect();
+                        if !anchors.insert(name.clone()) {
+                            return Err(format!(
+                                "found duplicate anchor {name:?}\n  line {}, column {}",
+                                n + 1,
+                                i + 1
+                            ));
+                        }
+                    }
                     '|' | '>' if i == 0 || chars[i - 1] == ' ' => {
                         let rest: String = chars[i + 1..].iter().collect();
                         let rest = rest.split(" #").next().unwrap_or("").trim_end_matches(' ');
@@ -244,6 +287,8 @@ const MAX_DEPTH: usize = 256;
 
 #[derive(Default)]
 struct Builder {
+    /// The text, by character (yaml-rust2's marks count characters).
+    src: Vec<char>,
     docs: Vec<Node>,
     stack: Vec<(Node, Option<Node>, usize)>,
     anchors: HashMap<usize, Node>,
@@ -251,6 +296,10 @@ struct Builder {
 }
 
 impl Builder {
+    fn at(&self, index: usize) -> Option<char> {
+        self.src.get(index).copied()
+    }
+
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
@@ -289,6 +338,31 @@ impl MarkedEventReceiver for Builder {
             return;
         }
         match ev {
+            // A plain scalar cannot start with an indicator PyYAML has no
+            // token for there (`|`/`>` inside flow collections, or followed
+            // by text; `@`, backquote and `%` anywhere); yaml-rust2 reads
+            // some of these as text.
+            Event::Scalar(_, TScalarStyle::Plain, ..)
+                if matches!(self.at(mark.index()), Some('|' | '>' | '@' | '`' | '%')) =>
+            {
+                let c = self.at(mark.index()).unwrap_or(' ');
+                self.fail(
+                    format!("found character {c:?} that cannot start any token"),
+                    mark,
+                );
+            }
+            // In a flow collection PyYAML reads `!,` or `!]` as one tag
+            // (`,` and `]` are URI characters), which it cannot construct;
+            // yaml-rust2 ends the tag there.
+            Event::Scalar(ref value, _, _, Some(ref tag))
+                if is_bang(tag)
+                    && value.is_empty()
+                    && matches!(self.at(mark.index()), Some(',' | ']' | '}'))
+                    && mark.index() > 0
+                    && self.at(mark.index() - 1) == Some('!') =>
+            {
+                self.fail("expected ' ' after a tag".into(), mark);
+            }
             Event::Scalar(value, style, anchor, tag) => {
                 match resolve(&value, style, tag.as_ref()) {
                     Ok(node) => self.push_value(node, anchor),

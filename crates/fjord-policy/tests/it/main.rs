@@ -2,6 +2,7 @@
 
 mod hostile_input;
 mod policy_files;
+mod pyyaml_interop;
 mod real_world;
 mod rule_expressions;
 mod sample_generator;

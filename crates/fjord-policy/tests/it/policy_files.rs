@@ -306,3 +306,37 @@ fn reload_rereads_what_the_mtime_hides() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// oslo.policy's cache: an edit that breaks a file that had loaded raises
+/// once (the new text is cached before it is parsed), then the rules
+/// loaded before stay in force until the file changes again.
+#[test]
+fn a_broken_edit_raises_once_then_the_old_rules_stay() {
+    let dir = fjord_test_support::temp_dir("policy-broken-edit");
+    let t0 = SystemTime::now() - Duration::from_secs(600);
+    write_file(&dir, "policy.yaml", Some("\"a\": \"role:one\"\n"), t0);
+    let mut opts = fjord_policy::PolicyOptions::default();
+    opts.search_dirs.push(dir.clone());
+    let enforcer = Enforcer::from_options(opts);
+    let (target, one) = (serde_json::json!({}), serde_json::json!({"roles": ["one"]}));
+    assert_eq!(enforcer.enforce("a", &target, &one), Ok(true));
+
+    write_file(
+        &dir,
+        "policy.yaml",
+        Some("\"a\": yes\n"),
+        t0 + Duration::from_secs(100),
+    );
+    let err = enforcer.enforce("a", &target, &one).unwrap_err();
+    assert_eq!(err.python_class(), "TypeError");
+    assert_eq!(enforcer.enforce("a", &target, &one), Ok(true));
+
+    write_file(
+        &dir,
+        "policy.yaml",
+        Some("\"a\": \"!\"\n"),
+        t0 + Duration::from_secs(200),
+    );
+    assert_eq!(enforcer.enforce("a", &target, &one), Ok(false));
+    let _ = std::fs::remove_dir_all(&dir);
+}
