@@ -1,5 +1,6 @@
 //! fjord-policy's integration tests: one binary, one module per area.
 
+mod enforcer_interop;
 mod generator_interop;
 mod hostile_input;
 mod policy_files;
