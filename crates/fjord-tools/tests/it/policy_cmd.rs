@@ -345,3 +345,70 @@ fn sample_is_oslopolicy_sample_generators_text() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_reads_policy_dirs_from_the_services_config() {
+    let dir = support::temp_dir("policy-check-conf");
+    std::fs::create_dir_all(dir.join("extra.d")).expect("mkdir");
+    std::fs::write(
+        dir.join("policy.yaml"),
+        "\"a\": \"role:x\"\n\"b\": \"role:x\"\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("extra.d/10-b.yaml"), "\"b\": \"role:y\"\n").expect("write");
+    std::fs::write(
+        dir.join("svc.conf"),
+        "[oslo_policy]\npolicy_dirs = extra.d\npolicy_default_rule = a\n",
+    )
+    .expect("write");
+    let policy = dir.join("policy.yaml").display().to_string();
+    let conf = dir.join("svc.conf").display().to_string();
+    let creds = r#"{"roles": ["y"]}"#;
+    let out = support::run(&[
+        "policy",
+        "check",
+        "--policy-file",
+        &policy,
+        "--creds",
+        creds,
+        "--config-file",
+        &conf,
+        "--rule",
+        "a",
+        "--rule",
+        "b",
+        "--rule",
+        "nope",
+    ]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    // policy.d overrides b; an unknown name falls back to the default rule `a`.
+    assert_eq!(
+        support::stdout(&out),
+        "a: denied\nb: allowed\nnope: denied\n"
+    );
+
+    // Without the config file, policy.d is not read.
+    let out = support::run(&[
+        "policy",
+        "check",
+        "--policy-file",
+        &policy,
+        "--creds",
+        creds,
+    ]);
+    assert_eq!(support::stdout(&out), "a: denied\nb: denied\n");
+
+    let out = support::run(&[
+        "policy",
+        "check",
+        "--policy-file",
+        &policy,
+        "--creds",
+        creds,
+        "--config-file",
+        "/nonexistent.conf",
+    ]);
+    assert_eq!(code(&out), Some(2));
+    assert!(stderr(&out).contains("--config-file"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}

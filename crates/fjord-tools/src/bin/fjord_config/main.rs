@@ -6,7 +6,7 @@
 //! fjord-config validate --config-file F [--namespace N ...] [--from-binary PATH ...] [--fatal-warnings]
 //! fjord-config generate [--namespace N ...] [--from-binary PATH ...] [--format ini|markdown] [--output-file F]
 //! fjord-config paste --paste-config api-paste.ini
-//! fjord-config policy check --policy-file F --creds JSON [--target JSON] [--rule NAME ...] [--from-binary PATH ...]
+//! fjord-config policy check --policy-file F --creds JSON [--target JSON] [--rule NAME ...] [--from-binary PATH ...] [--config-file F ...]
 //! fjord-config policy sample --from-binary PATH [--namespace N ...] [--exclude-deprecated] [--output-file F]
 //! ```
 //!

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use fjord_config::{ConfigOpts, ConfigSource, EnvSource};
 use fjord_policy::{
     DEFAULTS_FLAG, Enforcer, PolicyCatalog, PolicyError, PolicyOptions, SampleOptions,
     generate_sample,
@@ -61,6 +62,12 @@ struct CheckArgs {
     /// `[oslo_policy] enforce_new_defaults = false` does.
     #[arg(long = "no-enforce-new-defaults")]
     no_enforce_new_defaults: bool,
+    /// The service's config file, for its `[oslo_policy]` options
+    /// (policy_dirs, relative to the file's directory, enforce_new_defaults,
+    /// policy_default_rule); repeatable. --policy-file still names the main
+    /// file. Default: none (no policy directories).
+    #[arg(long = "config-file", value_name = "PATH")]
+    config_file: Vec<PathBuf>,
 }
 
 /// Arguments of `policy sample`.
@@ -167,10 +174,27 @@ fn check(args: &CheckArgs) -> Result<u8, String> {
     }
     let catalog = binaries_catalog(&args.from_binary)?;
 
-    let mut options = PolicyOptions::default();
+    let mut options = if args.config_file.is_empty() {
+        let mut o = PolicyOptions::default();
+        o.policy_dirs.clear();
+        o
+    } else {
+        let mut conf = ConfigOpts::new("fjord-config").env_source(EnvSource::Off);
+        fjord_policy::register_opts(&mut conf).map_err(|e| e.to_string())?;
+        conf.load(
+            args.config_file
+                .iter()
+                .cloned()
+                .map(ConfigSource::File)
+                .collect(),
+        )
+        .map_err(|e| format!("--config-file: {e}"))?;
+        PolicyOptions::from_conf(&conf).map_err(|e| format!("--config-file: {e}"))?
+    };
     options.policy_file = file.display().to_string();
-    options.policy_dirs.clear();
-    options.enforce_new_defaults = !args.no_enforce_new_defaults;
+    if args.no_enforce_new_defaults {
+        options.enforce_new_defaults = false;
+    }
     let mut enforcer = Enforcer::from_options(options);
     enforcer.capture_notices(true);
     enforcer
