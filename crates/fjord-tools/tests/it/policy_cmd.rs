@@ -412,3 +412,35 @@ fn check_reads_policy_dirs_from_the_services_config() {
     assert!(stderr(&out).contains("--config-file"), "{}", stderr(&out));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_reports_a_rule_that_cannot_be_evaluated_with_exit_1() {
+    let dir = support::temp_dir("policy-check-error");
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "\"a\": \"rule:b\"\n\"b\": \"rule:a\"\n\"c\": \"@\"\n",
+    )
+    .expect("write");
+    let out = support::run(&[
+        "policy",
+        "check",
+        "--policy-file",
+        policy.to_str().expect("utf-8"),
+        "--creds",
+        "{}",
+    ]);
+    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        support::stdout(&out),
+        "a: error (TypeError: unsupported callable)\n\
+         b: error (TypeError: unsupported callable)\nc: allowed\n"
+    );
+    // What oslo.policy logs on loading such a file, on stderr.
+    assert!(
+        stderr(&out).contains("Policies ['a', 'b'] are part of a cyclical reference."),
+        "{}",
+        stderr(&out)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
