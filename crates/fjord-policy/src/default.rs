@@ -38,8 +38,8 @@ impl Operation {
 /// use fjord_policy::DeprecatedRule;
 ///
 /// let old = DeprecatedRule::new("foo:post_bar", "role:fizz")
-///     .reason("foo:create_bar is more consistent")
-///     .since("N");
+///     .with_reason("foo:create_bar is more consistent")
+///     .with_since("N");
 /// assert_eq!(old.name(), "foo:post_bar");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -65,14 +65,14 @@ impl DeprecatedRule {
 
     /// Why it was deprecated (`deprecated_reason`). Default: none, which
     /// oslo.policy warns about.
-    pub fn reason(mut self, reason: &str) -> Self {
+    pub fn with_reason(mut self, reason: &str) -> Self {
         self.reason = Some(reason.to_owned());
         self
     }
 
     /// The release it was deprecated in (`deprecated_since`). Default:
     /// none, which oslo.policy warns about.
-    pub fn since(mut self, since: &str) -> Self {
+    pub fn with_since(mut self, since: &str) -> Self {
         self.since = Some(since.to_owned());
         self
     }
@@ -123,11 +123,11 @@ impl DeprecatedRule {
 ///     "Delete a server.",
 ///     vec![Operation::new("DELETE", "/servers/{server_id}")],
 /// )
-/// .scope_types(&["project"])
-/// .deprecated_rule(
+/// .with_scope_types(&["project"])
+/// .with_deprecated_rule(
 ///     DeprecatedRule::new("os_compute_api:servers:delete", "rule:admin_or_owner")
-///         .reason("New default roles.")
-///         .since("21.0.0"),
+///         .with_reason("New default roles.")
+///         .with_since("21.0.0"),
 /// );
 /// assert!(rule.validate().is_ok());
 /// assert_eq!(rule.to_string(), r#""os_compute_api:servers:delete": "rule:project_member_api""#);
@@ -178,7 +178,7 @@ impl RuleDefault {
     }
 
     /// What the rule is for (shown by the sample generator). Default: none.
-    pub fn description(mut self, description: &str) -> Self {
+    pub fn with_description(mut self, description: &str) -> Self {
         self.description = Some(description.to_owned());
         self
     }
@@ -186,33 +186,33 @@ impl RuleDefault {
     /// The token scopes the operation is meant for (`system`, `domain`,
     /// `project`); a request with another scope is refused before the
     /// check string is evaluated. Default: none (no scope check).
-    pub fn scope_types(mut self, scopes: &[&str]) -> Self {
+    pub fn with_scope_types(mut self, scopes: &[&str]) -> Self {
         self.scope_types = Some(scopes.iter().map(|s| (*s).to_owned()).collect());
         self
     }
 
     /// The rule this one replaces. Default: none.
-    pub fn deprecated_rule(mut self, rule: DeprecatedRule) -> Self {
+    pub fn with_deprecated_rule(mut self, rule: DeprecatedRule) -> Self {
         self.deprecated_rule = Some(rule);
         self
     }
 
     /// Marks the rule as planned for removal (`deprecated_for_removal`);
-    /// [`RuleDefault::deprecated_reason`] and
-    /// [`RuleDefault::deprecated_since`] are then required. Default: false.
-    pub fn deprecated_for_removal(mut self, yes: bool) -> Self {
+    /// [`RuleDefault::with_deprecated_reason`] and
+    /// [`RuleDefault::with_deprecated_since`] are then required. Default: false.
+    pub fn with_deprecated_for_removal(mut self, yes: bool) -> Self {
         self.deprecated_for_removal = yes;
         self
     }
 
     /// Why the rule is deprecated for removal. Default: none.
-    pub fn deprecated_reason(mut self, reason: &str) -> Self {
+    pub fn with_deprecated_reason(mut self, reason: &str) -> Self {
         self.deprecated_reason = Some(reason.to_owned());
         self
     }
 
     /// Since which release it is deprecated for removal. Default: none.
-    pub fn deprecated_since(mut self, since: &str) -> Self {
+    pub fn with_deprecated_since(mut self, since: &str) -> Self {
         self.deprecated_since = Some(since.to_owned());
         self
     }
@@ -233,7 +233,7 @@ impl RuleDefault {
     }
 
     /// The description, if any.
-    pub fn get_description(&self) -> Option<&str> {
+    pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
     }
 
@@ -244,12 +244,12 @@ impl RuleDefault {
     }
 
     /// The scope types, if given.
-    pub fn get_scope_types(&self) -> Option<&[String]> {
+    pub fn scope_types(&self) -> Option<&[String]> {
         self.scope_types.as_deref()
     }
 
     /// The replaced rule, if any.
-    pub fn get_deprecated_rule(&self) -> Option<&DeprecatedRule> {
+    pub fn deprecated_rule(&self) -> Option<&DeprecatedRule> {
         self.deprecated_rule.as_ref()
     }
 
@@ -259,12 +259,12 @@ impl RuleDefault {
     }
 
     /// The rule's own `deprecated_reason`.
-    pub fn get_deprecated_reason(&self) -> Option<&str> {
+    pub fn deprecated_reason(&self) -> Option<&str> {
         self.deprecated_reason.as_deref()
     }
 
     /// The rule's own `deprecated_since`.
-    pub fn get_deprecated_since(&self) -> Option<&str> {
+    pub fn deprecated_since(&self) -> Option<&str> {
         self.deprecated_since.as_deref()
     }
 
@@ -283,7 +283,7 @@ impl RuleDefault {
     /// ```
     /// use fjord_policy::RuleDefault;
     ///
-    /// let err = RuleDefault::new("a", "@").scope_types(&["system", "system"])
+    /// let err = RuleDefault::new("a", "@").with_scope_types(&["system", "system"])
     ///     .validate().unwrap_err();
     /// assert_eq!(err.to_string(), "scope_types must be a list of unique strings.");
     /// ```

@@ -69,7 +69,7 @@ const MAX_NESTING: usize = 1000;
 /// enforcer.register_defaults([
 ///     RuleDefault::documented("widget:delete", "role:admin", "Delete a widget.",
 ///                             vec![Operation::new("DELETE", "/widgets/{id}")])
-///         .scope_types(&["project"]),
+///         .with_scope_types(&["project"]),
 /// ])?;
 ///
 /// let janitor = json!({"roles": ["janitor"], "project_id": "p1"});
@@ -372,15 +372,15 @@ impl Enforcer {
                          Its value may be silently ignored in the future.",
                         default.name(),
                         default.check_str(),
-                        py_opt(default.get_deprecated_since()),
-                        py_opt(default.get_deprecated_reason()),
+                        py_opt(default.deprecated_since()),
+                        py_opt(default.deprecated_reason()),
                     ),
                 ));
             }
             if st.rules.contains(default.name()) {
                 continue;
             }
-            let check = if default.get_deprecated_rule().is_some() {
+            let check = if default.deprecated_rule().is_some() {
                 self.deprecated_check(st, default)
             } else {
                 default.check().clone()
@@ -476,7 +476,7 @@ impl Enforcer {
     /// `_handle_deprecated_rule`: the check a default with a deprecated
     /// rule takes when the files do not override it.
     fn deprecated_check(&self, st: &State, default: &RuleDefault) -> Check {
-        let Some(old) = default.get_deprecated_rule() else {
+        let Some(old) = default.deprecated_rule() else {
             return default.check().clone();
         };
         let or_else = |a: Option<&str>, b: Option<&str>| -> String {
@@ -485,8 +485,8 @@ impl Enforcer {
                 None => py_opt(b),
             }
         };
-        let reason = or_else(old.deprecated_reason(), default.get_deprecated_reason());
-        let since = or_else(old.deprecated_since(), default.get_deprecated_since());
+        let reason = or_else(old.deprecated_reason(), default.deprecated_reason());
+        let since = or_else(old.deprecated_since(), default.deprecated_since());
         let message = format!(
             "Policy \"{}\":\"{}\" was deprecated in {since} in favor of \"{}\":\"{}\". \
              Reason: {reason}. Either ensure your deployment is ready for the new default or \
@@ -677,7 +677,7 @@ fn scope_allowed(
     rule: &RuleDefault,
     do_raise: bool,
 ) -> Result<bool, PolicyError> {
-    let Some(scopes) = rule.get_scope_types().filter(|s| !s.is_empty()) else {
+    let Some(scopes) = rule.scope_types().filter(|s| !s.is_empty()) else {
         return Ok(true);
     };
     let scope = token_scope(creds);

@@ -51,7 +51,7 @@
 //!     RuleDefault::new("admin_api", "role:admin"),
 //!     RuleDefault::documented("demo:services:list", "rule:admin_api", "List the services.",
 //!                             vec![Operation::new("GET", "/v1/services")])
-//!         .scope_types(&["project"]),
+//!         .with_scope_types(&["project"]),
 //! ])?;
 //!
 //! let auditor = json!({"user_id": "u1", "project_id": "p1", "roles": ["auditor"]});

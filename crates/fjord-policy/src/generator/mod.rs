@@ -95,7 +95,7 @@ fn py_strip(s: &str) -> &str {
 /// ```
 /// use fjord_policy::{RuleDefault, SampleOptions, format_rule_default};
 ///
-/// let rule = RuleDefault::new("context_is_admin", "role:admin").description("Admins.");
+/// let rule = RuleDefault::new("context_is_admin", "role:admin").with_description("Admins.");
 /// assert_eq!(format_rule_default(&rule, SampleOptions::default()).text,
 ///            "# Admins.\n#\"context_is_admin\": \"role:admin\"\n\n");
 /// ```
@@ -118,13 +118,13 @@ fn format_rule(
                 op.push_str(&format!("# {}  {}\n", o.method, o.path));
             }
         }
-        let scope = match default.get_scope_types() {
+        let scope = match default.scope_types() {
             Some(s) => format!("# Intended scope(s): {}\n", s.join(", ")),
             None => String::new(),
         };
         text = format!("{op}{scope}#{text}\n");
-        if default.get_description().is_some_and(|d| !d.is_empty()) {
-            text = format!("{}\n{text}", help_text(default.get_description(), warnings));
+        if default.description().is_some_and(|d| !d.is_empty()) {
+            text = format!("{}\n{text}", help_text(default.description(), warnings));
         }
     }
     let add_deprecated = !options.exclude_deprecated;
@@ -132,15 +132,15 @@ fn format_rule(
         text = format!(
             "# DEPRECATED\n# \"{}\" has been deprecated since {}.\n{}\n{text}",
             default.name(),
-            default.get_deprecated_since().unwrap_or("None"),
-            help_text(default.get_deprecated_reason(), warnings),
+            default.deprecated_since().unwrap_or("None"),
+            help_text(default.deprecated_reason(), warnings),
         );
-    } else if add_deprecated && let Some(old) = default.get_deprecated_rule() {
+    } else if add_deprecated && let Some(old) = default.deprecated_rule() {
         let pick = |a: Option<&str>, b: Option<&str>| -> Option<String> {
             a.filter(|s| !s.is_empty()).or(b).map(str::to_owned)
         };
-        let reason = pick(old.deprecated_reason(), default.get_deprecated_reason());
-        let since = pick(old.deprecated_since(), default.get_deprecated_since())
+        let reason = pick(old.deprecated_reason(), default.deprecated_reason());
+        let since = pick(old.deprecated_since(), default.deprecated_since())
             .unwrap_or_else(|| "None".into());
         let deprecated_text = format!(
             "\"{}\":\"{}\" has been deprecated since {since} in favor of \"{}\":\"{}\".",
@@ -188,7 +188,7 @@ fn format_rule(
 /// let catalog = PolicyCatalog::new().with("demo", vec![
 ///     RuleDefault::documented("demo:services:list", "role:admin", "List the services.",
 ///                             vec![Operation::new("GET", "/v1/services")])
-///         .scope_types(&["project"]),
+///         .with_scope_types(&["project"]),
 /// ]);
 /// assert_eq!(generate_sample(&catalog, SampleOptions::default()).text,
 ///            "# List the services.\n# GET  /v1/services\n# Intended scope(s): project\n\

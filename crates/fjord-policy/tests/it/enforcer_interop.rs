@@ -115,7 +115,7 @@ fn default(rng: &mut Rng, name: &str) -> RuleDefault {
     let mut d = RuleDefault::new(name, rng.pick(CHECKS));
     let scopes = SCOPES[rng.below(SCOPES.len())];
     if !scopes.is_empty() || rng.chance(4) {
-        d = d.scope_types(scopes);
+        d = d.with_scope_types(scopes);
     }
     match rng.below(6) {
         0 => {
@@ -124,17 +124,17 @@ fn default(rng: &mut Rng, name: &str) -> RuleDefault {
             } else {
                 format!("old_{name}")
             };
-            d = d.deprecated_rule(
+            d = d.with_deprecated_rule(
                 fjord_policy::DeprecatedRule::new(&old, rng.pick(CHECKS))
-                    .reason("r")
-                    .since("S"),
+                    .with_reason("r")
+                    .with_since("S"),
             );
         }
         1 => {
             d = d
-                .deprecated_for_removal(true)
-                .deprecated_reason("gone")
-                .deprecated_since("Z")
+                .with_deprecated_for_removal(true)
+                .with_deprecated_reason("gone")
+                .with_deprecated_since("Z")
         }
         _ => {}
     }

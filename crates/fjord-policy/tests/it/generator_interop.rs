@@ -131,20 +131,20 @@ fn generate(n: usize) -> Vec<RuleDefault> {
         } else if rng.below(3) == 0 {
             RuleDefault::new(&name, check)
         } else {
-            RuleDefault::new(&name, check).description(&desc)
+            RuleDefault::new(&name, check).with_description(&desc)
         };
         match rng.below(4) {
-            0 => rule = rule.scope_types(&["project"]),
-            1 => rule = rule.scope_types(&["system", "project"]),
-            2 => rule = rule.scope_types(&[]),
+            0 => rule = rule.with_scope_types(&["project"]),
+            1 => rule = rule.with_scope_types(&["system", "project"]),
+            2 => rule = rule.with_scope_types(&[]),
             _ => {}
         }
         match rng.below(5) {
             0 => {
                 rule = rule
-                    .deprecated_for_removal(true)
-                    .deprecated_reason(&description(&mut rng))
-                    .deprecated_since("Z");
+                    .with_deprecated_for_removal(true)
+                    .with_deprecated_reason(&description(&mut rng))
+                    .with_deprecated_since("Z");
             }
             1 => {
                 let old = if rng.below(2) == 0 {
@@ -154,9 +154,9 @@ fn generate(n: usize) -> Vec<RuleDefault> {
                 };
                 let mut d = DeprecatedRule::new(&old, "role:old");
                 if rng.below(3) > 0 {
-                    d = d.reason(&description(&mut rng)).since("2025.1");
+                    d = d.with_reason(&description(&mut rng)).with_since("2025.1");
                 }
-                rule = rule.deprecated_rule(d);
+                rule = rule.with_deprecated_rule(d);
             }
             _ => {}
         }

@@ -136,7 +136,7 @@ fn enforcer_loading_hostile_files_never_panics() {
     let mut enforcer = Enforcer::from_options(opts);
     enforcer
         .register_defaults([
-            RuleDefault::new("a", "role:admin").scope_types(&["project"]),
+            RuleDefault::new("a", "role:admin").with_scope_types(&["project"]),
             RuleDefault::new("b", "rule:a"),
         ])
         .expect("register");

@@ -136,7 +136,7 @@ fn check_with_defaults_from_a_binary() {
                 "List the services.",
                 vec![Operation::new("GET", "/v1/services")],
             )
-            .scope_types(&["project"]),
+            .with_scope_types(&["project"]),
             RuleDefault::documented(
                 "demo:echo",
                 "",
