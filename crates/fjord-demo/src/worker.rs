@@ -1,5 +1,13 @@
 //! The demo worker: an RPC service on topic `demo` whose manager echoes
 //! what the API sends, with a periodic task that counts.
+//!
+//! Its RPC API (default namespace, version 1.1):
+//!
+//! | method | since | arguments | result |
+//! |---|---|---|---|
+//! | `echo_object` | 1.1 | `echo`: a [`DemoEcho`] primitive | the echo with `host` and `pid` set (changes `host`, `pid`) |
+//! | `echo` | 1.0 | `body`: any JSON | `{"result": body, "served_by": {"host", "pid"}}` (plain data, for Python callers) |
+//! | `counter` | 1.0 | | the periodic task's count |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,7 +16,10 @@ use std::time::Duration;
 use fjord::messaging::{Endpoint, FnEndpoint, RemoteError};
 use fjord::rpc_service::Manager;
 use fjord::service::TaskGroup;
+use fjord_objects::Object;
 use serde_json::{Value, json};
+
+use crate::objects::DemoEcho;
 
 /// The interval of the counting task, read each time it runs.
 pub type Interval = Arc<dyn Fn() -> Duration + Send + Sync>;
@@ -62,9 +73,27 @@ impl DemoManager {
 impl Manager for DemoManager {
     fn endpoints(&self) -> Vec<Arc<dyn Endpoint>> {
         let host = self.host.clone();
+        let object_host = self.host.clone();
         let counter = self.counter.clone();
         let endpoint = FnEndpoint::builder()
-            .version("1.0")
+            .version("1.1")
+            .method("echo_object", move |_ctx, args| {
+                let host = object_host.clone();
+                async move {
+                    let primitive = args.get("echo").ok_or_else(|| {
+                        RemoteError::type_error(
+                            "echo_object() missing 1 required positional argument: 'echo'",
+                        )
+                    })?;
+                    let mut echo = DemoEcho::from_wire(primitive)?;
+                    echo.obj_reset_changes(None, false);
+                    echo.host = fjord_objects::Slot::Value(host);
+                    echo.pid = fjord_objects::Slot::Value(i64::from(std::process::id()));
+                    echo.obj_meta_mut().mark("host");
+                    echo.obj_meta_mut().mark("pid");
+                    Ok::<_, RemoteError>(echo.obj_to_primitive())
+                }
+            })
             .method("echo", move |_ctx, args| {
                 let host = host.clone();
                 async move {
