@@ -1,0 +1,152 @@
+//! The throwaway two-node RabbitMQ cluster of `scripts/rabbitmq-cluster.sh`,
+//! as the fault tests see it: its nodes, their ports, and `rabbitmqctl`
+//! pointed at them (with the cluster's own HOME and cookie).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::paths::workspace_root;
+
+/// One node of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// The Erlang node name, `fjord-cluster<i>@localhost`.
+    pub name: String,
+    /// Its AMQP port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// The running cluster, read from `target/rabbitmq-cluster.env`.
+#[derive(Debug, Clone)]
+pub struct RabbitCluster {
+    /// Node 1 (the one node 2 joined) and node 2.
+    pub nodes: [Node; 2],
+    home: PathBuf,
+    env_file: PathBuf,
+}
+
+/// Where `scripts/rabbitmq-cluster.sh start` writes the cluster's state.
+pub fn state_file() -> PathBuf {
+    workspace_root().join("target/rabbitmq-cluster.env")
+}
+
+impl RabbitCluster {
+    /// The cluster described by `path` (the script's `KEY=value` lines),
+    /// or why not.
+    ///
+    /// # Errors
+    ///
+    /// A sentence when the file is missing or lacks a key.
+    pub fn from_state(path: &Path) -> Result<RabbitCluster, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                .map(str::to_string)
+                .ok_or_else(|| format!("{} has no {k}", path.display()))
+        };
+        let port = |k: &str| {
+            get(k)?
+                .parse::<u16>()
+                .map_err(|e| format!("{} {k}: {e}", path.display()))
+        };
+        Ok(RabbitCluster {
+            nodes: [
+                Node {
+                    name: get("FJORD_CLUSTER_NODE1")?,
+                    port: port("FJORD_CLUSTER_PORT1")?,
+                },
+                Node {
+                    name: get("FJORD_CLUSTER_NODE2")?,
+                    port: port("FJORD_CLUSTER_PORT2")?,
+                },
+            ],
+            home: get("FJORD_CLUSTER_HOME")?.into(),
+            env_file: get("FJORD_CLUSTER_ENV_FILE")?.into(),
+        })
+    }
+
+    /// `rabbit://guest:guest@127.0.0.1:P1,guest:guest@127.0.0.1:P2/`:
+    /// both nodes, as an operator lists a cluster.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("guest:guest@127.0.0.1:{}", n.port))
+            .collect();
+        format!("rabbit://{}/", hosts.join(","))
+    }
+
+    /// The node listening on AMQP `port`, if any.
+    pub fn node_on(&self, port: u16) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.port == port)
+    }
+
+    /// The other node than `node`.
+    pub fn other(&self, node: &Node) -> &Node {
+        if self.nodes[0] == *node {
+            &self.nodes[1]
+        } else {
+            &self.nodes[0]
+        }
+    }
+
+    /// Runs `rabbitmqctl -n <node> <args>` (bounded to 60 s) with the
+    /// cluster's HOME; stdout on success, else stderr.
+    ///
+    /// # Errors
+    ///
+    /// The command's stderr (or why it could not run).
+    pub fn ctl(&self, node: &Node, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("timeout")
+            .arg("60")
+            .arg("rabbitmqctl")
+            .arg("-n")
+            .arg(&node.name)
+            .args(args)
+            .env("HOME", &self.home)
+            .env("RABBITMQ_CONF_ENV_FILE", &self.env_file)
+            .output()
+            .map_err(|e| format!("cannot run rabbitmqctl: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "rabbitmqctl -n {} {}: {}{}",
+                node.name,
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            ))
+        }
+    }
+
+    /// Whether both nodes run the RabbitMQ application and see each other.
+    pub fn healthy(&self) -> bool {
+        self.nodes.iter().all(|n| {
+            self.ctl(n, &["cluster_status", "--formatter", "json"])
+                .is_ok_and(|s| {
+                    let running = s
+                        .split("\"running_nodes\":")
+                        .nth(1)
+                        .and_then(|r| r.split(']').next())
+                        .unwrap_or("");
+                    self.nodes.iter().all(|m| running.contains(&m.name))
+                })
+        })
+    }
+
+    /// Starts the application on every node where it is stopped and waits
+    /// (up to `within`) for both to run and accept AMQP connections: the
+    /// state a test leaves the cluster in, whatever it stopped.
+    pub fn restore(&self, within: Duration) -> bool {
+        for n in &self.nodes {
+            let _ = self.ctl(n, &["start_app"]);
+        }
+        crate::wait::wait_until(within, || {
+            self.healthy() && self.nodes.iter().all(|n| crate::skip::port_open(n.port))
+        })
+    }
+}
