@@ -1,34 +1,43 @@
 #!/usr/bin/env bash
-# Starts (or stops) a throwaway two-node RabbitMQ cluster on this host for
-# the fault tests (crates/fjord-messaging/tests/it/fault_*.rs), beside the
-# machine's node on 127.0.0.1:5672, which it never touches.
+# Starts (or stops) a throwaway RabbitMQ cluster on this host for the fault
+# tests (crates/fjord-messaging/tests/it/fault_*.rs), beside the machine's
+# node on 127.0.0.1:5672, which it never touches.
 #
-#   scripts/rabbitmq-cluster.sh start   # both nodes up and clustered (idempotent)
-#   scripts/rabbitmq-cluster.sh stop    # both nodes stopped, their files removed
+#   scripts/rabbitmq-cluster.sh start   # every node up and clustered (idempotent)
+#   scripts/rabbitmq-cluster.sh stop    # every node stopped, their files removed
 #   scripts/rabbitmq-cluster.sh status  # cluster_status of node 1
 #
-# Node i (1, 2) is fjord-cluster<i>@localhost with AMQP on 127.0.0.1:$((5680+i))
-# and Erlang distribution on 127.0.0.1:$((25680+i)); its config, env file,
-# data, logs and pid file live in ${FJORD_RABBIT_CLUSTER_DIR:-/tmp/fjord-rabbit-cluster}/n<i>,
-# owned by the rabbitmq user, and the nodes share a private HOME (with its own
-# .erlang.cookie) there. The facts this follows are in ../shared/RABBITMQ_CLUSTER.md.
+# Three nodes by default (FJORD_RABBIT_CLUSTER_NODES, 2 or more): a quorum
+# queue needs a majority of its members, so on two nodes losing one stops
+# every quorum queue (a confirmed publish then times out) and node loss
+# cannot be survived; with three, any one node can go.
+#
+# Node i is fjord-cluster<i>@localhost with AMQP on 127.0.0.1:$((5680+i))
+# and Erlang distribution on 127.0.0.1:$((25680+i)); its config, data, logs
+# and pid file live in ${FJORD_RABBIT_CLUSTER_DIR:-/tmp/fjord-rabbit-cluster}/n<i>,
+# owned by the rabbitmq user; the nodes share an env file and a private HOME
+# (with its own .erlang.cookie) there. Nodes 2.. join node 1 with
+# join_cluster. The facts this follows are in ../shared/RABBITMQ_CLUSTER.md.
 #
 # `start` writes target/rabbitmq-cluster.env (KEY=value lines: the node
-# names, ports, the HOME the CLI needs) for the tests, which skip (or fail
-# under FJORD_REQUIRE_SERVICES=1) without it. Bounded in time: each node
-# has 90 s to start.
+# names, ports, the HOME and CLI the tests need), which the tests read
+# (fjord_test_support::skip::rabbit_cluster); they skip (or fail under
+# FJORD_REQUIRE_SERVICES=1) without it. Bounded in time: each node has
+# 90 s to start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${FJORD_RABBIT_CLUSTER_DIR:-/tmp/fjord-rabbit-cluster}"
 state="$PWD/target/rabbitmq-cluster.env"
 home="$dir/home"
 bin=/usr/lib/rabbitmq/bin
+n="${FJORD_RABBIT_CLUSTER_NODES:-3}"
 
 node() { echo "fjord-cluster$1@localhost"; }
 port() { echo $((5680 + $1)); }
 dist() { echo $((25680 + $1)); }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# rabbitmqctl as the cluster's CLI: the private HOME holds its cookie.
+# rabbitmqctl as the cluster's CLI: the private HOME holds its cookie (not
+# /usr/sbin/rabbitmqctl, which runs as the rabbitmq user with its own HOME).
 ctl() { HOME="$home" RABBITMQ_CONF_ENV_FILE="$dir/env.conf" timeout 60 "$bin/rabbitmqctl" "$@"; }
 
 stop_node() { # i
@@ -73,19 +82,26 @@ start_node() { # i
 
 case "${1:-}" in
   start)
-    if [ -s "$state" ] && port_open "$(port 1)" && port_open "$(port 2)" &&
-       ctl -n "$(node 1)" cluster_status 2>/dev/null | grep -q "$(node 2)"; then
-      echo "rabbitmq-cluster: already running ($state)"
-      exit 0
+    [ "$n" -ge 2 ] 2>/dev/null || { echo "rabbitmq-cluster: FJORD_RABBIT_CLUSTER_NODES must be 2 or more" >&2; exit 2; }
+    if [ -s "$state" ] && grep -qx "FJORD_CLUSTER_NODES=$n" "$state"; then
+      up=yes
+      status=$(ctl -n "$(node 1)" cluster_status --formatter json 2>/dev/null || true)
+      for i in $(seq "$n"); do
+        port_open "$(port "$i")" && [[ "$status" == *"$(node "$i")"* ]] || up=no
+      done
+      if [ "$up" = yes ]; then
+        echo "rabbitmq-cluster: already running ($state)"
+        exit 0
+      fi
     fi
     command -v runuser >/dev/null && [ -x "$bin/rabbitmq-server" ] ||
       { echo "rabbitmq-cluster: needs RabbitMQ ($bin) and runuser, as root" >&2; exit 1; }
-    for i in 1 2; do
+    for i in $(seq "$n"); do
       if port_open "$(port "$i")" && ! [ -s "$dir/n$i/node.pid" ]; then
         echo "rabbitmq-cluster: port $(port "$i") is in use by something else" >&2; exit 1
       fi
     done
-    stop_node 1; stop_node 2
+    for i in $(seq 9); do stop_node "$i"; done
     rm -rf "$dir" "$state"
     mkdir -p "$home"
     chmod 755 "$dir"
@@ -94,27 +110,33 @@ case "${1:-}" in
     chmod 400 "$home/.erlang.cookie"
     chown -R rabbitmq:rabbitmq "$home"
     t0=$(date +%s)
-    start_node 1
-    start_node 2
-    ctl -n "$(node 2)" stop_app >/dev/null
-    ctl -n "$(node 2)" reset >/dev/null
-    ctl -n "$(node 2)" join_cluster "$(node 1)" >"$dir/join.log" 2>&1
-    ctl -n "$(node 2)" start_app >/dev/null
-    ctl -n "$(node 1)" cluster_status | grep -q "$(node 2)" ||
-      { echo "rabbitmq-cluster: node 2 did not join" >&2; exit 1; }
+    for i in $(seq "$n"); do start_node "$i"; done
+    for i in $(seq 2 "$n"); do
+      ctl -n "$(node "$i")" stop_app >/dev/null
+      ctl -n "$(node "$i")" reset >/dev/null
+      ctl -n "$(node "$i")" join_cluster "$(node 1)" >"$dir/join$i.log" 2>&1
+      ctl -n "$(node "$i")" start_app >/dev/null
+    done
+    status=$(ctl -n "$(node 1)" cluster_status --formatter json)
+    for i in $(seq "$n"); do
+      [[ "$status" == *"$(node "$i")"* ]] ||
+        { echo "rabbitmq-cluster: $(node "$i") did not join" >&2; exit 1; }
+    done
     mkdir -p "$(dirname "$state")"
-    cat > "$state" <<EOF
-FJORD_CLUSTER_NODE1=$(node 1)
-FJORD_CLUSTER_PORT1=$(port 1)
-FJORD_CLUSTER_NODE2=$(node 2)
-FJORD_CLUSTER_PORT2=$(port 2)
-FJORD_CLUSTER_HOME=$home
-FJORD_CLUSTER_ENV_FILE=$dir/env.conf
-EOF
-    echo "rabbitmq-cluster: $(node 1) on 127.0.0.1:$(port 1) and $(node 2) on 127.0.0.1:$(port 2), clustered in $(( $(date +%s) - t0 )) s (state: $state)"
+    {
+      echo "FJORD_CLUSTER_NODES=$n"
+      for i in $(seq "$n"); do
+        echo "FJORD_CLUSTER_NODE$i=$(node "$i")"
+        echo "FJORD_CLUSTER_PORT$i=$(port "$i")"
+      done
+      echo "FJORD_CLUSTER_HOME=$home"
+      echo "FJORD_CLUSTER_ENV_FILE=$dir/env.conf"
+      echo "FJORD_CLUSTER_CTL=$bin/rabbitmqctl"
+    } > "$state"
+    echo "rabbitmq-cluster: $n nodes on 127.0.0.1:$(port 1)..$(port "$n") clustered in $(( $(date +%s) - t0 )) s (state: $state)"
     ;;
   stop)
-    stop_node 2; stop_node 1
+    for i in $(seq 9 -1 1); do stop_node "$i"; done
     rm -rf "$dir" "$state"
     echo "rabbitmq-cluster: stopped and removed"
     ;;

@@ -1,6 +1,7 @@
-//! The throwaway two-node RabbitMQ cluster of `scripts/rabbitmq-cluster.sh`,
-//! as the fault tests see it: its nodes, their ports, and `rabbitmqctl`
-//! pointed at them (with the cluster's own HOME and cookie).
+//! The throwaway RabbitMQ cluster of `scripts/rabbitmq-cluster.sh` (three
+//! nodes by default), as the fault tests see it: its nodes, their ports,
+//! and `rabbitmqctl` pointed at them (with the cluster's own HOME and
+//! cookie).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,10 +21,11 @@ pub struct Node {
 /// The running cluster, read from `target/rabbitmq-cluster.env`.
 #[derive(Debug, Clone)]
 pub struct RabbitCluster {
-    /// Node 1 (the one node 2 joined) and node 2.
-    pub nodes: [Node; 2],
+    /// Node 1 (the one the others joined), node 2, ...
+    pub nodes: Vec<Node>,
     home: PathBuf,
     env_file: PathBuf,
+    ctl: PathBuf,
 }
 
 /// Where `scripts/rabbitmq-cluster.sh start` writes the cluster's state.
@@ -52,27 +54,37 @@ impl RabbitCluster {
                 .parse::<u16>()
                 .map_err(|e| format!("{} {k}: {e}", path.display()))
         };
+        let count: usize = get("FJORD_CLUSTER_NODES")?
+            .parse()
+            .map_err(|e| format!("{} FJORD_CLUSTER_NODES: {e}", path.display()))?;
+        let nodes = (1..=count)
+            .map(|i| {
+                Ok(Node {
+                    name: get(&format!("FJORD_CLUSTER_NODE{i}"))?,
+                    port: port(&format!("FJORD_CLUSTER_PORT{i}"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if nodes.len() < 2 {
+            return Err(format!("{} names fewer than 2 nodes", path.display()));
+        }
         Ok(RabbitCluster {
-            nodes: [
-                Node {
-                    name: get("FJORD_CLUSTER_NODE1")?,
-                    port: port("FJORD_CLUSTER_PORT1")?,
-                },
-                Node {
-                    name: get("FJORD_CLUSTER_NODE2")?,
-                    port: port("FJORD_CLUSTER_PORT2")?,
-                },
-            ],
+            nodes,
             home: get("FJORD_CLUSTER_HOME")?.into(),
             env_file: get("FJORD_CLUSTER_ENV_FILE")?.into(),
+            ctl: get("FJORD_CLUSTER_CTL")?.into(),
         })
     }
 
-    /// `rabbit://guest:guest@127.0.0.1:P1,guest:guest@127.0.0.1:P2/`:
-    /// both nodes, as an operator lists a cluster.
+    /// `rabbit://guest:guest@127.0.0.1:P1,guest:guest@127.0.0.1:P2,.../`:
+    /// every node, as an operator lists a cluster.
     pub fn url(&self) -> String {
-        let hosts: Vec<String> = self
-            .nodes
+        self.url_of(&self.nodes.iter().collect::<Vec<_>>())
+    }
+
+    /// The transport URL listing `nodes`, in this order.
+    pub fn url_of(&self, nodes: &[&Node]) -> String {
+        let hosts: Vec<String> = nodes
             .iter()
             .map(|n| format!("guest:guest@127.0.0.1:{}", n.port))
             .collect();
@@ -84,17 +96,16 @@ impl RabbitCluster {
         self.nodes.iter().find(|n| n.port == port)
     }
 
-    /// The other node than `node`.
-    pub fn other(&self, node: &Node) -> &Node {
-        if self.nodes[0] == *node {
-            &self.nodes[1]
-        } else {
-            &self.nodes[0]
-        }
+    /// The node after `node` (the first after the last).
+    pub fn next(&self, node: &Node) -> &Node {
+        let i = self.nodes.iter().position(|n| n == node).unwrap_or(0);
+        &self.nodes[(i + 1) % self.nodes.len()]
     }
 
     /// Runs `rabbitmqctl -n <node> <args>` (bounded to 60 s) with the
-    /// cluster's HOME; stdout on success, else stderr.
+    /// cluster's HOME and cookie (RabbitMQ's own CLI script, not the
+    /// `/usr/sbin` wrapper that switches to the rabbitmq user's HOME);
+    /// stdout on success, else stderr.
     ///
     /// # Errors
     ///
@@ -102,7 +113,7 @@ impl RabbitCluster {
     pub fn ctl(&self, node: &Node, args: &[&str]) -> Result<String, String> {
         let out = Command::new("timeout")
             .arg("60")
-            .arg("rabbitmqctl")
+            .arg(&self.ctl)
             .arg("-n")
             .arg(&node.name)
             .args(args)
@@ -123,7 +134,7 @@ impl RabbitCluster {
         }
     }
 
-    /// Whether both nodes run the RabbitMQ application and see each other.
+    /// Whether every node runs the RabbitMQ application and sees the others.
     pub fn healthy(&self) -> bool {
         self.nodes.iter().all(|n| {
             self.ctl(n, &["cluster_status", "--formatter", "json"])
@@ -139,7 +150,7 @@ impl RabbitCluster {
     }
 
     /// Starts the application on every node where it is stopped and waits
-    /// (up to `within`) for both to run and accept AMQP connections: the
+    /// (up to `within`) for all to run and accept AMQP connections: the
     /// state a test leaves the cluster in, whatever it stopped.
     pub fn restore(&self, within: Duration) -> bool {
         for n in &self.nodes {

@@ -16,7 +16,7 @@
 //! * [`load`]: a keep-alive HTTP/1 load loop that counts failed requests.
 //! * [`proxy`]: a loopback TCP proxy that can go silent (stop forwarding
 //!   without closing), resume, or close its connections: fault tests.
-//! * [`cluster`]: the throwaway two-node RabbitMQ cluster of
+//! * [`cluster`]: the throwaway RabbitMQ cluster of
 //!   `scripts/rabbitmq-cluster.sh` ([`skip::rabbit_cluster`] finds it).
 //! * [`paths`]: the workspace root, `../shared` fixtures, the Python venv,
 //!   temporary directories, unique names.

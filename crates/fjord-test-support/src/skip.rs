@@ -65,8 +65,8 @@ pub fn postgres(test: &str) -> bool {
     )
 }
 
-/// The throwaway two-node RabbitMQ cluster (`scripts/rabbitmq-cluster.sh
-/// start`), both nodes running and clustered, or [`need`]'s skip.
+/// The throwaway RabbitMQ cluster (`scripts/rabbitmq-cluster.sh start`),
+/// every node running and clustered, or [`need`]'s skip.
 pub fn rabbit_cluster(test: &str) -> Option<crate::cluster::RabbitCluster> {
     let path = crate::cluster::state_file();
     let cluster = crate::cluster::RabbitCluster::from_state(&path)
