@@ -233,10 +233,22 @@ impl Shared {
             },
             vhost: self.vhost.clone(),
             query: AMQPQueryString {
-                heartbeat: Some(self.opts.heartbeat_timeout_threshold),
-                connection_timeout: Some(10_000),
+                heartbeat: Some(proposed_heartbeat(self.opts.heartbeat_timeout_threshold)),
+                connection_timeout: Some(self.connect_timeout().as_millis() as u64),
                 ..Default::default()
             },
+        }
+    }
+
+    /// How long one connection attempt (TCP connect and AMQP handshake)
+    /// may take: `heartbeat_timeout_threshold`, at most 10 s (10 s when
+    /// heartbeats are off). A host that accepts the TCP connection and
+    /// then says nothing (a hung broker) is given up after it, and the next
+    /// host is tried.
+    fn connect_timeout(&self) -> Duration {
+        match self.opts.heartbeat_timeout_threshold {
+            0 => Duration::from_secs(10),
+            t => Duration::from_secs(u64::from(t).min(10)),
         }
     }
 
@@ -278,9 +290,21 @@ impl Shared {
             ));
             let runtime = lapin::runtime::default_runtime()
                 .map_err(|e| Error::broker("no async runtime for lapin", e))?;
-            match Connection::connect_uri_with_config(self.uri(host), props, self.tls()?, runtime)
-                .await
-            {
+            let attempt = tokio::time::timeout(
+                self.connect_timeout(),
+                Connection::connect_uri_with_config(self.uri(host), props, self.tls()?, runtime),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(lapin::Error::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no AMQP handshake within {:?} (the broker does not answer)",
+                        self.connect_timeout()
+                    ),
+                )))
+            });
+            match attempt {
                 Ok(c) => {
                     tracing::debug!(host = %host.address(), "connected to RabbitMQ");
                     return Ok(c);
@@ -331,6 +355,17 @@ impl Shared {
             }
         }
     }
+}
+
+/// The AMQP heartbeat fjord proposes for `heartbeat_timeout_threshold`
+/// seconds: half of it, rounded up (0 stays off). A connection is given up
+/// when nothing came from the broker for two heartbeat intervals (lapin's
+/// rule, py-amqp's too), so with half the threshold a silent broker is
+/// found after the threshold, as the option's help says ("seconds after
+/// which the broker is considered down"); proposing the threshold itself
+/// would take twice as long.
+fn proposed_heartbeat(threshold: u16) -> u16 {
+    threshold.div_ceil(2)
 }
 
 fn properties(expiration: Option<Duration>) -> BasicProperties {
@@ -862,4 +897,17 @@ async fn supervise(
         }
     }
     done.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposed_heartbeat_is_half_the_threshold_rounded_up() {
+        assert_eq!(proposed_heartbeat(60), 30);
+        assert_eq!(proposed_heartbeat(5), 3);
+        assert_eq!(proposed_heartbeat(1), 1);
+        assert_eq!(proposed_heartbeat(0), 0, "0 keeps heartbeats off");
+    }
 }

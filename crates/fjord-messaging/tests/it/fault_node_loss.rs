@@ -41,7 +41,11 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
     server.start().await.unwrap();
     let server_node = || fault::consumer_nodes(&cluster, &topic, false);
     let first = server_node();
-    assert_eq!(first.len(), 1, "the server consumes {topic} through {first:?}");
+    assert_eq!(
+        first.len(),
+        1,
+        "the server consumes {topic} through {first:?}"
+    );
 
     // A client whose reply queue is consumed through the same node, so the
     // loss hits both (the hosts are shuffled per transport, as oslo does).
@@ -78,9 +82,15 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
             .expect("a cluster node")
             .clone();
         if let Some(back) = stopped.take() {
-            assert_ne!(victim, back, "{phase}: the server went back to the node that was down");
+            assert_ne!(
+                victim, back,
+                "{phase}: the server went back to the node that was down"
+            );
         }
-        eprintln!("{phase}: stopping {} (server and client consume through it)", victim.name);
+        eprintln!(
+            "{phase}: stopping {} (server and client consume through it)",
+            victim.name
+        );
         let t = Instant::now();
         cluster.ctl(&victim, &["stop_app"]).expect("stop_app");
         let recovery = load.recovered_after(t, Duration::from_secs(30)).await;
@@ -98,7 +108,10 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
             .map(|(n, _)| *n)
             .collect();
         let lost = load.lost_casts(&received, Duration::from_secs(10)).await;
-        let lost_after: Vec<&u64> = lost.iter().filter(|n| confirmed_after.contains(n)).collect();
+        let lost_after: Vec<&u64> = lost
+            .iter()
+            .filter(|n| confirmed_after.contains(n))
+            .collect();
         eprintln!(
             "{}",
             f.report(
@@ -119,7 +132,10 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
         );
         assert_eq!(moved.len(), 1, "{phase}: server consumers {moved:?}");
         assert_ne!(moved[0], victim.name, "{phase}: the server did not move");
-        assert!(!confirmed_after.is_empty(), "{phase}: no cast confirmed after the loss");
+        assert!(
+            !confirmed_after.is_empty(),
+            "{phase}: no cast confirmed after the loss"
+        );
         assert!(lost.is_empty(), "{phase}: confirmed casts lost: {lost:?}");
         // The node comes back before the next phase.
         cluster.ctl(&victim, &["start_app"]).expect("start_app");
@@ -135,7 +151,9 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
         load.calls.lock().unwrap().len(),
         load.casts.lock().unwrap().len(),
         load.cast_errors.lock().unwrap().len(),
-        received.duplicates.load(std::sync::atomic::Ordering::SeqCst)
+        received
+            .duplicates
+            .load(std::sync::atomic::Ordering::SeqCst)
     );
     server.stop(true).await;
     server.wait().await;

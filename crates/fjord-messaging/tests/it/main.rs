@@ -3,6 +3,7 @@
 mod embedded_transport;
 mod example_rpc_server_signals;
 mod fault_node_loss;
+mod fault_silent_broker;
 mod hostile_input;
 mod interop_python;
 mod notifications;

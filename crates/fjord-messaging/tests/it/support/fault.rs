@@ -366,7 +366,13 @@ pub fn consumer_nodes(
         let mut out: Vec<String> = text
             .lines()
             .filter_map(|l| l.split_once('\t'))
-            .filter(|(q, _)| if prefix { q.starts_with(queue) } else { *q == queue })
+            .filter(|(q, _)| {
+                if prefix {
+                    q.starts_with(queue)
+                } else {
+                    *q == queue
+                }
+            })
             .filter_map(|(_, pid)| {
                 let inner = pid.trim().trim_start_matches('<');
                 let at = inner.find('@')?;
@@ -383,7 +389,11 @@ pub fn consumer_nodes(
 
 /// Deletes the queues of `topic` (`<topic>`, `<topic>.<server>`) from the
 /// cluster: quorum queues are durable and outlive the test.
-pub fn delete_queues(cluster: &fjord_test_support::cluster::RabbitCluster, topic: &str, server: &str) {
+pub fn delete_queues(
+    cluster: &fjord_test_support::cluster::RabbitCluster,
+    topic: &str,
+    server: &str,
+) {
     for q in [topic.to_string(), format!("{topic}.{server}")] {
         let _ = cluster.ctl(&cluster.nodes[0], &["delete_queue", &q]);
     }
