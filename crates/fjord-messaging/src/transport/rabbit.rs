@@ -474,31 +474,57 @@ impl RabbitDriver {
         })
     }
 
+    /// The publishing channel, connecting when there is none. Each round
+    /// over the hosts runs under the publisher lock (senders arriving
+    /// meanwhile use its connection rather than open their own); the
+    /// back-off between rounds does not, so a sender with fewer retries
+    /// (`retry: Some(0)`) fails after one round of its own instead of
+    /// waiting behind one that retries for ever while the broker is down.
     async fn publisher_channel(&self, retry: Option<u32>) -> Result<(Channel, u64)> {
-        let mut g = self.publisher.lock().await;
-        if let Some(p) = g.as_ref()
-            && p.channel.status().connected()
-            && p.conn.status().connected()
-        {
-            return Ok((p.channel.clone(), p.generation));
+        let mut attempt = 0u32;
+        loop {
+            if self.shared.closed.is_cancelled() {
+                return Err(super::closed("RabbitMQ transport"));
+            }
+            {
+                let mut g = self.publisher.lock().await;
+                if let Some(p) = g.as_ref()
+                    && p.channel.status().connected()
+                    && p.conn.status().connected()
+                {
+                    return Ok((p.channel.clone(), p.generation));
+                }
+                match self.shared.connect_once().await {
+                    Ok(conn) => {
+                        let channel = conn
+                            .create_channel()
+                            .await
+                            .map_err(|e| Error::broker("cannot open a channel", e))?;
+                        channel
+                            .confirm_select(ConfirmSelectOptions::default())
+                            .await
+                            .map_err(|e| Error::broker("confirm.select failed", e))?;
+                        let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+                        *g = Some(Publisher {
+                            conn,
+                            channel: channel.clone(),
+                            declared: HashSet::new(),
+                            generation,
+                        });
+                        return Ok((channel, generation));
+                    }
+                    Err(e) if retry.is_some_and(|r| attempt >= r) => return Err(e),
+                    Err(_) => {}
+                }
+            }
+            let delay = self.shared.opts.reconnect_delay(attempt);
+            tracing::info!(?delay, attempt, "reconnecting to RabbitMQ to publish");
+            tokio::select! {
+                _ = self.shared.closed.cancelled() => {}
+                _ = tokio::time::sleep(delay) => {}
+            }
+            attempt = attempt.saturating_add(1);
         }
-        let conn = self.shared.connect(retry).await?;
-        let channel = conn
-            .create_channel()
-            .await
-            .map_err(|e| Error::broker("cannot open a channel", e))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| Error::broker("confirm.select failed", e))?;
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
-        *g = Some(Publisher {
-            conn,
-            channel: channel.clone(),
-            declared: HashSet::new(),
-            generation,
-        });
-        Ok((channel, generation))
     }
 
     async fn drop_publisher(&self, generation: u64) {

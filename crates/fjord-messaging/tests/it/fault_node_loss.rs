@@ -96,7 +96,7 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
         let recovery = load.recovered_after(t, Duration::from_secs(30)).await;
         // Steady load after the recovery, counted too.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let f = load.figures(t, Instant::now());
+        let f = load.figures(t, t, Instant::now());
         let moved = server_node();
         eprintln!("{phase}: server moved to {moved:?}");
         let confirmed_after: Vec<u64> = load

@@ -57,7 +57,7 @@ async fn setup(url: &str, topic: &str) -> Setup {
 
 impl Setup {
     async fn finish(mut self, scenario: &str, t: Instant) -> fault::Figures {
-        let f = self.load.figures(t, Instant::now());
+        let f = self.load.figures(t, t, Instant::now());
         let confirmed = self.load.casts.lock().unwrap().len();
         let lost = self
             .load

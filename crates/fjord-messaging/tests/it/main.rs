@@ -2,6 +2,7 @@
 
 mod embedded_transport;
 mod example_rpc_server_signals;
+mod fault_broker_restart;
 mod fault_node_loss;
 mod fault_silent_broker;
 mod hostile_input;

@@ -188,8 +188,10 @@ impl Load {
         None
     }
 
-    /// The figures of the fault at `t` (up to `until`).
-    pub fn figures(&self, t: Instant, until: Instant) -> Figures {
+    /// The figures of the fault at `t` (up to `until`); the recovery is
+    /// counted from `back` (the fault's start, or when the broker came
+    /// back).
+    pub fn figures(&self, t: Instant, back: Instant, until: Instant) -> Figures {
         let calls = self.calls.lock().unwrap();
         let window: Vec<&CallRecord> = calls
             .iter()
@@ -198,7 +200,7 @@ impl Load {
         let in_flight: Vec<&&CallRecord> = window.iter().filter(|c| c.started < t).collect();
         let recovered = calls
             .iter()
-            .filter(|c| c.started >= t && c.ok)
+            .filter(|c| c.started >= back && c.ok)
             .map(|c| c.ended)
             .min();
         // The longest time without a call succeeding, from the last success
@@ -227,7 +229,7 @@ impl Load {
                 .map(|c| c.ended - c.started)
                 .max()
                 .unwrap_or_default(),
-            recovery: recovered.map(|r| r - t),
+            recovery: recovered.map(|r| r - back),
             outage: gap,
             failed_after_recovery: recovered.map_or(0, |r| {
                 window.iter().filter(|c| c.started > r && !c.ok).count()
@@ -271,7 +273,8 @@ pub struct Figures {
     pub in_flight_failed: usize,
     /// The longest call of the window.
     pub longest: Duration,
-    /// From the fault to the end of the first successful call started after it.
+    /// From the fault (or the broker's return) to the end of the first
+    /// successful call started after it.
     pub recovery: Option<Duration>,
     /// The longest time in which no call succeeded (the service's outage
     /// as a caller sees it).
@@ -401,3 +404,25 @@ pub fn delete_queues(
 
 /// One fault test on the cluster at a time (they stop its nodes).
 pub static CLUSTER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The queues starting with `prefix` that have a consumer (any node's view).
+pub fn consumer_queues(
+    cluster: &fjord_test_support::cluster::RabbitCluster,
+    prefix: &str,
+) -> Vec<String> {
+    for node in &cluster.nodes {
+        let Ok(text) = cluster.ctl(node, &["list_consumers", "-q", "queue_name"]) else {
+            continue;
+        };
+        let mut out: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|q| q.starts_with(prefix))
+            .map(str::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        return out;
+    }
+    Vec::new()
+}

@@ -1,0 +1,135 @@
+//! The broker restarts under call and cast load (`rabbitmqctl stop_app`,
+//! a few seconds down, `start_app`, on a node of the throwaway cluster that
+//! is the only host in the URL; never the machine's own node): calls end by
+//! their timeout while it is down, and at once with a connection error when
+//! they ask for no retry; the server consumes again by itself, the client's
+//! reply queue is declared again, calls succeed within [`RECOVERY_BOUND`]
+//! of the restart, and no confirmed cast is lost (durable queues). Prints a
+//! `FAULT` line (bench/results/faults.md).
+
+use crate::support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fjord_messaging::{Context, ErrorKind, RpcClient, RpcServer, Target};
+use fjord_service::Service;
+use serde_json::json;
+use support::fault::{self, Load, Received};
+use support::{args, unique};
+
+/// The longest a new call may take to succeed after `start_app` returned.
+const RECOVERY_BOUND: Duration = Duration::from_secs(15);
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+const DOWN: Duration = Duration::from_secs(5);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_resumes_after_a_broker_restart() {
+    let test = "rpc_resumes_after_a_broker_restart";
+    let _one_at_a_time = fault::CLUSTER.lock().await;
+    let Some(cluster) = fjord_test_support::skip::rabbit_cluster(test) else {
+        return;
+    };
+    let node = cluster.nodes.last().expect("a node").clone();
+    let mut opts = fault::options(&cluster.url_of(&[&node]), 10);
+    opts.rabbit.rabbit_quorum_queue = false;
+    opts.rabbit.amqp_durable_queues = true;
+    let topic = unique("fjt_restart");
+    let received = Arc::new(Received::default());
+    let ts = fault::transport(&opts);
+    let server = RpcServer::builder(&ts, Target::new(&topic).with_server("s1"))
+        .endpoint(fault::endpoint(received.clone()))
+        .build()
+        .unwrap();
+    server.start().await.unwrap();
+    let tc = fault::transport(&opts);
+    let client = RpcClient::new(&tc, Target::new(&topic));
+    let mut load = Load::start(&client, 2, CALL_TIMEOUT);
+    assert!(
+        load.recovered_after(Instant::now(), Duration::from_secs(10))
+            .await
+            .is_some()
+    );
+    let replies_before = fault::consumer_queues(&cluster, "reply_");
+    assert_eq!(replies_before.len(), 1, "{replies_before:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let t = Instant::now();
+    cluster.ctl(&node, &["stop_app"]).expect("stop_app");
+    let stopped = t.elapsed();
+    // While it is down: a call that asks for no retry fails at once.
+    let no_retry = client
+        .prepare()
+        .with_retry(Some(0))
+        .with_timeout(CALL_TIMEOUT);
+    let mut fast = Vec::new();
+    let down_until = Instant::now() + DOWN;
+    while Instant::now() < down_until {
+        let started = Instant::now();
+        let r = no_retry
+            .call(&Context::new(), "echo", args(json!({"value": "down"})))
+            .await;
+        fast.push((started.elapsed(), r.map_err(|e| e.kind())));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let t_start = Instant::now();
+    cluster.ctl(&node, &["start_app"]).expect("start_app");
+    let started_app = t_start.elapsed();
+    let recovery = load.recovered_after(t_start, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let f = load.figures(t, t_start, Instant::now());
+    let confirmed = load.casts.lock().unwrap().len();
+    let lost = load.lost_casts(&received, Duration::from_secs(10)).await;
+    load.stop().await;
+    let replies_after = fault::consumer_queues(&cluster, "reply_");
+    eprintln!(
+        "broker restart: stop_app took {stopped:?}, start_app {started_app:?}; no-retry calls while down: {:?}",
+        fast.iter()
+            .map(|(d, r)| format!("{:.0}ms {r:?}", d.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+    );
+    eprintln!(
+        "{}",
+        f.report(
+            &format!(
+                "fjord broker restart (down {:.1}s)",
+                (t_start - t).as_secs_f64()
+            ),
+            confirmed,
+            lost.len()
+        )
+    );
+    server.stop(true).await;
+    server.wait().await;
+    tc.close().await;
+    ts.close().await;
+    fault::delete_queues(&cluster, &topic, "s1");
+
+    assert!(!fast.is_empty());
+    for (took, r) in &fast {
+        assert_eq!(
+            *r,
+            Err(ErrorKind::Connection),
+            "a call while down: {fast:?}"
+        );
+        assert!(
+            *took < Duration::from_secs(1),
+            "a no-retry call took {took:?}"
+        );
+    }
+    let recovery = recovery.expect("no call succeeded after the restart");
+    assert!(
+        recovery <= RECOVERY_BOUND,
+        "first call after the restart succeeded after {recovery:?}"
+    );
+    assert_eq!(f.hung, 0, "{f:?}");
+    assert!(
+        f.longest <= CALL_TIMEOUT + Duration::from_millis(500),
+        "{f:?}"
+    );
+    assert_eq!(
+        replies_after, replies_before,
+        "the reply queue was not declared again"
+    );
+    assert!(lost.is_empty(), "confirmed casts lost: {lost:?}");
+}
