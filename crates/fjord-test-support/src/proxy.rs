@@ -116,12 +116,20 @@ impl Proxy {
 
     /// Where new connections go.
     pub fn upstream(&self) -> SocketAddr {
-        *self.inner.upstream.lock().unwrap_or_else(|p| p.into_inner())
+        *self
+            .inner
+            .upstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sends new connections to `upstream` (open ones stay where they are).
     pub fn set_upstream(&self, upstream: SocketAddr) {
-        *self.inner.upstream.lock().unwrap_or_else(|p| p.into_inner()) = upstream;
+        *self
+            .inner
+            .upstream
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = upstream;
     }
 
     /// Stops forwarding without closing: open connections stay open and
