@@ -61,6 +61,8 @@ impl std::fmt::Debug for Shared {
 
 struct Publisher {
     conn: Connection,
+    /// The index of its host in `Shared::hosts`.
+    host: usize,
     channel: Channel,
     declared: HashSet<String>,
     generation: u64,
@@ -275,8 +277,18 @@ impl Shared {
         Ok(tls)
     }
 
-    /// One connection attempt on every host, round-robin from the next one.
-    async fn connect_once(&self) -> Result<Connection> {
+    /// After a connection to host `i` failed: the next attempt starts with
+    /// the host after it (`kombu_failover_strategy = round-robin`), not
+    /// with whichever host the shared counter points at, which may be the
+    /// failed one again (a silent host then costs a whole connection
+    /// timeout).
+    fn move_past(&self, i: usize) {
+        self.next_host.store(i + 1, Ordering::Relaxed);
+    }
+
+    /// One connection attempt on every host, round-robin from the next one;
+    /// the connection and the index of its host.
+    async fn connect_once(&self) -> Result<(Connection, usize)> {
         let n = self.hosts.len().max(1);
         // The last failure is the error's source; earlier ones are named
         // in its text.
@@ -307,7 +319,7 @@ impl Shared {
             match attempt {
                 Ok(c) => {
                     tracing::debug!(host = %host.address(), "connected to RabbitMQ");
-                    return Ok(c);
+                    return Ok((c, i));
                 }
                 Err(e) => {
                     tracing::warn!(host = %host.address(), error = %e, "RabbitMQ connection failed");
@@ -332,7 +344,7 @@ impl Shared {
     }
 
     /// Connects, retrying with back-off: `retry` None forever, Some(n) n times.
-    async fn connect(&self, retry: Option<u32>) -> Result<Connection> {
+    async fn connect(&self, retry: Option<u32>) -> Result<(Connection, usize)> {
         let mut attempt = 0u32;
         loop {
             if self.closed.is_cancelled() {
@@ -495,7 +507,7 @@ impl RabbitDriver {
                     return Ok((p.channel.clone(), p.generation));
                 }
                 match self.shared.connect_once().await {
-                    Ok(conn) => {
+                    Ok((conn, host)) => {
                         let channel = conn
                             .create_channel()
                             .await
@@ -507,6 +519,7 @@ impl RabbitDriver {
                         let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
                         *g = Some(Publisher {
                             conn,
+                            host,
                             channel: channel.clone(),
                             declared: HashSet::new(),
                             generation,
@@ -527,11 +540,16 @@ impl RabbitDriver {
         }
     }
 
-    async fn drop_publisher(&self, generation: u64) {
+    /// Closes the publisher of `generation`; after a connection failure
+    /// (`failed`) the next connection starts with the next host.
+    async fn drop_publisher(&self, generation: u64, failed: bool) {
         let mut g = self.publisher.lock().await;
         if g.as_ref().is_some_and(|p| p.generation == generation)
             && let Some(p) = g.take()
         {
+            if failed {
+                self.shared.move_past(p.host);
+            }
             let _ = p.conn.close(320, ShortString::from("reconnecting")).await;
         }
     }
@@ -655,13 +673,13 @@ impl Driver for RabbitDriver {
                 Ok(()) => return Ok(()),
                 Err((SendError::Fatal(e), generation)) => {
                     if let Some(g) = generation {
-                        self.drop_publisher(g).await;
+                        self.drop_publisher(g, false).await;
                     }
                     return Err(e);
                 }
                 Err((e @ SendError::Retry { .. }, generation)) => {
                     if let Some(g) = generation {
-                        self.drop_publisher(g).await;
+                        self.drop_publisher(g, true).await;
                     }
                     let e = e.into_error(dest);
                     if message.retry.is_some_and(|r| attempt >= r) {
@@ -885,7 +903,7 @@ async fn supervise(
             _ = stop.cancelled() => break,
             c = s.connect(retry) => c,
         };
-        let conn = match conn {
+        let (conn, host) = match conn {
             Ok(c) => c,
             Err(e) => {
                 if let Some(r) = ready.take() {
@@ -904,7 +922,12 @@ async fn supervise(
             Ok(SessionEnd::Stopped) => break,
             Ok(SessionEnd::Lost(why)) => {
                 attempt = 0;
-                tracing::warn!(error = %why, "RabbitMQ listener lost its connection; reconnecting");
+                s.move_past(host);
+                tracing::warn!(
+                    error = %why,
+                    host = %s.hosts.get(host).map(|h| h.address()).unwrap_or_default(),
+                    "RabbitMQ listener lost its connection; reconnecting"
+                );
             }
             Err(e) => {
                 let _ = conn.close(320, ShortString::from("setup failed")).await;

@@ -133,3 +133,49 @@ async fn rpc_resumes_after_a_broker_restart() {
     );
     assert!(lost.is_empty(), "confirmed casts lost: {lost:?}");
 }
+
+/// The same restart with Python oslo.messaging (server and client from the
+/// venv, durable queues), measured for the fault table; asserted only to
+/// have run and produced figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_oslo_messaging_broker_restart_for_comparison() {
+    let test = "python_oslo_messaging_broker_restart_for_comparison";
+    let _one_at_a_time = fault::CLUSTER.lock().await;
+    let Some(cluster) = fjord_test_support::skip::rabbit_cluster(test) else {
+        return;
+    };
+    let Some(py) = support::venv_python(test) else {
+        return;
+    };
+    let node = cluster.nodes.last().expect("a node").clone();
+    let topic = unique("fjt_pyrestart");
+    let mut peer = fault::PyPeer::start(
+        &py,
+        &cluster.url_of(&[&node]),
+        &topic,
+        &["--queues", "durable", "--timeout", "3", "--callers", "2"],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    peer.fault().await;
+    let t = Instant::now();
+    cluster.ctl(&node, &["stop_app"]).expect("stop_app");
+    tokio::time::sleep(DOWN).await;
+    cluster.ctl(&node, &["start_app"]).expect("start_app");
+    let down = t.elapsed();
+    peer.back().await;
+    peer.recovered(RECOVERY_BOUND).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let f = peer.report().await;
+    let healed = cluster.restore(Duration::from_secs(60));
+    fault::delete_queues(&cluster, &topic, "pys1");
+    eprintln!(
+        "{}",
+        fault::py_report(
+            &format!("python broker restart (down {:.1}s)", down.as_secs_f64()),
+            &f
+        )
+    );
+    assert!(f["calls"].as_u64().is_some(), "{f}");
+    assert!(healed, "the cluster did not heal");
+}

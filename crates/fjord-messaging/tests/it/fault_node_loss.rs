@@ -172,8 +172,6 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
 /// for the fault table; asserted only to have run and produced figures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_oslo_messaging_node_loss_for_comparison() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
     let test = "python_oslo_messaging_node_loss_for_comparison";
     let _one_at_a_time = fault::CLUSTER.lock().await;
     let Some(cluster) = fjord_test_support::skip::rabbit_cluster(test) else {
@@ -183,37 +181,7 @@ async fn python_oslo_messaging_node_loss_for_comparison() {
         return;
     };
     let topic = unique("fjt_pyloss");
-    let script = format!(
-        "{}/tests/python/py_fault_peer.py",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let mut child = tokio::process::Command::new(&py)
-        .args([script.as_str(), &cluster.url(), &topic])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut expect = async |what: &str, within: Duration| {
-        tokio::time::timeout(within, async {
-            while let Ok(Some(l)) = lines.next_line().await {
-                if l.starts_with(what) {
-                    return Some(l);
-                }
-            }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-    };
-    assert!(
-        expect("ready", Duration::from_secs(60)).await.is_some(),
-        "the Python peer did not get ready"
-    );
+    let mut peer = fault::PyPeer::start(&py, &cluster.url(), &topic, &["--queues", "quorum"]).await;
     let types = cluster
         .ctl(&cluster.nodes[0], &["list_queues", "-q", "name", "type"])
         .unwrap_or_default();
@@ -233,39 +201,17 @@ async fn python_oslo_messaging_node_loss_for_comparison() {
         .expect("a node")
         .clone();
     eprintln!("python node loss: stopping {}", victim.name);
-    stdin.write_all(b"fault\n").await.unwrap();
-    assert!(expect("marked", Duration::from_secs(5)).await.is_some());
+    peer.fault().await;
     cluster.ctl(&victim, &["stop_app"]).expect("stop_app");
-    stdin.write_all(b"stopped\n").await.unwrap();
-    // As long as fjord's test gives itself, plus its steady 3 s.
-    tokio::time::sleep(RECOVERY_BOUND + Duration::from_secs(3)).await;
-    stdin.write_all(b"report\n").await.unwrap();
-    let report = expect("{", Duration::from_secs(60)).await;
-    let _ = child.kill().await;
+    peer.back().await;
+    // As long as fjord's test gives itself, then its steady 3 s.
+    peer.recovered(RECOVERY_BOUND).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let f = peer.report().await;
     cluster.ctl(&victim, &["start_app"]).expect("start_app");
     let healed = cluster.restore(Duration::from_secs(60));
     fault::delete_queues(&cluster, &topic, "pys1");
-    let report = report.expect("no figures from the Python peer");
-    let f: serde_json::Value = serde_json::from_str(&report).expect("JSON figures");
-    let secs = |k: &str| {
-        f[k].as_f64()
-            .map_or("never".to_string(), |s| format!("{s:.2}s"))
-    };
-    eprintln!(
-        "FAULT python node loss: calls {} failed {} (in flight {} failed {}) hung {} longest {}; \
-         no call succeeded for {}; recovered in {}; casts confirmed {} lost {}; errors {}",
-        f["calls"],
-        f["failed"],
-        f["in_flight"],
-        f["in_flight_failed"],
-        f["hung"],
-        secs("longest"),
-        secs("outage"),
-        secs("recovery"),
-        f["casts_confirmed_after"],
-        f["casts_lost_after"],
-        f["errors"]
-    );
-    assert!(f["calls"].as_u64().is_some(), "{report}");
+    eprintln!("{}", fault::py_report("python node loss", &f));
+    assert!(f["calls"].as_u64().is_some(), "{f}");
     assert!(healed, "the cluster did not heal");
 }

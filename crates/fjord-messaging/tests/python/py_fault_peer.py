@@ -1,16 +1,22 @@
 """Python oslo.messaging under a fault, for comparison with fjord
-(tests/it/fault_node_loss.rs): an RPCServer and an RPCClient in one process
-on URL (rabbit_quorum_queue on, oslo's defaults otherwise), four threads
-calling `echo` (timeout 5 s) and one casting numbered `note`s every 20 ms.
+(tests/it/fault_*.rs): an RPCServer and an RPCClient in one process on URL
+(oslo's defaults but for the options below), CALLERS threads calling `echo`
+(timeout --timeout s) and one casting numbered `note`s every 20 ms.
 
-Usage: py_fault_peer.py URL TOPIC
+Usage: py_fault_peer.py URL TOPIC [--queues quorum|durable|plain]
+                       [--heartbeat SECONDS] [--timeout SECONDS] [--callers N]
+  --queues     quorum: rabbit_quorum_queue; durable: amqp_durable_queues;
+               plain: neither (default quorum)
+  --heartbeat  heartbeat_timeout_threshold (default 10)
 Prints "ready" once a call succeeded. Then reads commands on stdin:
   fault   marks the fault's start (the test stops a node right after);
           prints "marked"
-  stopped marks the end of the stop command (recovery counts from it)
+  stopped marks the end of the stop command (recovery counts from it);
+          prints "recovered" once a call started after it succeeded
   report  stops the load, waits up to 10 s for the casts, prints one line
           of JSON with the figures of the fault, and exits
 """
+import argparse
 import json
 import sys
 import threading
@@ -19,7 +25,6 @@ import time
 from oslo_config import cfg
 import oslo_messaging as om
 
-CALL_TIMEOUT = 5
 HANG_MARGIN = 5
 
 
@@ -37,17 +42,27 @@ class Endpoint(object):
 
 
 def main():
-    url, topic = sys.argv[1:3]
+    p = argparse.ArgumentParser()
+    p.add_argument("url")
+    p.add_argument("topic")
+    p.add_argument("--queues", default="quorum", choices=["quorum", "durable", "plain"])
+    p.add_argument("--heartbeat", type=int, default=10)
+    p.add_argument("--timeout", type=float, default=5)
+    p.add_argument("--callers", type=int, default=4)
+    a = p.parse_args()
+    url, topic, call_timeout = a.url, a.topic, a.timeout
     conf = cfg.CONF
     conf([], project="fjord-fault")
     transport = om.get_rpc_transport(conf, url=url)
-    conf.set_override("rabbit_quorum_queue", True, group="oslo_messaging_rabbit")
-    conf.set_override("heartbeat_timeout_threshold", 10, group="oslo_messaging_rabbit")
+    group = "oslo_messaging_rabbit"
+    conf.set_override("rabbit_quorum_queue", a.queues == "quorum", group=group)
+    conf.set_override("amqp_durable_queues", a.queues == "durable", group=group)
+    conf.set_override("heartbeat_timeout_threshold", a.heartbeat, group=group)
     endpoint = Endpoint()
     srv = om.get_rpc_server(transport, om.Target(topic=topic, server="pys1"),
                             [endpoint], executor="threading")
     srv.start()
-    client = om.get_rpc_client(transport, om.Target(topic=topic), timeout=CALL_TIMEOUT)
+    client = om.get_rpc_client(transport, om.Target(topic=topic), timeout=call_timeout)
 
     calls = []  # (started, ended, ok, error)
     busy = {}  # thread -> start of the call in progress
@@ -84,7 +99,7 @@ def main():
                 pass
             time.sleep(0.02)
 
-    threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(4)]
+    threads = [threading.Thread(target=caller, args=(i,), daemon=True) for i in range(a.callers)]
     threads.append(threading.Thread(target=caster, daemon=True))
     for t in threads:
         t.start()
@@ -92,6 +107,16 @@ def main():
     while time.monotonic() < deadline and not any(c[2] for c in calls):
         time.sleep(0.05)
     print("ready", flush=True)
+
+    def watch_recovery(since):
+        # Prints "recovered" once a call started after `since` succeeded.
+        while not stop.is_set():
+            with lock:
+                done = any(c[2] and c[0] >= since for c in calls)
+            if done:
+                print("recovered", flush=True)
+                return
+            time.sleep(0.05)
 
     t_fault = t_back = None
     for line in sys.stdin:
@@ -101,14 +126,15 @@ def main():
             print("marked", flush=True)
         elif cmd == "stopped":
             t_back = time.monotonic()
+            threading.Thread(target=watch_recovery, args=(t_back,), daemon=True).start()
         elif cmd == "report":
             break
     until = time.monotonic()
     stop.set()
     for t in threads:
-        t.join(CALL_TIMEOUT + HANG_MARGIN)
+        t.join(call_timeout + HANG_MARGIN)
     now = time.monotonic()
-    hung = sum(1 for s in busy.values() if now - s > CALL_TIMEOUT + HANG_MARGIN)
+    hung = sum(1 for s in busy.values() if now - s > call_timeout + HANG_MARGIN)
     with lock:
         window = [c for c in calls if c[1] >= t_fault and c[0] < until]
         oks = sorted(c[1] for c in calls if c[2])

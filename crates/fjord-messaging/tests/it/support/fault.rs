@@ -426,3 +426,122 @@ pub fn consumer_queues(
     }
     Vec::new()
 }
+
+/// The Python oslo.messaging peer of the fault tests
+/// (`tests/python/py_fault_peer.py`): a server and a loaded client in one
+/// process, driven over stdin.
+pub struct PyPeer {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl PyPeer {
+    /// Starts the peer on `url` with `extra` arguments (`--queues`,
+    /// `--heartbeat`, `--timeout`, `--callers`) and waits (60 s) until a
+    /// call succeeded.
+    pub async fn start(py: &std::path::Path, url: &str, topic: &str, extra: &[&str]) -> PyPeer {
+        use tokio::io::AsyncBufReadExt;
+        let script = format!(
+            "{}/tests/python/py_fault_peer.py",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut child = tokio::process::Command::new(py)
+            .arg(&script)
+            .args([url, topic])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the Python peer starts");
+        let stdin = child.stdin.take().expect("stdin");
+        let lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut p = PyPeer {
+            child,
+            stdin,
+            lines,
+        };
+        assert!(
+            p.expect("ready", Duration::from_secs(60)).await.is_some(),
+            "the Python peer did not get ready"
+        );
+        p
+    }
+
+    async fn expect(&mut self, what: &str, within: Duration) -> Option<String> {
+        tokio::time::timeout(within, async {
+            while let Ok(Some(l)) = self.lines.next_line().await {
+                if l.starts_with(what) {
+                    return Some(l);
+                }
+            }
+            None
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    async fn send(&mut self, cmd: &str) {
+        use tokio::io::AsyncWriteExt;
+        self.stdin
+            .write_all(format!("{cmd}\n").as_bytes())
+            .await
+            .expect("the Python peer reads its stdin");
+    }
+
+    /// Marks the fault's start (before the fault is made).
+    pub async fn fault(&mut self) {
+        self.send("fault").await;
+        assert!(
+            self.expect("marked", Duration::from_secs(10))
+                .await
+                .is_some()
+        );
+    }
+
+    /// Marks the moment recovery counts from.
+    pub async fn back(&mut self) {
+        self.send("stopped").await;
+    }
+
+    /// Waits up to `within` until a call started after [`PyPeer::back`]
+    /// succeeded; whether one did.
+    pub async fn recovered(&mut self, within: Duration) -> bool {
+        self.expect("recovered", within).await.is_some()
+    }
+
+    /// Stops the load and returns the peer's figures; the peer exits.
+    pub async fn report(mut self) -> Value {
+        self.send("report").await;
+        let line = self.expect("{", Duration::from_secs(60)).await;
+        let _ = self.child.kill().await;
+        let line = line.expect("no figures from the Python peer");
+        serde_json::from_str(&line).expect("JSON figures")
+    }
+}
+
+/// The `FAULT` line of the Python peer's figures.
+pub fn py_report(scenario: &str, f: &Value) -> String {
+    let secs = |k: &str| {
+        f[k].as_f64()
+            .map_or("never".to_string(), |s| format!("{s:.2}s"))
+    };
+    format!(
+        "FAULT {scenario}: calls {} failed {} (in flight {} failed {}) hung {} longest {}; \
+         no call succeeded for {}; recovered in {}; casts confirmed {} lost {}; errors {}",
+        f["calls"],
+        f["failed"],
+        f["in_flight"],
+        f["in_flight_failed"],
+        f["hung"],
+        secs("longest"),
+        secs("outage"),
+        secs("recovery"),
+        f["casts_confirmed_after"],
+        f["casts_lost_after"],
+        f["errors"]
+    )
+}
