@@ -513,6 +513,11 @@ impl PyPeer {
         self.expect("recovered", within).await.is_some()
     }
 
+    /// Ends the peer without figures.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     /// Stops the load and returns the peer's figures; the peer exits.
     pub async fn report(mut self) -> Value {
         self.send("report").await;
