@@ -27,6 +27,7 @@ const DOWN: Duration = Duration::from_secs(5);
 async fn rpc_resumes_after_a_broker_restart() {
     let test = "rpc_resumes_after_a_broker_restart";
     let _one_at_a_time = fault::CLUSTER.lock().await;
+    fault::capture_logs();
     let Some(cluster) = fjord_test_support::skip::rabbit_cluster(test) else {
         return;
     };
@@ -80,7 +81,7 @@ async fn rpc_resumes_after_a_broker_restart() {
     let f = load.figures(t, t_start, Instant::now());
     let confirmed = load.casts.lock().unwrap().len();
     let lost = load.lost_casts(&received, Duration::from_secs(10)).await;
-    load.stop().await;
+    fault::bounded("stopping the load", Duration::from_secs(60), load.stop()).await;
     let replies_after = fault::consumer_queues(&cluster, "reply_");
     eprintln!(
         "broker restart: stop_app took {stopped:?}, start_app {started_app:?}; no-retry calls while down: {:?}",
@@ -99,10 +100,7 @@ async fn rpc_resumes_after_a_broker_restart() {
             lost.len()
         )
     );
-    server.stop(true).await;
-    server.wait().await;
-    tc.close().await;
-    ts.close().await;
+    fault::teardown(&server, &[&tc, &ts]).await;
     fault::delete_queues(&cluster, &topic, "s1");
 
     assert!(!fast.is_empty());
@@ -141,6 +139,7 @@ async fn rpc_resumes_after_a_broker_restart() {
 async fn python_oslo_messaging_broker_restart_for_comparison() {
     let test = "python_oslo_messaging_broker_restart_for_comparison";
     let _one_at_a_time = fault::CLUSTER.lock().await;
+    fault::capture_logs();
     let Some(cluster) = fjord_test_support::skip::rabbit_cluster(test) else {
         return;
     };

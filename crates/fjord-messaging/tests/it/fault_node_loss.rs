@@ -27,6 +27,7 @@ const CALLERS: usize = 4;
 async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
     let test = "rpc_survives_losing_a_cluster_node_with_quorum_queues";
     let _one_at_a_time = fault::CLUSTER.lock().await;
+    fault::capture_logs();
     let Some(cluster) = fjord_test_support::skip::rabbit_cluster(test) else {
         return;
     };
@@ -150,7 +151,7 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
         );
         stopped = Some(victim);
     }
-    load.stop().await;
+    fault::bounded("stopping the load", Duration::from_secs(60), load.stop()).await;
     eprintln!(
         "node loss: {} calls, {} casts confirmed, {} cast errors, {} duplicate notes",
         load.calls.lock().unwrap().len(),
@@ -160,10 +161,7 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
             .duplicates
             .load(std::sync::atomic::Ordering::SeqCst)
     );
-    server.stop(true).await;
-    server.wait().await;
-    tc.close().await;
-    ts.close().await;
+    fault::teardown(&server, &[&tc, &ts]).await;
     fault::delete_queues(&cluster, &topic, "s1");
 }
 
@@ -174,6 +172,7 @@ async fn rpc_survives_losing_a_cluster_node_with_quorum_queues() {
 async fn python_oslo_messaging_node_loss_for_comparison() {
     let test = "python_oslo_messaging_node_loss_for_comparison";
     let _one_at_a_time = fault::CLUSTER.lock().await;
+    fault::capture_logs();
     let Some(cluster) = fjord_test_support::skip::rabbit_cluster(test) else {
         return;
     };

@@ -34,6 +34,7 @@ struct Setup {
 
 /// A server and a loaded client on `url` (quorum queues off: one node).
 async fn setup(url: &str, topic: &str) -> Setup {
+    fault::capture_logs();
     let mut opts = fault::options(url, THRESHOLD);
     opts.rabbit.rabbit_quorum_queue = false;
     let received = Arc::new(Received::default());
@@ -63,12 +64,14 @@ impl Setup {
             .load
             .lost_casts(&self.received, Duration::from_secs(10))
             .await;
-        self.load.stop().await;
+        fault::bounded(
+            "stopping the load",
+            Duration::from_secs(60),
+            self.load.stop(),
+        )
+        .await;
         eprintln!("{}", f.report(scenario, confirmed, lost.len()));
-        self.server.stop(true).await;
-        self.server.wait().await;
-        self.tc.close().await;
-        self.ts.close().await;
+        fault::teardown(&self.server, &[&self.tc, &self.ts]).await;
         assert!(
             lost.is_empty(),
             "{scenario}: confirmed casts lost: {lost:?}"

@@ -550,3 +550,53 @@ pub fn py_report(scenario: &str, f: &Value) -> String {
         f["errors"]
     )
 }
+
+/// Awaits `fut` for up to `within`; past it, fails the test naming `what`
+/// with the last warnings and errors of the log ([`capture_logs`] must
+/// have been called at the test's start): a fault test never hangs.
+pub async fn bounded<T>(
+    what: &str,
+    within: Duration,
+    fut: impl std::future::Future<Output = T>,
+) -> T {
+    match tokio::time::timeout(within, fut).await {
+        Ok(v) => v,
+        Err(_) => {
+            let text = fjord_test_support::Logs::global().text();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains(" INFO "))
+                .collect();
+            let tail = &lines[lines.len().saturating_sub(60)..];
+            panic!(
+                "{what} did not end within {within:?}; last log lines:\n{}",
+                tail.join("\n")
+            );
+        }
+    }
+}
+
+/// Starts capturing this process's log lines (for [`bounded`]'s report).
+pub fn capture_logs() {
+    let _ = fjord_test_support::Logs::global();
+}
+
+/// Stops a server and closes transports, each step bounded (30 s).
+pub async fn teardown(server: &fjord_messaging::RpcServer, transports: &[&Transport]) {
+    use fjord_service::Service;
+    bounded(
+        "stopping the RPC server",
+        Duration::from_secs(30),
+        server.stop(true),
+    )
+    .await;
+    bounded(
+        "waiting for the RPC server",
+        Duration::from_secs(30),
+        server.wait(),
+    )
+    .await;
+    for t in transports {
+        bounded("closing a transport", Duration::from_secs(30), t.close()).await;
+    }
+}
