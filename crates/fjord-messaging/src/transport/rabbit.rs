@@ -791,14 +791,13 @@ enum SessionEnd {
     Lost(String),
 }
 
-async fn session(
+/// Opens the listener's channel, declares its queues and bindings and
+/// starts its consumers.
+async fn setup(
     s: &Shared,
     conn: &Connection,
     queues: &[QueueSpec],
-    tx: &mpsc::Sender<IncomingMessage>,
-    stop: &CancellationToken,
-    ready: &mut Option<oneshot::Sender<Result<()>>>,
-) -> Result<SessionEnd> {
+) -> Result<(Channel, Vec<lapin::Consumer>)> {
     let ch = conn
         .create_channel()
         .await
@@ -835,6 +834,33 @@ async fn session(
             .map_err(|e| Error::broker(format!("basic.consume on {}", q.name), e))?;
         streams.push(c);
     }
+    Ok((ch, streams))
+}
+
+async fn session(
+    s: &Shared,
+    conn: &Connection,
+    queues: &[QueueSpec],
+    tx: &mpsc::Sender<IncomingMessage>,
+    stop: &CancellationToken,
+    ready: &mut Option<oneshot::Sender<Result<()>>>,
+) -> Result<SessionEnd> {
+    // A broker that accepted the connection but does not answer (a node
+    // still starting, or hung) must not hold the listener: the setup is
+    // bounded as a connection attempt is, then retried.
+    let limit = s.connect_timeout();
+    let (ch, streams) = tokio::time::timeout(limit, setup(s, conn, queues))
+        .await
+        .map_err(|_| {
+            Error::connection(format!(
+                "no answer from RabbitMQ within {limit:?} while declaring and consuming {}",
+                queues
+                    .iter()
+                    .map(|q| q.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })??;
     if let Some(r) = ready.take() {
         let _ = r.send(Ok(()));
     }

@@ -8,6 +8,7 @@ Usage: py_fault_peer.py URL TOPIC [--queues quorum|durable|plain]
   --queues     quorum: rabbit_quorum_queue; durable: amqp_durable_queues;
                plain: neither (default quorum)
   --heartbeat  heartbeat_timeout_threshold (default 10)
+  --interval-max  rabbit_interval_max (default 30, oslo's)
 Prints "ready" once a call succeeded. Then reads commands on stdin:
   fault   marks the fault's start (the test stops a node right after);
           prints "marked"
@@ -49,6 +50,7 @@ def main():
     p.add_argument("--heartbeat", type=int, default=10)
     p.add_argument("--timeout", type=float, default=5)
     p.add_argument("--callers", type=int, default=4)
+    p.add_argument("--interval-max", type=int, default=30)
     a = p.parse_args()
     url, topic, call_timeout = a.url, a.topic, a.timeout
     conf = cfg.CONF
@@ -58,6 +60,7 @@ def main():
     conf.set_override("rabbit_quorum_queue", a.queues == "quorum", group=group)
     conf.set_override("amqp_durable_queues", a.queues == "durable", group=group)
     conf.set_override("heartbeat_timeout_threshold", a.heartbeat, group=group)
+    conf.set_override("rabbit_interval_max", a.interval_max, group=group)
     endpoint = Endpoint()
     srv = om.get_rpc_server(transport, om.Target(topic=topic, server="pys1"),
                             [endpoint], executor="threading")

@@ -561,19 +561,30 @@ pub async fn bounded<T>(
 ) -> T {
     match tokio::time::timeout(within, fut).await {
         Ok(v) => v,
-        Err(_) => {
-            let text = fjord_test_support::Logs::global().text();
-            let lines: Vec<&str> = text
-                .lines()
-                .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains(" INFO "))
-                .collect();
-            let tail = &lines[lines.len().saturating_sub(60)..];
-            panic!(
-                "{what} did not end within {within:?}; last log lines:\n{}",
-                tail.join("\n")
-            );
-        }
+        Err(_) => panic!(
+            "{what} did not end within {within:?}; last log lines:\n{}",
+            log_tail(60)
+        ),
     }
+}
+
+/// The last `n` INFO, WARN and ERROR lines of the log ([`capture_logs`]),
+/// and where the whole log (DEBUG too) was written.
+pub fn log_tail(n: usize) -> String {
+    let text = fjord_test_support::Logs::global().text();
+    let path = std::env::temp_dir().join(format!("fjord-fault-{}.log", std::process::id()));
+    let saved = match std::fs::write(&path, &text) {
+        Ok(()) => format!("(the whole log: {})", path.display()),
+        Err(e) => format!("(cannot write the whole log to {}: {e})", path.display()),
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains(" INFO "))
+        .collect();
+    format!(
+        "{}\n{saved}",
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    )
 }
 
 /// Starts capturing this process's log lines (for [`bounded`]'s report).
