@@ -32,14 +32,13 @@ impl ThrowawayPg {
     /// `initdb` + `pg_ctl start` as the postgres user, or `None` after the
     /// skip (no PostgreSQL binaries, not root).
     fn start(test: &str) -> Option<ThrowawayPg> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|d| {
-                d.flatten()
-                    .map(|e| e.path().join("bin"))
-                    .find(|b| b.join("initdb").is_file())
-            });
-        let runuser = Path::new("/usr/sbin/runuser").is_file() || Path::new("/sbin/runuser").is_file();
+        let bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
+            d.flatten()
+                .map(|e| e.path().join("bin"))
+                .find(|b| b.join("initdb").is_file())
+        });
+        let runuser =
+            Path::new("/usr/sbin/runuser").is_file() || Path::new("/sbin/runuser").is_file();
         // Effective uid 0 (the `Uid:` line of /proc/self/status: real, effective, ...).
         let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
             s.lines()
@@ -69,7 +68,15 @@ impl ThrowawayPg {
         assert!(chown.success());
         pg.run(
             "initdb",
-            &["-D", &pg.data(), "-A", "trust", "-U", "postgres", "--no-sync"],
+            &[
+                "-D",
+                &pg.data(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
         );
         pg.ctl(&["start", "-w", "-t", "60"]);
         Some(pg)
@@ -198,7 +205,10 @@ async fn heartbeats_survive_postgresql_restarts() {
     let tg = TaskGroup::default();
     hb.start(&tg);
     assert!(
-        wait_until_future(Duration::from_secs(15), || async { hb.state().reports >= 2 }).await,
+        wait_until_future(Duration::from_secs(15), || async {
+            hb.state().reports >= 2
+        })
+        .await,
         "{:?}",
         hb.state()
     );
@@ -234,9 +244,15 @@ async fn heartbeats_survive_postgresql_restarts() {
         tg.len() == 1
     );
     assert!(resumed, "reports did not resume: {st:?}");
-    assert!(st.failures > failures, "the restart was not noticed: {st:?}");
+    assert!(
+        st.failures > failures,
+        "the restart was not noticed: {st:?}"
+    );
     assert!(outage < SERVICE_DOWN_TIME, "the restart took {outage:?}");
-    assert_eq!(down, down_before, "a restart of {outage:?} showed the service down");
+    assert_eq!(
+        down, down_before,
+        "a restart of {outage:?} showed the service down"
+    );
     assert_eq!(tg.len(), 1, "the heartbeat task ended");
     assert_eq!(st.record_id, Some(id), "a new record after the restart");
 
