@@ -1,4 +1,4 @@
-//! A loopback TCP proxy for fault tests: it forwards 127.0.0.1:<port> to an
+//! A loopback TCP proxy for fault tests: it forwards `127.0.0.1:<port>` to an
 //! upstream address and can stop forwarding without closing anything (a
 //! silent peer: the connections stay open, no byte passes either way, as
 //! when a broker hangs or a network drops packets), resume, switch its
