@@ -2,6 +2,9 @@
 
 mod embedded_transport;
 mod example_rpc_server_signals;
+mod fault_broker_restart;
+mod fault_node_loss;
+mod fault_silent_broker;
 mod hostile_input;
 mod interop_context;
 mod interop_objects;
