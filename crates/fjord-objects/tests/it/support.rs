@@ -28,6 +28,13 @@ pub fn new_registries() -> Vec<Registry> {
 
 /// A Python-tagged value (fixture README) as a FieldValue.
 pub fn from_tagged(v: &Value, regs: &[Registry]) -> FieldValue {
+    from_tagged_in_order(v, None, regs)
+}
+
+/// [`from_tagged`], with dict keys in the order of `order` (the same
+/// value parsed keeping key order) when given, as Python held them.
+pub fn from_tagged_in_order(v: &Value, order: Option<&Ordered>, regs: &[Registry]) -> FieldValue {
+    let child = |k: &str| order.and_then(|o| o.get(k));
     match v {
         Value::Object(m) => {
             if let Some(Value::String(iso)) = m.get("__datetime__") {
@@ -50,20 +57,34 @@ pub fn from_tagged(v: &Value, regs: &[Registry]) -> FieldValue {
                 return FieldValue::Tuple(a.iter().map(|x| from_tagged(x, regs)).collect());
             }
             if let Some(Value::String(name)) = m.get("__object__") {
-                return FieldValue::Object(object_from_tagged(v, name, regs));
+                return FieldValue::Object(object_from_tagged(v, order, name, regs));
             }
+            let keys: Vec<&String> = match order {
+                Some(Ordered::Obj(kv)) => kv.iter().map(|(k, _)| k).collect(),
+                _ => m.keys().collect(),
+            };
             FieldValue::Dict(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), from_tagged(v, regs)))
+                keys.into_iter()
+                    .map(|k| (k.clone(), from_tagged_in_order(&m[k], child(k), regs)))
                     .collect(),
             )
         }
-        Value::Array(a) => FieldValue::List(a.iter().map(|x| from_tagged(x, regs)).collect()),
+        Value::Array(a) => FieldValue::List(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| from_tagged_in_order(x, order.and_then(|o| o.at(i)), regs))
+                .collect(),
+        ),
         other => FieldValue::from_json(other),
     }
 }
 
-fn object_from_tagged(v: &Value, name: &str, regs: &[Registry]) -> Box<dyn Object> {
+fn object_from_tagged(
+    v: &Value,
+    order: Option<&Ordered>,
+    name: &str,
+    regs: &[Registry],
+) -> Box<dyn Object> {
     let ns = v["__namespace__"].as_str().expect("namespace");
     let version = v["__version__"].as_str().expect("version");
     let reg = regs
@@ -77,7 +98,9 @@ fn object_from_tagged(v: &Value, name: &str, regs: &[Registry]) -> Box<dyn Objec
     }
     if let Some(Value::Object(fields)) = v.get("fields") {
         for (k, fv) in fields {
-            obj.obj_set(k, from_tagged(fv, regs)).expect("fixture field sets");
+            let o = order.and_then(|o| o.get("fields")).and_then(|f| f.get(k));
+            obj.obj_set(k, from_tagged_in_order(fv, o, regs))
+                .expect("fixture field sets");
         }
     }
     obj.obj_reset_changes(None, false);
