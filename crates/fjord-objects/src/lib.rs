@@ -11,6 +11,8 @@
 //!   backports), [`VersionedObject::obj_from_primitive`], change tracking.
 //! * [`Registry`]: classes by name and version, `obj_from_primitive` of
 //!   any registered class.
+//! * [`fingerprint::ObjectVersionChecker`]: the version fingerprints to
+//!   pin in tests, identical to Python's.
 //!
 //! # Examples
 //!
@@ -54,6 +56,7 @@
 mod datetime;
 mod error;
 pub mod field;
+pub mod fingerprint;
 pub mod object;
 mod registry;
 mod version;

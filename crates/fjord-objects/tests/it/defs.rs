@@ -192,7 +192,7 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Instance", version = "2.8", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=None", save = "self, expected_vm_state=None, expected_task_state=None"))]
+    #[object(name = "Instance", version = "2.8", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=False", save = "self, expected_vm_state=None, expected_task_state=None"))]
     pub struct Instance {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -260,7 +260,7 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "InstanceList", version = "2.6", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=None"))]
+    #[object(name = "InstanceList", version = "2.6", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=False"))]
     pub struct InstanceList {
         #[field(List(Object(Instance)))]
         pub objects: Slot<Vec<Instance>>,
@@ -268,7 +268,7 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "KeyPair", version = "1.4", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_name = "cls, context, user_id, name, localonly=None"))]
+    #[object(name = "KeyPair", version = "1.4", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_name = "cls, context, user_id, name, localonly=False"))]
     pub struct KeyPair {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -412,7 +412,7 @@ pub mod old {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Instance", version = "2.6", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=None", save = "self, expected_vm_state=None, expected_task_state=None"))]
+    #[object(name = "Instance", version = "2.6", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=False", save = "self, expected_vm_state=None, expected_task_state=None"))]
     pub struct Instance {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -478,7 +478,7 @@ pub mod old {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "InstanceList", version = "2.5", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=None"))]
+    #[object(name = "InstanceList", version = "2.5", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=False"))]
     pub struct InstanceList {
         #[field(List(Object(Instance)))]
         pub objects: Slot<Vec<Instance>>,

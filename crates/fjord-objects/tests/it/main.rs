@@ -6,5 +6,6 @@
 mod backports;
 mod defs;
 mod field_types;
+mod fingerprints;
 mod objects;
 mod support;
