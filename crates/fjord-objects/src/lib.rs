@@ -59,6 +59,7 @@ pub mod field;
 pub mod fingerprint;
 pub mod object;
 mod registry;
+pub mod serializer;
 mod version;
 
 pub use datetime::DateTime;
@@ -70,6 +71,7 @@ pub use object::{
     obj_tree_get_versions,
 };
 pub use registry::Registry;
+pub use serializer::{Indirection, ObjectSerializer};
 pub use version::Version;
 
 /// What the derive's generated code uses; not a stable API.

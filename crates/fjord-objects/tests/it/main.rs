@@ -8,4 +8,5 @@ mod defs;
 mod field_types;
 mod fingerprints;
 mod objects;
+mod serializer_entities;
 mod support;
