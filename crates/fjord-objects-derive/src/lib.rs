@@ -117,10 +117,7 @@ fn field_type(e: &Expr) -> syn::Result<TokenStream2> {
                 "IPV4Network" => quote!(#k::IpV4Network),
                 "IPV6Network" => quote!(#k::IpV6Network),
                 other => {
-                    return Err(Error::new(
-                        e.span(),
-                        format!("unknown field type {other}"),
-                    ));
+                    return Err(Error::new(e.span(), format!("unknown field type {other}")));
                 }
             };
             Ok(v)
@@ -298,7 +295,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         return Err(Error::new(input.span(), "VersionedObject needs a struct"));
     };
     let Fields::Named(named) = &data.fields else {
-        return Err(Error::new(input.span(), "VersionedObject needs named fields"));
+        return Err(Error::new(
+            input.span(),
+            "VersionedObject needs named fields",
+        ));
     };
     let mut decls = Vec::new();
     let mut meta: Option<syn::Ident> = None;
@@ -306,7 +306,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let Some(fid) = f.ident.clone() else { continue };
         let Some(attr) = f.attrs.iter().find(|a| a.path().is_ident("field")) else {
             if let syn::Type::Path(p) = &f.ty
-                && p.path.segments.last().is_some_and(|s| s.ident == "ObjectMeta")
+                && p.path
+                    .segments
+                    .last()
+                    .is_some_and(|s| s.ident == "ObjectMeta")
             {
                 meta = Some(fid);
                 continue;
@@ -350,44 +353,48 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
         decls.push(d);
     }
-    let meta = meta.ok_or_else(|| Error::new(input.span(), "the struct needs an ObjectMeta field"))?;
+    let meta =
+        meta.ok_or_else(|| Error::new(input.span(), "the struct needs an ObjectMeta field"))?;
 
     let name_lit = name.clone();
-    let spec_exprs: Vec<TokenStream2> = decls.iter().map(|d| {
-        let name = &d.name;
-        let ty = &d.ty;
-        let nullable = d.nullable;
-        let read_only = d.read_only;
-        let since = match &d.since {
-            Some(s) => quote!(::std::option::Option::Some(#s)),
-            None => quote!(::std::option::Option::None),
-        };
-        let default = match &d.default {
-            Some(e) => quote! {{
-                let ty: ::fjord_objects::FieldType = #ty;
-                let json = ::fjord_objects::__private::serde_json::json!(#e);
-                match ty.from_primitive(#name, &json) {
-                    ::std::result::Result::Ok(v) => ::std::option::Option::Some(v),
-                    ::std::result::Result::Err(e) => {
-                        panic!("invalid default for field {} of {}: {}", #name, #name_lit, e)
+    let spec_exprs: Vec<TokenStream2> = decls
+        .iter()
+        .map(|d| {
+            let name = &d.name;
+            let ty = &d.ty;
+            let nullable = d.nullable;
+            let read_only = d.read_only;
+            let since = match &d.since {
+                Some(s) => quote!(::std::option::Option::Some(#s)),
+                None => quote!(::std::option::Option::None),
+            };
+            let default = match &d.default {
+                Some(e) => quote! {{
+                    let ty: ::fjord_objects::FieldType = #ty;
+                    let json = ::fjord_objects::__private::serde_json::json!(#e);
+                    match ty.from_primitive(#name, &json) {
+                        ::std::result::Result::Ok(v) => ::std::option::Option::Some(v),
+                        ::std::result::Result::Err(e) => {
+                            panic!("invalid default for field {} of {}: {}", #name, #name_lit, e)
+                        }
                     }
+                }},
+                None => quote!(::std::option::Option::None),
+            };
+            quote! {
+                ::fjord_objects::object::FieldSpec {
+                    name: #name,
+                    field: ::fjord_objects::Field {
+                        ty: #ty,
+                        nullable: #nullable,
+                        default: #default,
+                        read_only: #read_only,
+                    },
+                    since: #since,
                 }
-            }},
-            None => quote!(::std::option::Option::None),
-        };
-        quote! {
-            ::fjord_objects::object::FieldSpec {
-                name: #name,
-                field: ::fjord_objects::Field {
-                    ty: #ty,
-                    nullable: #nullable,
-                    default: #default,
-                    read_only: #read_only,
-                },
-                since: #since,
             }
-        }
-    }).collect();
+        })
+        .collect();
     let rel = relationships.iter().map(|(f, ps)| {
         let p = ps.iter().map(|(a, b)| quote!((#a, #b)));
         quote!((#f, vec![#(#p),*]))

@@ -50,7 +50,9 @@ impl ErrorKind {
             ErrorKind::KeyType => "oslo_versionedobjects.fields.KeyTypeError",
             ErrorKind::Type => "builtins.TypeError",
             ErrorKind::MissingKey => "builtins.KeyError",
-            ErrorKind::UnsupportedObject => "oslo_versionedobjects.exception.UnsupportedObjectError",
+            ErrorKind::UnsupportedObject => {
+                "oslo_versionedobjects.exception.UnsupportedObjectError"
+            }
             ErrorKind::IncompatibleVersion => {
                 "oslo_versionedobjects.exception.IncompatibleObjectVersion"
             }

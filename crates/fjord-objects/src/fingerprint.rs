@@ -18,7 +18,11 @@ use fjord_config::pyrepr::py_repr;
 pub fn argspec_repr(signature: &str) -> String {
     let mut args = Vec::new();
     let mut defaults = Vec::new();
-    for part in signature.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in signature
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         match part.split_once('=') {
             Some((name, default)) => {
                 args.push(py_repr(name.trim()));
@@ -221,7 +225,9 @@ impl ObjectVersionChecker {
                     if let Some((lp, lc)) = &last
                         && (p <= *lp || c < *lc)
                     {
-                        return Err(format!("{name}.{field}: relationships out of order: {rels:?}"));
+                        return Err(format!(
+                            "{name}.{field}: relationships out of order: {rels:?}"
+                        ));
                     }
                     last = Some((p, c));
                 }

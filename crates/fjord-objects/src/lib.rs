@@ -57,6 +57,7 @@ mod datetime;
 mod error;
 pub mod field;
 pub mod fingerprint;
+pub mod indirection;
 pub mod object;
 mod registry;
 pub mod serializer;

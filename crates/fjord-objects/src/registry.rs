@@ -98,7 +98,9 @@ impl Registry {
         let mut best: Option<(&'static Schema, Version)> = None;
         for s in list {
             let v = Version::parse(s.version)?;
-            if v.major() == wanted.major() && v >= wanted && best.as_ref().is_none_or(|(_, b)| v > *b)
+            if v.major() == wanted.major()
+                && v >= wanted
+                && best.as_ref().is_none_or(|(_, b)| v > *b)
             {
                 best = Some((s, v));
             }
@@ -145,5 +147,4 @@ impl Registry {
         })?;
         Ok(obj_tree_get_versions(schema))
     }
-
 }

@@ -135,7 +135,11 @@ impl ObjectSerializer {
     /// What Python raises: `UnsupportedObjectError`, `KeyError`,
     /// `IncompatibleObjectVersion` (no indirection, or one that failed),
     /// a field's `ValueError`; as the failure reply Python reads.
-    pub fn deserialize_value(&self, ctx: &Context, value: &Value) -> Result<FieldValue, RemoteError> {
+    pub fn deserialize_value(
+        &self,
+        ctx: &Context,
+        value: &Value,
+    ) -> Result<FieldValue, RemoteError> {
         match value {
             Value::Object(m) if self.registry.is_primitive(value) => {
                 let _ = m;
@@ -165,7 +169,11 @@ impl ObjectSerializer {
     /// # Errors
     ///
     /// As [`ObjectSerializer::deserialize_value`].
-    pub fn deserialize_object(&self, ctx: &Context, primitive: &Value) -> Result<Box<dyn Object>, RemoteError> {
+    pub fn deserialize_object(
+        &self,
+        ctx: &Context,
+        primitive: &Value,
+    ) -> Result<Box<dyn Object>, RemoteError> {
         match self.registry.obj_from_primitive(primitive) {
             Ok(o) => Ok(o),
             Err(e) if e.kind() == ErrorKind::IncompatibleVersion => {
@@ -180,7 +188,10 @@ impl ObjectSerializer {
                     }
                     return self.deserialize_object(ctx, &retry);
                 }
-                let name = primitive.get(&name_key).and_then(Value::as_str).unwrap_or("");
+                let name = primitive
+                    .get(&name_key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 match (&self.indirection, self.registry.tree_versions(name)) {
                     (Some(api), Ok(manifest)) => {
                         let back = api.object_backport_versions(ctx, primitive, &manifest)?;

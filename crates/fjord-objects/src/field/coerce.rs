@@ -42,7 +42,11 @@ fn py_float_from_str(s: &str) -> Option<f64> {
     let body = t.trim_start_matches(['+', '-']);
     match body {
         "inf" | "infinity" => {
-            return Some(if t.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
+            return Some(if t.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
         }
         "nan" => return Some(f64::NAN),
         _ => {}
@@ -128,7 +132,8 @@ fn version_predicate_ok(s: &str) -> bool {
             Some(n) => {
                 let v = p[n..].trim();
                 !v.is_empty()
-                    && v.split('.').all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                    && v.split('.')
+                        .all(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
             }
             None => false,
         }
@@ -152,13 +157,9 @@ impl FieldType {
     pub fn coerce(&self, attr: &str, value: FieldValue) -> Result<FieldValue> {
         use FieldValue as V;
         match self {
-            FieldType::String
-            | FieldType::SensitiveString
-            | FieldType::Uuid => match value {
+            FieldType::String | FieldType::SensitiveString | FieldType::Uuid => match value {
                 V::Str(_) => Ok(value),
-                V::Int(_) | V::Float(_) | V::Bool(_) | V::DateTime(_) => {
-                    Ok(V::Str(value.py_str()))
-                }
+                V::Int(_) | V::Float(_) | V::Bool(_) | V::DateTime(_) => Ok(V::Str(value.py_str())),
                 other if matches!(self, FieldType::Uuid) => Ok(V::Str(other.py_str())),
                 other => Err(value_err(format!(
                     "A string is required in field {attr}, not a {}",
@@ -195,7 +196,11 @@ impl FieldType {
                     V::Float(f) if f.is_finite() => f.trunc() as i128,
                     V::Float(f) => {
                         return Err(ObjectError::new(
-                            if f.is_nan() { ErrorKind::Value } else { ErrorKind::Type },
+                            if f.is_nan() {
+                                ErrorKind::Value
+                            } else {
+                                ErrorKind::Type
+                            },
                             if f.is_nan() {
                                 "cannot convert float NaN to integer".to_string()
                             } else {
@@ -402,7 +407,7 @@ impl FieldType {
                 Value::Array(items) => {
                     let mut out = Vec::with_capacity(items.len());
                     for (i, item) in items.iter().enumerate() {
-                        out.push(elem.from_primitive_raw(&format!("{attr}[{i}]"), item)?);
+                        out.push(elem.read_primitive_value(&format!("{attr}[{i}]"), item)?);
                     }
                     Ok(FieldValue::List(out))
                 }
@@ -412,7 +417,7 @@ impl FieldType {
                 Value::Array(items) => {
                     let mut out = Vec::with_capacity(items.len());
                     for item in items {
-                        let v = elem.from_primitive_raw(attr, item)?;
+                        let v = elem.read_primitive_value(attr, item)?;
                         if !out.contains(&v) {
                             out.push(v);
                         }
@@ -425,7 +430,7 @@ impl FieldType {
                 Value::Object(map) => {
                     let mut out = IndexMap::with_capacity(map.len());
                     for (k, v) in map {
-                        out.insert(k.clone(), elem.from_primitive_raw(attr, v)?);
+                        out.insert(k.clone(), elem.read_primitive_value(attr, v)?);
                     }
                     Ok(FieldValue::Dict(out))
                 }

@@ -257,11 +257,11 @@ impl Field {
     /// As [`Field::coerce`]; nested objects as
     /// [`crate::VersionedObject::obj_from_primitive`].
     pub fn from_primitive(&self, attr: &str, value: &Value) -> Result<FieldValue> {
-        let v = self.from_primitive_raw(attr, value)?;
+        let v = self.read_primitive_value(attr, value)?;
         self.coerce(attr, v)
     }
 
-    fn from_primitive_raw(&self, attr: &str, value: &Value) -> Result<FieldValue> {
+    fn read_primitive_value(&self, attr: &str, value: &Value) -> Result<FieldValue> {
         if value.is_null() {
             return Ok(FieldValue::None);
         }

@@ -209,7 +209,11 @@ pub fn py_float_repr(f: f64) -> String {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let e = format!("{f:e}"); // shortest round-trip digits: "1.5e0", "-1e16"
     let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));

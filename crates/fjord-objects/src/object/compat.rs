@@ -109,7 +109,10 @@ pub fn make_compatible(
             } else if let Some(v) = manifest.and_then(|m| m.get(child_ref.name)) {
                 vec![(target.to_string(), v.clone())]
             } else {
-                schema.relationship("objects").map(owned).unwrap_or_default()
+                schema
+                    .relationship("objects")
+                    .map(owned)
+                    .unwrap_or_default()
             };
             let decision = if relationships.is_empty() {
                 Walk::To("1.0".to_string())

@@ -286,10 +286,10 @@ pub trait Object: fmt::Debug + Send + Sync + 'static {
     fn obj_set_defaults(&mut self, fields: Option<&[&str]>) -> Result<()> {
         let schema = self.obj_schema();
         for spec in &schema.fields {
-            if let Some(names) = fields {
-                if !names.contains(&spec.name) {
-                    continue;
-                }
+            if let Some(names) = fields
+                && !names.contains(&spec.name)
+            {
+                continue;
             }
             let Some(default) = &spec.field.default else {
                 if fields.is_some() {
@@ -345,7 +345,10 @@ pub trait Object: fmt::Debug + Send + Sync + 'static {
             .collect();
         let mut out = Map::new();
         out.insert(schema.key("name"), Value::from(schema.name));
-        out.insert(schema.key("namespace"), Value::from(schema.project_namespace));
+        out.insert(
+            schema.key("namespace"),
+            Value::from(schema.project_namespace),
+        );
         out.insert(schema.key("version"), Value::from(target));
         out.insert(schema.key("data"), Value::Object(data));
         if !changes.is_empty() {
@@ -452,7 +455,8 @@ pub fn from_primitive_into<O: Object>(
     }
     schema.check_version(env.version)?;
     if env.version != schema.version {
-        obj.obj_meta_mut().set_version(Some(env.version.to_string()));
+        obj.obj_meta_mut()
+            .set_version(Some(env.version.to_string()));
     }
     for (i, spec) in schema.fields.iter().enumerate() {
         if let Some(raw) = env.data.get(spec.name) {

@@ -2,7 +2,7 @@
 //! every case: fields dropped, sub-objects lowered through manifests and
 //! obj_relationships, lists, and the errors Python raises.
 
-use fjord_objects::{Manifest, Object};
+use fjord_objects::Manifest;
 
 use crate::support::{assert_same, fixture, new_registries};
 
@@ -25,13 +25,11 @@ fn every_backport_case() {
             .unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(obj.obj_name(), case["class"], "{id}");
         assert_eq!(obj.obj_version(), case["from_version"], "{id}");
-        let manifest: Option<Manifest> = case["version_manifest"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().expect("version").to_string()))
-                    .collect()
-            });
+        let manifest: Option<Manifest> = case["version_manifest"].as_object().map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().expect("version").to_string()))
+                .collect()
+        });
         let target = case["target_version"].as_str().expect("target");
         let got = obj.obj_to_primitive_with(Some(target), manifest.as_ref());
         if let Some(err) = case.get("error") {

@@ -15,7 +15,10 @@ use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 /// Checkpoint's own backport: a status "copying" cannot go below 1.1.
-pub fn checkpoint_compat(data: &mut Map<String, Value>, target: &Version) -> fjord_objects::Result<()> {
+pub fn checkpoint_compat(
+    data: &mut Map<String, Value>,
+    target: &Version,
+) -> fjord_objects::Result<()> {
     if *target < Version::parse("1.1")? && data.get("status") == Some(&Value::from("copying")) {
         return Err(ObjectError::new(
             ErrorKind::ObjectAction,
@@ -116,7 +119,12 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "AllTypesChild", version = "1.1", serial_namespace = "versioned_object", project_namespace = "versionedobjects")]
+    #[object(
+        name = "AllTypesChild",
+        version = "1.1",
+        serial_namespace = "versioned_object",
+        project_namespace = "versionedobjects"
+    )]
     pub struct AllTypesChild {
         #[field(String)]
         pub name: Slot<String>,
@@ -148,7 +156,13 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Flavor", version = "1.2", serial_namespace = "nova_object", project_namespace = "nova", remotable(save_projects = "self, to_add=None, to_delete=None"))]
+    #[object(
+        name = "Flavor",
+        version = "1.2",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(save_projects = "self, to_add=None, to_delete=None")
+    )]
     pub struct Flavor {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -192,7 +206,16 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Instance", version = "2.8", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=False", save = "self, expected_vm_state=None, expected_task_state=None"))]
+    #[object(
+        name = "Instance",
+        version = "2.8",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(
+            get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=False",
+            save = "self, expected_vm_state=None, expected_task_state=None"
+        )
+    )]
     pub struct Instance {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -260,7 +283,14 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "InstanceList", version = "2.6", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=False"))]
+    #[object(
+        name = "InstanceList",
+        version = "2.6",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        list,
+        remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=False")
+    )]
     pub struct InstanceList {
         #[field(List(Object(Instance)))]
         pub objects: Slot<Vec<Instance>>,
@@ -268,7 +298,13 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "KeyPair", version = "1.4", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_name = "cls, context, user_id, name, localonly=False"))]
+    #[object(
+        name = "KeyPair",
+        version = "1.4",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(get_by_name = "cls, context, user_id, name, localonly=False")
+    )]
     pub struct KeyPair {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -294,7 +330,14 @@ pub mod new {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "KeyPairList", version = "1.3", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_user = "cls, context, user_id, limit=None, marker=None"))]
+    #[object(
+        name = "KeyPairList",
+        version = "1.3",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        list,
+        remotable(get_by_user = "cls, context, user_id, limit=None, marker=None")
+    )]
     pub struct KeyPairList {
         #[field(List(Object(KeyPair)))]
         pub objects: Slot<Vec<KeyPair>>,
@@ -342,7 +385,6 @@ pub mod new {
         pub objects: Slot<Vec<Plan>>,
         pub meta: ObjectMeta,
     }
-
 }
 
 /// The 'old' registry's classes.
@@ -350,7 +392,12 @@ pub mod old {
     use super::*;
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Checkpoint", version = "1.0", serial_namespace = "karbor_object", project_namespace = "karbor")]
+    #[object(
+        name = "Checkpoint",
+        version = "1.0",
+        serial_namespace = "karbor_object",
+        project_namespace = "karbor"
+    )]
     pub struct Checkpoint {
         #[field(UUID)]
         pub id: Slot<String>,
@@ -370,7 +417,13 @@ pub mod old {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Flavor", version = "1.1", serial_namespace = "nova_object", project_namespace = "nova", remotable(save_projects = "self, to_add=None, to_delete=None"))]
+    #[object(
+        name = "Flavor",
+        version = "1.1",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(save_projects = "self, to_add=None, to_delete=None")
+    )]
     pub struct Flavor {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -412,7 +465,16 @@ pub mod old {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Instance", version = "2.6", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=False", save = "self, expected_vm_state=None, expected_task_state=None"))]
+    #[object(
+        name = "Instance",
+        version = "2.6",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(
+            get_by_uuid = "cls, context, uuid, expected_attrs=None, use_slave=False",
+            save = "self, expected_vm_state=None, expected_task_state=None"
+        )
+    )]
     pub struct Instance {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -478,7 +540,14 @@ pub mod old {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "InstanceList", version = "2.5", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=False"))]
+    #[object(
+        name = "InstanceList",
+        version = "2.5",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        list,
+        remotable(get_by_host = "cls, context, host, expected_attrs=None, use_slave=False")
+    )]
     pub struct InstanceList {
         #[field(List(Object(Instance)))]
         pub objects: Slot<Vec<Instance>>,
@@ -486,7 +555,13 @@ pub mod old {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "KeyPair", version = "1.3", serial_namespace = "nova_object", project_namespace = "nova", remotable(get_by_name = "cls, context, user_id, name"))]
+    #[object(
+        name = "KeyPair",
+        version = "1.3",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(get_by_name = "cls, context, user_id, name")
+    )]
     pub struct KeyPair {
         #[field(Integer)]
         pub id: Slot<i64>,
@@ -512,7 +587,14 @@ pub mod old {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "KeyPairList", version = "1.2", serial_namespace = "nova_object", project_namespace = "nova", list, remotable(get_by_user = "cls, context, user_id"))]
+    #[object(
+        name = "KeyPairList",
+        version = "1.2",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        list,
+        remotable(get_by_user = "cls, context, user_id")
+    )]
     pub struct KeyPairList {
         #[field(List(Object(KeyPair)))]
         pub objects: Slot<Vec<KeyPair>>,
@@ -560,7 +642,6 @@ pub mod old {
         pub objects: Slot<Vec<Plan>>,
         pub meta: ObjectMeta,
     }
-
 }
 
 /// The "new" registry (current release).
@@ -572,9 +653,13 @@ pub fn new_registry() -> (Registry, Registry, Registry) {
         .register::<new::KeyPair>()
         .register::<new::KeyPairList>();
     let mut karbor = Registry::new("karbor_object", "karbor");
-    karbor.register::<new::Plan>().register::<new::PlanList>().register::<new::Checkpoint>();
+    karbor
+        .register::<new::Plan>()
+        .register::<new::PlanList>()
+        .register::<new::Checkpoint>();
     let mut vo = Registry::new("versioned_object", "versionedobjects");
-    vo.register::<new::AllTypes>().register::<new::AllTypesChild>();
+    vo.register::<new::AllTypes>()
+        .register::<new::AllTypesChild>();
     (nova, karbor, vo)
 }
 
@@ -587,12 +672,9 @@ pub fn old_registry() -> (Registry, Registry) {
         .register::<old::KeyPair>()
         .register::<old::KeyPairList>();
     let mut karbor = Registry::new("karbor_object", "karbor");
-    karbor.register::<old::Plan>().register::<old::PlanList>().register::<old::Checkpoint>();
+    karbor
+        .register::<old::Plan>()
+        .register::<old::PlanList>()
+        .register::<old::Checkpoint>();
     (nova, karbor)
 }
-
-/// The registry (new or old) whose serial namespace a primitive uses.
-pub fn registry_for<'a>(regs: &'a [&'a Registry], primitive: &Value) -> Option<&'a Registry> {
-    regs.iter().copied().find(|r| r.is_primitive(primitive))
-}
-

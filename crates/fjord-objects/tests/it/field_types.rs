@@ -44,7 +44,9 @@ fn field_for(label: &str) -> Field {
         "BooleanField" => s(T::Boolean),
         "FlexibleBooleanField" => s(T::FlexibleBoolean),
         "DateTimeField" => s(T::DateTime { tzinfo_aware: true }),
-        "DateTimeField(tzinfo_aware=False)" => s(T::DateTime { tzinfo_aware: false }),
+        "DateTimeField(tzinfo_aware=False)" => s(T::DateTime {
+            tzinfo_aware: false,
+        }),
         "UUIDField" => s(T::Uuid),
         "MACAddressField" => s(T::MacAddress),
         "PCIAddressField" => s(T::PciAddress),
@@ -186,8 +188,12 @@ fn attribute_semantics() {
 
     // set None on nullable (name is nullable in the fixture's Flavor? the
     // fixture's case sets a nullable field): description
-    f.obj_set("description", FieldValue::None).expect("nullable");
-    assert_eq!(f.obj_get("description").expect("field"), Some(FieldValue::None));
+    f.obj_set("description", FieldValue::None)
+        .expect("nullable");
+    assert_eq!(
+        f.obj_get("description").expect("field"),
+        Some(FieldValue::None)
+    );
     assert_eq!(result(1)["ok"], Value::Null);
 
     // None on a non-nullable field with a default: the default
@@ -211,7 +217,9 @@ fn attribute_semantics() {
     );
 
     // obj_set_defaults on a field without default
-    let e = f.obj_set_defaults(Some(&["vcpus"])).expect_err("no default");
+    let e = f
+        .obj_set_defaults(Some(&["vcpus"]))
+        .expect_err("no default");
     assert_eq!(e.python_class(), result(5)["error"]["exception"]);
     assert_eq!(e.message(), result(5)["error"]["message"]);
 }

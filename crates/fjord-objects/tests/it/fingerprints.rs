@@ -14,10 +14,17 @@ mod nova_tag {
     use super::*;
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Tag", version = "1.1", serial_namespace = "nova_object",
-             project_namespace = "nova",
-             remotable(create = "self", destroy = "cls, context, resource_id, name",
-                       exists = "cls, context, resource_id, name"))]
+    #[object(
+        name = "Tag",
+        version = "1.1",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(
+            create = "self",
+            destroy = "cls, context, resource_id, name",
+            exists = "cls, context, resource_id, name"
+        )
+    )]
     pub struct Tag {
         #[field(String)]
         pub resource_id: Slot<String>,
@@ -27,11 +34,18 @@ mod nova_tag {
     }
 
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "TagList", version = "1.1", serial_namespace = "nova_object",
-             project_namespace = "nova", list,
-             remotable(get_by_resource_id = "cls, context, resource_id",
-                       create = "cls, context, resource_id, tags",
-                       destroy = "cls, context, resource_id"))]
+    #[object(
+        name = "TagList",
+        version = "1.1",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        list,
+        remotable(
+            get_by_resource_id = "cls, context, resource_id",
+            create = "cls, context, resource_id, tags",
+            destroy = "cls, context, resource_id"
+        )
+    )]
     pub struct TagList {
         #[field(List(Object(Tag)))]
         pub objects: Slot<Vec<Tag>>,
@@ -42,36 +56,70 @@ mod nova_tag {
 fn check(section: &Value, checker: &ObjectVersionChecker, regs: &[&Registry], what: &str) {
     let texts = checker.hashed_texts();
     for (name, want) in section["hashed_text"].as_object().expect("texts") {
-        assert_eq!(Some(want.as_str().expect("text")), texts.get(name).map(String::as_str), "{what} {name} text");
+        assert_eq!(
+            Some(want.as_str().expect("text")),
+            texts.get(name).map(String::as_str),
+            "{what} {name} text"
+        );
     }
-    assert_eq!(json!(checker.get_hashes()), section["hashes"], "{what} hashes");
-    assert_eq!(json!(checker.get_dependency_tree()), section["dependency_tree"], "{what} tree");
+    assert_eq!(
+        json!(checker.get_hashes()),
+        section["hashes"],
+        "{what} hashes"
+    );
+    assert_eq!(
+        json!(checker.get_dependency_tree()),
+        section["dependency_tree"],
+        "{what} tree"
+    );
     for (name, want) in section["manifests"].as_object().expect("manifests") {
-        let reg = regs.iter().find(|r| r.names().any(|n| n == name)).expect("registry");
-        assert_eq!(&json!(reg.tree_versions(name).expect("manifest")), want, "{what} {name} manifest");
+        let reg = regs
+            .iter()
+            .find(|r| r.names().any(|n| n == name))
+            .expect("registry");
+        assert_eq!(
+            &json!(reg.tree_versions(name).expect("manifest")),
+            want,
+            "{what} {name} manifest"
+        );
     }
     assert_eq!(
         checker.test_relationships_in_order().is_ok(),
         section["relationships_in_order"].as_bool().expect("bool"),
         "{what}"
     );
-    checker.test_compatibility_routines().unwrap_or_else(|e| panic!("{what}: {e}"));
+    checker
+        .test_compatibility_routines()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
 #[test]
 fn both_registries_and_nova_reference() {
-    let Some((doc, _)) = fixture("fingerprints::both_registries_and_nova_reference", "fingerprints.json")
-    else {
+    let Some((doc, _)) = fixture(
+        "fingerprints::both_registries_and_nova_reference",
+        "fingerprints.json",
+    ) else {
         return;
     };
     let new = new_registries();
     let new_refs: Vec<&Registry> = new.iter().collect();
-    check(&doc["new"], &ObjectVersionChecker::new(&new_refs), &new_refs, "new");
+    check(
+        &doc["new"],
+        &ObjectVersionChecker::new(&new_refs),
+        &new_refs,
+        "new",
+    );
     let (nova, karbor) = defs::old_registry();
-    check(&doc["old"], &ObjectVersionChecker::new(&[&nova, &karbor]), &[&nova, &karbor], "old");
+    check(
+        &doc["old"],
+        &ObjectVersionChecker::new(&[&nova, &karbor]),
+        &[&nova, &karbor],
+        "old",
+    );
 
     let mut tags = Registry::new("nova_object", "nova");
-    tags.register::<nova_tag::Tag>().register::<nova_tag::TagList>();
+    tags.register::<nova_tag::Tag>()
+        .register::<nova_tag::TagList>();
     let checker = ObjectVersionChecker::new(&[&tags]);
     check(&doc["nova-reference"], &checker, &[&tags], "nova-reference");
     // The hashes nova's own test suite records.
@@ -81,7 +129,9 @@ fn both_registries_and_nova_reference() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str().expect("hash")))
         .collect();
-    checker.test_hashes(&pinned).expect("nova's recorded hashes");
+    checker
+        .test_hashes(&pinned)
+        .expect("nova's recorded hashes");
 }
 
 /// A field added without a version bump: the pinned hash no longer
@@ -89,10 +139,17 @@ fn both_registries_and_nova_reference() {
 #[test]
 fn pinning_catches_an_unbumped_change() {
     #[derive(Debug, Clone, VersionedObject)]
-    #[object(name = "Tag", version = "1.1", serial_namespace = "nova_object",
-             project_namespace = "nova",
-             remotable(create = "self", destroy = "cls, context, resource_id, name",
-                       exists = "cls, context, resource_id, name"))]
+    #[object(
+        name = "Tag",
+        version = "1.1",
+        serial_namespace = "nova_object",
+        project_namespace = "nova",
+        remotable(
+            create = "self",
+            destroy = "cls, context, resource_id, name",
+            exists = "cls, context, resource_id, name"
+        )
+    )]
     pub struct ChangedTag {
         #[field(String)]
         pub resource_id: Slot<String>,
@@ -107,5 +164,8 @@ fn pinning_catches_an_unbumped_change() {
     let report = ObjectVersionChecker::new(&[&reg])
         .test_hashes(&[("Tag", "1.1-8b8d7d5b48887651a0e01241672e2963")])
         .expect_err("the change is caught");
-    assert!(report.contains("Tag: expected 1.1-8b8d7d5b48887651a0e01241672e2963, got 1.1-"), "{report}");
+    assert!(
+        report.contains("Tag: expected 1.1-8b8d7d5b48887651a0e01241672e2963, got 1.1-"),
+        "{report}"
+    );
 }

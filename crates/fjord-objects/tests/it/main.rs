@@ -8,5 +8,6 @@ mod defs;
 mod field_types;
 mod fingerprints;
 mod objects;
+mod rpc_indirection;
 mod serializer_entities;
 mod support;

@@ -50,7 +50,11 @@ fn every_object_case() {
         let back = registry(&regs, wire)
             .obj_from_primitive(wire)
             .unwrap_or_else(|e| panic!("{id}: {e}"));
-        assert_same(id, &object_to_tagged(back.as_ref()), &case["python_value_after_from_primitive"]);
+        assert_same(
+            id,
+            &object_to_tagged(back.as_ref()),
+            &case["python_value_after_from_primitive"],
+        );
         // and out again
         let again = back.obj_to_primitive();
         assert_eq!(
@@ -83,7 +87,11 @@ fn check_definitions(reg_name: &str, doc: &Value, regs: &[&Registry]) {
                 .unwrap_or_else(|| panic!("{name}.{fname} not declared"));
             assert_eq!(spec.field.py_repr(), fdef["repr"], "{name}.{fname}");
             assert_eq!(spec.field.nullable, fdef["nullable"], "{name}.{fname}");
-            assert_eq!(spec.field.default.is_some(), fdef["has_default"], "{name}.{fname}");
+            assert_eq!(
+                spec.field.default.is_some(),
+                fdef["has_default"],
+                "{name}.{fname}"
+            );
             if let Some(obj) = fdef.get("object") {
                 assert_eq!(
                     spec.field.ty.object_ref().map(|r| r.name),
@@ -113,9 +121,17 @@ fn check_definitions(reg_name: &str, doc: &Value, regs: &[&Registry]) {
             .collect();
         assert_eq!(Value::Object(rels), def["obj_relationships"], "{name}");
         let methods: Vec<&str> = schema.remotable.iter().map(|(m, _)| *m).collect();
-        assert_eq!(serde_json::json!(methods), def["remotable_methods"], "{name}");
+        assert_eq!(
+            serde_json::json!(methods),
+            def["remotable_methods"],
+            "{name}"
+        );
         let manifest = reg.tree_versions(name).expect("manifest");
-        assert_eq!(serde_json::json!(manifest), def["version_manifest"], "{name}");
+        assert_eq!(
+            serde_json::json!(manifest),
+            def["version_manifest"],
+            "{name}"
+        );
         seen += 1;
     }
     assert_eq!(seen, defs.len());
@@ -141,10 +157,14 @@ fn change_tracking_and_unset_vs_null() {
     let mut f = Flavor::default();
     assert!(f.obj_what_changed().is_empty());
     f.set_id(1).expect("id");
-    f.obj_set("description", fjord_objects::FieldValue::None).expect("nullable");
+    f.obj_set("description", fjord_objects::FieldValue::None)
+        .expect("nullable");
     assert!(f.description.is_null() && !f.name.is_set());
     let p = f.obj_to_primitive();
-    assert_eq!(p["nova_object.data"], serde_json::json!({"id": 1, "description": null}));
+    assert_eq!(
+        p["nova_object.data"],
+        serde_json::json!({"id": 1, "description": null})
+    );
     let mut changes: Vec<&str> = p["nova_object.changes"]
         .as_array()
         .expect("changes")
@@ -154,7 +174,10 @@ fn change_tracking_and_unset_vs_null() {
     changes.sort();
     assert_eq!(changes, ["description", "id"]);
     f.obj_reset_changes(Some(&["id"]), false);
-    assert_eq!(f.obj_what_changed().into_iter().collect::<Vec<_>>(), ["description"]);
+    assert_eq!(
+        f.obj_what_changed().into_iter().collect::<Vec<_>>(),
+        ["description"]
+    );
     f.obj_reset_changes(None, false);
     assert!(f.obj_to_primitive().get("nova_object.changes").is_none());
 
@@ -163,9 +186,22 @@ fn change_tracking_and_unset_vs_null() {
     i.set_flavor(f.clone()).expect("flavor");
     i.obj_reset_changes(None, false);
     assert!(i.obj_what_changed().is_empty());
-    i.flavor.value_mut().expect("flavor").set_vcpus(2).expect("vcpus");
-    assert_eq!(i.obj_what_changed().into_iter().collect::<Vec<_>>(), ["flavor"]);
+    i.flavor
+        .value_mut()
+        .expect("flavor")
+        .set_vcpus(2)
+        .expect("vcpus");
+    assert_eq!(
+        i.obj_what_changed().into_iter().collect::<Vec<_>>(),
+        ["flavor"]
+    );
     i.obj_reset_changes(None, true);
     assert!(i.obj_what_changed().is_empty());
-    assert!(i.flavor.value().expect("flavor").obj_what_changed().is_empty());
+    assert!(
+        i.flavor
+            .value()
+            .expect("flavor")
+            .obj_what_changed()
+            .is_empty()
+    );
 }

@@ -32,8 +32,10 @@ fn serializer(name: &str, registry: &str) -> ObjectSerializer {
 
 #[test]
 fn every_serializer_case() {
-    let Some((doc, _)) = fixture("serializer_entities::every_serializer_case", "serializer_entities.json")
-    else {
+    let Some((doc, _)) = fixture(
+        "serializer_entities::every_serializer_case",
+        "serializer_entities.json",
+    ) else {
         return;
     };
     let regs = new_registries();
@@ -50,7 +52,11 @@ fn every_serializer_case() {
             let back = ser
                 .deserialize_value(&ctx, &wire)
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
-            assert_same(id, &to_tagged(&back), &case["deserialize_entity_of_wire_python"]);
+            assert_same(
+                id,
+                &to_tagged(&back),
+                &case["deserialize_entity_of_wire_python"],
+            );
             // The messaging hook: JSON in, the loaded objects' primitives out.
             let hooked = ser.deserialize_entity(&ctx, wire.clone()).expect("hook");
             assert_same(id, &hooked, &wire);
@@ -85,9 +91,20 @@ fn incompatible_version_failure_reply() {
     let plan = serde_json::json!({
         "karbor_object.name": "Plan", "karbor_object.namespace": "karbor",
         "karbor_object.version": "1.3", "karbor_object.data": {}});
-    let e = ser.deserialize_entity(&Context::new(), plan).expect_err("newer");
-    assert_eq!((e.module(), e.class()), ("oslo_versionedobjects.exception", "IncompatibleObjectVersion"));
-    assert_eq!(e.message(), "Version 1.3 of Plan is not supported, supported version is 1.2");
+    let e = ser
+        .deserialize_entity(&Context::new(), plan)
+        .expect_err("newer");
+    assert_eq!(
+        (e.module(), e.class()),
+        (
+            "oslo_versionedobjects.exception",
+            "IncompatibleObjectVersion"
+        )
+    );
+    assert_eq!(
+        e.message(),
+        "Version 1.3 of Plan is not supported, supported version is 1.2"
+    );
     assert_eq!(
         Value::Object(e.kwargs().clone()),
         serde_json::json!({"objname": "Plan", "objver": "1.3", "supported": "1.2", "code": 500})

@@ -13,8 +13,7 @@ use crate::defs;
 
 /// The fixture file `name`, parsed; None (test skipped) without ../shared.
 pub fn fixture(test: &str, name: &str) -> Option<(Value, String)> {
-    let dir: PathBuf =
-        fjord_test_support::shared_dir(test, "versioned-objects-fixtures", name)?;
+    let dir: PathBuf = fjord_test_support::shared_dir(test, "versioned-objects-fixtures", name)?;
     let text = std::fs::read_to_string(dir.join(name)).expect("fixture readable");
     let v = serde_json::from_str(&text).expect("fixture is JSON");
     Some((v, text))
@@ -123,12 +122,22 @@ pub fn to_tagged(v: &FieldValue) -> Value {
             "__datetime__": d.isoformat(),
             "utcoffset_seconds": d.offset,
         }),
-        FieldValue::Ip(a) => json!({"__ipaddress__": a.to_string(), "version": if a.is_ipv4() {4} else {6}}),
-        FieldValue::Net(n) => json!({"__ipnetwork__": n.to_string(), "version": if n.addr().is_ipv4() {4} else {6}}),
-        FieldValue::Set(items) => json!({"__set__": items.iter().map(to_tagged).collect::<Vec<_>>()}),
-        FieldValue::Tuple(items) => json!({"__tuple__": items.iter().map(to_tagged).collect::<Vec<_>>()}),
+        FieldValue::Ip(a) => {
+            json!({"__ipaddress__": a.to_string(), "version": if a.is_ipv4() {4} else {6}})
+        }
+        FieldValue::Net(n) => {
+            json!({"__ipnetwork__": n.to_string(), "version": if n.addr().is_ipv4() {4} else {6}})
+        }
+        FieldValue::Set(items) => {
+            json!({"__set__": items.iter().map(to_tagged).collect::<Vec<_>>()})
+        }
+        FieldValue::Tuple(items) => {
+            json!({"__tuple__": items.iter().map(to_tagged).collect::<Vec<_>>()})
+        }
         FieldValue::List(items) => Value::Array(items.iter().map(to_tagged).collect()),
-        FieldValue::Dict(d) => Value::Object(d.iter().map(|(k, v)| (k.clone(), to_tagged(v))).collect()),
+        FieldValue::Dict(d) => {
+            Value::Object(d.iter().map(|(k, v)| (k.clone(), to_tagged(v))).collect())
+        }
         FieldValue::Object(o) => object_to_tagged(o.as_ref()),
         other => fjord_objects::Field::new(fjord_objects::FieldType::String).to_primitive(other),
     }
