@@ -7,6 +7,7 @@ mod backports;
 mod defs;
 mod field_types;
 mod fingerprints;
+mod hostile_input;
 mod objects;
 mod rpc_indirection;
 mod serializer_entities;
