@@ -505,6 +505,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     return ::std::result::Result::Err(::fjord_objects::object::no_such_field(#name, field));
                 };
                 let v = spec.field.coerce(spec.name, value)?;
+                if spec.field.read_only {
+                    if let ::std::option::Option::Some(current) = ::fjord_objects::Object::obj_get(self, field)? {
+                        if current != v {
+                            return ::std::result::Result::Err(::fjord_objects::ObjectError::new(
+                                ::fjord_objects::ErrorKind::ReadOnlyField,
+                                ::std::format!("Cannot modify readonly field {}", spec.name),
+                            ));
+                        }
+                        return ::std::result::Result::Ok(());
+                    }
+                }
                 match field {
                     #( #names => self.#idents = ::fjord_objects::Slot::from_field_value(v)?, )*
                     _ => {}

@@ -205,3 +205,22 @@ fn change_tracking_and_unset_vs_null() {
             .is_empty()
     );
 }
+
+#[test]
+fn read_only_fields_are_assignable_once() {
+    use fjord_objects::{ErrorKind, ObjectMeta, Slot, VersionedObject};
+    #[derive(Debug, Clone, VersionedObject)]
+    #[object(name = "Pinned", version = "1.0")]
+    pub struct Pinned {
+        #[field(Integer, read_only)]
+        pub id: Slot<i64>,
+        pub meta: ObjectMeta,
+    }
+    let mut p = Pinned::default();
+    p.set_id(1).expect("first assignment");
+    p.set_id(1).expect("an equal value is ignored");
+    let e = p.set_id(2).expect_err("read only");
+    assert_eq!(e.kind(), ErrorKind::ReadOnlyField);
+    assert_eq!(e.message(), "Cannot modify readonly field id");
+    assert_eq!(p.id.value(), Some(&1));
+}
