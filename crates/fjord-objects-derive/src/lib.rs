@@ -471,14 +471,15 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 })
             }
             fn obj_from_primitive(primitive: &::fjord_objects::__private::serde_json::Value) -> ::fjord_objects::Result<Self> {
+                let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
                 let mut obj = <#ident as ::std::default::Default>::default();
-                ::fjord_objects::object::from_primitive_into(&mut obj, primitive, |o, i, v| {
-                    match i {
-                        #( #indexes => o.#idents = ::fjord_objects::Slot::from_field_value(v)?, )*
-                        _ => {}
+                let env = ::fjord_objects::object::read_envelope(&mut obj, primitive)?;
+                #(
+                    if let ::std::option::Option::Some(raw) = env.data.get(#names) {
+                        obj.#idents = ::fjord_objects::Slot::from_primitive(raw, &schema.fields[#indexes].field, #names)?;
                     }
-                    ::std::result::Result::Ok(())
-                })?;
+                )*
+                ::fjord_objects::object::set_received_changes(&mut obj, &env);
                 ::std::result::Result::Ok(obj)
             }
         }
@@ -586,6 +587,20 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
             fn reset_changes_recursive(&mut self) {
                 ::fjord_objects::Object::obj_reset_changes(self, ::std::option::Option::None, true)
+            }
+            fn from_primitive(
+                value: &::fjord_objects::__private::serde_json::Value,
+                field: &::fjord_objects::Field,
+                attr: &str,
+            ) -> ::fjord_objects::Result<Self> {
+                match (&field.ty, value) {
+                    (::fjord_objects::FieldType::Object(r), ::fjord_objects::__private::serde_json::Value::Object(_))
+                        if r.name == #name =>
+                    {
+                        <#ident as ::fjord_objects::VersionedObject>::obj_from_primitive(value)
+                    }
+                    _ => <#ident as ::fjord_objects::FieldData>::from_field_value(field.from_primitive(attr, value)?),
+                }
             }
         }
     })

@@ -430,18 +430,14 @@ pub trait VersionedObject: Object + crate::FieldData + Default {
     fn obj_from_primitive(primitive: &Value) -> Result<Self>;
 }
 
-/// The steps of `obj_from_primitive` shared by every class (the derive's
-/// generated code calls it): reads and checks the envelope, then calls
-/// `set` for each field present in `data`, in declaration order.
+/// The first step of `obj_from_primitive` for a class (the derive's
+/// generated code calls it): reads and checks the envelope (namespace,
+/// name, version) and keeps the received version on `obj`.
 ///
 /// # Errors
 ///
 /// As [`VersionedObject::obj_from_primitive`].
-pub fn from_primitive_into<O: Object>(
-    obj: &mut O,
-    primitive: &Value,
-    mut set: impl FnMut(&mut O, usize, FieldValue) -> Result<()>,
-) -> Result<()> {
+pub fn read_envelope<'a, O: Object>(obj: &mut O, primitive: &'a Value) -> Result<Envelope<'a>> {
     let schema = obj.obj_schema();
     let env = Envelope::read(primitive, schema.serial_namespace, schema.project_namespace)?;
     if env.name != schema.name {
@@ -458,19 +454,19 @@ pub fn from_primitive_into<O: Object>(
         obj.obj_meta_mut()
             .set_version(Some(env.version.to_string()));
     }
-    for (i, spec) in schema.fields.iter().enumerate() {
-        if let Some(raw) = env.data.get(spec.name) {
-            let v = spec.field.from_primitive(spec.name, raw)?;
-            set(obj, i, v)?;
-        }
-    }
+    Ok(env)
+}
+
+/// The last step of `obj_from_primitive`: the change set becomes the
+/// received changes that are fields of the class.
+pub fn set_received_changes<O: Object>(obj: &mut O, env: &Envelope<'_>) {
+    let schema = obj.obj_schema();
     let changes: BTreeSet<&'static str> = env
         .changes
         .iter()
         .filter_map(|c| schema.field(c).map(|f| f.name))
         .collect();
     obj.obj_meta_mut().set_changes(changes);
-    Ok(())
 }
 
 /// The error for a field name the class does not have.
