@@ -1,7 +1,8 @@
 //! Objects per second: a nova-Instance-sized object (31 fields, a nested
 //! Flavor, a KeyPairList of 3 KeyPairs, metadata dicts) serialized
 //! (`obj_to_json`, and `obj_to_primitive` + `serde_json::to_string`) and
-//! deserialized (`serde_json::from_str` + `obj_from_primitive`).
+//! deserialized (`obj_from_json`, and `serde_json::from_str` +
+//! `obj_from_primitive`).
 //!
 //! ```text
 //! cargo bench -p fjord-objects --bench objects_bench            # a table
@@ -170,6 +171,12 @@ fn main() {
             rate(2_000_000, || {
                 let v: serde_json::Value = serde_json::from_str(black_box(&text)).unwrap();
                 black_box(Instance::obj_from_primitive(&v).unwrap());
+            }),
+        ),
+        (
+            "deserialize: obj_from_json (text straight to the typed object)",
+            rate(2_000_000, || {
+                black_box(Instance::obj_from_json(black_box(&text)).unwrap());
             }),
         ),
         (

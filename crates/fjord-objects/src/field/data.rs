@@ -41,6 +41,21 @@ pub trait FieldData: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         Self::from_field_value(field.from_primitive(attr, value)?)
     }
+    /// The fast read path ([`super::fast`]): reads the canonical
+    /// primitive straight from a deserializer, or fails with
+    /// [`super::fast::FALLBACK`] (the default) so that the caller uses the
+    /// general path.
+    ///
+    /// # Errors
+    ///
+    /// Any value off the fast path.
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        let _ = (d, field);
+        Err(super::fast::fallback())
+    }
     /// Appends the primitive as JSON text, objects with their keys in the
     /// order Python writes them.
     fn write_json(&self, out: &mut String) {
@@ -144,6 +159,12 @@ macro_rules! int_data {
                 use std::fmt::Write as _;
                 let _ = write!(out, "{}", self);
             }
+            fn deserialize_fast<'de, D: serde::Deserializer<'de>>(d: D, field: &Field) -> std::result::Result<Self, D::Error> {
+                match field.ty {
+                    FieldType::Integer => <$t as serde::Deserialize>::deserialize(d),
+                    _ => Err(super::fast::fallback()),
+                }
+            }
             fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
                 if let (FieldType::Integer, Some(v)) =
                     (&field.ty, value.as_i64().and_then(|i| <$t>::try_from(i).ok()))
@@ -185,6 +206,15 @@ impl FieldData for f64 {
     fn to_primitive(&self) -> Value {
         super::coerce::to_primitive(&FieldValue::Float(*self))
     }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match field.ty {
+            FieldType::Float => <f64 as serde::Deserialize>::deserialize(d),
+            _ => Err(super::fast::fallback()),
+        }
+    }
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         match (&field.ty, value) {
             (FieldType::Float, Value::Number(n)) if n.as_f64().is_some() => {
@@ -210,6 +240,17 @@ impl FieldData for bool {
     }
     fn write_json(&self, out: &mut String) {
         out.push_str(if *self { "true" } else { "false" });
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match field.ty {
+            FieldType::Boolean | FieldType::FlexibleBoolean => {
+                <bool as serde::Deserialize>::deserialize(d)
+            }
+            _ => Err(super::fast::fallback()),
+        }
     }
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         match (&field.ty, value) {
@@ -237,6 +278,25 @@ impl FieldData for DateTime {
         out.push_str(&DateTime::to_primitive(self));
         out.push('"');
     }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match field.ty {
+            FieldType::DateTime { tzinfo_aware } => {
+                d.deserialize_str(super::fast::StrVisitor(|s: &str| {
+                    DateTime::parse(s).ok().map(|dt| {
+                        if tzinfo_aware {
+                            dt
+                        } else {
+                            dt.without_offset()
+                        }
+                    })
+                }))
+            }
+            _ => Err(super::fast::fallback()),
+        }
+    }
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         if let (FieldType::DateTime { tzinfo_aware }, Value::String(s)) = (&field.ty, value)
             && let Ok(dt) = DateTime::parse(s)
@@ -255,6 +315,22 @@ impl FieldData for DateTime {
 impl FieldData for IpAddr {
     fn to_field_value(&self) -> FieldValue {
         FieldValue::Ip(*self)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        let ty = field.ty.clone();
+        d.deserialize_str(super::fast::StrVisitor(move |s: &str| {
+            let a = s.parse::<IpAddr>().ok()?;
+            let ok = match ty {
+                FieldType::IpAddress | FieldType::IpV4AndV6Address => true,
+                FieldType::IpV4Address => a.is_ipv4(),
+                FieldType::IpV6Address => a.is_ipv6(),
+                _ => false,
+            };
+            ok.then_some(a)
+        }))
     }
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         if let Value::String(s) = value
@@ -359,6 +435,12 @@ impl<T: FieldData> FieldData for Option<T> {
         }
         T::from_primitive(value, field, attr).map(Some)
     }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        super::fast::deserialize_option::<D, T>(d, field)
+    }
 }
 
 impl<T: FieldData> FieldData for Box<T> {
@@ -379,6 +461,12 @@ impl<T: FieldData> FieldData for Box<T> {
     }
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         T::from_primitive(value, field, attr).map(Box::new)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        T::deserialize_fast(d, field).map(Box::new)
     }
     fn reset_changes_recursive(&mut self) {
         (**self).reset_changes_recursive()
@@ -443,6 +531,18 @@ impl<T: FieldData> FieldData for Vec<T> {
         // The general path, for other shapes and for Python's exact error.
         Self::from_field_value(field.from_primitive(attr, value)?)
     }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match &field.ty {
+            FieldType::List(elem) => d.deserialize_seq(super::fast::SeqVisitor {
+                elem,
+                _t: std::marker::PhantomData,
+            }),
+            _ => Err(super::fast::fallback()),
+        }
+    }
     fn reset_changes_recursive(&mut self) {
         for item in self {
             item.reset_changes_recursive();
@@ -506,6 +606,18 @@ impl<T: FieldData> FieldData for IndexMap<String, T> {
             }
         }
         Self::from_field_value(field.from_primitive(attr, value)?)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match &field.ty {
+            FieldType::Dict(elem) => d.deserialize_map(super::fast::MapVisitor {
+                elem,
+                _t: std::marker::PhantomData,
+            }),
+            _ => Err(super::fast::fallback()),
+        }
     }
 }
 

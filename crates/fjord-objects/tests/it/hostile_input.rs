@@ -154,7 +154,17 @@ fn decode(reg: &Registry, ser: &ObjectSerializer, v: &Value) {
         let _ = obj.obj_to_primitive_with(Some("1.0"), None);
     }
     let _ = ser.deserialize_entity(&Context::new(), v.clone());
-    let _ = new::Instance::obj_from_primitive(v);
+    // The fast text path agrees with the general path, object or error.
+    let slow = new::Instance::obj_from_primitive(v);
+    let fast = new::Instance::obj_from_json(&v.to_string());
+    match (slow, fast) {
+        (Ok(a), Ok(b)) => assert_eq!(
+            crate::support::object_to_tagged(&a),
+            crate::support::object_to_tagged(&b)
+        ),
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("general {a:?} but fast {b:?} for {v}"),
+    }
 }
 
 #[test]
@@ -179,8 +189,18 @@ fn decoder_never_panics() {
         if let Ok(v) = serde_json::from_str::<Value>(&t) {
             decode(&reg, &ser, &v);
         }
+        let _ = new::Instance::obj_from_json(&t);
         Ok(())
     });
+    // Valid primitives (every field set) through both paths.
+    let full = crate::support::fixture("hostile_input::decoder_never_panics", "objects.json");
+    if let Some((doc, _)) = full {
+        for case in doc["cases"].as_array().expect("cases") {
+            if case["class"] == "Instance" {
+                decode(&reg, &ser, &case["obj_to_primitive"]);
+            }
+        }
+    }
 }
 
 fn flavor_primitive() -> Value {
