@@ -125,6 +125,25 @@ impl FieldData for String {
     fn write_json(&self, out: &mut String) {
         write_str(out, self);
     }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match &field.ty {
+            FieldType::String | FieldType::SensitiveString | FieldType::Uuid => {
+                <String as serde::Deserialize>::deserialize(d)
+            }
+            FieldType::Enum { valid, .. } => {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                if valid.values.contains(&s) {
+                    Ok(s)
+                } else {
+                    Err(super::fast::fallback())
+                }
+            }
+            _ => Err(super::fast::fallback()),
+        }
+    }
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         match (&field.ty, value) {
             (

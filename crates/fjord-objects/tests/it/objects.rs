@@ -257,3 +257,24 @@ fn read_only_fields_are_assignable_once() {
     assert_eq!(e.message(), "Cannot modify readonly field id");
     assert_eq!(p.id.value(), Some(&1));
 }
+
+/// The canonical primitives take the fast path (no fallback).
+#[test]
+fn canonical_primitives_take_the_fast_path() {
+    use crate::defs::new;
+    use fjord_objects::VersionedObject;
+    let Some((doc, _)) = fixture(
+        "objects::canonical_primitives_take_the_fast_path",
+        "objects.json",
+    ) else {
+        return;
+    };
+    for case in doc["cases"].as_array().expect("cases") {
+        if case["class"] != "Instance" {
+            continue;
+        }
+        let text = case["obj_to_primitive"].to_string();
+        let mut de = serde_json::Deserializer::from_str(&text);
+        new::Instance::obj_deserialize(&mut de).unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
+    }
+}
