@@ -1,0 +1,357 @@
+//! [`AuthTokenLayer`] / [`AuthToken`]: keystonemiddleware's `auth_token`
+//! as a tower layer.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use tower::{Layer, Service};
+
+use fjord_http::{Request, Response};
+
+use crate::cache::TokenCache;
+use crate::config::AuthTokenConfig;
+use crate::identity::{IdentityError, IdentityServer, Verdict};
+use crate::token::{TokenInfo, identity_headers};
+
+/// keystonemiddleware's 401 body, byte for byte.
+pub const UNAUTHORIZED_BODY: &str = r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#;
+
+/// The body of the 503 answered when Keystone cannot be asked (webob's
+/// plain-text `HTTPServiceUnavailable` with keystonemiddleware's detail).
+pub const UNAVAILABLE_BODY: &str = "503 Service Unavailable\n\nThe server is currently unavailable. Please try again at a later time.\n\n The Keystone service is temporarily unavailable.  ";
+
+/// Request extension: the validated `X-Auth-Token` (keystonemiddleware's
+/// `keystone.token_info` / `keystone.token_auth.user`).
+#[derive(Clone, Debug)]
+pub struct UserToken(pub Arc<TokenInfo>);
+
+/// Request extension: the validated `X-Service-Token` (set only when it
+/// passed the `service_token_roles` check, or that check is not required).
+#[derive(Clone, Debug)]
+pub struct ServiceToken(pub Arc<TokenInfo>);
+
+struct Shared {
+    cfg: Arc<AuthTokenConfig>,
+    identity: Arc<IdentityServer>,
+    cache: TokenCache,
+    strip: Vec<HeaderName>,
+    www_authenticate: HeaderValue,
+}
+
+/// The authtoken layer: validates `X-Auth-Token` (and `X-Service-Token`)
+/// against Keystone before the wrapped app sees the request.
+///
+/// Per request, as keystonemiddleware 13 does:
+///
+/// * every identity header the client sent is removed (`X-Roles`,
+///   `X-User-Id`, `X-Identity-Status`, `X-Service-*`, ...);
+/// * the tokens are validated (cached answer, else one
+///   `GET /v3/auth/tokens` per token however many requests carry it at
+///   once);
+/// * a missing or invalid user token, or an invalid service token, is
+///   answered with keystonemiddleware's 401 and
+///   `WWW-Authenticate: Keystone uri="<www_authenticate_uri>"`, or, with
+///   `delay_auth_decision`, passed on with `X-Identity-Status: Invalid`;
+/// * a valid one is passed on with `X-Identity-Status: Confirmed`, the
+///   user headers ([`TokenInfo::set_user_headers`]), `X-Service-Catalog`
+///   (with `include_service_catalog`), the `X-Service-*` headers of a
+///   valid service token, and the [`UserToken`] / [`ServiceToken`]
+///   extensions;
+/// * Keystone unreachable, slow past `http_connect_timeout` or answering
+///   5xx: 503 ([`UNAVAILABLE_BODY`]) and a log line; with
+///   `delay_auth_decision` the token counts as invalid instead;
+/// * a 401 from the app gets the `WWW-Authenticate` header too.
+///
+/// # Examples
+///
+/// ```
+/// use fjord_keystone::{AuthTokenConfig, AuthTokenLayer};
+/// use fjord_http::loader::Conf;
+/// use tower::Layer;
+///
+/// let mut conf = Conf::new();
+/// conf.insert("auth_url", "http://127.0.0.1:5000/v3");
+/// conf.insert("username", "fjord-service");
+/// conf.insert("password", "service-secret");
+/// conf.insert("project_name", "service");
+/// conf.insert("user_domain_id", "default");
+/// conf.insert("project_domain_id", "default");
+/// let layer = AuthTokenLayer::new(AuthTokenConfig::from_conf(&conf)?)?;
+/// let app = tower::service_fn(|_req: fjord_http::Request| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(fjord_http::full("hi")))
+/// });
+/// let protected = fjord_http::App::new(layer.layer(app));
+/// # drop(protected);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AuthTokenLayer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for AuthTokenLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthTokenLayer")
+            .field("config", &self.shared.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthTokenLayer {
+    /// The layer for `cfg`. Nothing is sent to Keystone until the first
+    /// request (the service user logs in then).
+    ///
+    /// # Errors
+    ///
+    /// When `cafile` cannot be read, or `www_authenticate_uri` cannot be a
+    /// header value.
+    pub fn new(cfg: AuthTokenConfig) -> Result<Self, IdentityError> {
+        let cfg = Arc::new(cfg);
+        let www_authenticate =
+            HeaderValue::from_str(&format!("Keystone uri=\"{}\"", cfg.www_authenticate_uri()))
+                .map_err(|_| {
+                    IdentityError::Tls(format!(
+                        "www_authenticate_uri {:?} cannot be a header value",
+                        cfg.www_authenticate_uri()
+                    ))
+                })?;
+        Ok(AuthTokenLayer {
+            shared: Arc::new(Shared {
+                identity: Arc::new(IdentityServer::new(cfg.clone())?),
+                cache: TokenCache::new(cfg.cache_time()),
+                strip: identity_headers(),
+                www_authenticate,
+                cfg,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthTokenConfig {
+        &self.shared.cfg
+    }
+}
+
+impl<S> Layer<S> for AuthTokenLayer {
+    type Service = AuthToken<S>;
+
+    fn layer(&self, inner: S) -> AuthToken<S> {
+        AuthToken {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service [`AuthTokenLayer`] makes.
+#[derive(Clone)]
+pub struct AuthToken<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> std::fmt::Debug for AuthToken<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthToken").finish_non_exhaustive()
+    }
+}
+
+fn unauthorized(www_authenticate: &HeaderValue) -> Response {
+    let mut resp = http::Response::new(fjord_http::full(UNAUTHORIZED_BODY));
+    *resp.status_mut() = StatusCode::UNAUTHORIZED;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::WWW_AUTHENTICATE, www_authenticate.clone());
+    resp
+}
+
+fn unavailable() -> Response {
+    let mut resp = http::Response::new(fjord_http::full(UNAVAILABLE_BODY));
+    *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    resp
+}
+
+fn status(valid: bool) -> HeaderValue {
+    HeaderValue::from_static(if valid { "Confirmed" } else { "Invalid" })
+}
+
+/// A token header's value as text (`None`: absent or not text; a token
+/// that is not text cannot be valid).
+fn token_of(headers: &HeaderMap, names: &[&str]) -> Option<Result<String, ()>> {
+    names
+        .iter()
+        .find_map(|n| headers.get(*n))
+        .map(|v| v.to_str().map(str::to_owned).map_err(|_| ()))
+}
+
+impl Shared {
+    /// The verdict on `token`: `Ok(None)` invalid, `Err` Keystone could
+    /// not be asked.
+    async fn check(&self, token: &str) -> Result<Option<Arc<TokenInfo>>, Arc<IdentityError>> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        let identity = self.identity.clone();
+        let owned = token.to_owned();
+        let verdict = self
+            .cache
+            .get(token, move || async move { identity.verify(&owned).await })
+            .await?;
+        Ok(match verdict {
+            Verdict::Valid(info) => Some(info),
+            Verdict::Invalid => None,
+        })
+    }
+
+    /// `check`, with Keystone's unavailability turned into `Ok(None)` under
+    /// `delay_auth_decision` (keystonemiddleware's behaviour) and logged.
+    async fn check_or_defer(
+        &self,
+        token: &str,
+        what: &str,
+    ) -> Result<Option<Arc<TokenInfo>>, Arc<IdentityError>> {
+        match self.check(token).await {
+            Ok(v) => {
+                if v.is_none() {
+                    tracing::info!("[keystone_authtoken] invalid {what} token");
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                tracing::error!("[keystone_authtoken] unable to validate token: {e}");
+                if self.cfg.delay_auth_decision {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn handle<S>(self: Arc<Self>, mut inner: S, mut req: Request) -> Response
+    where
+        S: Service<Request, Response = Response, Error = Infallible>,
+    {
+        let headers = req.headers_mut();
+        for name in &self.strip {
+            headers.remove(name);
+        }
+        let user_token = token_of(headers, &["x-auth-token", "x-storage-token"]);
+        let service_token = token_of(headers, &["x-service-token"]);
+
+        let mut service_valid = None;
+        let mut service_info = None;
+        if let Some(token) = service_token {
+            let info = match token {
+                Ok(t) => match self.check_or_defer(&t, "service").await {
+                    Ok(info) => info,
+                    Err(_) => return unavailable(),
+                },
+                Err(()) => None,
+            };
+            let valid = match &info {
+                None => false,
+                Some(info) => {
+                    let passed = info
+                        .roles
+                        .iter()
+                        .any(|r| self.cfg.service_token_roles.contains(r));
+                    if !passed && !self.cfg.service_token_roles_required {
+                        tracing::warn!(
+                            "[keystone_authtoken] a valid token was submitted as a service token, but it was not a valid service token (no role of service_token_roles)"
+                        );
+                    }
+                    passed || !self.cfg.service_token_roles_required
+                }
+            };
+            service_valid = Some(valid);
+            if valid {
+                service_info = info;
+            }
+        }
+
+        let user_info = match user_token {
+            Some(Ok(t)) => match self.check_or_defer(&t, "user").await {
+                Ok(info) => info,
+                Err(_) => return unavailable(),
+            },
+            _ => None,
+        };
+
+        let authenticated = user_info.is_some() && service_valid != Some(false);
+        if !authenticated && !self.cfg.delay_auth_decision {
+            tracing::info!("[keystone_authtoken] rejecting request");
+            return unauthorized(&self.www_authenticate);
+        }
+
+        let headers = req.headers_mut();
+        headers.insert("x-identity-status", status(user_info.is_some()));
+        if let Some(valid) = service_valid {
+            headers.insert("x-service-identity-status", status(valid));
+        }
+        if let Some(info) = &user_info {
+            info.set_user_headers(headers);
+            if self.cfg.include_service_catalog
+                && let Some(catalog) = info.catalog_header()
+                && let Ok(v) = HeaderValue::from_str(&catalog)
+            {
+                headers.insert("x-service-catalog", v);
+            }
+        }
+        if let Some(info) = &service_info {
+            let system_scope = headers.remove("openstack-system-scope");
+            info.set_service_headers(headers);
+            // The service token does not change the user's scope.
+            headers.remove("openstack-system-scope");
+            if let Some(v) = system_scope {
+                headers.insert("openstack-system-scope", v);
+            }
+        }
+        if let Some(info) = user_info {
+            req.extensions_mut().insert(UserToken(info));
+        }
+        if let Some(info) = service_info {
+            req.extensions_mut().insert(ServiceToken(info));
+        }
+
+        let Ok(mut resp) = inner.call(req).await;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .append(header::WWW_AUTHENTICATE, self.www_authenticate.clone());
+        }
+        resp
+    }
+}
+
+impl<S> Service<Request> for AuthToken<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The clone that was polled ready serves this request.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let shared = self.shared.clone();
+        async move { Ok(shared.handle(inner, req).await) }.boxed()
+    }
+}
