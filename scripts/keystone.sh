@@ -140,13 +140,15 @@ km bootstrap --bootstrap-password "$ADMIN_PASSWORD" \
 
 # 3. serve keystone.wsgi.api:application; the shim hides gunicorn's
 #    arguments from oslo.config, which parses sys.argv when the app is built.
+#    One thread: SQLite lets one writer in at a time, and concurrent logins
+#    (last_active_at) and revocations otherwise fail with "database is locked".
 cat >"$dir/ks_wsgi.py" <<'EOF'
 import sys
 sys.argv = sys.argv[:1]
 from keystone.wsgi.api import application  # noqa: E402,F401
 EOF
 OS_KEYSTONE_CONFIG_FILES="$dir/keystone.conf" setsid "$venv/bin/gunicorn" \
-  --chdir "$dir" --bind "127.0.0.1:$port" --workers 1 --threads 4 \
+  --chdir "$dir" --bind "127.0.0.1:$port" --workers 1 --threads 1 \
   --no-control-socket --pid "$dir/gunicorn.pid" \
   --access-logfile "$dir/access.log" ks_wsgi:application \
   >"$dir/gunicorn.out" 2>&1 </dev/null &

@@ -390,9 +390,17 @@ impl IdentityServer {
             .to_owned();
         let parsed: Value = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
         let info = TokenInfo::from_body(&parsed).map_err(|e| bad(e.to_string()))?;
-        let endpoint = self
-            .endpoint_from(info.catalog.as_ref())
-            .unwrap_or_else(|| self.auth_url.clone());
+        let endpoint = match self.endpoint_from(info.catalog.as_ref()) {
+            Some(e) => e,
+            None => {
+                tracing::warn!(
+                    "[keystone_authtoken] no identity endpoint with interface {:?} and region_name {:?} in the service user's catalog; validating tokens at auth_url",
+                    self.cfg.interface,
+                    self.cfg.region_name
+                );
+                self.auth_url.clone()
+            }
+        };
         tracing::info!(
             "[keystone_authtoken] service user {user:?} authenticated to {}; validating tokens at {endpoint}",
             self.auth_url
