@@ -20,9 +20,68 @@ use crate::token::{TokenInfo, identity_headers};
 /// keystonemiddleware's 401 body, byte for byte.
 pub const UNAUTHORIZED_BODY: &str = r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#;
 
-/// The body of the 503 answered when Keystone cannot be asked (webob's
-/// plain-text `HTTPServiceUnavailable` with keystonemiddleware's detail).
+/// The body of the 503 answered when Keystone cannot be asked, for a
+/// client without an `Accept` header or one preferring neither HTML nor
+/// JSON (webob's plain-text `HTTPServiceUnavailable` with
+/// keystonemiddleware's detail, byte for byte as measured).
 pub const UNAVAILABLE_BODY: &str = "503 Service Unavailable\n\nThe server is currently unavailable. Please try again at a later time.\n\n The Keystone service is temporarily unavailable.  ";
+
+/// The 503 body for a client that prefers JSON (webob's JSON form).
+pub const UNAVAILABLE_JSON: &str = r#"{"message": "The server is currently unavailable. Please try again at a later time.<br /><br />\nThe Keystone service is temporarily unavailable.\n\n", "code": "503 Service Unavailable", "title": "Service Unavailable"}"#;
+
+/// The 503 body for a client that prefers HTML, or accepts anything
+/// (`Accept: */*`, curl's default), as webob answers it.
+pub const UNAVAILABLE_HTML: &str = "<html>\n <head>\n  <title>503 Service Unavailable</title>\n </head>\n <body>\n  <h1>503 Service Unavailable</h1>\n  The server is currently unavailable. Please try again at a later time.<br /><br />\nThe Keystone service is temporarily unavailable.\n\n\n </body>\n</html>";
+
+/// The form webob picks for `accept`: the offer (`text/html`, then
+/// `application/json`) with the highest quality under its most specific
+/// matching media range; plain text when none is acceptable or there is
+/// no header.
+fn preferred(accept: Option<&str>) -> &'static str {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return "text/plain";
+    };
+    let ranges: Vec<(String, f32)> = accept
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.split(';');
+            let range = it.next()?.trim().to_ascii_lowercase();
+            let q = it
+                .filter_map(|p| p.trim().strip_prefix("q=").map(str::to_owned))
+                .next()
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            Some((range, q))
+        })
+        .collect();
+    let quality = |offer: &str| -> f32 {
+        let major = offer.split('/').next().unwrap_or("");
+        let mut best: Option<(u8, f32)> = None;
+        for (range, q) in &ranges {
+            let specificity = if range == offer {
+                3
+            } else if range.strip_suffix("/*") == Some(major) {
+                2
+            } else if range == "*/*" {
+                1
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(s, _)| specificity > s) {
+                best = Some((specificity, *q));
+            }
+        }
+        best.map_or(0.0, |(_, q)| q)
+    };
+    let (html, json) = (quality("text/html"), quality("application/json"));
+    if html <= 0.0 && json <= 0.0 {
+        "text/plain"
+    } else if json > html {
+        "application/json"
+    } else {
+        "text/html"
+    }
+}
 
 /// Request extension: the validated `X-Auth-Token` (keystonemiddleware's
 /// `keystone.token_info` / `keystone.token_auth.user`).
@@ -62,7 +121,9 @@ struct Shared {
 ///   valid service token, and the [`UserToken`] / [`ServiceToken`]
 ///   extensions;
 /// * Keystone unreachable, slow past `http_connect_timeout` or answering
-///   5xx: 503 ([`UNAVAILABLE_BODY`]) and a log line; with
+///   5xx: 503 (webob's body as keystonemiddleware sends it: plain text
+///   [`UNAVAILABLE_BODY`], [`UNAVAILABLE_JSON`] or [`UNAVAILABLE_HTML`] by
+///   the client's `Accept`) and a log line; with
 ///   `delay_auth_decision` the token counts as invalid instead;
 /// * a 401 from the app gets the `WWW-Authenticate` header too.
 ///
@@ -172,13 +233,16 @@ fn unauthorized(www_authenticate: &HeaderValue) -> Response {
     resp
 }
 
-fn unavailable() -> Response {
-    let mut resp = http::Response::new(fjord_http::full(UNAVAILABLE_BODY));
+fn unavailable(accept: Option<&str>) -> Response {
+    let (body, content_type) = match preferred(accept) {
+        "application/json" => (UNAVAILABLE_JSON, "application/json"),
+        "text/html" => (UNAVAILABLE_HTML, "text/html; charset=UTF-8"),
+        _ => (UNAVAILABLE_BODY, "text/plain; charset=UTF-8"),
+    };
+    let mut resp = http::Response::new(fjord_http::full(body));
     *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
@@ -243,6 +307,11 @@ impl Shared {
     where
         S: Service<Request, Response = Response, Error = Infallible>,
     {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let headers = req.headers_mut();
         for name in &self.strip {
             headers.remove(name);
@@ -256,7 +325,7 @@ impl Shared {
             let info = match token {
                 Ok(t) => match self.check_or_defer(&t, "service").await {
                     Ok(info) => info,
-                    Err(_) => return unavailable(),
+                    Err(_) => return unavailable(accept.as_deref()),
                 },
                 Err(()) => None,
             };
@@ -284,7 +353,7 @@ impl Shared {
         let user_info = match user_token {
             Some(Ok(t)) => match self.check_or_defer(&t, "user").await {
                 Ok(info) => info,
-                Err(_) => return unavailable(),
+                Err(_) => return unavailable(accept.as_deref()),
             },
             _ => None,
         };
@@ -353,5 +422,29 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let shared = self.shared.clone();
         async move { Ok(shared.handle(inner, req).await) }.boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preferred;
+
+    #[test]
+    fn the_503_form_follows_accept_as_webob_picks_it() {
+        assert_eq!(preferred(None), "text/plain");
+        assert_eq!(preferred(Some("")), "text/plain");
+        assert_eq!(preferred(Some("text/plain")), "text/plain");
+        assert_eq!(preferred(Some("*/*")), "text/html");
+        assert_eq!(preferred(Some("application/json")), "application/json");
+        assert_eq!(preferred(Some("text/html")), "text/html");
+        assert_eq!(
+            preferred(Some("text/html;q=0.5, application/json")),
+            "application/json"
+        );
+        assert_eq!(
+            preferred(Some("application/*, text/plain")),
+            "application/json"
+        );
+        assert_eq!(preferred(Some("*/*;q=0, text/plain")), "text/plain");
     }
 }

@@ -84,7 +84,8 @@ use tower::Layer;
 
 pub use config::{AuthTokenConfig, ConfigError, Secret};
 pub use filter::{
-    AuthToken, AuthTokenLayer, ServiceToken, UNAUTHORIZED_BODY, UNAVAILABLE_BODY, UserToken,
+    AuthToken, AuthTokenLayer, ServiceToken, UNAUTHORIZED_BODY, UNAVAILABLE_BODY, UNAVAILABLE_HTML,
+    UNAVAILABLE_JSON, UserToken,
 };
 pub use identity::IdentityError;
 pub use token::{BodyError, TokenInfo, identity_headers};

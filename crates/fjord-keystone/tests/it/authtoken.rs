@@ -363,6 +363,17 @@ async fn keystone_down_or_hung_is_503_within_the_timeout_then_recovers() {
         "{:?}",
         started.elapsed()
     );
+    assert_eq!(body, fjord_keystone::UNAVAILABLE_BODY);
+    // webob's JSON form for a client asking for JSON.
+    let (status, headers, body) = app
+        .get(
+            "/",
+            &[("x-auth-token", &admin), ("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(status, 503);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body, fjord_keystone::UNAVAILABLE_JSON);
 
     // Hung: accepts, never answers. 503 once http_connect_timeout passed.
     proxy.hang().await;
