@@ -165,6 +165,19 @@ mod insecure {
     }
 }
 
+/// The system's root certificates, read once per process.
+fn native_roots() -> &'static [rustls_pki_types::CertificateDer<'static>] {
+    static ROOTS: std::sync::OnceLock<Vec<rustls_pki_types::CertificateDer<'static>>> =
+        std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!("[keystone_authtoken] reading the system's CA certificates: {e}");
+        }
+        found.certs
+    })
+}
+
 fn tls_config(cfg: &AuthTokenConfig) -> Result<rustls::ClientConfig, IdentityError> {
     let provider = rustls::crypto::ring::default_provider();
     let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider.clone()))
@@ -190,8 +203,7 @@ fn tls_config(cfg: &AuthTokenConfig) -> Result<rustls::ClientConfig, IdentityErr
             )));
         }
     } else {
-        let found = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(found.certs);
+        roots.add_parsable_certificates(native_roots().iter().cloned());
     }
     Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }

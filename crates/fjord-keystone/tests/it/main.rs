@@ -4,5 +4,6 @@
 //! `FJORD_REQUIRE_SERVICES=1`).
 
 mod authtoken;
+mod hostile_input;
 mod paste;
 mod support;
