@@ -281,8 +281,10 @@ impl IdentityServer {
             .await;
             let retry_reason = match result {
                 Ok(Ok(done)) => return Ok(done),
-                Ok(Err(ReadError::Client(e))) if e.is_connect() => format!("cannot connect: {e}"),
-                Ok(Err(e)) => return Err(unreachable(e.to_string())),
+                Ok(Err(ReadError::Client(e))) if e.is_connect() => {
+                    format!("cannot connect: {}", chain(&e))
+                }
+                Ok(Err(e)) => return Err(unreachable(chain(&e))),
                 Err(_) => {
                     return Err(unreachable(format!(
                         "no answer within {:?} (http_connect_timeout)",
@@ -508,6 +510,22 @@ impl IdentityServer {
             detail: "identity server rejected authorization necessary to fetch token data".into(),
         })
     }
+}
+
+/// `e` and its sources, `: `-separated (hyper's errors keep the cause,
+/// e.g. the certificate problem, in the source).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cur = s.source();
+    }
+    text
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -509,3 +509,47 @@ async fn the_service_user_logs_in_again_when_its_token_is_refused() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_to_keystone_honours_cafile_and_insecure() {
+    let Some(ks) = keystone("authtoken::https_to_keystone_honours_cafile_and_insecure") else {
+        return;
+    };
+    let front = crate::support::TlsFront::start(ks.port()).await;
+    let admin = token(&ks, "ADMIN").await;
+    let ca = front.ca_file.display().to_string();
+    let fast = [
+        VIA_AUTH_URL,
+        ("http_connect_timeout", "5"),
+        ("http_request_max_retries", "0"),
+    ];
+
+    // The test CA in cafile: verified, served.
+    let mut opts = fast.to_vec();
+    opts.push(("cafile", &ca));
+    let app = Served::start(&authtoken_section(&ks, &front.url(), &opts)).await;
+    let (status, _, body) = app.get("/", &[("x-auth-token", &admin)]).await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+
+    // The system's roots do not know the test CA: the handshake fails, 503.
+    let logs = Logs::global();
+    let app = Served::start(&authtoken_section(&ks, &front.url(), &fast)).await;
+    let (status, _, _) = app.get("/", &[("x-auth-token", &admin)]).await;
+    assert_eq!(status, 503);
+    let url = format!("127.0.0.1:{}", front.port);
+    assert!(
+        !logs.lines_with(&[&url, "certificate"]).is_empty(),
+        "{}",
+        logs.text()
+    );
+    app.stop().await;
+
+    // insecure = true: not verified, served.
+    let mut opts = fast.to_vec();
+    opts.push(("insecure", "true"));
+    let app = Served::start(&authtoken_section(&ks, &front.url(), &opts)).await;
+    let (status, _, body) = app.get("/", &[("x-auth-token", &admin)]).await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}

@@ -158,3 +158,20 @@ fn the_config_file_group_is_the_base_and_the_password_is_secret() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unreadable_cafile_is_an_error_naming_it() {
+    let paste = PasteConfig::parse(
+        &ini("paste.filter_factory = keystonemiddleware.auth_token:filter_factory\ncafile = /nonexistent/fjord-ca.pem"),
+        "api-paste.ini",
+    )
+    .unwrap();
+    let err = loader(base())
+        .load_app(&paste, "main")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[keystone_authtoken] cafile /nonexistent/fjord-ca.pem"),
+        "{err}"
+    );
+}

@@ -463,3 +463,85 @@ pub(crate) async fn create_service_user(ks: &Ks, name: &str, password: &str) -> 
     assert_eq!(status, 204, "{text}");
     user_id
 }
+
+/// A TLS front for Keystone: a CA (`ca.pem` in `dir`), a server
+/// certificate for 127.0.0.1 signed by it, and a loopback listener that
+/// terminates TLS and forwards the plain bytes to Keystone.
+pub(crate) struct TlsFront {
+    pub(crate) port: u16,
+    pub(crate) ca_file: PathBuf,
+    pub(crate) dir: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TlsFront {
+    pub(crate) async fn start(target: u16) -> TlsFront {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let dir = fjord_test_support::temp_dir("keystone-tls");
+        let ca_key = KeyPair::generate().expect("ca key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "fjord keystone test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let server_key = KeyPair::generate().expect("server key");
+        let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .expect("server params")
+            .signed_by(&server_key, &issuer)
+            .expect("server cert");
+        let ca_file = dir.join("ca.pem");
+        std::fs::write(&ca_file, ca_cert.pem()).expect("write ca");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from_pem_slice(server_cert.pem().as_bytes()).expect("cert")],
+            PrivateKeyDer::from_pem_slice(server_key.serialize_pem().as_bytes()).expect("key"),
+        )
+        .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind tls");
+        let port = listener.local_addr().expect("addr").port();
+        let task = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut plain) =
+                        TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], target))).await
+                    else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        TlsFront {
+            port,
+            ca_file,
+            dir,
+            task,
+        }
+    }
+
+    /// `https://127.0.0.1:PORT/v3`.
+    pub(crate) fn url(&self) -> String {
+        format!("https://127.0.0.1:{}/v3", self.port)
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
