@@ -132,7 +132,8 @@ impl TokenCache {
 /// for a valid token, [`INVALID_TTL`] at most for an invalid one.
 fn keep_for(verdict: &Verdict, ttl: Duration) -> Duration {
     match verdict {
-        Verdict::Valid(info) => info
+        Verdict::Valid(checked) => checked
+            .info
             .expires_at
             .duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO)

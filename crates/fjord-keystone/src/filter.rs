@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use tower::{Layer, Service};
 
 use fjord_http::{Request, Response};
@@ -15,7 +15,7 @@ use fjord_http::{Request, Response};
 use crate::cache::TokenCache;
 use crate::config::AuthTokenConfig;
 use crate::identity::{IdentityError, IdentityServer, Verdict};
-use crate::token::{TokenInfo, identity_headers};
+use crate::token::{Checked, TokenInfo, identity_headers, is_identity_header};
 
 /// keystonemiddleware's 401 body, byte for byte.
 pub const UNAUTHORIZED_BODY: &str = r#"{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}"#;
@@ -233,7 +233,11 @@ fn unauthorized(www_authenticate: &HeaderValue) -> Response {
     resp
 }
 
-fn unavailable(accept: Option<&str>) -> Response {
+fn unavailable(req: &Request) -> Response {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
     let (body, content_type) = match preferred(accept) {
         "application/json" => (UNAVAILABLE_JSON, "application/json"),
         "text/html" => (UNAVAILABLE_HTML, "text/html; charset=UTF-8"),
@@ -250,30 +254,23 @@ fn status(valid: bool) -> HeaderValue {
     HeaderValue::from_static(if valid { "Confirmed" } else { "Invalid" })
 }
 
-/// A token header's value as text (`None`: absent or not text; a token
-/// that is not text cannot be valid).
-fn token_of(headers: &HeaderMap, names: &[&str]) -> Option<Result<String, ()>> {
-    names
-        .iter()
-        .find_map(|n| headers.get(*n))
-        .map(|v| v.to_str().map(str::to_owned).map_err(|_| ()))
-}
-
 impl Shared {
     /// The verdict on `token`: `Ok(None)` invalid, `Err` Keystone could
     /// not be asked.
-    async fn check(&self, token: &str) -> Result<Option<Arc<TokenInfo>>, Arc<IdentityError>> {
+    async fn check(&self, token: &str) -> Result<Option<Arc<Checked>>, Arc<IdentityError>> {
         if token.is_empty() {
             return Ok(None);
         }
         let identity = self.identity.clone();
-        let owned = token.to_owned();
         let verdict = self
             .cache
-            .get(token, move || async move { identity.verify(&owned).await })
+            .get(token, || {
+                let owned = token.to_owned();
+                async move { identity.verify(&owned).await }
+            })
             .await?;
         Ok(match verdict {
-            Verdict::Valid(info) => Some(info),
+            Verdict::Valid(checked) => Some(checked),
             Verdict::Invalid => None,
         })
     }
@@ -282,9 +279,13 @@ impl Shared {
     /// `delay_auth_decision` (keystonemiddleware's behaviour) and logged.
     async fn check_or_defer(
         &self,
-        token: &str,
+        token: Option<&HeaderValue>,
         what: &str,
-    ) -> Result<Option<Arc<TokenInfo>>, Arc<IdentityError>> {
+    ) -> Result<Option<Arc<Checked>>, Arc<IdentityError>> {
+        // A token that is not text cannot be valid.
+        let Some(token) = token.and_then(|t| t.to_str().ok()) else {
+            return Ok(None);
+        };
         match self.check(token).await {
             Ok(v) => {
                 if v.is_none() {
@@ -307,32 +308,31 @@ impl Shared {
     where
         S: Service<Request, Response = Response, Error = Infallible>,
     {
-        let accept = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         let headers = req.headers_mut();
-        for name in &self.strip {
-            headers.remove(name);
+        if headers.keys().any(|k| is_identity_header(k.as_str())) {
+            for name in &self.strip {
+                headers.remove(name);
+            }
         }
-        let user_token = token_of(headers, &["x-auth-token", "x-storage-token"]);
-        let service_token = token_of(headers, &["x-service-token"]);
+        // Header values are reference counted: these clones copy no token.
+        let user_token = headers
+            .get("x-auth-token")
+            .or_else(|| headers.get("x-storage-token"))
+            .cloned();
+        let service_token = headers.get("x-service-token").cloned();
 
         let mut service_valid = None;
-        let mut service_info = None;
-        if let Some(token) = service_token {
-            let info = match token {
-                Ok(t) => match self.check_or_defer(&t, "service").await {
-                    Ok(info) => info,
-                    Err(_) => return unavailable(accept.as_deref()),
-                },
-                Err(()) => None,
+        let mut service = None;
+        if service_token.is_some() {
+            let checked = match self.check_or_defer(service_token.as_ref(), "service").await {
+                Ok(c) => c,
+                Err(_) => return unavailable(&req),
             };
-            let valid = match &info {
+            let valid = match &checked {
                 None => false,
-                Some(info) => {
-                    let passed = info
+                Some(c) => {
+                    let passed = c
+                        .info
                         .roles
                         .iter()
                         .any(|r| self.cfg.service_token_roles.contains(r));
@@ -346,52 +346,49 @@ impl Shared {
             };
             service_valid = Some(valid);
             if valid {
-                service_info = info;
+                service = checked;
             }
         }
 
-        let user_info = match user_token {
-            Some(Ok(t)) => match self.check_or_defer(&t, "user").await {
-                Ok(info) => info,
-                Err(_) => return unavailable(accept.as_deref()),
-            },
-            _ => None,
+        let user = if user_token.is_some() {
+            match self.check_or_defer(user_token.as_ref(), "user").await {
+                Ok(c) => c,
+                Err(_) => return unavailable(&req),
+            }
+        } else {
+            None
         };
 
-        let authenticated = user_info.is_some() && service_valid != Some(false);
+        let authenticated = user.is_some() && service_valid != Some(false);
         if !authenticated && !self.cfg.delay_auth_decision {
             tracing::info!("[keystone_authtoken] rejecting request");
             return unauthorized(&self.www_authenticate);
         }
 
         let headers = req.headers_mut();
-        headers.insert("x-identity-status", status(user_info.is_some()));
+        match &user {
+            Some(c) => {
+                for (k, v) in &c.user {
+                    headers.insert(k.clone(), v.clone());
+                }
+            }
+            None => {
+                headers.insert("x-identity-status", status(false));
+            }
+        }
         if let Some(valid) = service_valid {
             headers.insert("x-service-identity-status", status(valid));
         }
-        if let Some(info) = &user_info {
-            info.set_user_headers(headers);
-            if self.cfg.include_service_catalog
-                && let Some(catalog) = info.catalog_header()
-                && let Ok(v) = HeaderValue::from_str(&catalog)
-            {
-                headers.insert("x-service-catalog", v);
+        if let Some(c) = &service {
+            for (k, v) in &c.service {
+                headers.insert(k.clone(), v.clone());
             }
         }
-        if let Some(info) = &service_info {
-            let system_scope = headers.remove("openstack-system-scope");
-            info.set_service_headers(headers);
-            // The service token does not change the user's scope.
-            headers.remove("openstack-system-scope");
-            if let Some(v) = system_scope {
-                headers.insert("openstack-system-scope", v);
-            }
+        if let Some(c) = user {
+            req.extensions_mut().insert(UserToken(c.info.clone()));
         }
-        if let Some(info) = user_info {
-            req.extensions_mut().insert(UserToken(info));
-        }
-        if let Some(info) = service_info {
-            req.extensions_mut().insert(ServiceToken(info));
+        if let Some(c) = service {
+            req.extensions_mut().insert(ServiceToken(c.info.clone()));
         }
 
         let Ok(mut resp) = inner.call(req).await;

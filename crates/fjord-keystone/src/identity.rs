@@ -16,7 +16,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use crate::config::AuthTokenConfig;
-use crate::token::TokenInfo;
+use crate::token::{Checked, TokenInfo};
 
 /// The `User-Agent` of requests to Keystone.
 const USER_AGENT: &str = concat!("fjord-keystone/", env!("CARGO_PKG_VERSION"));
@@ -80,8 +80,8 @@ struct ServiceAuth {
 /// What Keystone said about a token.
 #[derive(Clone, Debug)]
 pub(crate) enum Verdict {
-    /// Valid: the token's data.
-    Valid(Arc<TokenInfo>),
+    /// Valid: the token's data and headers.
+    Valid(Arc<Checked>),
     /// Not found, expired or revoked.
     Invalid,
 }
@@ -477,7 +477,10 @@ impl IdentityServer {
                     if info.expires_at <= SystemTime::now() {
                         return Ok(Verdict::Invalid);
                     }
-                    return Ok(Verdict::Valid(Arc::new(info)));
+                    return Ok(Verdict::Valid(Arc::new(Checked::new(
+                        info,
+                        self.cfg.include_service_catalog,
+                    ))));
                 }
                 StatusCode::NOT_FOUND => {
                     tracing::info!(

@@ -2,6 +2,7 @@
 //! it (keystoneauth's `AccessInfoV3`), and the identity headers
 //! keystonemiddleware derives from it.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -355,6 +356,70 @@ impl TokenInfo {
     }
 }
 
+/// Headers to set, in order.
+pub(crate) type HeaderList = Vec<(HeaderName, HeaderValue)>;
+
+/// A validated token with the headers it gives a request, built once when
+/// Keystone answers (the cached path then only copies them).
+#[derive(Debug)]
+pub(crate) struct Checked {
+    /// The token.
+    pub(crate) info: Arc<TokenInfo>,
+    /// For it as the user token: `X-Identity-Status: Confirmed`, the user
+    /// headers and, when wanted, `X-Service-Catalog`.
+    pub(crate) user: HeaderList,
+    /// For it as a service token: the `X-Service-*` headers (without
+    /// `OpenStack-System-Scope`: a service token does not change the user's
+    /// scope).
+    pub(crate) service: HeaderList,
+}
+
+impl Checked {
+    /// `info` with its headers; `catalog`: include `X-Service-Catalog`.
+    pub(crate) fn new(info: TokenInfo, catalog: bool) -> Self {
+        let mut user = HeaderMap::new();
+        user.insert("x-identity-status", HeaderValue::from_static("Confirmed"));
+        info.set_user_headers(&mut user);
+        if catalog
+            && let Some(c) = info.catalog_header()
+            && let Ok(v) = HeaderValue::from_str(&c)
+        {
+            user.insert("x-service-catalog", v);
+        }
+        let mut service = HeaderMap::new();
+        info.set_service_headers(&mut service);
+        service.remove("openstack-system-scope");
+        let list = |h: &HeaderMap| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        Checked {
+            user: list(&user),
+            service: list(&service),
+            info: Arc::new(info),
+        }
+    }
+}
+
+/// Whether `name` (lower case) is one of [`identity_headers`].
+pub(crate) fn is_identity_header(name: &str) -> bool {
+    match name.strip_prefix("x-") {
+        Some(rest) => {
+            let rest = rest.strip_prefix("service-").unwrap_or(rest);
+            matches!(
+                rest,
+                "catalog"
+                    | "identity-status"
+                    | "is-admin-project"
+                    | "role"
+                    | "user"
+                    | "tenant-id"
+                    | "tenant-name"
+                    | "tenant"
+                    | "roles"
+            ) || TEMPLATE_TAILS.contains(&rest)
+        }
+        None => name == "openstack-system-scope",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -421,6 +486,18 @@ mod tests {
     #[test]
     fn strip_list_covers_user_and_service_headers() {
         let names = identity_headers();
+        for n in &names {
+            assert!(is_identity_header(n.as_str()), "{n}");
+        }
+        for n in [
+            "x-auth-token",
+            "x-service-token",
+            "x-openstack-request-id",
+            "accept",
+            "x-users",
+        ] {
+            assert!(!is_identity_header(n), "{n}");
+        }
         for n in [
             "x-roles",
             "x-service-roles",
