@@ -20,9 +20,14 @@ every server, warms it up with one authenticated request plus a short wrk
 run, measures BENCH_SECONDS (default 5) at BENCH_CONNECTIONS (default 16),
 and stops it. Each wrk run is bounded in time. The table shows medians over
 the rounds; the target: fjord's cached authtoken path keeps >= 90% of the
-noauth req/s (it costs <= 10%).
+noauth req/s (it costs <= 10%). The server's CPU time per request
+(utime + stime of its processes from /proc, before and after each run,
+over the requests wrk completed) is shown too: wrk and other work share
+the 2 cores, so req/s moves with the machine's load more than CPU per
+request does.
 
-fjord is built with --profile dist (BENCH_PROFILE overrides). Prints a
+fjord is built with --profile dist (BENCH_PROFILE overrides; BENCH_BUILD=0
+uses the binary already built). Prints a
 Markdown table and writes bench/results/keystone.md.
 """
 import os
@@ -87,6 +92,29 @@ def wait_http(port, token, seconds=30):
     raise RuntimeError(f"nothing answers on port {port}")
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(root):
+    """utime + stime of `root` and its descendants (from /proc)."""
+    parent, ticks = {}, {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parent[int(p)] = int(fields[1])
+        ticks[int(p)] = int(fields[11]) + int(fields[12])
+    total, frontier = ticks.get(root, 0), [root]
+    while frontier:
+        frontier = [c for c, pp in parent.items() if pp in frontier]
+        total += sum(ticks.get(c, 0) for c in frontier)
+    return total
+
+
 def parse_ms(text):
     m = re.match(r"([\d.]+)(us|ms|s)$", text)
     if not m:
@@ -101,11 +129,12 @@ def wrk(port, token, seconds):
          "-H", f"X-Auth-Token: {token}", f"http://127.0.0.1:{port}/hello"],
         capture_output=True, text=True, timeout=seconds + 30).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not rps:
+    total = re.search(r"(\d+) requests in", out)
+    if not rps or not total:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(rps.group(1)), "p50": parse_ms(lat.get("50", "nan")),
+    return {"rps": float(rps.group(1)), "requests": int(total.group(1)), "p50": parse_ms(lat.get("50", "nan")),
             "p99": parse_ms(lat.get("99", "nan")),
             "non2xx": int(non2xx.group(1)) if non2xx else 0}
 
@@ -131,7 +160,7 @@ def servers(ks, conf_path):
 
 
 def main():
-    if PROFILE != "skip-build":
+    if os.environ.get("BENCH_BUILD", "1") != "0":
         subprocess.run(["cargo", "build", "-q", "--profile", PROFILE, "-p", "fjord-keystone",
                         "--example", "authtoken_hello"], cwd=ROOT, check=True)
     ks = keystone_env()
@@ -158,11 +187,15 @@ def main():
                 if "authtoken" in name and "Hello, admin!" not in answer:
                     raise RuntimeError(f"{name}: not authenticated: {answer!r}")
                 wrk(port, token, 1)  # warm-up
+                before = cpu_ticks(proc.pid)
                 res = wrk(port, token, SECONDS)
+                res["cpu_us"] = ((cpu_ticks(proc.pid) - before) / CLK_TCK * 1e6
+                                 / max(res["requests"], 1))
                 if res["non2xx"]:
                     raise RuntimeError(f"{name}: {res['non2xx']} non-2xx answers")
                 results[name].append(res)
-                print(f"round {r + 1} {name}: {res['rps']:.0f} req/s, p99 {res['p99']:.2f} ms",
+                print(f"round {r + 1} {name}: {res['rps']:.0f} req/s, p99 {res['p99']:.2f} ms, "
+                      f"{res['cpu_us']:.1f} µs CPU/request",
                       file=sys.stderr)
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -172,21 +205,23 @@ def main():
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
 
-    med = {n: {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99")}
+    med = {n: {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99", "cpu_us")}
            for n, rs in results.items()}
     lines = [
-        f"| server (1 worker, wrk -c{CONNS}, median of {ROUNDS} x {SECONDS} s) | req/s | p50 ms | p99 ms | vs its noauth |",
-        "|---|---:|---:|---:|---:|",
+        f"| server (1 worker, wrk -c{CONNS}, median of {ROUNDS} x {SECONDS} s) | req/s | p50 ms | p99 ms | server CPU µs/request | req/s vs its noauth |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, _ in table:
         base = med["fjord noauth" if name.startswith("fjord") else "python noauth"]["rps"]
         m = med[name]
         lines.append(f"| {name} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
-                     f"{100 * m['rps'] / base:.0f}% |")
+                     f"{m['cpu_us']:.1f} | {100 * m['rps'] / base:.0f}% |")
     cost = 100 * (1 - med["fjord authtoken"]["rps"] / med["fjord noauth"]["rps"])
     verdict = "met" if cost <= 10 else "NOT met"
     lines.append("")
-    lines.append(f"fjord's cached authtoken path costs {cost:.1f}% of req/s (target <= 10%: {verdict}); "
+    cpu = med["fjord authtoken"]["cpu_us"] - med["fjord noauth"]["cpu_us"]
+    lines.append(f"fjord's cached authtoken path costs {cost:.1f}% of req/s (target <= 10%: {verdict}) "
+                 f"and {cpu:.1f} µs of server CPU per request; "
                  f"fjord authtoken serves {med['fjord authtoken']['rps'] / med['python authtoken (keystonemiddleware)']['rps']:.1f}x "
                  "keystonemiddleware's req/s.")
     table_md = "\n".join(lines)

@@ -63,6 +63,15 @@ impl TokenCache {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The cached answer for `token`, if there is a fresh one (the fast
+    /// path: no await, no validation).
+    pub(crate) fn peek(&self, token: &str) -> Option<Verdict> {
+        match self.lock().get(token) {
+            Some(Slot::Ready(v, until)) if *until > Instant::now() => Some(v.clone()),
+            _ => None,
+        }
+    }
+
     /// The answer for `token`: cached, or the one validation in flight, or
     /// a new validation `validate()` spawned on the runtime (so it ends
     /// even when the requests waiting for it are cancelled).

@@ -304,16 +304,65 @@ impl Shared {
         }
     }
 
-    async fn handle<S>(self: Arc<Self>, mut inner: S, mut req: Request) -> Response
-    where
-        S: Service<Request, Response = Response, Error = Infallible>,
-    {
+    /// Removes the identity headers a client sent.
+    fn strip(&self, req: &mut Request) {
         let headers = req.headers_mut();
         if headers.keys().any(|k| is_identity_header(k.as_str())) {
             for name in &self.strip {
                 headers.remove(name);
             }
         }
+    }
+
+    /// Sets the headers and extension of a valid user token: the request's
+    /// headers become a copy of the token's with the request's own added,
+    /// minus any identity header the client sent (hashing the request's
+    /// few headers, not the token's many).
+    fn confirm(req: &mut Request, user: &Checked) {
+        let sent = std::mem::replace(req.headers_mut(), user.user.clone());
+        let headers = req.headers_mut();
+        headers.reserve(sent.len());
+        let mut name: Option<HeaderName> = None;
+        for (n, value) in sent {
+            if let Some(n) = n {
+                name = Some(n);
+            }
+            if let Some(n) = &name
+                && !is_identity_header(n.as_str())
+            {
+                headers.append(n.clone(), value);
+            }
+        }
+        req.extensions_mut().insert(UserToken(user.info.clone()));
+    }
+
+    /// The common case answered without waiting: a cached valid user
+    /// token and no service token; `true` when `req` is ready for the app.
+    fn fast(&self, req: &mut Request) -> bool {
+        let headers = req.headers();
+        if headers.contains_key("x-service-token") {
+            return false;
+        }
+        let token = headers
+            .get("x-auth-token")
+            .or_else(|| headers.get("x-storage-token"))
+            .and_then(|t| t.to_str().ok());
+        let Some(Verdict::Valid(user)) = token
+            .filter(|t| !t.is_empty())
+            .and_then(|t| self.cache.peek(t))
+        else {
+            return false;
+        };
+        Self::confirm(req, &user);
+        true
+    }
+
+    async fn handle<S>(self: Arc<Self>, mut inner: S, mut req: Request) -> Response
+    where
+        S: Service<Request, Response = Response, Error = Infallible>,
+    {
+        self.strip(&mut req);
+        let headers = req.headers();
         // Header values are reference counted: these clones copy no token.
         let user_token = headers
             .get("x-auth-token")
@@ -365,17 +414,13 @@ impl Shared {
             return unauthorized(&self.www_authenticate);
         }
 
-        let headers = req.headers_mut();
         match &user {
-            Some(c) => {
-                for (k, v) in &c.user {
-                    headers.insert(k.clone(), v.clone());
-                }
-            }
+            Some(c) => Self::confirm(&mut req, c),
             None => {
-                headers.insert("x-identity-status", status(false));
+                req.headers_mut().insert("x-identity-status", status(false));
             }
         }
+        let headers = req.headers_mut();
         if let Some(valid) = service_valid {
             headers.insert("x-service-identity-status", status(valid));
         }
@@ -383,9 +428,6 @@ impl Shared {
             for (k, v) in &c.service {
                 headers.insert(k.clone(), v.clone());
             }
-        }
-        if let Some(c) = user {
-            req.extensions_mut().insert(UserToken(c.info.clone()));
         }
         if let Some(c) = service {
             req.extensions_mut().insert(ServiceToken(c.info.clone()));
@@ -413,7 +455,21 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        if self.shared.fast(&mut req) {
+            // Cached: straight to the app, which was polled ready.
+            let fut = self.inner.call(req);
+            let challenge = self.shared.www_authenticate.clone();
+            return async move {
+                let Ok(mut resp) = fut.await;
+                if resp.status() == StatusCode::UNAUTHORIZED {
+                    resp.headers_mut()
+                        .append(header::WWW_AUTHENTICATE, challenge);
+                }
+                Ok(resp)
+            }
+            .boxed();
+        }
         // The clone that was polled ready serves this request.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);

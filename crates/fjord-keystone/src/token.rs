@@ -278,21 +278,50 @@ const TEMPLATE_TAILS: [&str; 10] = [
     "user-domain-name",
 ];
 
-fn put(headers: &mut HeaderMap, name: &str, value: Option<&str>) {
+/// The user headers of [`TEMPLATE_TAILS`], then `X-Roles`.
+const USER_NAMES: [&str; 11] = [
+    "x-domain-id",
+    "x-domain-name",
+    "x-project-id",
+    "x-project-name",
+    "x-project-domain-id",
+    "x-project-domain-name",
+    "x-user-id",
+    "x-user-name",
+    "x-user-domain-id",
+    "x-user-domain-name",
+    "x-roles",
+];
+
+/// The service headers of [`TEMPLATE_TAILS`], then `X-Service-Roles`.
+const SERVICE_NAMES: [&str; 11] = [
+    "x-service-domain-id",
+    "x-service-domain-name",
+    "x-service-project-id",
+    "x-service-project-name",
+    "x-service-project-domain-id",
+    "x-service-project-domain-name",
+    "x-service-user-id",
+    "x-service-user-name",
+    "x-service-user-domain-id",
+    "x-service-user-domain-name",
+    "x-service-roles",
+];
+
+/// Sets `name` (a static name: its clones copy nothing) to `value`.
+fn put(headers: &mut HeaderMap, name: &'static str, value: Option<&str>) {
     let Some(value) = value else { return };
     // Keystone's names and ids are plain text; one that cannot be a header
     // value (a control character) is left out rather than mangled.
-    if let (Ok(n), Ok(v)) = (
-        HeaderName::from_bytes(name.as_bytes()),
-        HeaderValue::from_str(value),
-    ) {
-        headers.insert(n, v);
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(HeaderName::from_static(name), v);
     }
 }
 
 impl TokenInfo {
-    fn set_common(&self, headers: &mut HeaderMap, prefix: &str) {
-        let fields: [Option<&str>; 10] = [
+    fn set_common(&self, headers: &mut HeaderMap, names: &[&'static str; 11]) {
+        let roles = self.roles.join(",");
+        let fields: [Option<&str>; 11] = [
             self.domain_id.as_deref(),
             self.domain_name.as_deref(),
             self.project_id.as_deref(),
@@ -303,15 +332,11 @@ impl TokenInfo {
             self.user_name.as_deref(),
             self.user_domain_id.as_deref(),
             self.user_domain_name.as_deref(),
+            Some(&roles),
         ];
-        for (tail, value) in TEMPLATE_TAILS.iter().zip(fields) {
-            put(headers, &format!("x{prefix}-{tail}"), value);
+        for (name, value) in names.iter().zip(fields) {
+            put(headers, name, value);
         }
-        put(
-            headers,
-            &format!("x{prefix}-roles"),
-            Some(&self.roles.join(",")),
-        );
         put(
             headers,
             "openstack-system-scope",
@@ -326,7 +351,7 @@ impl TokenInfo {
     /// `X-Tenant-Id`, `X-Tenant-Name`, `X-Tenant`. Headers whose value
     /// keystonemiddleware would set to `None` are left out.
     pub fn set_user_headers(&self, headers: &mut HeaderMap) {
-        self.set_common(headers, "");
+        self.set_common(headers, &USER_NAMES);
         put(
             headers,
             "x-is-admin-project",
@@ -352,7 +377,7 @@ impl TokenInfo {
     /// Sets the `X-Service-*` headers for a valid `X-Service-Token`
     /// (`set_service_headers`).
     pub fn set_service_headers(&self, headers: &mut HeaderMap) {
-        self.set_common(headers, "-service");
+        self.set_common(headers, &SERVICE_NAMES);
     }
 }
 
@@ -366,8 +391,9 @@ pub(crate) struct Checked {
     /// The token.
     pub(crate) info: Arc<TokenInfo>,
     /// For it as the user token: `X-Identity-Status: Confirmed`, the user
-    /// headers and, when wanted, `X-Service-Catalog`.
-    pub(crate) user: HeaderList,
+    /// headers and, when wanted, `X-Service-Catalog` (a map: a request's
+    /// headers are added to a copy of it).
+    pub(crate) user: HeaderMap,
     /// For it as a service token: the `X-Service-*` headers (without
     /// `OpenStack-System-Scope`: a service token does not change the user's
     /// scope).
@@ -389,10 +415,12 @@ impl Checked {
         let mut service = HeaderMap::new();
         info.set_service_headers(&mut service);
         service.remove("openstack-system-scope");
-        let list = |h: &HeaderMap| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         Checked {
-            user: list(&user),
-            service: list(&service),
+            user,
+            service: service
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             info: Arc::new(info),
         }
     }
