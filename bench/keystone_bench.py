@@ -5,9 +5,10 @@ Four servers answer `GET /hello`, one worker process each, measured with
 wrk on loopback with a valid admin token in X-Auth-Token:
 
   * fjord noauth:     crates/fjord-keystone's authtoken_hello example with
-                      --noauth (the same paste pipeline without authtoken);
-  * fjord authtoken:  the same example with authtoken in front (the token
-                      is validated once by Keystone, then cached);
+                      --noauth: the paste pipeline `request_id hello`;
+  * fjord authtoken:  the same example with `request_id authtoken hello`,
+                      as OpenStack pipelines put them (the token is
+                      validated once by Keystone, then cached);
   * python noauth:    a trivial WSGI app on gunicorn (one sync worker),
                       bench/keystone_mw_app.py with KEYSTONE_NOAUTH=1;
   * python authtoken: the same app behind keystonemiddleware 13.0.1's

@@ -9,9 +9,9 @@
 //! curl -i -H "X-Auth-Token: $TOKEN" http://127.0.0.1:8080/hello         # Hello, admin!
 //! ```
 //!
-//! The app is loaded from a paste pipeline (`authtoken hello`, or `hello`
-//! alone with `--noauth`), the filter found under keystonemiddleware's
-//! name, its options read from the config file's `[keystone_authtoken]`.
+//! The app is loaded from a paste pipeline as OpenStack APIs are
+//! (`request_id authtoken hello`, or `request_id hello` with `--noauth`),
+//! the filter found under keystonemiddleware's name, its options read from the config file's `[keystone_authtoken]`.
 //! `listening on http://...` is printed once the workers serve.
 
 use std::convert::Infallible;
@@ -28,10 +28,13 @@ use = egg:Paste#urlmap
 / = api
 
 [pipeline:api]
-pipeline = authtoken hello
+pipeline = request_id authtoken hello
 
 [pipeline:noauth]
-pipeline = hello
+pipeline = request_id hello
+
+[filter:request_id]
+paste.filter_factory = oslo_middleware:RequestId.factory
 
 [filter:authtoken]
 paste.filter_factory = keystonemiddleware.auth_token:filter_factory

@@ -403,7 +403,9 @@ pub(crate) struct Checked {
 impl Checked {
     /// `info` with its headers; `catalog`: include `X-Service-Catalog`.
     pub(crate) fn new(info: TokenInfo, catalog: bool) -> Self {
-        let mut user = HeaderMap::new();
+        // Room for a request's own headers: adding them to a copy of this
+        // map then never rehashes the token's.
+        let mut user = HeaderMap::with_capacity(64);
         user.insert("x-identity-status", HeaderValue::from_static("Confirmed"));
         info.set_user_headers(&mut user);
         if catalog
