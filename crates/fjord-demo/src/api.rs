@@ -6,16 +6,17 @@
 //! | `GET /` | the OpenStack-style version document |
 //! | `GET /healthcheck` | `OK` (oslo.middleware's healthcheck, native in fjord) |
 //! | `GET /hello` | `Hello, World!` (13 bytes, text/plain; no RPC: the benchmark route) |
-//! | `POST /v1/echo` | the JSON body, sent by RPC call to a worker and returned with its host and pid |
+//! | `POST /v1/echo` | the JSON body, sent by RPC call to a worker and returned with its host and pid and the request context the worker received |
 //! | `GET /v1/services` | service records with up/down |
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use fjord::http::loader::{Loader, PasteConfig};
+use fjord::http::middleware::{GlobalRequestId, RequestId};
 use fjord::http::server::HttpService;
 use fjord::http::{App, Request, Response, full};
-use fjord::messaging::{Context, Error as RpcError, RpcClient, Target, Transport};
+use fjord::messaging::{Context, Error as RpcError, RequestContext, RpcClient, Target, Transport};
 use fjord::service::{Service, TaskGroup, async_trait};
 use fjord::servicegroup::Heartbeat;
 use http::{Method, StatusCode, header};
@@ -139,12 +140,22 @@ fn v1(ctx: ApiContext) -> App {
     })
 }
 
+/// `POST /v1/echo`: the body goes to a worker by RPC call with a
+/// [`RequestContext`] whose `request_id` is this request's id (the one
+/// the `request_id` filter returns in `x-openstack-request-id`) and whose
+/// `global_request_id` is the caller's well-formed
+/// `X-OpenStack-Request-ID`. The demo pipeline has no `authtoken` filter,
+/// so the context names no user: identity headers from a client are not
+/// trusted.
 async fn echo(ctx: &ApiContext, req: Request) -> Response {
-    let request_id = req
-        .headers()
-        .get("x-openstack-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let mut rctx = RequestContext::new();
+    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
+        rctx.request_id = id.clone();
+    }
+    rctx.global_request_id = req
+        .extensions()
+        .get::<GlobalRequestId>()
+        .map(|g| g.0.clone());
     let bytes = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -165,10 +176,7 @@ async fn echo(ctx: &ApiContext, req: Request) -> Response {
     };
     let client = RpcClient::new(&ctx.transport, Target::new(TOPIC))
         .with_timeout(ctx.conf.rpc_response_timeout);
-    let mut rpc_ctx = Context::new();
-    if let Some(id) = request_id {
-        rpc_ctx.insert("request_id", id);
-    }
+    let rpc_ctx = Context::from(&rctx);
     let mut args = serde_json::Map::new();
     args.insert("body".into(), body);
     match client.call(&rpc_ctx, "echo", args).await {

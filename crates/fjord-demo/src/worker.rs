@@ -1,11 +1,13 @@
 //! The demo worker: an RPC service on topic `demo` whose manager echoes
-//! what the API sends, with a periodic task that counts.
+//! what the API sends (logging the request id of the context it came
+//! with, and returning that context's ids and roles), with a periodic task
+//! that counts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use fjord::messaging::{Endpoint, FnEndpoint, RemoteError};
+use fjord::messaging::{Endpoint, FnEndpoint, RemoteError, RequestContext};
 use fjord::rpc_service::Manager;
 use fjord::service::TaskGroup;
 use serde_json::{Value, json};
@@ -65,12 +67,25 @@ impl Manager for DemoManager {
         let counter = self.counter.clone();
         let endpoint = FnEndpoint::builder()
             .version("1.0")
-            .method("echo", move |_ctx, args| {
+            .method("echo", move |ctx, args| {
                 let host = host.clone();
                 async move {
+                    let rctx = RequestContext::try_from(&ctx)?;
+                    tracing::info!(
+                        request_id = %rctx.request_id,
+                        global_request_id = %rctx.global_request_id.as_deref().unwrap_or("-"),
+                        user_identity = %rctx.user_identity(),
+                        "echo"
+                    );
                     Ok::<_, RemoteError>(json!({
                         "result": args.get("body").cloned().unwrap_or(Value::Null),
                         "served_by": {"host": host, "pid": std::process::id()},
+                        "context": {
+                            "user_id": rctx.user_id,
+                            "project_id": rctx.project_id,
+                            "roles": rctx.roles,
+                            "request_id": rctx.request_id,
+                        },
                     }))
                 }
             })

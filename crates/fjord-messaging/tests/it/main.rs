@@ -3,6 +3,7 @@
 mod embedded_transport;
 mod example_rpc_server_signals;
 mod hostile_input;
+mod interop_context;
 mod interop_python;
 mod notifications;
 mod rabbit_bad_input;
