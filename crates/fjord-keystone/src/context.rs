@@ -128,7 +128,10 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Either<BoxFuture<'static, Result<Response, Infallible>>, Ready<Result<Response, Infallible>>>;
+    type Future = Either<
+        BoxFuture<'static, Result<Response, Infallible>>,
+        Ready<Result<Response, Infallible>>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)

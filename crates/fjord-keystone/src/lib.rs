@@ -19,6 +19,11 @@
 //!   an OpenStack `api-paste.ini` loads the filter natively.
 //! * [`TokenInfo`]: a validated token, in the request extensions as
 //!   [`UserToken`] (and [`ServiceToken`]).
+//! * [`KeystoneContextLayer`]: the `keystonecontext` filter after
+//!   `authtoken`: the request's `fjord_context::RequestContext` (user,
+//!   project, roles, request id) for the app, read with
+//!   [`request_context`]; [`register_context`] registers it under the
+//!   names OpenStack paste files use.
 //!
 //! The HTTP client is hyper-util's on rustls (ring); `cafile` and
 //! `insecure` are honoured. docs/keystone.md maps keystonemiddleware to
@@ -72,6 +77,7 @@
 
 mod cache;
 pub mod config;
+mod context;
 mod filter;
 mod identity;
 mod token;
@@ -83,6 +89,9 @@ use fjord_http::loader::{Conf, FactoryError, Loader};
 use tower::Layer;
 
 pub use config::{AuthTokenConfig, ConfigError, Secret};
+pub use context::{
+    KEYSTONECONTEXT_NAMES, KeystoneContext, KeystoneContextLayer, NO_USER_BODY, request_context,
+};
 pub use filter::{
     AuthToken, AuthTokenLayer, ServiceToken, UNAUTHORIZED_BODY, UNAVAILABLE_BODY, UNAVAILABLE_HTML,
     UNAVAILABLE_JSON, UserToken,
@@ -123,6 +132,20 @@ pub fn register(loader: &mut Loader, base: Conf) {
             let cfg = AuthTokenConfig::from_confs(&base, global, local)
                 .map_err(|e| FactoryError::new(e.to_string()))?;
             let layer = AuthTokenLayer::new(cfg).map_err(|e| FactoryError::new(e.to_string()))?;
+            Ok(Arc::new(move |app: App| App::new(layer.layer(app))))
+        });
+    }
+}
+
+/// Registers the keystonecontext filter ([`KeystoneContextLayer`]) in
+/// `loader` under [`KEYSTONECONTEXT_NAMES`]: fjord's own
+/// (`fjord_keystone:KeystoneContext.factory`) and the ones nova, neutron,
+/// cinder, manila and karbor paste files use, so those pipelines load
+/// natively. The filter takes no options.
+pub fn register_context(loader: &mut Loader) {
+    for name in KEYSTONECONTEXT_NAMES {
+        loader.register_filter(name, |_global, _local| {
+            let layer = KeystoneContextLayer::new();
             Ok(Arc::new(move |app: App| App::new(layer.layer(app))))
         });
     }

@@ -4,6 +4,7 @@
 //! `FJORD_REQUIRE_SERVICES=1`).
 
 mod authtoken;
+mod context;
 mod hostile_input;
 mod paste;
 mod support;

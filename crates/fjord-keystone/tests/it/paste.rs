@@ -10,6 +10,7 @@ use crate::support::echo_app;
 fn loader(base: Conf) -> Loader {
     let mut loader = Loader::new();
     fjord_keystone::register(&mut loader, base);
+    fjord_keystone::register_context(&mut loader);
     loader.register_app("tests:echo", |_, _| Ok(echo_app()));
     loader
 }
@@ -52,7 +53,7 @@ fn the_corpus_pipelines_with_authtoken_find_it() {
     ) else {
         return;
     };
-    let mut found = 0;
+    let (mut found, mut contexts) = (0, 0);
     for file in fjord_test_support::files_ending(&dir, "paste.ini") {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         if !text.contains("keystonemiddleware.auth_token:filter_factory")
@@ -67,11 +68,20 @@ fn the_corpus_pipelines_with_authtoken_find_it() {
         l.load_filter(&paste, "authtoken")
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         found += 1;
+        if text.contains("[filter:keystonecontext]") {
+            l.load_filter(&paste, "keystonecontext")
+                .unwrap_or_else(|e| panic!("{}: keystonecontext: {e}", file.display()));
+            contexts += 1;
+        }
     }
     assert!(
         found > 0,
         "no api-paste.ini with authtoken under {}",
         dir.display()
+    );
+    assert!(
+        contexts >= 5,
+        "nova, neutron, cinder, manila, karbor: {contexts}"
     );
 }
 

@@ -214,6 +214,28 @@ pub(crate) fn echo_app() -> App {
     }))
 }
 
+/// The app that answers with the `RequestContext` the keystonecontext
+/// filter gave it, as JSON (`"context": null` without one).
+pub(crate) fn context_app() -> App {
+    App::new(tower::service_fn(|req: Request| async move {
+        let body = match fjord_keystone::request_context(&req) {
+            Some(c) => serde_json::json!({
+                "request_id": c.request_id,
+                "global_request_id": c.global_request_id,
+                "user_id": c.user_id,
+                "user_name": c.user_name,
+                "project_id": c.project_id,
+                "roles": c.roles,
+                "is_admin_project": c.is_admin_project,
+                "system_scope": c.system_scope,
+                "has_auth_token": c.auth_token.is_some(),
+            }),
+            None => serde_json::json!({"context": null}),
+        };
+        Ok::<_, Infallible>(Response::new(full(body.to_string())))
+    }))
+}
+
 /// The app of `pipeline = authtoken echo` with `section` as the filter,
 /// served on a loopback port.
 pub(crate) struct Served {
@@ -223,13 +245,25 @@ pub(crate) struct Served {
 
 impl Served {
     pub(crate) async fn start(section: &str) -> Served {
+        Served::start_pipeline("authtoken echo", section).await
+    }
+
+    /// `pipeline` (of `authtoken`, `keystonecontext`, `request_id` and the
+    /// apps `echo` and `context`) with `section` as the authtoken filter.
+    pub(crate) async fn start_pipeline(pipeline: &str, section: &str) -> Served {
         let ini = format!(
-            "[pipeline:main]\npipeline = authtoken echo\n\n{section}\n[app:echo]\npaste.app_factory = tests:echo\n"
+            "[pipeline:main]\npipeline = {pipeline}\n\n{section}\n\
+             [filter:keystonecontext]\npaste.filter_factory = nova.api.auth:NovaKeystoneContext.factory\n\n\
+             [filter:request_id]\npaste.filter_factory = oslo_middleware:RequestId.factory\n\n\
+             [app:echo]\npaste.app_factory = tests:echo\n\n\
+             [app:context]\npaste.app_factory = tests:context\n"
         );
         let paste = PasteConfig::parse(&ini, "api-paste.ini").expect("paste");
         let mut loader = Loader::new();
         fjord_keystone::register(&mut loader, Default::default());
+        fjord_keystone::register_context(&mut loader);
         loader.register_app("tests:echo", |_, _| Ok(echo_app()));
+        loader.register_app("tests:context", |_, _| Ok(context_app()));
         let app = loader.load_app(&paste, "main").expect("load the pipeline");
         let options = ServerOptions::new("keystone-test")
             .listen("127.0.0.1")
