@@ -175,7 +175,7 @@ impl AuthTokenLayer {
         let www_authenticate =
             HeaderValue::from_str(&format!("Keystone uri=\"{}\"", cfg.www_authenticate_uri()))
                 .map_err(|_| {
-                    IdentityError::Tls(format!(
+                    IdentityError::Config(format!(
                         "www_authenticate_uri {:?} cannot be a header value",
                         cfg.www_authenticate_uri()
                     ))

@@ -67,6 +67,10 @@ pub enum IdentityError {
     /// The TLS settings (`cafile`) could not be loaded.
     #[error("[keystone_authtoken] {0}")]
     Tls(String),
+    /// An option cannot be used as it is (`www_authenticate_uri` that
+    /// cannot be a header value).
+    #[error("[keystone_authtoken] {0}")]
+    Config(String),
 }
 
 /// The service user's token and the identity endpoint from its catalog.
