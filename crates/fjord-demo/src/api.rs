@@ -19,11 +19,13 @@ use fjord::http::{App, Request, Response, full};
 use fjord::messaging::{Context, Error as RpcError, RequestContext, RpcClient, Target, Transport};
 use fjord::service::{Service, TaskGroup, async_trait};
 use fjord::servicegroup::Heartbeat;
+use fjord_objects::Object;
 use http::{Method, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
 use crate::conf::DemoConf;
+use crate::objects::{self, DemoEcho};
 use crate::records::Records;
 
 /// The RPC topic of the demo worker.
@@ -174,13 +176,34 @@ async fn echo(ctx: &ApiContext, req: Request) -> Response {
             );
         }
     };
-    let client = RpcClient::new(&ctx.transport, Target::new(TOPIC))
-        .with_timeout(ctx.conf.rpc_response_timeout);
+    let client = match RpcClient::new(&ctx.transport, Target::new(TOPIC)).with_version("1.1") {
+        Ok(c) => c
+            .with_timeout(ctx.conf.rpc_response_timeout)
+            .with_serializer(Arc::new(objects::serializer())),
+        Err(e) => {
+            tracing::error!("echo: {e}");
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, "bad RPC target");
+        }
+    };
     let rpc_ctx = Context::from(&rctx);
     let mut args = serde_json::Map::new();
-    args.insert("body".into(), body);
-    match client.call(&rpc_ctx, "echo", args).await {
-        Ok(v) => json_response(StatusCode::OK, &v),
+    args.insert("echo".into(), DemoEcho::of(&body).obj_to_primitive());
+    match client.call(&rpc_ctx, "echo_object", args).await {
+        Ok(v) => match DemoEcho::from_wire(&v) {
+            // The HTTP reply keeps the shape of the plain `echo` method's.
+            Ok(echo) => json_response(
+                StatusCode::OK,
+                &json!({
+                    "result": echo.body_json(),
+                    "served_by": {"host": echo.host.value(), "pid": echo.pid.value()},
+                    "context": echo.context_json(),
+                }),
+            ),
+            Err(e) => {
+                tracing::error!("echo: the worker's reply is not a DemoEcho: {e}");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "the worker failed")
+            }
+        },
         Err(RpcError::Timeout { timeout, .. }) => error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("no demo worker answered within {} s", timeout.as_secs()),

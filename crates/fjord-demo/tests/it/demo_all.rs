@@ -83,7 +83,7 @@ fn whole_product(env: &[(&str, &str)]) {
     assert_eq!(v["context"]["roles"], serde_json::json!([]));
     let logged = fjord_test_support::wait_until(Duration::from_secs(10), || {
         demo.stderr().lines().any(|l| {
-            l.contains(" echo ")
+            l.contains(" echo_object ")
                 && l.contains(&format!("request_id={request_id}"))
                 && l.contains(&format!("global_request_id={global}"))
         })
