@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use fjord_config::{ConfigOpts, Opt, OptGroup};
+use fjord_config::{ConfigOpts, Namespace, Opt, OptGroup};
 use fjord_http::loader::Conf;
 
 /// The config group keystonemiddleware reads: `[keystone_authtoken]`.
@@ -218,9 +218,16 @@ pub fn opts() -> Vec<Opt> {
 ///
 /// When `conf` already has one of these options in that group.
 pub fn register_opts(conf: &mut ConfigOpts) -> Result<(), fjord_config::Error> {
-    conf.register(
+    conf.register_namespace(&namespace())
+}
+
+/// [`opts`] as the option namespace `keystonemiddleware.auth_token`
+/// (keystonemiddleware's oslo-config-generator entry point), so that
+/// `fjord-config generate --from-binary` lists them.
+pub fn namespace() -> Namespace {
+    Namespace::new("keystonemiddleware.auth_token").group(
         OptGroup::new(GROUP).help("keystonemiddleware's auth_token: Keystone token validation."),
-        &opts(),
+        opts(),
     )
 }
 

@@ -3,7 +3,6 @@
 //! for tokens, an app served by fjord-http behind the filter, and a
 //! counting loopback proxy that can play a stopped or hung Keystone.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,63 +22,8 @@ use hyper_util::rt::TokioExecutor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// The facts `scripts/keystone.sh start` wrote (`target/keystone/env`).
-#[derive(Clone, Debug)]
-pub(crate) struct Ks {
-    vars: HashMap<String, String>,
-}
-
-impl Ks {
-    pub(crate) fn get(&self, key: &str) -> String {
-        self.vars
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| panic!("{key} missing from the keystone env file"))
-    }
-
-    /// `http://127.0.0.1:PORT/v3`.
-    pub(crate) fn url(&self) -> String {
-        self.get("KS_URL")
-    }
-
-    pub(crate) fn port(&self) -> u16 {
-        self.get("KS_PORT").parse().expect("KS_PORT")
-    }
-}
-
-fn env_file() -> PathBuf {
-    std::env::var_os("FJORD_KEYSTONE_ENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| fjord_test_support::workspace_root().join("target/keystone/env"))
-}
-
-/// The throwaway Keystone, or the skip policy's answer when it is not
-/// running (a `SKIPPED` line; a failure under `FJORD_REQUIRE_SERVICES=1`).
-pub(crate) fn keystone(test: &str) -> Option<Ks> {
-    let path = env_file();
-    let vars: Option<HashMap<String, String>> = std::fs::read_to_string(&path).ok().map(|text| {
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-            .collect()
-    });
-    let up = vars.as_ref().is_some_and(|v| {
-        v.get("KS_PORT")
-            .and_then(|p| p.parse().ok())
-            .is_some_and(fjord_test_support::port_open)
-    });
-    if !fjord_test_support::need(
-        up,
-        test,
-        &format!(
-            "no Keystone running per {} (start one: scripts/keystone.sh start)",
-            path.display()
-        ),
-    ) {
-        return None;
-    }
-    vars.map(|vars| Ks { vars })
-}
+/// The throwaway Keystone of `scripts/keystone.sh` (fjord-test-support).
+pub(crate) use fjord_test_support::keystone::{Keystone as Ks, keystone};
 
 pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
