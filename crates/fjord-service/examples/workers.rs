@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use clap::Parser;
+use fjord_service::diagnostics::DiagnosticsOptions;
 use fjord_service::{LauncherOptions, Result, Service, TaskGroup, async_trait, launch};
 
 /// Prints one line with a single write(2), so lines of concurrent workers
@@ -59,6 +60,16 @@ struct Args {
     /// First back-off after a start failure, in seconds.
     #[arg(long, default_value_t = 1.0)]
     start_failure_backoff: f64,
+    /// Seconds a worker may go without a heartbeat before the master kills
+    /// and replaces it (0 = no watchdog).
+    #[arg(long, default_value_t = 30)]
+    worker_timeout: u64,
+    /// Port of the master's diagnostics endpoint (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    diagnostics_port: u16,
+    /// No diagnostics endpoint.
+    #[arg(long)]
+    no_diagnostics: bool,
     /// File the master (or the single process) writes its PID to while it runs.
     #[arg(long, value_name = "PATH")]
     pid_file: Option<std::path::PathBuf>,
@@ -150,7 +161,13 @@ fn main() -> anyhow::Result<()> {
         .name("workers")
         .graceful_shutdown_timeout(Duration::from_secs(args.graceful_shutdown_timeout))
         .max_start_failures(args.max_start_failures)
-        .start_failure_backoff(Duration::from_secs_f64(args.start_failure_backoff));
+        .start_failure_backoff(Duration::from_secs_f64(args.start_failure_backoff))
+        .worker_timeout(Duration::from_secs(args.worker_timeout))
+        .diagnostics(
+            DiagnosticsOptions::default()
+                .enabled(!args.no_diagnostics)
+                .port(args.diagnostics_port),
+        );
     if let Some(path) = args.pid_file {
         options = options.pid_file(path);
     }

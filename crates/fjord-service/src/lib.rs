@@ -48,6 +48,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod activation;
+pub mod diagnostics;
 mod error;
 pub mod launcher;
 pub mod looping;

@@ -19,12 +19,13 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use super::master::{Action, Event, Master, Notify, ServiceSpec, Status};
+use super::master::{Action, Event, Master, Notify, Phase, ServiceSpec, Status};
 use super::upgrade::{self, Heard, Program, Upgrade};
 use super::worker::{self, READY, RETIRE};
 use super::{
     Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
 };
+use crate::diagnostics::board::{self, Board};
 use crate::signal::{self as sig, MASTER_SIGNALS, SelfPipe};
 use crate::{Error, ErrorKind, Result, Service, proctitle, systemd};
 
@@ -133,6 +134,14 @@ struct Shell {
     /// Started by an upgrade: the pipe to tell the old master this one
     /// serves.
     serving_pipe: Option<OwnedFd>,
+    /// The counters shared with the workers (none if it could not be
+    /// mapped: then no metrics and no watchdog).
+    board: Option<&'static Board>,
+    /// Each worker's slot on the board.
+    slots: BTreeMap<Pid, usize>,
+    /// systemd's watchdog (`WATCHDOG_USEC`): how often to send
+    /// `WATCHDOG=1`, and when next.
+    sd_watchdog: Option<(Duration, Instant)>,
 }
 
 impl ProcessLauncher {
@@ -202,6 +211,23 @@ impl ProcessLauncher {
         let (death_r, death_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
             .map_err(|e| Error::os("cannot create the parent-death pipe", e))?;
         let pid = nix::unistd::getpid();
+        let mut options = self.options;
+        let board = match board::map() {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot map the diagnostics board ({e}): no metrics, no worker watchdog"
+                );
+                options.worker_timeout = Duration::ZERO;
+                None
+            }
+        };
+        if let Some(b) = board {
+            b.master_pid
+                .store(pid.as_raw() as u64, std::sync::atomic::Ordering::Relaxed);
+            b.master_started_ms
+                .store(board::unix_ms(), std::sync::atomic::Ordering::Relaxed);
+        }
         let specs = self
             .slots
             .iter()
@@ -212,8 +238,8 @@ impl ProcessLauncher {
             })
             .collect();
         let mut shell = Shell {
-            master: Master::new(specs, self.options.clone(), pid, Instant::now()),
-            options: self.options,
+            master: Master::new(specs, options.clone(), pid, Instant::now()),
+            options,
             services: self.slots.into_iter().map(|s| s.service).collect(),
             hook: self.hook,
             ready_hook: self.ready_hook,
@@ -225,6 +251,9 @@ impl ProcessLauncher {
             program: Program::current(),
             upgrade: None,
             serving_pipe: upgrade::take_serving_pipe(),
+            board,
+            slots: BTreeMap::new(),
+            sd_watchdog: systemd::watchdog_interval().map(|every| (every, Instant::now())),
         };
         let _pid_file = shell
             .options
@@ -253,12 +282,16 @@ impl Shell {
                 break exit;
             }
             let now = Instant::now();
-            let timeout = self
-                .master
-                .deadline(now)
-                .map(|at| at.saturating_duration_since(now));
+            self.ping_systemd(now);
+            let deadline = match (self.master.deadline(now), self.sd_watchdog) {
+                (Some(a), Some((_, b))) => Some(a.min(b)),
+                (a, b) => a.or(b.map(|(_, at)| at)),
+            };
+            let timeout = deadline.map(|at| at.saturating_duration_since(now));
             let pids = self.polled_pids();
             let ready = self.poll(&pids, timeout);
+            // Fresh heartbeats before anything else the master decides on.
+            self.feed_heartbeats();
             if ready[0] {
                 for s in self.pipe.drain() {
                     self.feed(Event::Signal(s));
@@ -275,9 +308,67 @@ impl Shell {
             }
             self.reap();
             self.feed(Event::Tick);
+            self.publish();
         };
         tracing::info!("master pid={} exiting: {exit:?}", self.pid);
         Ok(exit)
+    }
+
+    /// L12: `WATCHDOG=1` every half `WATCHDOG_USEC`, from this loop: it
+    /// stops when the loop stops.
+    fn ping_systemd(&mut self, now: Instant) {
+        if let Some((every, next)) = &mut self.sd_watchdog
+            && now >= *next
+        {
+            systemd::notify("WATCHDOG=1");
+            *next = now + *every;
+        }
+    }
+
+    /// Reads every worker's last heartbeat from the board and tells the
+    /// master (see [`Event::Heartbeats`]).
+    fn feed_heartbeats(&mut self) {
+        let Some(board) = self.board else { return };
+        let now_ns = board::monotonic_ns();
+        let beats: Vec<(Pid, Duration)> = self
+            .slots
+            .iter()
+            .filter_map(|(pid, &i)| {
+                let ns = board::get(&board.slots[i].heartbeat_ns);
+                (ns != 0).then(|| (*pid, Duration::from_nanos(now_ns.saturating_sub(ns))))
+            })
+            .collect();
+        if !beats.is_empty() {
+            self.feed(Event::Heartbeats(beats));
+        }
+    }
+
+    /// Writes what the master knows (phases, worker counts, replacements)
+    /// to the board, for the diagnostics process.
+    fn publish(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(board) = self.board else { return };
+        for w in self.master.worker_views() {
+            if let Some(&i) = self.slots.get(&w.pid) {
+                let phase = match w.phase {
+                    Phase::Starting => 0,
+                    Phase::Serving => 1,
+                    Phase::Retiring { .. } => 2,
+                    Phase::Stopping => 3,
+                };
+                board.slots[i].phase.store(phase, Relaxed);
+            }
+        }
+        let n = self.services.len().min(board::SERVICES);
+        board.services_len.store(n as u64, Relaxed);
+        for (s, area) in board.services.iter().enumerate().take(n) {
+            if let Some((workers, replaced)) = self.master.service_view(s) {
+                area.workers.store(workers as u64, Relaxed);
+                for (a, v) in area.restarts.iter().zip(replaced) {
+                    a.store(v, Relaxed);
+                }
+            }
+        }
     }
 
     /// Tells the master what happened, and does what it decides.
@@ -467,9 +558,13 @@ impl Shell {
         }
     }
 
-    /// A worker was reaped: its pipe is dropped, the master told.
+    /// A worker was reaped: its pipe is dropped, its counters folded into
+    /// its service's totals, the master told.
     fn exited(&mut self, pid: Pid, status: WaitStatus) -> Vec<Action> {
         self.children.remove(&pid);
+        if let (Some(i), Some(board)) = (self.slots.remove(&pid), self.board) {
+            board.retire_slot(i);
+        }
         self.master
             .handle(Event::WorkerExited(pid, status_of(status)), Instant::now())
     }
@@ -539,6 +634,25 @@ impl Shell {
                 .map(AsRawFd::as_raw_fd),
         );
         let service = Arc::clone(&self.services[s]);
+        // A free slot on the board for the new worker.
+        let slot = self.board.and_then(|b| {
+            let taken: Vec<usize> = self.slots.values().copied().collect();
+            (0..board::SLOTS).find(|i| !taken.contains(i) && board::get(&b.slots[*i].pid) == 0)
+        });
+        if let (Some(b), Some(i)) = (self.board, slot) {
+            use std::sync::atomic::Ordering::Relaxed;
+            let sl = &b.slots[i];
+            sl.service.store(s as u64, Relaxed);
+            sl.index.store(index as u64, Relaxed);
+            sl.phase.store(0, Relaxed);
+            sl.started_ms.store(board::unix_ms(), Relaxed);
+            sl.heartbeat_ns.store(0, Relaxed);
+        } else if self.board.is_some() {
+            tracing::warn!(
+                "every diagnostics slot is taken: worker {} #{index} runs uncounted",
+                service.name()
+            );
+        }
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
@@ -566,6 +680,9 @@ impl Shell {
                 // caught here, and the process exits.
                 let name = service.name().to_owned();
                 let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    if let (Some(b), Some(i)) = (self.board, slot) {
+                        crate::diagnostics::install(&b.slots[i]);
+                    }
                     self.child(service, index, status_w, &close, &mask, hook)
                 }))
                 .unwrap_or_else(|_| {
@@ -581,6 +698,12 @@ impl Shell {
             Ok(ForkResult::Parent { child }) => {
                 sig::restore_mask(&mask);
                 drop(status_w);
+                if let (Some(b), Some(i)) = (self.board, slot) {
+                    b.slots[i]
+                        .pid
+                        .store(child.as_raw() as u64, std::sync::atomic::Ordering::Release);
+                    self.slots.insert(child, i);
+                }
                 self.children.insert(
                     child,
                     StatusPipe {

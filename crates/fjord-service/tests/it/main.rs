@@ -12,6 +12,7 @@ mod launcher_scale;
 mod launcher_second_signal;
 mod launcher_single;
 mod launcher_start_failure;
+mod launcher_watchdog;
 mod periodic_isolation;
 mod periodic_schedule;
 mod support;
