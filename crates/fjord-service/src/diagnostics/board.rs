@@ -208,6 +208,8 @@ pub(crate) struct Counters {
     /// `[method][class]`.
     pub(crate) http_requests: [[AtomicU64; CLASSES.len()]; METHODS.len()],
     pub(crate) http_duration: Hist,
+    /// Requests that waited for a free pool slot.
+    pub(crate) http_pool_waits: AtomicU64,
     pub(crate) names: [Named; NAMES],
 }
 
@@ -249,6 +251,8 @@ impl Counters {
         }
         self.http_duration.fold_into(&to.http_duration);
         self.http_duration.clear();
+        add(&to.http_pool_waits, get(&self.http_pool_waits));
+        self.http_pool_waits.store(0, Ordering::Relaxed);
         for e in &self.names {
             if let Some((kind, name)) = e.read()
                 && let Some(dst) = to.entry(kind, name.as_bytes())
@@ -270,7 +274,6 @@ pub(crate) struct Gauges {
     pub(crate) connections_open: AtomicU64,
     pub(crate) in_flight: AtomicU64,
     pub(crate) pool_size: AtomicU64,
-    pub(crate) pool_waits: AtomicU64,
 }
 
 /// One worker's place on the board.
@@ -346,7 +349,6 @@ impl Board {
             &slot.gauges.connections_open,
             &slot.gauges.in_flight,
             &slot.gauges.pool_size,
-            &slot.gauges.pool_waits,
         ] {
             g.store(0, Ordering::Relaxed);
         }

@@ -30,6 +30,7 @@
 
 pub(crate) mod board;
 mod options;
+mod page;
 pub(crate) mod render;
 pub(crate) mod server;
 
@@ -113,7 +114,7 @@ pub fn http_in_flight(start: bool) {
 #[inline]
 pub fn http_pool_wait() {
     if let Some(r) = recorder() {
-        board::add(&r.slot.gauges.pool_waits, 1);
+        board::add(&r.slot.counters.http_pool_waits, 1);
     }
 }
 

@@ -142,6 +142,37 @@ struct Shell {
     /// systemd's watchdog (`WATCHDOG_USEC`): how often to send
     /// `WATCHDOG=1`, and when next.
     sd_watchdog: Option<(Duration, Instant)>,
+    /// The diagnostics endpoint, when enabled.
+    diag: Option<Diag>,
+}
+
+/// The diagnostics endpoint as the master keeps it: its socket, bound in
+/// the master (so it outlives the process serving it), and that process.
+struct Diag {
+    host: String,
+    port: u16,
+    listener: Option<std::net::TcpListener>,
+    url: String,
+    pid: Option<Pid>,
+    /// No bind or fork before this.
+    next: Instant,
+    announced: bool,
+    bind_failed_logged: bool,
+}
+
+/// Binds the diagnostics socket; warns about a non-loopback address.
+fn diag_bind(host: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address for the host")
+    })?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "diagnostics: listening on {addr}, not a loopback address: the endpoint has no \
+             authentication; anyone who reaches it reads the metrics and status"
+        );
+    }
+    std::net::TcpListener::bind(addr)
 }
 
 impl ProcessLauncher {
@@ -254,7 +285,20 @@ impl ProcessLauncher {
             board,
             slots: BTreeMap::new(),
             sd_watchdog: systemd::watchdog_interval().map(|every| (every, Instant::now())),
+            diag: None,
         };
+        if shell.options.diagnostics.enabled && shell.board.is_some() {
+            shell.diag = Some(Diag {
+                host: shell.options.diagnostics.host.clone(),
+                port: shell.options.diagnostics.port,
+                listener: None,
+                url: String::new(),
+                pid: None,
+                next: Instant::now(),
+                announced: false,
+                bind_failed_logged: false,
+            });
+        }
         let _pid_file = shell
             .options
             .pid_file
@@ -283,10 +327,15 @@ impl Shell {
             }
             let now = Instant::now();
             self.ping_systemd(now);
-            let deadline = match (self.master.deadline(now), self.sd_watchdog) {
-                (Some(a), Some((_, b))) => Some(a.min(b)),
-                (a, b) => a.or(b.map(|(_, at)| at)),
-            };
+            let diag_at = self.tend_diagnostics(now);
+            let deadline = [
+                self.master.deadline(now),
+                self.sd_watchdog.map(|(_, at)| at),
+                diag_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let timeout = deadline.map(|at| at.saturating_duration_since(now));
             let pids = self.polled_pids();
             let ready = self.poll(&pids, timeout);
@@ -307,9 +356,11 @@ impl Shell {
                 self.hear_upgrade();
             }
             self.reap();
+            self.reap_diagnostics();
             self.feed(Event::Tick);
             self.publish();
         };
+        self.stop_diagnostics();
         tracing::info!("master pid={} exiting: {exit:?}", self.pid);
         Ok(exit)
     }
@@ -617,20 +668,181 @@ impl Shell {
         }
     }
 
-    /// Forks a worker for service `s`, slot `index`.
-    fn spawn(&mut self, s: usize, index: usize) -> Result<Pid> {
-        let (status_r, status_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
-            .map_err(|e| Error::os("cannot create a worker status pipe", e))?;
-        // Master-only descriptors the child must not keep.
+    /// The master's own descriptors, which no child keeps: the signal
+    /// pipe, the death pipe's write end, the workers' status pipes, the
+    /// upgrade's pipes.
+    fn master_fds(&self) -> Vec<RawFd> {
         let mut close: Vec<RawFd> = self.pipe.raw_fds().to_vec();
         close.push(self.death_w.as_raw_fd());
-        close.push(status_r.as_raw_fd());
         close.extend(self.children.values().map(|c| c.fd.as_raw_fd()));
         close.extend(self.serving_pipe.as_ref().map(AsRawFd::as_raw_fd));
         close.extend(
             self.upgrade
                 .as_ref()
                 .and_then(|u| u.serving.as_ref())
+                .map(AsRawFd::as_raw_fd),
+        );
+        close
+    }
+
+    /// The diagnostics endpoint's upkeep, each turn of the loop: binds its
+    /// socket (retried every second while it is taken, as by the old
+    /// master of an upgrade), and forks its process, again one second
+    /// after it died. Returns when it wants to run next.
+    fn tend_diagnostics(&mut self, now: Instant) -> Option<Instant> {
+        let running = self.master.done().is_none();
+        let d = self.diag.as_mut()?;
+        if !running || d.pid.is_some() {
+            return None;
+        }
+        if now < d.next {
+            return Some(d.next);
+        }
+        d.next = now + Duration::from_secs(1);
+        if d.listener.is_none() {
+            match diag_bind(&d.host, d.port) {
+                Ok(l) => {
+                    d.url = l
+                        .local_addr()
+                        .map(|a| format!("http://{a}"))
+                        .unwrap_or_default();
+                    d.listener = Some(l);
+                }
+                Err(e) => {
+                    if !d.bind_failed_logged {
+                        d.bind_failed_logged = true;
+                        tracing::error!(
+                            "diagnostics: cannot listen on {}:{}: {e}; retrying every second",
+                            d.host,
+                            d.port
+                        );
+                    }
+                    return Some(d.next);
+                }
+            }
+        }
+        match self.spawn_diagnostics() {
+            Ok(pid) => {
+                let d = self.diag.as_mut()?;
+                d.pid = Some(pid);
+                if !d.announced {
+                    d.announced = true;
+                    tracing::info!("diagnostics on {} (pid={pid})", d.url);
+                }
+                None
+            }
+            Err(e) => {
+                tracing::error!("diagnostics: {e}; retrying in a second");
+                self.diag.as_ref().map(|d| d.next)
+            }
+        }
+    }
+
+    /// Forks the diagnostics process (see [`crate::diagnostics`]).
+    fn spawn_diagnostics(&mut self) -> Result<Pid> {
+        let (Some(board), Some(d)) = (self.board, self.diag.as_ref()) else {
+            return Err(Error::new(ErrorKind::InvalidInput, "no board"));
+        };
+        let Some(listener) = d.listener.as_ref() else {
+            return Err(Error::new(ErrorKind::InvalidInput, "no socket"));
+        };
+        let close = self.master_fds();
+        let death = self
+            .death_r
+            .try_clone()
+            .map_err(|e| Error::new(ErrorKind::Os, format!("cannot copy the death pipe: {e}")))?;
+        let endpoint = crate::diagnostics::server::Endpoint {
+            board,
+            name: self.options.name.clone(),
+            services: self.services.iter().map(|s| s.name().to_owned()).collect(),
+        };
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        let mask = sig::block_all()?;
+        // SAFETY: as for a worker (see `spawn`): the master is
+        // single-threaded, so the child is a consistent copy, and until its
+        // runtime exists it only resets signals, closes descriptors, calls
+        // prctl and sets its title.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    sig::reset_in_child(&MASTER_SIGNALS);
+                    for &fd in &close {
+                        // SAFETY: the master's descriptors; this child never
+                        // uses them, and leaves through process::exit
+                        // without dropping their owners.
+                        unsafe {
+                            libc::close(fd);
+                        }
+                    }
+                    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+                    if nix::unistd::getppid() != self.pid {
+                        return 0;
+                    }
+                    proctitle::set(&format!("fjord: diagnostics {}", self.options.name));
+                    // The APIs' sockets are the workers' to serve.
+                    for service in &self.services {
+                        service.close_listeners();
+                    }
+                    let listener = match listener.try_clone() {
+                        Ok(l) => l,
+                        Err(_) => return 1,
+                    };
+                    sig::restore_mask(&mask);
+                    crate::diagnostics::server::run(listener, death, endpoint)
+                }))
+                .unwrap_or(worker::PANICKED);
+                std::process::exit(code);
+            }
+            Ok(ForkResult::Parent { child }) => {
+                sig::restore_mask(&mask);
+                Ok(child)
+            }
+            Err(e) => {
+                sig::restore_mask(&mask);
+                Err(Error::os("fork of the diagnostics process failed", e))
+            }
+        }
+    }
+
+    /// Reaps the diagnostics process if it died.
+    fn reap_diagnostics(&mut self) {
+        let Some(d) = self.diag.as_mut() else { return };
+        let Some(pid) = d.pid else { return };
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+            status => {
+                d.pid = None;
+                d.next = Instant::now() + Duration::from_secs(1);
+                if self.master.done().is_none() {
+                    tracing::warn!(
+                        "diagnostics process pid={pid} ended ({status:?}); restarting it in a second"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Stops the diagnostics process as the master exits.
+    fn stop_diagnostics(&mut self) {
+        if let Some(pid) = self.diag.as_mut().and_then(|d| d.pid.take()) {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+    }
+
+    /// Forks a worker for service `s`, slot `index`.
+    fn spawn(&mut self, s: usize, index: usize) -> Result<Pid> {
+        let (status_r, status_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map_err(|e| Error::os("cannot create a worker status pipe", e))?;
+        // Master-only descriptors the child must not keep.
+        let mut close = self.master_fds();
+        close.push(status_r.as_raw_fd());
+        close.extend(
+            self.diag
+                .as_ref()
+                .and_then(|d| d.listener.as_ref())
                 .map(AsRawFd::as_raw_fd),
         );
         let service = Arc::clone(&self.services[s]);
