@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use fjord_service::diagnostics::DiagnosticsOptions;
+use fjord_service::periodic::{PeriodicOptions, PeriodicTask, PeriodicTasks};
 use fjord_service::{LauncherOptions, Result, Service, TaskGroup, async_trait, launch};
 
 /// Prints one line with a single write(2), so lines of concurrent workers
@@ -70,6 +71,12 @@ struct Args {
     /// No diagnostics endpoint.
     #[arg(long)]
     no_diagnostics: bool,
+    /// Run a periodic task `tick` every this many seconds (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    tick_seconds: f64,
+    /// Every other run of the `tick` task fails.
+    #[arg(long)]
+    tick_fails: bool,
     /// File the master (or the single process) writes its PID to while it runs.
     #[arg(long, value_name = "PATH")]
     pid_file: Option<std::path::PathBuf>,
@@ -83,6 +90,7 @@ struct Jobs {
     panic_start: bool,
     crash_after: Option<Duration>,
     stuck: bool,
+    periodic: Option<PeriodicTasks>,
 }
 
 #[async_trait]
@@ -116,6 +124,10 @@ impl Service for Jobs {
             }
             say!("worker stopped pid={pid} clean");
         });
+        if let Some(periodic) = &self.periodic {
+            let options = PeriodicOptions::default().periodic_fuzzy_delay(Duration::ZERO);
+            periodic.start(&self.tg, (), &options);
+        }
         if let Some(after) = self.crash_after {
             tokio::spawn(async move {
                 tokio::time::sleep(after).await;
@@ -140,6 +152,26 @@ impl Service for Jobs {
     }
 }
 
+/// The `tick` periodic task: says `tick n=<n>`; with `fails`, every
+/// other run returns an error.
+fn tick(seconds: f64, fails: bool) -> PeriodicTasks {
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    PeriodicTasks::new().owner("Jobs").add(
+        PeriodicTask::new("tick", Duration::from_secs_f64(seconds), move |()| {
+            let n = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            async move {
+                say!("tick pid={} n={n}", std::process::id());
+                if fails && n % 2 == 0 {
+                    Err(std::io::Error::other(format!("tick {n} failed on purpose")))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .run_immediately(true),
+    )
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -156,6 +188,7 @@ fn main() -> anyhow::Result<()> {
         panic_start: args.panic_start,
         crash_after: args.crash_after.map(Duration::from_secs_f64),
         stuck: args.stuck,
+        periodic: (args.tick_seconds > 0.0).then(|| tick(args.tick_seconds, args.tick_fails)),
     };
     let mut options = LauncherOptions::default()
         .name("workers")
