@@ -555,3 +555,101 @@ pub(crate) fn status(snap: &Snapshot) -> Value {
         "workers": workers,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::board::{Recorder, map};
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::time::Duration;
+
+    #[test]
+    fn a_scrape_parses_and_sums_live_and_retired_workers() {
+        let b = map().unwrap();
+        b.services_len.store(1, Relaxed);
+        for (i, pid) in [(0, std::process::id() as u64), (1, 1)] {
+            b.slots[i].pid.store(pid, Relaxed);
+            b.slots[i].phase.store(1, Relaxed);
+            b.slots[i].index.store(i as u64, Relaxed);
+            let r = Recorder { slot: &b.slots[i] };
+            r.http_request("GET", 200, Duration::from_millis(3));
+            r.http_request("PROPFIND", 503, Duration::from_secs(30));
+            r.named(
+                Kind::RpcServer,
+                b"demo\0echo",
+                0,
+                Some(Duration::from_millis(1)),
+            );
+        }
+        b.services[0].restarts[2].store(1, Relaxed);
+        b.retire_slot(1);
+        // A name with a quote is escaped as the text format wants.
+        let quoted = metrics(snapshot(b, "t", &["a \"b\"".to_owned()]));
+        assert!(
+            quoted.contains(r#"{service="a \"b\"",state="serving"} 1"#),
+            "{quoted}"
+        );
+        let snap = snapshot(b, "t", &["api".to_owned()]);
+        assert_eq!(snap.workers.len(), 1, "the retired one is gone");
+        assert!(snap.workers[0].rss_bytes.is_some_and(|r| r > 0));
+        let text = metrics(snap.clone());
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("Prometheus text");
+        let get = |name: &str, labels: &[(&str, &str)]| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| {
+                    s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+                })
+                .map(|s| match &s.value {
+                    prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => *v,
+                    prometheus_parse::Value::Histogram(h) => h.last().map_or(-1.0, |c| c.count),
+                    _ => -1.0,
+                })
+        };
+        let api = ("api", "api");
+        assert_eq!(
+            get(
+                "fjord_http_requests_total",
+                &[api, ("method", "GET"), ("status", "2xx")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            get(
+                "fjord_http_requests_total",
+                &[api, ("method", "other"), ("status", "5xx")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            get("fjord_http_request_duration_seconds", &[api]),
+            Some(4.0)
+        );
+        assert_eq!(
+            get(
+                "fjord_rpc_server_messages_total",
+                &[("topic", "demo"), ("method", "echo"), ("outcome", "ok")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            get(
+                "fjord_worker_restarts_total",
+                &[("service", "api"), ("reason", "watchdog")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            get("fjord_workers", &[("service", "api"), ("state", "serving")]),
+            Some(1.0)
+        );
+        assert!(text.contains(r#"le="+Inf""#), "{text}");
+        let json = status(&snap);
+        assert_eq!(json["services"][0]["http"]["requests"], 4);
+        assert_eq!(json["services"][0]["http"]["errors_5xx"], 2);
+        assert_eq!(json["workers"][0]["state"], "serving");
+        assert_eq!(json["services"][0]["rpc_server"][0]["name"], "demo.echo");
+    }
+}
