@@ -6,5 +6,6 @@ mod demo_conf_sample;
 mod demo_metrics;
 mod demo_rabbit_postgres;
 mod demo_reload_values;
+mod demo_status_page;
 mod demo_tour;
 mod support;
