@@ -161,7 +161,7 @@ fn tick(seconds: f64, fails: bool) -> PeriodicTasks {
             let n = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             async move {
                 say!("tick pid={} n={n}", std::process::id());
-                if fails && n % 2 == 0 {
+                if fails && n.is_multiple_of(2) {
                     Err(std::io::Error::other(format!("tick {n} failed on purpose")))
                 } else {
                     Ok(())

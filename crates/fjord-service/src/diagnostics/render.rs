@@ -478,6 +478,77 @@ pub(crate) fn metrics(snap: Snapshot) -> String {
     out
 }
 
+/// Open file descriptors of `pid` (entries of `/proc/<pid>/fd`).
+pub(crate) fn open_fds(pid: u64) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// The board's part of a report (SIGUSR2, `GET /report`): per service
+/// its totals, per worker its counters, memory and descriptors.
+pub(crate) fn report(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    let mib = |b: Option<u64>| {
+        b.map_or("?".to_owned(), |b| {
+            format!("{:.1}MiB", b as f64 / 1048576.0)
+        })
+    };
+    for (s, svc) in snap.services.iter().enumerate() {
+        let requests: u64 = svc.http_requests.iter().flatten().sum();
+        let restarts: Vec<String> = REASONS
+            .iter()
+            .zip(svc.restarts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r}={n}"))
+            .collect();
+        out.push_str(&format!(
+            "  diagnostics {}: http requests={requests} in_flight={}/{} connections={} \
+             pool_waits={} replaced: {}\n",
+            svc.name,
+            svc.in_flight,
+            svc.pool_size,
+            svc.connections,
+            svc.pool_waits,
+            if restarts.is_empty() {
+                "none".to_owned()
+            } else {
+                restarts.join(" ")
+            },
+        ));
+        for ((kind, name), n) in &svc.named {
+            let what = match *kind {
+                k if k == Kind::RpcServer as u64 => "rpc server",
+                k if k == Kind::RpcClient as u64 => "rpc client",
+                _ => "periodic task",
+            };
+            out.push_str(&format!(
+                "    {what} {}: ok={} error={} timeout={}\n",
+                name.replace('\0', "."),
+                n.outcomes[0],
+                n.outcomes[1],
+                n.outcomes[2]
+            ));
+        }
+        for w in snap.workers.iter().filter(|w| w.service == s) {
+            out.push_str(&format!(
+                "    #{} pid={} {} requests={} rpc_messages={} in_flight={} connections={} \
+                 rss={} fds={} heartbeat={}\n",
+                w.index,
+                w.pid,
+                PHASES[w.phase],
+                w.requests,
+                w.rpc_messages,
+                w.in_flight,
+                w.connections,
+                mib(w.rss_bytes),
+                open_fds(w.pid).map_or("?".to_owned(), |n| n.to_string()),
+                w.heartbeat_age_s
+                    .map_or("none".to_owned(), |a| format!("{a:.1}s ago")),
+            ));
+        }
+    }
+    out
+}
+
 /// The JSON of `/status.json`.
 pub(crate) fn status(snap: &Snapshot) -> Value {
     let uptime = |ms: u64| snap.now_ms.saturating_sub(ms) as f64 / 1000.0;

@@ -503,7 +503,16 @@ impl Shell {
                     Vec::new()
                 }
                 Action::Report(report) => {
-                    eprint!("{report}");
+                    // The master's view, then what the board adds: each
+                    // worker's counters, memory and descriptors.
+                    let board = self.board.map(|b| {
+                        let names: Vec<String> =
+                            self.services.iter().map(|s| s.name().to_owned()).collect();
+                        let snap =
+                            crate::diagnostics::render::snapshot(b, &self.options.name, &names);
+                        crate::diagnostics::render::report(&snap)
+                    });
+                    eprint!("{report}{}", board.unwrap_or_default());
                     Vec::new()
                 }
             };

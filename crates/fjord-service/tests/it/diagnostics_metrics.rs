@@ -237,6 +237,27 @@ fn metrics_sum_the_workers_and_never_go_back() {
     let again = scrape(&url);
     assert_monotonic(&grown, &again, "after the diagnostics process died");
 
+    // SIGUSR2's report and GET /report carry the board's figures too.
+    p.signal(Signal::SIGUSR2);
+    p.wait_stderr("the report", Duration::from_secs(10), |e| {
+        e.iter()
+            .any(|l| l.contains("diagnostics jobs: http requests=0"))
+            && e.iter()
+                .any(|l| l.contains("periodic task Jobs.tick: ok=") && l.contains("timeout=0"))
+            && e.iter()
+                .filter(|l| l.contains(" fds=") && l.contains("heartbeat="))
+                .count()
+                >= 2
+    });
+    let (status, report) = get(&url, "/report");
+    assert_eq!(status, 200);
+    assert!(
+        report.starts_with(&format!("fjord report: workers master pid={master}"))
+            && report.contains("periodic task Jobs.tick: ok=")
+            && report.contains("replaced: signal=1 watchdog=1 reload=2"),
+        "{report}"
+    );
+
     p.signal(Signal::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(10)), 0);
     assert!(support::is_gone(diag));
