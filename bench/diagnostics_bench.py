@@ -23,7 +23,8 @@ OFF = "http_hello, --no-diagnostics"
 
 
 def binary():
-    return os.path.join(hb.ROOT, "target", PROFILE, "examples", "http_hello")
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(hb.ROOT, "target"))
+    return os.path.join(target, PROFILE, "examples", "http_hello")
 
 
 def main():

@@ -358,11 +358,14 @@ impl Board {
     }
 
     /// Reads the board consistently: runs `f` until no fold overlapped it.
+    /// A fold takes microseconds; should the master die in the middle of
+    /// one (the sequence then stays odd), the read gives up waiting after
+    /// about a second and returns what it sees.
     pub(crate) fn read<T>(&self, mut f: impl FnMut(&Board) -> T) -> T {
-        loop {
+        for _ in 0..10_000 {
             let before = self.seq.load(Ordering::Acquire);
             if before % 2 == 1 {
-                std::thread::yield_now();
+                std::thread::sleep(std::time::Duration::from_micros(100));
                 continue;
             }
             let out = f(self);
@@ -370,6 +373,7 @@ impl Board {
                 return out;
             }
         }
+        f(self)
     }
 }
 
@@ -521,6 +525,16 @@ mod tests {
         let spill = &b.slots[0].counters.names[NAMES - 1];
         assert_eq!(get(&spill.outcomes[0]), 13, "the 13 names past the table");
         assert_eq!(get(&spill.outcomes[1]), 1);
+    }
+
+    #[test]
+    fn a_fold_left_open_does_not_hang_readers() {
+        let b = board();
+        b.begin_fold();
+        let started = std::time::Instant::now();
+        assert_eq!(b.read(|b| get(&b.master_pid)), 0);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        b.end_fold();
     }
 
     #[test]
