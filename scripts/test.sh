@@ -22,6 +22,7 @@ check() { # name, ok?, how to get it
 check "RabbitMQ on 127.0.0.1:5672" "$(port_open 5672 && echo yes || echo no)" "start it with: rabbitmq-server -detached"
 check "PostgreSQL on 127.0.0.1:5432" "$(port_open 5432 && echo yes || echo no)" "start it with: pg_ctlcluster \$(ls /etc/postgresql) main start"
 check "RabbitMQ TLS listener on 127.0.0.1:5671" "$(port_open 5671 && echo yes || echo no)" "start a throwaway one with: scripts/rabbitmq-tls.sh"
+check "RabbitMQ cluster (target/rabbitmq-cluster.env)" "$([ -s target/rabbitmq-cluster.env ] && port_open 5681 && echo yes || echo no)" "start a throwaway one with: scripts/rabbitmq-cluster.sh start"
 check "Python oslo.messaging venv at $venv" "$([ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import oslo_messaging' 2>/dev/null && echo yes || echo no)" "create it with: scripts/setup-oslo-venv.sh"
 if [ "$missing" = 1 ] && [ "${FJORD_REQUIRE_SERVICES:-0}" = 1 ]; then
   echo "test.sh: FJORD_REQUIRE_SERVICES=1 and something is missing: failing" >&2

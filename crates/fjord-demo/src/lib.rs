@@ -11,5 +11,6 @@
 pub mod api;
 pub mod conf;
 pub mod main_support;
+pub mod objects;
 pub mod records;
 pub mod worker;

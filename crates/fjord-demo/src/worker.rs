@@ -1,14 +1,27 @@
 //! The demo worker: an RPC service on topic `demo` whose manager echoes
-//! what the API sends, with a periodic task that counts.
+//! what the API sends (logging the request id of the context it came
+//! with, and returning that context's ids and roles), with a periodic task
+//! that counts.
+//!
+//! Its RPC API (default namespace, version 1.1):
+//!
+//! | method | since | arguments | result |
+//! |---|---|---|---|
+//! | `echo_object` | 1.1 | `echo`: a [`DemoEcho`] primitive | the echo with `host`, `pid` and the context's ids and roles set |
+//! | `echo` | 1.0 | `body`: any JSON | `{"result": body, "served_by": {"host", "pid"}, "context": {...}}` (plain data, for Python callers) |
+//! | `counter` | 1.0 | | the periodic task's count |
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use fjord::messaging::{Endpoint, FnEndpoint, RemoteError};
+use fjord::messaging::{Context, Endpoint, FnEndpoint, RemoteError, RequestContext};
 use fjord::rpc_service::Manager;
 use fjord::service::TaskGroup;
+use fjord_objects::Object;
 use serde_json::{Value, json};
+
+use crate::objects::DemoEcho;
 
 /// The interval of the counting task, read each time it runs.
 pub type Interval = Arc<dyn Fn() -> Duration + Send + Sync>;
@@ -59,18 +72,59 @@ impl DemoManager {
     }
 }
 
+/// The request context of a call, logged with the method's name: the
+/// request id the API answered with, the caller's global request id and
+/// user identity.
+fn log_context(ctx: &Context, method: &str) -> Result<RequestContext, RemoteError> {
+    let rctx = RequestContext::try_from(ctx)?;
+    tracing::info!(
+        request_id = %rctx.request_id,
+        global_request_id = %rctx.global_request_id.as_deref().unwrap_or("-"),
+        user_identity = %rctx.user_identity(),
+        "{method}"
+    );
+    Ok(rctx)
+}
+
 impl Manager for DemoManager {
     fn endpoints(&self) -> Vec<Arc<dyn Endpoint>> {
         let host = self.host.clone();
+        let object_host = self.host.clone();
         let counter = self.counter.clone();
         let endpoint = FnEndpoint::builder()
-            .version("1.0")
-            .method("echo", move |_ctx, args| {
+            .version("1.1")
+            .method("echo_object", move |ctx, args| {
+                let host = object_host.clone();
+                async move {
+                    let rctx = log_context(&ctx, "echo_object")?;
+                    let primitive = args.get("echo").ok_or_else(|| {
+                        RemoteError::type_error(
+                            "echo_object() missing 1 required positional argument: 'echo'",
+                        )
+                    })?;
+                    let mut echo = DemoEcho::from_wire(primitive)?;
+                    echo.obj_reset_changes(None, false);
+                    echo.host = fjord_objects::Slot::Value(host);
+                    echo.pid = fjord_objects::Slot::Value(i64::from(std::process::id()));
+                    echo.obj_meta_mut().mark("host");
+                    echo.obj_meta_mut().mark("pid");
+                    echo.served_for(&rctx);
+                    Ok::<_, RemoteError>(echo.obj_to_primitive())
+                }
+            })
+            .method("echo", move |ctx, args| {
                 let host = host.clone();
                 async move {
+                    let rctx = log_context(&ctx, "echo")?;
                     Ok::<_, RemoteError>(json!({
                         "result": args.get("body").cloned().unwrap_or(Value::Null),
                         "served_by": {"host": host, "pid": std::process::id()},
+                        "context": {
+                            "user_id": rctx.user_id,
+                            "project_id": rctx.project_id,
+                            "roles": rctx.roles,
+                            "request_id": rctx.request_id,
+                        },
                     }))
                 }
             })

@@ -25,6 +25,13 @@
 //!   acks it and publishes a confirmed reply, a reply consumer matching
 //!   replies; prints the same JSON as `client` (without casts).
 //!
+//! `--objects` (server and client): the calls are `widget_rename(widget,
+//! name)` with a `DemoWidget` versioned object (the `rpc_server` example's
+//! schema, `support/objects.rs`) instead of `echo`: the client builds the
+//! typed object and sends its primitive, both sides run fjord-objects'
+//! `ObjectSerializer`, the server loads the typed object, renames it and
+//! sends it back, the client loads the result and checks it.
+//!
 //! Every load is bounded by a count and a time limit.
 
 use std::sync::Arc;
@@ -36,6 +43,8 @@ use clap::{Parser, Subcommand};
 use fjord_messaging::{
     Context, FnEndpoint, MessagingOptions, RemoteError, RpcClient, RpcServer, Target, Transport,
 };
+use fjord_objects::serializer::to_remote_error;
+use fjord_objects::{FieldValue, Object, ObjectSerializer, VersionedObject};
 use fjord_service::Service;
 use futures_util::StreamExt;
 use lapin::options::{
@@ -47,6 +56,11 @@ use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Map, Value, json};
 use tokio::sync::{oneshot, watch};
+
+#[path = "support/objects.rs"]
+mod objects;
+
+use objects::DemoWidget;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -91,6 +105,9 @@ enum Mode {
         /// Stop by itself after this many seconds.
         #[arg(long, default_value_t = 600)]
         max_secs: u64,
+        /// Serve `widget_rename` with the object serializer.
+        #[arg(long)]
+        objects: bool,
     },
     /// Load a server with calls and casts.
     Client {
@@ -118,6 +135,9 @@ enum Mode {
         /// Warm-up calls, not measured.
         #[arg(long, default_value_t = 50)]
         warmup: u64,
+        /// Call `widget_rename` with a DemoWidget object instead of `echo`.
+        #[arg(long)]
+        objects: bool,
     },
     /// Raw AMQP publish/consume loop (lapin only).
     Raw {
@@ -178,6 +198,16 @@ fn endpoint(casts: Arc<watch::Sender<u64>>) -> FnEndpoint {
         .method("echo", |_ctx, args| async move {
             Ok(args.get("value").cloned().unwrap_or(Value::Null))
         })
+        .method("widget_rename", |_ctx, args| async move {
+            let err = |e: fjord_objects::ObjectError| to_remote_error(&e);
+            let widget = args.get("widget").unwrap_or(&Value::Null);
+            let mut w = DemoWidget::obj_from_primitive(widget).map_err(err)?;
+            w.obj_reset_changes(None, false);
+            let name = args.get("name").unwrap_or(&Value::Null);
+            w.obj_set("name", FieldValue::from_json(name))
+                .map_err(err)?;
+            Ok(w.obj_to_primitive())
+        })
         .method("hit", move |_ctx, _args| {
             hit.send_modify(|c| *c += 1);
             async { Ok(Value::Null) }
@@ -210,12 +240,16 @@ fn server(
     topic: &str,
     name: &str,
     max_secs: u64,
+    objects: bool,
 ) -> anyhow::Result<()> {
     let transport = Transport::new(&options(transport_url))?;
     let casts = Arc::new(watch::channel(0u64).0);
-    let server = RpcServer::builder(&transport, Target::new(topic).with_server(name))
-        .endpoint(endpoint(casts))
-        .build()?;
+    let mut builder = RpcServer::builder(&transport, Target::new(topic).with_server(name))
+        .endpoint(endpoint(casts));
+    if objects {
+        builder = builder.serializer(Arc::new(ObjectSerializer::new(objects::registry())));
+    }
+    let server = builder.build()?;
     // stdin closing (the driver went away) stops the server.
     let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
@@ -266,13 +300,42 @@ struct ClientArgs {
     casts: u64,
     cast_concurrency: usize,
     warmup: u64,
+    objects: bool,
+}
+
+/// Call number `i`: `echo(value=i)`, or with `--objects`
+/// `widget_rename(widget=<DemoWidget id=i>, name="w<i>")`; checks the
+/// result.
+async fn one_call(client: &RpcClient, ctx: &Context, i: u64, objects: bool) -> anyhow::Result<()> {
+    if !objects {
+        let v = client
+            .call(ctx, "echo", kwargs(json!({"value": i})))
+            .await?;
+        if v != json!(i) {
+            bail!("echo({i}) returned {v}");
+        }
+        return Ok(());
+    }
+    let mut w = DemoWidget::default();
+    w.set_id(i64::try_from(i)?)?;
+    w.set_name(format!("widget {i}"))?;
+    w.set_tags(vec!["bench".to_string(), "objects".to_string()])?;
+    w.obj_set("owner", FieldValue::None)?;
+    let args = kwargs(json!({"widget": w.obj_to_primitive(), "name": format!("w{i}")}));
+    let v = client.call(ctx, "widget_rename", args).await?;
+    let back = DemoWidget::obj_from_primitive(&v)?;
+    if back.id.value() != w.id.value()
+        || back.name.value().map(String::as_str) != Some(&format!("w{i}"))
+    {
+        bail!("widget_rename({i}) returned {v}");
+    }
+    Ok(())
 }
 
 async fn client(client: RpcClient, a: ClientArgs) -> anyhow::Result<Value> {
     let ctx = Context::new();
     for i in 0..a.warmup {
-        client
-            .call(&ctx, "echo", kwargs(json!({"value": i})))
+        one_call(&client, &ctx, i, a.objects)
             .await
             .context("warm-up call")?;
     }
@@ -285,6 +348,7 @@ async fn client(client: RpcClient, a: ClientArgs) -> anyhow::Result<Value> {
         let client = client.clone();
         let next = next.clone();
         let total = a.calls;
+        let objects = a.objects;
         tasks.push(tokio::spawn(async move {
             let ctx = Context::new();
             let mut lat = Vec::new();
@@ -294,13 +358,8 @@ async fn client(client: RpcClient, a: ClientArgs) -> anyhow::Result<Value> {
                     break;
                 }
                 let t = Instant::now();
-                let v = client
-                    .call(&ctx, "echo", kwargs(json!({"value": i})))
-                    .await?;
+                one_call(&client, &ctx, i, objects).await?;
                 lat.push(t.elapsed());
-                if v != json!(i) {
-                    return Err(anyhow::anyhow!("echo({i}) returned {v}"));
-                }
             }
             Ok::<_, anyhow::Error>(lat)
         }));
@@ -707,7 +766,8 @@ fn main() -> anyhow::Result<()> {
             topic,
             server: name,
             max_secs,
-        } => server(rt_kind, &transport_url, &topic, &name, max_secs),
+            objects,
+        } => server(rt_kind, &transport_url, &topic, &name, max_secs, objects),
         Mode::Client {
             transport_url,
             topic,
@@ -717,10 +777,14 @@ fn main() -> anyhow::Result<()> {
             casts,
             cast_concurrency,
             warmup,
+            objects,
         } => {
             let transport = Transport::new(&options(&transport_url))?;
-            let rpc = RpcClient::new(&transport, Target::new(&topic))
+            let mut rpc = RpcClient::new(&transport, Target::new(&topic))
                 .with_timeout(Duration::from_secs(90));
+            if objects {
+                rpc = rpc.with_serializer(Arc::new(ObjectSerializer::new(objects::registry())));
+            }
             let rt = runtime(rt_kind)?;
             let a = ClientArgs {
                 concurrency,
@@ -729,6 +793,7 @@ fn main() -> anyhow::Result<()> {
                 casts,
                 cast_concurrency,
                 warmup,
+                objects,
             };
             let out = rt.block_on(async {
                 let r = client(rpc, a).await;

@@ -1,5 +1,26 @@
 //! A demo RPC server: `echo(value)`, `add(a, b)`, `sleep(seconds)` and
-//! `fail(message)` (a `ValueError` from module `builtins`).
+//! `fail(message)` (a `ValueError` from module `builtins`); and, on the
+//! versioned objects of `support/objects.rs` (oslo.versionedobjects'
+//! primitive form, namespace `fjord`):
+//!
+//! * `widget_rename(widget, name)`: the received `DemoWidget` with `name`
+//!   replaced, its other fields and version as received, changes `["name"]`;
+//! * `widget_make(id, name, target_version=None)`: a new `DemoWidget` 1.2
+//!   with `tags = ["new"]` and `owner = null`, backported to
+//!   `target_version` when given;
+//! * `machine_echo(machine)`: the received `DemoMachine` (nested widget,
+//!   list of parts, datetimes), loaded and sent back;
+//! * `context_fields()`: the caller's request context, as oslo.context's
+//!   `to_dict()`.
+//!
+//! All on the default namespace, API version 1.0. Received objects go
+//! through fjord-objects' `ObjectSerializer`: a malformed primitive, an
+//! unknown object or one newer than the local class (a `DemoWidget` 1.3)
+//! is refused with the exception oslo.versionedobjects raises
+//! (`IncompatibleObjectVersion`, ...), as a remote error the caller reads.
+//! `--conductor` also answers nova's conductor API (version 3.0:
+//! `object_backport_versions`, ...) on the same topic, so an older Python
+//! service can ask this one to backport an object.
 //!
 //! ```text
 //! cargo run --release --example rpc_server -- --transport-url rabbit://guest:guest@127.0.0.1:5672/ --topic demo --server s1
@@ -8,13 +29,24 @@
 //! stops it gracefully, exit status 0. `--transport-url
 //! embedded:///tmp/fjord-rpc.sock` needs no RabbitMQ.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use fjord_messaging::{FnEndpoint, MessagingOptions, RemoteError, RpcServer, Target, Transport};
+use fjord_messaging::{
+    FnEndpoint, MessagingOptions, RemoteError, RequestContext, RpcServer, Target, Transport,
+};
+use fjord_objects::indirection::ConductorEndpoint;
+use fjord_objects::serializer::to_remote_error;
+use fjord_objects::{FieldValue, Object, ObjectError, ObjectSerializer, VersionedObject};
 use fjord_service::Service;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::signal::unix::{SignalKind, signal};
+
+#[path = "support/objects.rs"]
+mod objects;
+
+use objects::{DemoMachine, DemoWidget};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -30,6 +62,67 @@ struct Args {
     /// Control exchange.
     #[arg(long, default_value = "openstack")]
     control_exchange: String,
+    /// Also serve the conductor's indirection API (version 3.0:
+    /// `object_backport_versions`, `object_class_action_versions`,
+    /// `object_action`) for the example objects.
+    #[arg(long)]
+    conductor: bool,
+}
+
+/// A required keyword argument, or Python's TypeError for a missing one.
+fn required<'a>(
+    args: &'a Map<String, Value>,
+    method: &str,
+    name: &str,
+) -> Result<&'a Value, RemoteError> {
+    args.get(name).ok_or_else(|| {
+        RemoteError::type_error(format!(
+            "{method}() missing 1 required positional argument: '{name}'"
+        ))
+    })
+}
+
+fn obj_err(e: ObjectError) -> RemoteError {
+    to_remote_error(&e)
+}
+
+/// `widget_rename(widget, name)`.
+fn widget_rename(args: &Map<String, Value>) -> Result<Value, RemoteError> {
+    let widget = required(args, "widget_rename", "widget")?;
+    let name = required(args, "widget_rename", "name")?;
+    let mut w = DemoWidget::obj_from_primitive(widget).map_err(obj_err)?;
+    w.obj_reset_changes(None, false);
+    // The field's coercion, as Python's setter (a number becomes "42").
+    w.obj_set("name", FieldValue::from_json(name))
+        .map_err(obj_err)?;
+    Ok(w.obj_to_primitive())
+}
+
+/// `widget_make(id, name, target_version=None)`.
+fn widget_make(args: &Map<String, Value>) -> Result<Value, RemoteError> {
+    let id = required(args, "widget_make", "id")?;
+    let name = required(args, "widget_make", "name")?;
+    let mut w = DemoWidget::default();
+    w.obj_set("id", FieldValue::from_json(id))
+        .map_err(obj_err)?;
+    w.obj_set("name", FieldValue::from_json(name))
+        .map_err(obj_err)?;
+    w.set_tags(vec!["new".to_string()]).map_err(obj_err)?;
+    w.obj_set("owner", FieldValue::None).map_err(obj_err)?;
+    match args.get("target_version") {
+        None | Some(Value::Null) => Ok(w.obj_to_primitive()),
+        Some(Value::String(t)) => w.obj_to_primitive_with(Some(t), None).map_err(obj_err),
+        Some(other) => Err(RemoteError::type_error(format!(
+            "target_version must be a version string or null, not {other}"
+        ))),
+    }
+}
+
+/// `machine_echo(machine)`.
+fn machine_echo(args: &Map<String, Value>) -> Result<Value, RemoteError> {
+    let machine = required(args, "machine_echo", "machine")?;
+    let m = DemoMachine::obj_from_primitive(machine).map_err(obj_err)?;
+    Ok(m.obj_to_primitive())
 }
 
 fn endpoint() -> FnEndpoint {
@@ -63,6 +156,21 @@ fn endpoint() -> FnEndpoint {
                 .unwrap_or("failed");
             Err(RemoteError::value_error(m))
         })
+        .method(
+            "widget_rename",
+            |_ctx, args| async move { widget_rename(&args) },
+        )
+        .method(
+            "widget_make",
+            |_ctx, args| async move { widget_make(&args) },
+        )
+        .method(
+            "machine_echo",
+            |_ctx, args| async move { machine_echo(&args) },
+        )
+        .method("context_fields", |ctx, _args| async move {
+            Ok(Value::Object(RequestContext::try_from(&ctx)?.to_dict()))
+        })
         .build()
 }
 
@@ -77,12 +185,16 @@ fn main() -> anyhow::Result<()> {
     options.control_exchange = args.control_exchange;
     // Built before any runtime exists, as a launcher would.
     let transport = Transport::new(&options)?;
-    let server = RpcServer::builder(
+    let mut builder = RpcServer::builder(
         &transport,
         Target::new(&args.topic).with_server(&args.server),
     )
     .endpoint(endpoint())
-    .build()?;
+    .serializer(Arc::new(ObjectSerializer::new(objects::registry())));
+    if args.conductor {
+        builder = builder.endpoint(ConductorEndpoint::new(objects::registry()));
+    }
+    let server = builder.build()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -374,6 +374,16 @@ pub const BUILTINS: &str = "builtins";
 /// The module of the dispatcher's `NoSuchMethod` and `UnsupportedVersion`.
 pub const DISPATCHER_MODULE: &str = "oslo_messaging.rpc.dispatcher";
 
+/// A request context with a known key of the wrong type (see
+/// [`RequestContext::try_from`](fjord_context::RequestContext)) answers
+/// the caller with a `ValueError` naming the key, so an endpoint can write
+/// `let rctx = RequestContext::try_from(&ctx)?;`.
+impl From<fjord_context::ContextError> for RemoteError {
+    fn from(e: fjord_context::ContextError) -> Self {
+        RemoteError::value_error(e.to_string())
+    }
+}
+
 impl RemoteError {
     /// A failure of `class` from `module` with `message`; `args` default to
     /// `[message]`, `kwargs` to `{}`, the traceback to one line

@@ -6,6 +6,8 @@
 //! * [`Target`] (M2), [`RpcClient`] (M3), [`RpcServer`] with its
 //!   [`Dispatcher`] and [`Endpoint`]s (M4, M5), [`Context`] and
 //!   [`Serializer`] (M6), [`RemoteError`] (M7).
+//! * [`RequestContext`] (re-exported from `fjord-context`): the typed
+//!   oslo.context request context; [`Context`] converts to and from it.
 //! * [`Transport`] over a [`Driver`]: RabbitMQ ([`transport::RabbitDriver`],
 //!   M8), the embedded transport between the processes of one host
 //!   ([`transport::EmbeddedDriver`], `embedded:///path`, M11) or the
@@ -63,6 +65,7 @@ mod url;
 
 pub use async_trait::async_trait;
 pub use error::{BUILTINS, Cause, DISPATCHER_MODULE, Error, ErrorKind, RemoteError, Result};
+pub use fjord_context::{ContextError, RequestContext, Secret};
 pub use message::Context;
 pub use options::{MessagingOptions, RabbitOptions};
 pub use rpc::{

@@ -1,6 +1,7 @@
 //! The wire format: the 2.0 envelope, requests, replies and the request
 //! context (WIRE.md §4, §6).
 
+use fjord_context::{ContextError, RequestContext};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, RemoteError, Result};
@@ -8,7 +9,9 @@ use crate::error::{Error, RemoteError, Result};
 /// The request context: a flat map carried as `_context_<key>` entries.
 ///
 /// It usually holds an OpenStack `RequestContext.to_dict()` (user, project,
-/// roles, `auth_token`, ...). `Debug` prints keys only, never values, since
+/// roles, `auth_token`, ...): [`RequestContext`] converts to it with
+/// `Context::from(&request_context)` and back with
+/// `RequestContext::try_from(&ctx)`. `Debug` prints keys only, never values, since
 /// real deployments send tokens.
 ///
 /// # Examples
@@ -72,6 +75,74 @@ impl Context {
     /// which Python endpoints see as `ctxt["client_timeout"]`.
     pub fn client_timeout(&self) -> Option<&Value> {
         self.client_timeout.as_ref()
+    }
+}
+
+/// A [`RequestContext`] as RPC sends it: its
+/// [`to_dict`](RequestContext::to_dict) (oslo.context's keys, the names and
+/// service identity when set, the unknown keys it was received with) as
+/// the `_context_*` entries. A Python server's endpoint gets the dict and
+/// rebuilds it with `RequestContext.from_dict(ctxt)`.
+///
+/// # Examples
+///
+/// ```
+/// use fjord_messaging::{Context, RequestContext};
+/// let mut rctx = RequestContext::new();
+/// rctx.user_id = Some("u1".into());
+/// let ctx = Context::from(&rctx);
+/// assert_eq!(ctx.get("user").and_then(|v| v.as_str()), Some("u1"));
+/// assert_eq!(ctx.get("request_id").and_then(|v| v.as_str()), Some(rctx.request_id.as_str()));
+/// ```
+impl From<&RequestContext> for Context {
+    fn from(ctx: &RequestContext) -> Self {
+        Context::from(ctx.to_dict())
+    }
+}
+
+/// See `From<&RequestContext>`.
+impl From<RequestContext> for Context {
+    fn from(ctx: RequestContext) -> Self {
+        Context::from(&ctx)
+    }
+}
+
+/// The [`RequestContext`] of a received request, read with
+/// [`RequestContext::from_dict`] as oslo.context's `from_dict` does (a
+/// Python client's `RequestContext.to_dict()`, nova's, or fjord's); keys
+/// it does not know are kept in [`RequestContext::extra`]. The call
+/// monitor's `client_timeout` is not part of it.
+///
+/// # Errors
+///
+/// [`ContextError`] when a known key has the wrong JSON type (`roles` not
+/// a list of strings, ...). In an endpoint, `?` turns it into a
+/// `ValueError` remote error (`From<ContextError> for RemoteError`).
+///
+/// # Examples
+///
+/// ```
+/// use fjord_messaging::{Context, RequestContext};
+/// let ctx = Context::new().with("user", "u1").with("roles", serde_json::json!(["admin"]))
+///     .with("read_deleted", "yes");
+/// let rctx = RequestContext::try_from(&ctx)?;
+/// assert_eq!(rctx.user_id.as_deref(), Some("u1"));
+/// assert_eq!(rctx.roles, ["admin"]);
+/// assert_eq!(rctx.extra["read_deleted"], "yes");
+/// # Ok::<(), fjord_messaging::ContextError>(())
+/// ```
+impl TryFrom<&Context> for RequestContext {
+    type Error = ContextError;
+    fn try_from(ctx: &Context) -> std::result::Result<Self, ContextError> {
+        RequestContext::from_dict(&ctx.values)
+    }
+}
+
+/// See `TryFrom<&Context>`.
+impl TryFrom<Context> for RequestContext {
+    type Error = ContextError;
+    fn try_from(ctx: Context) -> std::result::Result<Self, ContextError> {
+        RequestContext::from_dict(&ctx.values)
     }
 }
 

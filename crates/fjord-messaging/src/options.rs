@@ -138,7 +138,11 @@ pub struct RabbitOptions {
     /// `enable_cancel_on_failover`: consumer argument
     /// `x-cancel-on-ha-failover`. Default is false.
     pub enable_cancel_on_failover: bool,
-    /// `heartbeat_timeout_threshold`: seconds of AMQP heartbeat proposed (0: off). Default is 60.
+    /// `heartbeat_timeout_threshold`: seconds after which a broker that
+    /// sends nothing is considered down (0: no heartbeat). fjord proposes
+    /// an AMQP heartbeat of half of it, as a connection is given up after
+    /// two silent heartbeat intervals; it also bounds one connection
+    /// attempt (at most 10 s). Default is 60.
     pub heartbeat_timeout_threshold: u16,
     /// `heartbeat_rate`: checks per threshold (accepted for compatibility). Default is 3.
     pub heartbeat_rate: u32,

@@ -6,6 +6,8 @@
 /// Each variant names the Python exception class oslo.policy 6 raises in
 /// the same situation ([`PolicyError::python_class`]). The messages of
 /// oslo.policy's own exceptions ([`PolicyError::PolicyNotAuthorized`],
+/// [`PolicyError::InvalidScope`], [`PolicyError::PolicyNotRegistered`],
+/// [`PolicyError::DuplicatePolicyError`], [`PolicyError::InvalidRuleDefault`],
 /// [`PolicyError::InvalidContextObject`]) are exactly oslo.policy's; the
 /// messages of the Python built-ins follow CPython's wording where it is
 /// cheap to and are informative only.
@@ -38,6 +40,37 @@ pub enum PolicyError {
     /// string.
     #[error("{0}")]
     AttributeError(String),
+    /// The request's token scope is not one of the enforced rule's
+    /// `scope_types` (raised instead of a denial when the caller asked for
+    /// an error).
+    #[error("{rule} requires a scope of {}, request was made with {token_scope} scope.", py_list(.scope_types))]
+    InvalidScope {
+        /// The registered rule as Python prints it: `"name": "check_str"`.
+        rule: String,
+        /// The rule's `scope_types`.
+        scope_types: Vec<String>,
+        /// `system`, `domain` or `project`.
+        token_scope: String,
+    },
+    /// [`Enforcer::authorize`](crate::Enforcer::authorize) of a rule no
+    /// default was registered for.
+    #[error("Policy {0} has not been registered")]
+    PolicyNotRegistered(String),
+    /// A second default registered under the same name.
+    #[error("Policy {0} is already registered")]
+    DuplicatePolicyError(String),
+    /// A [`RuleDefault`](crate::RuleDefault) built wrong (a documented
+    /// default without description or operations).
+    #[error("Invalid policy rule default: {0}.")]
+    InvalidRuleDefault(String),
+    /// A policy file or directory that cannot be read (Python's `OSError`).
+    #[error("{path}: {message}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What the OS said.
+        message: String,
+    },
     /// A check kind fjord does not evaluate (yet): `http:` / `https:`.
     #[error("{kind} checks are not supported: {kind}:{target}")]
     Unsupported {
@@ -71,6 +104,20 @@ impl PolicyError {
             PolicyError::SyntaxError(_) => "SyntaxError",
             PolicyError::AttributeError(_) => "AttributeError",
             PolicyError::Unsupported { .. } => "NotImplementedError",
+            PolicyError::InvalidScope { .. } => "InvalidScope",
+            PolicyError::PolicyNotRegistered(_) => "PolicyNotRegistered",
+            PolicyError::DuplicatePolicyError(_) => "DuplicatePolicyError",
+            PolicyError::InvalidRuleDefault(_) => "InvalidRuleDefault",
+            PolicyError::Io { .. } => "OSError",
         }
     }
+}
+
+/// Python's `repr()` of a list of strings: `['system', 'project']`.
+pub(crate) fn py_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|i| crate::python::value::str_repr(i))
+        .collect();
+    format!("[{}]", quoted.join(", "))
 }

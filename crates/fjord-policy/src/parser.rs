@@ -202,8 +202,13 @@ fn parse_text(rule: &str, errors: &mut Vec<String>) -> Check {
     if rule.is_empty() {
         return Check::True;
     }
+    let tokens = tokenize(rule, errors);
+    if nesting_bound(&tokens) > MAX_PARSE_NESTING {
+        errors.push(format!("Failed to understand rule {rule}"));
+        return Check::False;
+    }
     let mut stack: Vec<(Tok, Option<Check>)> = Vec::new();
-    for item in tokenize(rule, errors) {
+    for item in tokens {
         stack.push(item);
         reduce(&mut stack);
     }
@@ -214,6 +219,30 @@ fn parse_text(rule: &str, errors: &mut Vec<String>) -> Check {
     }
     errors.push(format!("Failed to understand rule {rule}"));
     Check::False
+}
+
+/// How deep a parsed rule may nest (`not` and parentheses). oslo.policy
+/// parses deeper rules but cannot print or evaluate them (Python's
+/// recursion limit); here they are refused like any rule that does not
+/// parse (`!`), so that no tree is deep enough to exhaust a stack.
+const MAX_PARSE_NESTING: usize = 500;
+
+/// An upper bound of the depth of the tree `tokens` reduce to: every
+/// `not` plus the deepest parenthesis.
+fn nesting_bound(tokens: &[(Tok, Option<Check>)]) -> usize {
+    let (mut nots, mut open, mut deepest) = (0usize, 0usize, 0usize);
+    for (t, _) in tokens {
+        match t {
+            Tok::Not => nots += 1,
+            Tok::LParen => {
+                open += 1;
+                deepest = deepest.max(open);
+            }
+            Tok::RParen => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    nots + deepest
 }
 
 /// `ParseState.reduce`: applies the first reduction matching the top of
@@ -337,6 +366,18 @@ mod tests {
             list(json!([[], 3])),
             Err("'int' object is not iterable".into())
         );
+    }
+
+    #[test]
+    fn deep_rules_are_refused_not_overflowed() {
+        let deep = format!("{}role:a", "not ".repeat(100_000));
+        let p = parse_rule(&deep);
+        assert_eq!(p.check, Check::False);
+        assert_eq!(p.errors.len(), 1);
+        let parens = format!("{}role:a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert_eq!(parse_rule(&parens).check, Check::False);
+        let fine = format!("{}role:a", "not ".repeat(400));
+        assert_eq!(fine.len(), parse_rule(&fine).check.to_string().len());
     }
 
     #[test]

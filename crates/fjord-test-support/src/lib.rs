@@ -14,15 +14,21 @@
 //!   fixed seed (a reproducible corpus): it must never panic.
 //! * [`logs`]: the log lines of the test process, for tests that read them.
 //! * [`load`]: a keep-alive HTTP/1 load loop that counts failed requests.
+//! * [`proxy`]: a loopback TCP proxy that can go silent (stop forwarding
+//!   without closing), resume, or close its connections: fault tests.
+//! * [`cluster`]: the throwaway RabbitMQ cluster of
+//!   `scripts/rabbitmq-cluster.sh` ([`skip::rabbit_cluster`] finds it).
 //! * [`paths`]: the workspace root, `../shared` fixtures, the Python venv,
 //!   temporary directories, unique names.
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod hostile;
 pub mod load;
 pub mod logs;
 pub mod paths;
 pub mod process;
+pub mod proxy;
 pub mod skip;
 pub mod wait;
 

@@ -64,3 +64,29 @@ pub fn postgres(test: &str) -> bool {
         "PostgreSQL is not reachable on 127.0.0.1:5432 (start it: pg_ctlcluster $(ls /etc/postgresql) main start)",
     )
 }
+
+/// The throwaway RabbitMQ cluster (`scripts/rabbitmq-cluster.sh start`),
+/// every node running and clustered, or [`need`]'s skip.
+pub fn rabbit_cluster(test: &str) -> Option<crate::cluster::RabbitCluster> {
+    let path = crate::cluster::state_file();
+    let cluster = crate::cluster::RabbitCluster::from_state(&path)
+        .map_err(|e| format!("{e} (start it: scripts/rabbitmq-cluster.sh start)"))
+        .and_then(|c| {
+            // A test before this one may have left a node stopped.
+            if c.restore(Duration::from_secs(60)) {
+                Ok(c)
+            } else {
+                Err(format!(
+                    "the RabbitMQ cluster of {} is not running (scripts/rabbitmq-cluster.sh start)",
+                    path.display()
+                ))
+            }
+        });
+    match cluster {
+        Ok(c) => Some(c),
+        Err(why) => {
+            need(false, test, &why);
+            None
+        }
+    }
+}

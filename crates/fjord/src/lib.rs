@@ -2,7 +2,8 @@
 //!
 //! This facade re-exports the layers, in the order a process uses them:
 //! [`config`] -> [`service`] (launchers) -> [`http`] / [`messaging`] ->
-//! [`rpc_service`] (a manager served over RPC).
+//! [`rpc_service`] (a manager served over RPC); [`context`] is the request
+//! context both HTTP and RPC carry.
 //!
 //! Cargo features:
 //!
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub use fjord_config as config;
+pub use fjord_context as context;
 pub use fjord_http as http;
 pub use fjord_messaging as messaging;
 pub use fjord_rpc_service as rpc_service;

@@ -5,7 +5,7 @@ use fjord::service::launch;
 use fjord_demo::{main_support as m, worker::DemoManager};
 
 /// What `--help` says the program is.
-const ABOUT: &str = "demo-worker is the fjord demo's RPC service: it answers `echo` calls on topic \
+const ABOUT: &str = "demo-worker is the fjord demo's RPC service: it answers `echo_object` (a DemoEcho versioned object) and `echo` calls on topic \
      `demo`, runs a periodic counter task and keeps its service record up to date. \
      With no --config-file it runs on a built-in copy of etc/demo/demo.conf. It writes \
      its PID to <state_path>/demo-worker.pid (--pid-file).";

@@ -61,6 +61,39 @@ fn whole_product(env: &[(&str, &str)]) {
     let worker_pid = v["served_by"]["pid"].as_i64().unwrap() as i32;
     assert_ne!(worker_pid, demo.pid(), "served by a worker, not the master");
 
+    // The RPC call carries a request context: the worker logs, and
+    // returns, the request id the API answers with, and the caller's
+    // global request id.
+    let global = "req-0d2b4c6e-8a1f-4e3d-9c5b-7a6f8e9d0c1b";
+    let (status, head, body) = support::http_with_headers(
+        demo.port,
+        "POST",
+        "/v1/echo",
+        &[("X-OpenStack-Request-ID", global)],
+        Some(r#"{"traced": true}"#),
+    );
+    assert_eq!(status, 200, "{body}\n{}", demo.stderr());
+    let request_id = support::header(&head, "x-openstack-request-id").expect("request id header");
+    assert!(
+        request_id.starts_with("req-") && request_id != global,
+        "{head}"
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["context"]["request_id"], request_id.as_str(), "{body}");
+    assert_eq!(v["context"]["roles"], serde_json::json!([]));
+    let logged = fjord_test_support::wait_until(Duration::from_secs(10), || {
+        demo.stderr().lines().any(|l| {
+            l.contains(" echo_object ")
+                && l.contains(&format!("request_id={request_id}"))
+                && l.contains(&format!("global_request_id={global}"))
+        })
+    });
+    assert!(
+        logged,
+        "no worker log line for echo {request_id}:\n{}",
+        demo.stderr()
+    );
+
     // Errors are JSON with the right status.
     let (status, ctype, body) = demo.http("POST", "/v1/echo", Some("not json"));
     assert_eq!(

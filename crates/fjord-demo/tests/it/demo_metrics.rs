@@ -48,8 +48,8 @@ fn figures(m: &BTreeMap<String, f64>) -> [u64; 6] {
         v(r#"fjord_http_requests_total{api="demo-api",method="POST",status="2xx"}"#),
         v(r#"fjord_http_requests_total{api="demo-api",method="GET",status="4xx"}"#),
         v(r#"fjord_http_request_duration_seconds{api="demo-api"}"#),
-        v(r#"fjord_rpc_client_calls_total{method="echo",outcome="ok",topic="demo"}"#),
-        v(r#"fjord_rpc_server_messages_total{method="echo",outcome="ok",topic="demo"}"#),
+        v(r#"fjord_rpc_client_calls_total{method="echo_object",outcome="ok",topic="demo"}"#),
+        v(r#"fjord_rpc_server_messages_total{method="echo_object",outcome="ok",topic="demo"}"#),
     ]
 }
 

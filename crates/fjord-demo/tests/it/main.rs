@@ -4,6 +4,7 @@ mod demo_all;
 mod demo_api_alone;
 mod demo_conf_sample;
 mod demo_metrics;
+mod demo_objects;
 mod demo_rabbit_postgres;
 mod demo_reload_values;
 mod demo_status_page;

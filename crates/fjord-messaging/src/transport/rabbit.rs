@@ -61,6 +61,8 @@ impl std::fmt::Debug for Shared {
 
 struct Publisher {
     conn: Connection,
+    /// The index of its host in `Shared::hosts`.
+    host: usize,
     channel: Channel,
     declared: HashSet<String>,
     generation: u64,
@@ -233,10 +235,22 @@ impl Shared {
             },
             vhost: self.vhost.clone(),
             query: AMQPQueryString {
-                heartbeat: Some(self.opts.heartbeat_timeout_threshold),
-                connection_timeout: Some(10_000),
+                heartbeat: Some(proposed_heartbeat(self.opts.heartbeat_timeout_threshold)),
+                connection_timeout: Some(self.connect_timeout().as_millis() as u64),
                 ..Default::default()
             },
+        }
+    }
+
+    /// How long one connection attempt (TCP connect and AMQP handshake)
+    /// may take: `heartbeat_timeout_threshold`, at most 10 s (10 s when
+    /// heartbeats are off). A host that accepts the TCP connection and
+    /// then says nothing (a hung broker) is given up after it, and the next
+    /// host is tried.
+    fn connect_timeout(&self) -> Duration {
+        match self.opts.heartbeat_timeout_threshold {
+            0 => Duration::from_secs(10),
+            t => Duration::from_secs(u64::from(t).min(10)),
         }
     }
 
@@ -263,8 +277,18 @@ impl Shared {
         Ok(tls)
     }
 
-    /// One connection attempt on every host, round-robin from the next one.
-    async fn connect_once(&self) -> Result<Connection> {
+    /// After a connection to host `i` failed: the next attempt starts with
+    /// the host after it (`kombu_failover_strategy = round-robin`), not
+    /// with whichever host the shared counter points at, which may be the
+    /// failed one again (a silent host then costs a whole connection
+    /// timeout).
+    fn move_past(&self, i: usize) {
+        self.next_host.store(i + 1, Ordering::Relaxed);
+    }
+
+    /// One connection attempt on every host, round-robin from the next one;
+    /// the connection and the index of its host.
+    async fn connect_once(&self) -> Result<(Connection, usize)> {
         let n = self.hosts.len().max(1);
         // The last failure is the error's source; earlier ones are named
         // in its text.
@@ -278,12 +302,24 @@ impl Shared {
             ));
             let runtime = lapin::runtime::default_runtime()
                 .map_err(|e| Error::broker("no async runtime for lapin", e))?;
-            match Connection::connect_uri_with_config(self.uri(host), props, self.tls()?, runtime)
-                .await
-            {
+            let attempt = tokio::time::timeout(
+                self.connect_timeout(),
+                Connection::connect_uri_with_config(self.uri(host), props, self.tls()?, runtime),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(lapin::Error::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no AMQP handshake within {:?} (the broker does not answer)",
+                        self.connect_timeout()
+                    ),
+                )))
+            });
+            match attempt {
                 Ok(c) => {
                     tracing::debug!(host = %host.address(), "connected to RabbitMQ");
-                    return Ok(c);
+                    return Ok((c, i));
                 }
                 Err(e) => {
                     tracing::warn!(host = %host.address(), error = %e, "RabbitMQ connection failed");
@@ -308,7 +344,7 @@ impl Shared {
     }
 
     /// Connects, retrying with back-off: `retry` None forever, Some(n) n times.
-    async fn connect(&self, retry: Option<u32>) -> Result<Connection> {
+    async fn connect(&self, retry: Option<u32>) -> Result<(Connection, usize)> {
         let mut attempt = 0u32;
         loop {
             if self.closed.is_cancelled() {
@@ -331,6 +367,17 @@ impl Shared {
             }
         }
     }
+}
+
+/// The AMQP heartbeat fjord proposes for `heartbeat_timeout_threshold`
+/// seconds: half of it, rounded up (0 stays off). A connection is given up
+/// when nothing came from the broker for two heartbeat intervals (lapin's
+/// rule, py-amqp's too), so with half the threshold a silent broker is
+/// found after the threshold, as the option's help says ("seconds after
+/// which the broker is considered down"); proposing the threshold itself
+/// would take twice as long.
+fn proposed_heartbeat(threshold: u16) -> u16 {
+    threshold.div_ceil(2)
 }
 
 fn properties(expiration: Option<Duration>) -> BasicProperties {
@@ -439,38 +486,70 @@ impl RabbitDriver {
         })
     }
 
+    /// The publishing channel, connecting when there is none. Each round
+    /// over the hosts runs under the publisher lock (senders arriving
+    /// meanwhile use its connection rather than open their own); the
+    /// back-off between rounds does not, so a sender with fewer retries
+    /// (`retry: Some(0)`) fails after one round of its own instead of
+    /// waiting behind one that retries for ever while the broker is down.
     async fn publisher_channel(&self, retry: Option<u32>) -> Result<(Channel, u64)> {
-        let mut g = self.publisher.lock().await;
-        if let Some(p) = g.as_ref()
-            && p.channel.status().connected()
-            && p.conn.status().connected()
-        {
-            return Ok((p.channel.clone(), p.generation));
+        let mut attempt = 0u32;
+        loop {
+            if self.shared.closed.is_cancelled() {
+                return Err(super::closed("RabbitMQ transport"));
+            }
+            {
+                let mut g = self.publisher.lock().await;
+                if let Some(p) = g.as_ref()
+                    && p.channel.status().connected()
+                    && p.conn.status().connected()
+                {
+                    return Ok((p.channel.clone(), p.generation));
+                }
+                match self.shared.connect_once().await {
+                    Ok((conn, host)) => {
+                        let channel = conn
+                            .create_channel()
+                            .await
+                            .map_err(|e| Error::broker("cannot open a channel", e))?;
+                        channel
+                            .confirm_select(ConfirmSelectOptions::default())
+                            .await
+                            .map_err(|e| Error::broker("confirm.select failed", e))?;
+                        let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+                        *g = Some(Publisher {
+                            conn,
+                            host,
+                            channel: channel.clone(),
+                            declared: HashSet::new(),
+                            generation,
+                        });
+                        return Ok((channel, generation));
+                    }
+                    Err(e) if retry.is_some_and(|r| attempt >= r) => return Err(e),
+                    Err(_) => {}
+                }
+            }
+            let delay = self.shared.opts.reconnect_delay(attempt);
+            tracing::info!(?delay, attempt, "reconnecting to RabbitMQ to publish");
+            tokio::select! {
+                _ = self.shared.closed.cancelled() => {}
+                _ = tokio::time::sleep(delay) => {}
+            }
+            attempt = attempt.saturating_add(1);
         }
-        let conn = self.shared.connect(retry).await?;
-        let channel = conn
-            .create_channel()
-            .await
-            .map_err(|e| Error::broker("cannot open a channel", e))?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(|e| Error::broker("confirm.select failed", e))?;
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
-        *g = Some(Publisher {
-            conn,
-            channel: channel.clone(),
-            declared: HashSet::new(),
-            generation,
-        });
-        Ok((channel, generation))
     }
 
-    async fn drop_publisher(&self, generation: u64) {
+    /// Closes the publisher of `generation`; after a connection failure
+    /// (`failed`) the next connection starts with the next host.
+    async fn drop_publisher(&self, generation: u64, failed: bool) {
         let mut g = self.publisher.lock().await;
         if g.as_ref().is_some_and(|p| p.generation == generation)
             && let Some(p) = g.take()
         {
+            if failed {
+                self.shared.move_past(p.host);
+            }
             let _ = p.conn.close(320, ShortString::from("reconnecting")).await;
         }
     }
@@ -594,13 +673,13 @@ impl Driver for RabbitDriver {
                 Ok(()) => return Ok(()),
                 Err((SendError::Fatal(e), generation)) => {
                     if let Some(g) = generation {
-                        self.drop_publisher(g).await;
+                        self.drop_publisher(g, false).await;
                     }
                     return Err(e);
                 }
                 Err((e @ SendError::Retry { .. }, generation)) => {
                     if let Some(g) = generation {
-                        self.drop_publisher(g).await;
+                        self.drop_publisher(g, true).await;
                     }
                     let e = e.into_error(dest);
                     if message.retry.is_some_and(|r| attempt >= r) {
@@ -712,14 +791,13 @@ enum SessionEnd {
     Lost(String),
 }
 
-async fn session(
+/// Opens the listener's channel, declares its queues and bindings and
+/// starts its consumers.
+async fn setup(
     s: &Shared,
     conn: &Connection,
     queues: &[QueueSpec],
-    tx: &mpsc::Sender<IncomingMessage>,
-    stop: &CancellationToken,
-    ready: &mut Option<oneshot::Sender<Result<()>>>,
-) -> Result<SessionEnd> {
+) -> Result<(Channel, Vec<lapin::Consumer>)> {
     let ch = conn
         .create_channel()
         .await
@@ -756,6 +834,33 @@ async fn session(
             .map_err(|e| Error::broker(format!("basic.consume on {}", q.name), e))?;
         streams.push(c);
     }
+    Ok((ch, streams))
+}
+
+async fn session(
+    s: &Shared,
+    conn: &Connection,
+    queues: &[QueueSpec],
+    tx: &mpsc::Sender<IncomingMessage>,
+    stop: &CancellationToken,
+    ready: &mut Option<oneshot::Sender<Result<()>>>,
+) -> Result<SessionEnd> {
+    // A broker that accepted the connection but does not answer (a node
+    // still starting, or hung) must not hold the listener: the setup is
+    // bounded as a connection attempt is, then retried.
+    let limit = s.connect_timeout();
+    let (ch, streams) = tokio::time::timeout(limit, setup(s, conn, queues))
+        .await
+        .map_err(|_| {
+            Error::connection(format!(
+                "no answer from RabbitMQ within {limit:?} while declaring and consuming {}",
+                queues
+                    .iter()
+                    .map(|q| q.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })??;
     if let Some(r) = ready.take() {
         let _ = r.send(Ok(()));
     }
@@ -824,7 +929,7 @@ async fn supervise(
             _ = stop.cancelled() => break,
             c = s.connect(retry) => c,
         };
-        let conn = match conn {
+        let (conn, host) = match conn {
             Ok(c) => c,
             Err(e) => {
                 if let Some(r) = ready.take() {
@@ -843,7 +948,12 @@ async fn supervise(
             Ok(SessionEnd::Stopped) => break,
             Ok(SessionEnd::Lost(why)) => {
                 attempt = 0;
-                tracing::warn!(error = %why, "RabbitMQ listener lost its connection; reconnecting");
+                s.move_past(host);
+                tracing::warn!(
+                    error = %why,
+                    host = %s.hosts.get(host).map(|h| h.address()).unwrap_or_default(),
+                    "RabbitMQ listener lost its connection; reconnecting"
+                );
             }
             Err(e) => {
                 let _ = conn.close(320, ShortString::from("setup failed")).await;
@@ -862,4 +972,17 @@ async fn supervise(
         }
     }
     done.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposed_heartbeat_is_half_the_threshold_rounded_up() {
+        assert_eq!(proposed_heartbeat(60), 30);
+        assert_eq!(proposed_heartbeat(5), 3);
+        assert_eq!(proposed_heartbeat(1), 1);
+        assert_eq!(proposed_heartbeat(0), 0, "0 keeps heartbeats off");
+    }
 }

@@ -2,7 +2,12 @@
 
 mod embedded_transport;
 mod example_rpc_server_signals;
+mod fault_broker_restart;
+mod fault_node_loss;
+mod fault_silent_broker;
 mod hostile_input;
+mod interop_context;
+mod interop_objects;
 mod interop_python;
 mod notifications;
 mod rabbit_bad_input;

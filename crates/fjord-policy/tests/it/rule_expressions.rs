@@ -68,7 +68,7 @@ fn run_case(case: &Value) -> Result<(), String> {
     let rule = case["enforce"].as_str().unwrap_or_default();
     let (target, creds) = (&case["target"], &case["creds"]);
     let got = if case["do_raise"].as_bool() == Some(true) {
-        enforcer.authorize(rule, target, creds).map(|()| true)
+        enforcer.require(rule, target, creds).map(|()| true)
     } else {
         enforcer.enforce(rule, target, creds)
     };

@@ -1,5 +1,6 @@
 //! The integration tests of fjord-servicegroup, one module per area (one test binary).
 
+mod fault_pg_restart;
 mod servicegroup_heartbeat;
 mod servicegroup_pg_outage;
 mod servicegroup_processes;

@@ -7,5 +7,6 @@ mod generated_samples;
 mod help_cmd;
 mod manage_cmd;
 mod paste_cmd;
+mod policy_cmd;
 mod support;
 mod validate_cmd;

@@ -161,11 +161,42 @@ fn rand_suffix() -> u64 {
 }
 
 pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+    let (status, head, body) = http_with_headers(port, method, path, &[], body);
+    (
+        status,
+        header(&head, "content-type").unwrap_or_default(),
+        body,
+    )
+}
+
+/// The value of header `name` in a response head.
+pub fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_owned())
+    })
+}
+
+/// One HTTP/1.1 request with extra request `headers`; returns (status,
+/// the response head, body).
+pub fn http_with_headers(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let body = body.unwrap_or("");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).unwrap();
@@ -178,14 +209,6 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, St
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let ctype = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-type")
-                .then(|| v.trim().to_owned())
-        })
-        .unwrap_or_default();
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
@@ -194,7 +217,7 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, St
     } else {
         rest.to_owned()
     };
-    (status, ctype, body)
+    (status, head.to_owned(), body)
 }
 
 fn dechunk(mut s: &str) -> String {

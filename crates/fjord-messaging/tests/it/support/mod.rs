@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod endpoints;
+pub mod fault;
 pub mod raw;
 
 use fjord_messaging::{MessagingOptions, Transport};

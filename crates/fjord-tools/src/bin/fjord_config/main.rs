@@ -6,6 +6,8 @@
 //! fjord-config validate --config-file F [--namespace N ...] [--from-binary PATH ...] [--fatal-warnings]
 //! fjord-config generate [--namespace N ...] [--from-binary PATH ...] [--format ini|markdown] [--output-file F]
 //! fjord-config paste --paste-config api-paste.ini
+//! fjord-config policy check --policy-file F --creds JSON [--target JSON] [--rule NAME ...] [--from-binary PATH ...] [--config-file F ...]
+//! fjord-config policy sample --from-binary PATH [--namespace N ...] [--exclude-deprecated] [--output-file F]
 //! ```
 //!
 //! Exit codes: 0 fine, 1 `validate` found problems, 2 bad input (unreadable
@@ -19,6 +21,7 @@
 mod dump;
 mod generate;
 mod paste;
+mod policy;
 mod validate;
 
 use std::path::PathBuf;
@@ -37,8 +40,10 @@ use fjord_config::Catalog;
 /// namespaces (fjord.launcher, fjord.http, fjord.messaging, fjord.service,
 /// and with --from-binary PATH those of any program built on fjord, asked
 /// with its hidden --fjord-config-namespaces flag), and `paste` shows what
-/// an api-paste.ini loads to. Exit codes: 0 fine, 1 `validate` found
-/// problems, 2 bad input.
+/// an api-paste.ini loads to, and `policy check` / `policy sample` are
+/// oslopolicy-checker and oslopolicy-sample-generator. Exit codes: 0 fine,
+/// 1 `validate` found problems (or `policy check` a rule it could not
+/// evaluate), 2 bad input.
 #[derive(Debug, Parser)]
 #[command(name = "fjord-config", version)]
 struct Cli {
@@ -56,6 +61,8 @@ enum Command {
     Generate(generate::Args),
     /// Show what an api-paste.ini loads to and which factories fjord provides.
     Paste(paste::Args),
+    /// oslo.policy's tools: check rules against credentials, write a sample policy.yaml.
+    Policy(policy::Args),
 }
 
 /// fjord's own namespaces, which `--namespace` can always name:
@@ -131,6 +138,7 @@ fn main() -> ExitCode {
         (Command::Validate(args), Some(m)) => validate::run(args, m),
         (Command::Generate(args), _) => generate::run(args),
         (Command::Paste(args), _) => paste::run(args),
+        (Command::Policy(args), _) => policy::run(args),
         (_, None) => 2,
     };
     ExitCode::from(code)
