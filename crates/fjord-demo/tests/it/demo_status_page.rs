@@ -151,7 +151,8 @@ fn the_status_page_updates_live_in_a_headless_browser() {
     }
     let rpc = cells(&first, "rpc");
     assert!(
-        rpc.iter().any(|r| r[1] == "server" && r[2] == "demo.echo_object"),
+        rpc.iter()
+            .any(|r| r[1] == "server" && r[2] == "demo.echo_object"),
         "{rpc:?}"
     );
     let before = api_requests(&first);
