@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command of fjord (README): every test of the workspace.
 #
-# Tests that need RabbitMQ (127.0.0.1:5672), PostgreSQL (127.0.0.1:5432) or
-# the Python oslo.messaging venv skip themselves when those are missing, and
-# this script says so up front. With FJORD_REQUIRE_SERVICES=1 (CI) a missing
+# Tests that need RabbitMQ (127.0.0.1:5672), PostgreSQL (127.0.0.1:5432),
+# the Python oslo.messaging venv or the throwaway Keystone
+# (scripts/keystone.sh) skip themselves when those are missing, and this
+# script says so up front. With FJORD_REQUIRE_SERVICES=1 (CI) a missing
 # one is a failure instead of a skip.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,7 @@ check "PostgreSQL on 127.0.0.1:5432" "$(port_open 5432 && echo yes || echo no)" 
 check "RabbitMQ TLS listener on 127.0.0.1:5671" "$(port_open 5671 && echo yes || echo no)" "start a throwaway one with: scripts/rabbitmq-tls.sh"
 check "RabbitMQ cluster (target/rabbitmq-cluster.env)" "$([ -s target/rabbitmq-cluster.env ] && port_open 5681 && echo yes || echo no)" "start a throwaway one with: scripts/rabbitmq-cluster.sh start"
 check "Python oslo.messaging venv at $venv" "$([ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import oslo_messaging' 2>/dev/null && echo yes || echo no)" "create it with: scripts/setup-oslo-venv.sh"
+check "Keystone for fjord-keystone (target/keystone/env)" "$(scripts/keystone.sh status >/dev/null 2>&1 && echo yes || echo no)" "start a throwaway one with: scripts/keystone.sh start"
 if [ "$missing" = 1 ] && [ "${FJORD_REQUIRE_SERVICES:-0}" = 1 ]; then
   echo "test.sh: FJORD_REQUIRE_SERVICES=1 and something is missing: failing" >&2
   exit 1

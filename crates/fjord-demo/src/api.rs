@@ -17,6 +17,7 @@ use fjord::http::middleware::{GlobalRequestId, RequestId};
 use fjord::http::server::HttpService;
 use fjord::http::{App, Request, Response, full};
 use fjord::messaging::{Context, Error as RpcError, RequestContext, RpcClient, Target, Transport};
+use fjord::policy::Enforcer;
 use fjord::service::{Service, TaskGroup, async_trait};
 use fjord::servicegroup::Heartbeat;
 use fjord_objects::Object;
@@ -24,6 +25,7 @@ use http::{Method, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
+use crate::auth;
 use crate::conf::DemoConf;
 use crate::objects::{self, DemoEcho};
 use crate::records::Records;
@@ -37,15 +39,23 @@ pub struct ApiContext {
     conf: Arc<DemoConf>,
     transport: Transport,
     records: Records,
+    enforcer: Arc<Enforcer>,
 }
 
 impl ApiContext {
-    /// The context of one API worker.
+    /// The context of one API worker (its policy enforcer included).
     pub fn new(conf: Arc<DemoConf>, transport: Transport, records: Records) -> Self {
+        let enforcer = auth::enforcer(&conf.policy).unwrap_or_else(|e| {
+            // Not reached with the demo's own defaults; every check then
+            // fails as an unregistered rule (500), never open.
+            tracing::error!("policy defaults: {e}");
+            Enforcer::from_options(conf.policy.clone())
+        });
         ApiContext {
             conf,
             transport,
             records,
+            enforcer: Arc::new(enforcer),
         }
     }
 }
@@ -127,9 +137,22 @@ fn v1(ctx: ApiContext) -> App {
         let ctx = ctx.clone();
         async move {
             let path = req.uri().path().trim_end_matches('/').to_owned();
+            let rctx = caller(&req);
+            // The refusal to send when `rule` does not allow the caller.
+            let denied = |rule: &str| {
+                auth::authorize(&ctx.enforcer, rule, &rctx)
+                    .err()
+                    .map(|(status, body)| json_response(status, &body))
+            };
             match (req.method().clone(), path.as_str()) {
-                (Method::POST, "/echo") => echo(&ctx, req).await,
-                (Method::GET, "/services") => services(&ctx).await,
+                (Method::POST, "/echo") => match denied(auth::RULE_ECHO) {
+                    None => echo(&ctx, &rctx, req).await,
+                    Some(refusal) => refusal,
+                },
+                (Method::GET, "/services") => match denied(auth::RULE_SERVICES_LIST) {
+                    None => services(&ctx).await,
+                    Some(refusal) => refusal,
+                },
                 (_, "/echo" | "/services") => {
                     error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
                 }
@@ -142,14 +165,14 @@ fn v1(ctx: ApiContext) -> App {
     })
 }
 
-/// `POST /v1/echo`: the body goes to a worker by RPC call with a
-/// [`RequestContext`] whose `request_id` is this request's id (the one
-/// the `request_id` filter returns in `x-openstack-request-id`) and whose
-/// `global_request_id` is the caller's well-formed
-/// `X-OpenStack-Request-ID`. The demo pipeline has no `authtoken` filter,
-/// so the context names no user: identity headers from a client are not
-/// trusted.
-async fn echo(ctx: &ApiContext, req: Request) -> Response {
+/// The caller's [`RequestContext`], as the pipeline's `noauth2` or
+/// `keystonecontext` filter left it in the request extensions. A pipeline
+/// with neither (a paste file of one's own) gives an anonymous context
+/// with this request's ids, which policy rules needing a role refuse.
+fn caller(req: &Request) -> RequestContext {
+    if let Some(c) = fjord::keystone::request_context(req) {
+        return c.clone();
+    }
     let mut rctx = RequestContext::new();
     if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
         rctx.request_id = id.clone();
@@ -158,6 +181,15 @@ async fn echo(ctx: &ApiContext, req: Request) -> Response {
         .extensions()
         .get::<GlobalRequestId>()
         .map(|g| g.0.clone());
+    rctx
+}
+
+/// `POST /v1/echo`: the body goes to a worker by RPC call with the
+/// caller's [`RequestContext`]: its user, project and roles, `request_id`
+/// this request's id (the one the `request_id` filter returns in
+/// `x-openstack-request-id`) and `global_request_id` the caller's
+/// well-formed `X-OpenStack-Request-ID`.
+async fn echo(ctx: &ApiContext, rctx: &RequestContext, req: Request) -> Response {
     let bytes = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -185,7 +217,7 @@ async fn echo(ctx: &ApiContext, req: Request) -> Response {
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, "bad RPC target");
         }
     };
-    let rpc_ctx = Context::from(&rctx);
+    let rpc_ctx = Context::from(rctx);
     let mut args = serde_json::Map::new();
     args.insert("echo".into(), DemoEcho::of(&body).obj_to_primitive());
     match client.call(&rpc_ctx, "echo_object", args).await {
@@ -245,6 +277,15 @@ pub fn loader(ctx: ApiContext) -> Loader {
         Ok(versions(c.clone()))
     });
     loader.register_app("fjord_demo.api:hello_factory", |_, _| Ok(hello()));
+    // nova's pipeline_factory_v21: `[api] auth_strategy` names the
+    // pipeline of the /v1 composite.
+    loader.register_composite(
+        "fjord_demo.api:pipeline_factory",
+        fjord::http::loader::pipeline_factory(ctx.conf.auth_strategy.as_str()),
+    );
+    loader.register_filter(auth::NOAUTH2_FACTORY, |_, _| Ok(auth::noauth2()));
+    fjord::keystone::register(&mut loader, ctx.conf.keystone_authtoken.clone());
+    fjord::keystone::register_context(&mut loader);
     loader.register_app("fjord_demo.api:v1_factory", move |_, _| Ok(v1(ctx.clone())));
     loader
 }

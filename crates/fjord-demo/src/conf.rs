@@ -41,6 +41,39 @@ pub struct DemoConf {
     pub service_down_time: Duration,
     /// `[demo] counter_interval`: spacing of the worker's periodic task.
     pub counter_interval: Duration,
+    /// `[api] auth_strategy`: which pipeline of the `/v1` composite the
+    /// API serves.
+    pub auth_strategy: AuthStrategy,
+    /// `[keystone_authtoken]`, the base of the `authtoken` filter's
+    /// options (the paste section's keys override it).
+    pub keystone_authtoken: fjord::http::loader::Conf,
+    /// `[oslo_policy]`: the policy file and directories over the demo's
+    /// registered rules ([`crate::auth::policy_defaults`]).
+    pub policy: fjord::policy::PolicyOptions,
+}
+
+/// `[api] auth_strategy`, as nova's option of that name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthStrategy {
+    /// `noauth2`: no token check; the caller names itself in
+    /// `X-Auth-Token: user:project` (nova's noauth2; see
+    /// [`crate::auth::noauth2`]).
+    NoAuth2,
+    /// `keystone`: keystonemiddleware's `authtoken` validates the
+    /// `X-Auth-Token` with Keystone and `keystonecontext` builds the
+    /// request context from the identity it found.
+    Keystone,
+}
+
+impl AuthStrategy {
+    /// The option's value, which is also the key of the pipeline in the
+    /// paste file's `/v1` composite.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthStrategy::NoAuth2 => "noauth2",
+            AuthStrategy::Keystone => "keystone",
+        }
+    }
 }
 
 /// `etc/demo/demo.conf`, built in: the configuration when the command line
@@ -82,6 +115,21 @@ pub fn namespace() -> Namespace {
             ],
         )
         .group(
+            OptGroup::new("api").help("The demo API."),
+            vec![
+                Opt::str("auth_strategy")
+                    .default("noauth2")
+                    .choices(&["noauth2", "keystone"])
+                    .help(
+                        "How /v1 authenticates (the pipeline of the /v1 composite in \
+                     api-paste.ini): 'noauth2' trusts an 'X-Auth-Token: user:project' header \
+                     and needs no server (nova's noauth2: admin if the user is 'admin', and \
+                     'admin:admin' without the header); 'keystone' validates tokens with \
+                     Keystone ([keystone_authtoken]).",
+                    ),
+            ],
+        )
+        .group(
             OptGroup::new("demo").help("The demo worker."),
             vec![
                 Opt::int("counter_interval")
@@ -98,7 +146,8 @@ pub fn namespace() -> Namespace {
 /// the messaging layer's (`transport_url`: unset means the embedded
 /// transport under `state_path`), the service records' (`report_interval`,
 /// `service_down_time`, `[database] connection`: unset means an SQLite file
-/// under `state_path`) and the demo's own [`namespace`]. Each binary prints
+/// under `state_path`), keystonemiddleware's `[keystone_authtoken]`,
+/// oslo.policy's `[oslo_policy]` and the demo's own [`namespace`]. Each binary prints
 /// them for `fjord-config generate --from-binary` (see docs/config.md).
 ///
 /// # Errors
@@ -109,6 +158,8 @@ pub fn register(conf: &mut ConfigOpts) -> fjord::config::Result<()> {
     conf.register_namespace(&fjord::http::server::ServerOptions::namespace())?;
     fjord::messaging::MessagingOptions::register(conf)?;
     fjord::servicegroup::ServiceOptions::register(conf)?;
+    fjord::keystone::config::register_opts(conf)?;
+    fjord::policy::register_opts(conf)?;
     conf.register_namespace(&namespace())
 }
 
@@ -166,6 +217,13 @@ impl DemoConf {
             report_interval: secs("DEFAULT", "report_interval")?,
             service_down_time: secs("DEFAULT", "service_down_time")?,
             counter_interval: secs("demo", "counter_interval")?,
+            auth_strategy: match conf.get::<String>("api", "auth_strategy")?.as_str() {
+                "keystone" => AuthStrategy::Keystone,
+                _ => AuthStrategy::NoAuth2,
+            },
+            keystone_authtoken: fjord::keystone::config::conf_from(conf)?,
+            policy: fjord::policy::PolicyOptions::from_conf(conf)
+                .map_err(|e| fjord::config::Error::Usage(e.to_string()))?,
             state_path,
             launcher,
         })

@@ -22,8 +22,13 @@ pub fn init_logging() {
 /// Parses the command line, files and environment; with no config file
 /// given (or found where oslo looks), the built-in copy of
 /// `etc/demo/demo.conf`. On `--help` prints `about` and the options and
-/// exits 0; on a bad value prints one clear error and exits 2.
+/// exits 0; on a bad value prints one clear error and exits 2. On the
+/// hidden `--fjord-policy-defaults` flag prints the demo's policy rules
+/// for `fjord-config policy check|sample --from-binary` and exits 0.
 pub fn load_conf(prog: &str, about: &str) -> (ConfigOpts, Arc<DemoConf>) {
+    if crate::auth::policy_catalog().answer_defaults_flag(std::env::args_os().skip(1)) {
+        std::process::exit(0);
+    }
     let mut opts = ConfigOpts::new(prog)
         .project("demo")
         .about(about)

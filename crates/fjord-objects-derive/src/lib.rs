@@ -471,15 +471,91 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 })
             }
             fn obj_from_primitive(primitive: &::fjord_objects::__private::serde_json::Value) -> ::fjord_objects::Result<Self> {
+                let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
                 let mut obj = <#ident as ::std::default::Default>::default();
-                ::fjord_objects::object::from_primitive_into(&mut obj, primitive, |o, i, v| {
-                    match i {
-                        #( #indexes => o.#idents = ::fjord_objects::Slot::from_field_value(v)?, )*
-                        _ => {}
+                let env = ::fjord_objects::object::read_envelope(&mut obj, primitive)?;
+                #(
+                    if let ::std::option::Option::Some(raw) = env.data.get(#names) {
+                        obj.#idents = ::fjord_objects::Slot::from_primitive(raw, &schema.fields[#indexes].field, #names)?;
                     }
-                    ::std::result::Result::Ok(())
-                })?;
+                )*
+                ::fjord_objects::object::set_received_changes(&mut obj, &env);
                 ::std::result::Result::Ok(obj)
+            }
+            fn obj_deserialize<'de, D: ::fjord_objects::__private::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                use ::fjord_objects::__private::serde::de::{self as __de, MapAccess as _};
+                struct __Data<'a>(&'a mut #ident);
+                impl<'de, 'a> __de::DeserializeSeed<'de> for __Data<'a> {
+                    type Value = ();
+                    fn deserialize<D2: __de::Deserializer<'de>>(self, d: D2) -> ::std::result::Result<(), D2::Error> {
+                        d.deserialize_map(self)
+                    }
+                }
+                impl<'de, 'a> __de::Visitor<'de> for __Data<'a> {
+                    type Value = ();
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str("an object's data")
+                    }
+                    fn visit_map<A: __de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<(), A::Error> {
+                        let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
+                        while let ::std::option::Option::Some(key) = map.next_key::<&'de str>()? {
+                            match key {
+                                #( #names => {
+                                    self.0.#idents = map.next_value_seed(::fjord_objects::field::fast::SlotSeed::new(&schema.fields[#indexes].field))?;
+                                } )*
+                                _ => {
+                                    map.next_value::<__de::IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        ::std::result::Result::Ok(())
+                    }
+                }
+                struct __Obj;
+                impl<'de> __de::Visitor<'de> for __Obj {
+                    type Value = #ident;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str("an object primitive")
+                    }
+                    fn visit_map<A: __de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#ident, A::Error> {
+                        let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
+                        let mut obj = <#ident as ::std::default::Default>::default();
+                        let (mut name, mut namespace, mut version): (::std::option::Option<&'de str>, ::std::option::Option<&'de str>, ::std::option::Option<&'de str>) = (None, None, None);
+                        let mut changes: ::std::vec::Vec<&'de str> = ::std::vec::Vec::new();
+                        let mut data = false;
+                        while let ::std::option::Option::Some(key) = map.next_key::<&'de str>()? {
+                            match key.strip_prefix(schema.serial_namespace).and_then(|k| k.strip_prefix('.')) {
+                                ::std::option::Option::Some("name") => name = ::std::option::Option::Some(map.next_value()?),
+                                ::std::option::Option::Some("namespace") => namespace = ::std::option::Option::Some(map.next_value()?),
+                                ::std::option::Option::Some("version") => version = ::std::option::Option::Some(map.next_value()?),
+                                ::std::option::Option::Some("changes") => changes = map.next_value()?,
+                                ::std::option::Option::Some("data") => {
+                                    if data {
+                                        return ::std::result::Result::Err(::fjord_objects::field::fast::fallback());
+                                    }
+                                    map.next_value_seed(__Data(&mut obj))?;
+                                    data = true;
+                                }
+                                _ => {
+                                    map.next_value::<__de::IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        if !data || !::fjord_objects::object::fast_envelope_ok(schema, name, namespace, version) {
+                            return ::std::result::Result::Err(::fjord_objects::field::fast::fallback());
+                        }
+                        if let ::std::option::Option::Some(v) = version && v != schema.version {
+                            ::fjord_objects::Object::obj_meta_mut(&mut obj).set_version(::std::option::Option::Some(v.to_string()));
+                        }
+                        let set: ::std::collections::BTreeSet<&'static str> = changes
+                            .iter()
+                            .filter_map(|c| schema.field(c).map(|f| f.name))
+                            .collect();
+                        ::fjord_objects::Object::obj_meta_mut(&mut obj).set_changes(set);
+                        ::std::result::Result::Ok(obj)
+                    }
+                }
+                d.deserialize_map(__Obj)
             }
         }
 
@@ -505,6 +581,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                     return ::std::result::Result::Err(::fjord_objects::object::no_such_field(#name, field));
                 };
                 let v = spec.field.coerce(spec.name, value)?;
+                if spec.field.read_only {
+                    if let ::std::option::Option::Some(current) = ::fjord_objects::Object::obj_get(self, field)? {
+                        if current != v {
+                            return ::std::result::Result::Err(::fjord_objects::ObjectError::new(
+                                ::fjord_objects::ErrorKind::ReadOnlyField,
+                                ::std::format!("Cannot modify readonly field {}", spec.name),
+                            ));
+                        }
+                        return ::std::result::Result::Ok(());
+                    }
+                }
                 match field {
                     #( #names => self.#idents = ::fjord_objects::Slot::from_field_value(v)?, )*
                     _ => {}
@@ -575,6 +662,31 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
             fn reset_changes_recursive(&mut self) {
                 ::fjord_objects::Object::obj_reset_changes(self, ::std::option::Option::None, true)
+            }
+            fn deserialize_fast<'de, D: ::fjord_objects::__private::serde::Deserializer<'de>>(
+                d: D,
+                field: &::fjord_objects::Field,
+            ) -> ::std::result::Result<Self, D::Error> {
+                match &field.ty {
+                    ::fjord_objects::FieldType::Object(r) if r.name == #name => {
+                        <#ident as ::fjord_objects::VersionedObject>::obj_deserialize(d)
+                    }
+                    _ => ::std::result::Result::Err(::fjord_objects::field::fast::fallback()),
+                }
+            }
+            fn from_primitive(
+                value: &::fjord_objects::__private::serde_json::Value,
+                field: &::fjord_objects::Field,
+                attr: &str,
+            ) -> ::fjord_objects::Result<Self> {
+                match (&field.ty, value) {
+                    (::fjord_objects::FieldType::Object(r), ::fjord_objects::__private::serde_json::Value::Object(_))
+                        if r.name == #name =>
+                    {
+                        <#ident as ::fjord_objects::VersionedObject>::obj_from_primitive(value)
+                    }
+                    _ => <#ident as ::fjord_objects::FieldData>::from_field_value(field.from_primitive(attr, value)?),
+                }
             }
         }
     })

@@ -79,5 +79,6 @@ pub use version::Version;
 #[doc(hidden)]
 pub mod __private {
     pub use indexmap;
+    pub use serde;
     pub use serde_json;
 }

@@ -12,6 +12,7 @@
 //!   `/proc` helpers.
 //! * [`hostile`]: property tests that feed a parser arbitrary input from a
 //!   fixed seed (a reproducible corpus): it must never panic.
+//! * [`keystone`]: the throwaway Keystone of `scripts/keystone.sh`.
 //! * [`logs`]: the log lines of the test process, for tests that read them.
 //! * [`load`]: a keep-alive HTTP/1 load loop that counts failed requests.
 //! * [`proxy`]: a loopback TCP proxy that can go silent (stop forwarding
@@ -24,6 +25,7 @@
 
 pub mod cluster;
 pub mod hostile;
+pub mod keystone;
 pub mod load;
 pub mod logs;
 pub mod paths;

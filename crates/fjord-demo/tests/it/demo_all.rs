@@ -80,7 +80,12 @@ fn whole_product(env: &[(&str, &str)]) {
     );
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["context"]["request_id"], request_id.as_str(), "{body}");
-    assert_eq!(v["context"]["roles"], serde_json::json!([]));
+    // noauth2 (the default) without X-Auth-Token: admin in project admin.
+    assert_eq!(v["context"]["user_id"], "admin", "{body}");
+    assert_eq!(
+        v["context"]["roles"],
+        serde_json::json!(["admin", "member", "reader"])
+    );
     let logged = fjord_test_support::wait_until(Duration::from_secs(10), || {
         demo.stderr().lines().any(|l| {
             l.contains(" echo_object ")

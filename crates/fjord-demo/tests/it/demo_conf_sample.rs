@@ -36,6 +36,8 @@ fn every_binary_answers_with_its_namespaces() {
                 "fjord.http",
                 "fjord.messaging",
                 "fjord.service",
+                "keystonemiddleware.auth_token",
+                "oslo.policy",
                 "fjord.demo"
             ],
             "{binary}"

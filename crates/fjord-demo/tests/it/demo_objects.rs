@@ -59,10 +59,21 @@ fn echo_object_serves_a_demo_echo() {
     changed.sort_unstable();
     assert_eq!(
         changed,
-        ["host", "pid", "project_id", "request_id", "roles", "user_id"]
+        [
+            "host",
+            "pid",
+            "project_id",
+            "request_id",
+            "roles",
+            "user_id"
+        ]
     );
     // The context the worker served it in (1.1 fields).
-    assert!(echo.request_id.value().is_some_and(|r| r.starts_with("req-")));
+    assert!(
+        echo.request_id
+            .value()
+            .is_some_and(|r| r.starts_with("req-"))
+    );
 
     // The plain `echo` (for Python callers sending a dict) is unchanged.
     let plain = call(&ep, "echo", json!({"body": body})).unwrap();

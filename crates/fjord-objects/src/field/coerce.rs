@@ -149,7 +149,7 @@ fn is_iterable_for_list(v: &FieldValue) -> bool {
 
 impl FieldType {
     /// The type's coerce step (`FieldType.coerce`) for a value that is not
-    /// None (see [`Field::coerce`] for the None rules).
+    /// None (see [`super::Field::coerce`] for the None rules).
     ///
     /// # Errors
     ///

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use ipnet::IpNet;
 use serde_json::Value;
 
-use super::FieldValue;
+use super::{Field, FieldType, FieldValue};
 use crate::datetime::DateTime;
 use crate::error::{ObjectError, Result};
 
@@ -31,6 +31,31 @@ pub trait FieldData: Sized + Clone + std::fmt::Debug + Send + Sync + 'static {
     fn from_field_value(value: FieldValue) -> Result<Self>;
     /// The primitive (JSON) Python writes for this value.
     fn to_primitive(&self) -> Value;
+    /// Reads a (non-null) primitive of `field`: the same result as
+    /// `from_field_value(field.from_primitive(attr, value)?)`, which is the
+    /// default; types override it with a direct path for the common case.
+    ///
+    /// # Errors
+    ///
+    /// The value is refused, with Python's error.
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        Self::from_field_value(field.from_primitive(attr, value)?)
+    }
+    /// The fast read path ([`super::fast`]): reads the canonical
+    /// primitive straight from a deserializer, or fails with
+    /// [`super::fast::FALLBACK`] (the default) so that the caller uses the
+    /// general path.
+    ///
+    /// # Errors
+    ///
+    /// Any value off the fast path.
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        let _ = (d, field);
+        Err(super::fast::fallback())
+    }
     /// Appends the primitive as JSON text, objects with their keys in the
     /// order Python writes them.
     fn write_json(&self, out: &mut String) {
@@ -56,9 +81,32 @@ pub(crate) fn mismatch(want: &str, got: &FieldValue) -> ObjectError {
     )
 }
 
+/// Appends `s` as a JSON string (serde_json's escaping: `"`, `\\` and
+/// control characters; other characters as they are).
 pub(crate) fn write_str(out: &mut String, s: &str) {
-    // serde_json's string escaping; writing to a String cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match esc {
+            Some(e) => out.push_str(e),
+            None => out.push_str(&format!("\\u{b:04x}")),
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 impl FieldData for String {
@@ -76,6 +124,34 @@ impl FieldData for String {
     }
     fn write_json(&self, out: &mut String) {
         write_str(out, self);
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match &field.ty {
+            FieldType::String | FieldType::SensitiveString | FieldType::Uuid => {
+                <String as serde::Deserialize>::deserialize(d)
+            }
+            FieldType::Enum { valid, .. } => {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                if valid.values.contains(&s) {
+                    Ok(s)
+                } else {
+                    Err(super::fast::fallback())
+                }
+            }
+            _ => Err(super::fast::fallback()),
+        }
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        match (&field.ty, value) {
+            (
+                FieldType::String | FieldType::SensitiveString | FieldType::Uuid,
+                Value::String(s),
+            ) => Ok(s.clone()),
+            _ => Self::from_field_value(field.from_primitive(attr, value)?),
+        }
     }
 }
 
@@ -101,6 +177,20 @@ macro_rules! int_data {
             fn write_json(&self, out: &mut String) {
                 use std::fmt::Write as _;
                 let _ = write!(out, "{}", self);
+            }
+            fn deserialize_fast<'de, D: serde::Deserializer<'de>>(d: D, field: &Field) -> std::result::Result<Self, D::Error> {
+                match field.ty {
+                    FieldType::Integer => <$t as serde::Deserialize>::deserialize(d),
+                    _ => Err(super::fast::fallback()),
+                }
+            }
+            fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+                if let (FieldType::Integer, Some(v)) =
+                    (&field.ty, value.as_i64().and_then(|i| <$t>::try_from(i).ok()))
+                {
+                    return Ok(v);
+                }
+                Self::from_field_value(field.from_primitive(attr, value)?)
             }
         }
     )*};
@@ -135,6 +225,23 @@ impl FieldData for f64 {
     fn to_primitive(&self) -> Value {
         super::coerce::to_primitive(&FieldValue::Float(*self))
     }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match field.ty {
+            FieldType::Float => <f64 as serde::Deserialize>::deserialize(d),
+            _ => Err(super::fast::fallback()),
+        }
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        match (&field.ty, value) {
+            (FieldType::Float, Value::Number(n)) if n.as_f64().is_some() => {
+                Ok(n.as_f64().unwrap_or_default())
+            }
+            _ => Self::from_field_value(field.from_primitive(attr, value)?),
+        }
+    }
 }
 
 impl FieldData for bool {
@@ -152,6 +259,23 @@ impl FieldData for bool {
     }
     fn write_json(&self, out: &mut String) {
         out.push_str(if *self { "true" } else { "false" });
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match field.ty {
+            FieldType::Boolean | FieldType::FlexibleBoolean => {
+                <bool as serde::Deserialize>::deserialize(d)
+            }
+            _ => Err(super::fast::fallback()),
+        }
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        match (&field.ty, value) {
+            (FieldType::Boolean | FieldType::FlexibleBoolean, Value::Bool(b)) => Ok(*b),
+            _ => Self::from_field_value(field.from_primitive(attr, value)?),
+        }
     }
 }
 
@@ -173,11 +297,75 @@ impl FieldData for DateTime {
         out.push_str(&DateTime::to_primitive(self));
         out.push('"');
     }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match field.ty {
+            FieldType::DateTime { tzinfo_aware } => {
+                d.deserialize_str(super::fast::StrVisitor(|s: &str| {
+                    DateTime::parse(s).ok().map(|dt| {
+                        if tzinfo_aware {
+                            dt
+                        } else {
+                            dt.without_offset()
+                        }
+                    })
+                }))
+            }
+            _ => Err(super::fast::fallback()),
+        }
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        if let (FieldType::DateTime { tzinfo_aware }, Value::String(s)) = (&field.ty, value)
+            && let Ok(dt) = DateTime::parse(s)
+        {
+            // A parsed value always has an offset (none given: UTC).
+            return Ok(if *tzinfo_aware {
+                dt
+            } else {
+                dt.without_offset()
+            });
+        }
+        Self::from_field_value(field.from_primitive(attr, value)?)
+    }
 }
 
 impl FieldData for IpAddr {
     fn to_field_value(&self) -> FieldValue {
         FieldValue::Ip(*self)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        let ty = field.ty.clone();
+        d.deserialize_str(super::fast::StrVisitor(move |s: &str| {
+            let a = s.parse::<IpAddr>().ok()?;
+            let ok = match ty {
+                FieldType::IpAddress | FieldType::IpV4AndV6Address => true,
+                FieldType::IpV4Address => a.is_ipv4(),
+                FieldType::IpV6Address => a.is_ipv6(),
+                _ => false,
+            };
+            ok.then_some(a)
+        }))
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        if let Value::String(s) = value
+            && let Ok(a) = s.parse::<IpAddr>()
+        {
+            let ok = match field.ty {
+                FieldType::IpAddress | FieldType::IpV4AndV6Address => true,
+                FieldType::IpV4Address => a.is_ipv4(),
+                FieldType::IpV6Address => a.is_ipv6(),
+                _ => false,
+            };
+            if ok {
+                return Ok(a);
+            }
+        }
+        Self::from_field_value(field.from_primitive(attr, value)?)
     }
     fn from_field_value(value: FieldValue) -> Result<Self> {
         match value {
@@ -260,6 +448,18 @@ impl<T: FieldData> FieldData for Option<T> {
             Some(v) => v.write_json(out),
         }
     }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        if value.is_null() {
+            return Self::from_field_value(field.from_primitive(attr, value)?);
+        }
+        T::from_primitive(value, field, attr).map(Some)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        super::fast::deserialize_option::<D, T>(d, field)
+    }
 }
 
 impl<T: FieldData> FieldData for Box<T> {
@@ -277,6 +477,15 @@ impl<T: FieldData> FieldData for Box<T> {
     }
     fn as_object(&self) -> Option<&dyn crate::Object> {
         (**self).as_object()
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        T::from_primitive(value, field, attr).map(Box::new)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        T::deserialize_fast(d, field).map(Box::new)
     }
     fn reset_changes_recursive(&mut self) {
         (**self).reset_changes_recursive()
@@ -327,6 +536,31 @@ impl<T: FieldData> FieldData for Vec<T> {
     }
     fn write_json(&self, out: &mut String) {
         write_seq(out, self.iter());
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        if let (FieldType::List(elem), Value::Array(items)) = (&field.ty, value) {
+            let fast: Result<Vec<T>> = items
+                .iter()
+                .map(|item| T::from_primitive(item, elem, attr))
+                .collect();
+            if let Ok(v) = fast {
+                return Ok(v);
+            }
+        }
+        // The general path, for other shapes and for Python's exact error.
+        Self::from_field_value(field.from_primitive(attr, value)?)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match &field.ty {
+            FieldType::List(elem) => d.deserialize_seq(super::fast::SeqVisitor {
+                elem,
+                _t: std::marker::PhantomData,
+            }),
+            _ => Err(super::fast::fallback()),
+        }
     }
     fn reset_changes_recursive(&mut self) {
         for item in self {
@@ -379,6 +613,30 @@ impl<T: FieldData> FieldData for IndexMap<String, T> {
     }
     fn write_json(&self, out: &mut String) {
         write_map(out, self.iter());
+    }
+    fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
+        if let (FieldType::Dict(elem), Value::Object(map)) = (&field.ty, value) {
+            let fast: Result<IndexMap<String, T>> = map
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), T::from_primitive(v, elem, attr)?)))
+                .collect();
+            if let Ok(v) = fast {
+                return Ok(v);
+            }
+        }
+        Self::from_field_value(field.from_primitive(attr, value)?)
+    }
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        field: &Field,
+    ) -> std::result::Result<Self, D::Error> {
+        match &field.ty {
+            FieldType::Dict(elem) => d.deserialize_map(super::fast::MapVisitor {
+                elem,
+                _t: std::marker::PhantomData,
+            }),
+            _ => Err(super::fast::fallback()),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod coerce;
 mod data;
+pub mod fast;
 mod value;
 
 use std::fmt::Write as _;

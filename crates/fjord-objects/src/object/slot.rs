@@ -80,6 +80,18 @@ impl<T: FieldData> Slot<T> {
             v => T::from_field_value(v).map(Slot::Value),
         }
     }
+    /// Reads a field's primitive as `obj_from_primitive` does (the type's
+    /// `from_primitive`, then the setter's coerce and None rules).
+    ///
+    /// # Errors
+    ///
+    /// The value is refused, as [`crate::Field::from_primitive`].
+    pub fn from_primitive(value: &Value, field: &crate::Field, attr: &str) -> Result<Self> {
+        if value.is_null() {
+            return Self::from_field_value(field.coerce(attr, FieldValue::None)?);
+        }
+        T::from_primitive(value, field, attr).map(Slot::Value)
+    }
     /// The primitive of a set field (None when unset).
     pub fn to_primitive(&self) -> Option<Value> {
         match self {

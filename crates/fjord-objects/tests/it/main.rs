@@ -7,6 +7,8 @@ mod backports;
 mod defs;
 mod field_types;
 mod fingerprints;
+mod hostile_input;
+mod interop_python;
 mod objects;
 mod rpc_indirection;
 mod serializer_entities;

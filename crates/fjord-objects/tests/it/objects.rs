@@ -10,6 +10,28 @@ use crate::support::{
     Ordered, assert_same, fixture, from_tagged_in_order, new_registries, object_to_tagged,
 };
 
+/// `obj_from_json` of the typed class `class`.
+fn from_json(id: &str, class: &str, text: &str) -> Box<dyn Object> {
+    use crate::defs::new;
+    use fjord_objects::VersionedObject;
+    fn boxed<T: VersionedObject>(id: &str, text: &str) -> Box<dyn Object> {
+        Box::new(T::obj_from_json(text).unwrap_or_else(|e| panic!("{id}: {e}")))
+    }
+    match class {
+        "Flavor" => boxed::<new::Flavor>(id, text),
+        "Instance" => boxed::<new::Instance>(id, text),
+        "InstanceList" => boxed::<new::InstanceList>(id, text),
+        "KeyPair" => boxed::<new::KeyPair>(id, text),
+        "KeyPairList" => boxed::<new::KeyPairList>(id, text),
+        "Checkpoint" => boxed::<new::Checkpoint>(id, text),
+        "Plan" => boxed::<new::Plan>(id, text),
+        "PlanList" => boxed::<new::PlanList>(id, text),
+        "AllTypes" => boxed::<new::AllTypes>(id, text),
+        "AllTypesChild" => boxed::<new::AllTypesChild>(id, text),
+        other => panic!("{id}: no class {other}"),
+    }
+}
+
 fn registry<'a>(regs: &'a [Registry], primitive: &Value) -> &'a Registry {
     regs.iter()
         .find(|r| r.is_primitive(primitive))
@@ -53,6 +75,17 @@ fn every_object_case() {
         assert_same(
             id,
             &object_to_tagged(back.as_ref()),
+            &case["python_value_after_from_primitive"],
+        );
+        // The fast text path gives the same object.
+        let fast = from_json(
+            id,
+            case["class"].as_str().expect("class"),
+            &wire.to_string(),
+        );
+        assert_same(
+            id,
+            &object_to_tagged(fast.as_ref()),
             &case["python_value_after_from_primitive"],
         );
         // and out again
@@ -204,4 +237,44 @@ fn change_tracking_and_unset_vs_null() {
             .obj_what_changed()
             .is_empty()
     );
+}
+
+#[test]
+fn read_only_fields_are_assignable_once() {
+    use fjord_objects::{ErrorKind, ObjectMeta, Slot, VersionedObject};
+    #[derive(Debug, Clone, VersionedObject)]
+    #[object(name = "Pinned", version = "1.0")]
+    pub struct Pinned {
+        #[field(Integer, read_only)]
+        pub id: Slot<i64>,
+        pub meta: ObjectMeta,
+    }
+    let mut p = Pinned::default();
+    p.set_id(1).expect("first assignment");
+    p.set_id(1).expect("an equal value is ignored");
+    let e = p.set_id(2).expect_err("read only");
+    assert_eq!(e.kind(), ErrorKind::ReadOnlyField);
+    assert_eq!(e.message(), "Cannot modify readonly field id");
+    assert_eq!(p.id.value(), Some(&1));
+}
+
+/// The canonical primitives take the fast path (no fallback).
+#[test]
+fn canonical_primitives_take_the_fast_path() {
+    use crate::defs::new;
+    use fjord_objects::VersionedObject;
+    let Some((doc, _)) = fixture(
+        "objects::canonical_primitives_take_the_fast_path",
+        "objects.json",
+    ) else {
+        return;
+    };
+    for case in doc["cases"].as_array().expect("cases") {
+        if case["class"] != "Instance" {
+            continue;
+        }
+        let text = case["obj_to_primitive"].to_string();
+        let mut de = serde_json::Deserializer::from_str(&text);
+        new::Instance::obj_deserialize(&mut de).unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
+    }
 }
