@@ -16,6 +16,8 @@
 use std::time::Duration;
 
 use clap::Parser;
+use fjord_service::diagnostics::DiagnosticsOptions;
+use fjord_service::periodic::{PeriodicOptions, PeriodicTask, PeriodicTasks};
 use fjord_service::{LauncherOptions, Result, Service, TaskGroup, async_trait, launch};
 
 /// Prints one line with a single write(2), so lines of concurrent workers
@@ -59,6 +61,22 @@ struct Args {
     /// First back-off after a start failure, in seconds.
     #[arg(long, default_value_t = 1.0)]
     start_failure_backoff: f64,
+    /// Seconds a worker may go without a heartbeat before the master kills
+    /// and replaces it (0 = no watchdog).
+    #[arg(long, default_value_t = 30)]
+    worker_timeout: u64,
+    /// Port of the master's diagnostics endpoint (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    diagnostics_port: u16,
+    /// No diagnostics endpoint.
+    #[arg(long)]
+    no_diagnostics: bool,
+    /// Run a periodic task `tick` every this many seconds (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    tick_seconds: f64,
+    /// Every other run of the `tick` task fails.
+    #[arg(long)]
+    tick_fails: bool,
     /// File the master (or the single process) writes its PID to while it runs.
     #[arg(long, value_name = "PATH")]
     pid_file: Option<std::path::PathBuf>,
@@ -72,6 +90,7 @@ struct Jobs {
     panic_start: bool,
     crash_after: Option<Duration>,
     stuck: bool,
+    periodic: Option<PeriodicTasks>,
 }
 
 #[async_trait]
@@ -105,6 +124,10 @@ impl Service for Jobs {
             }
             say!("worker stopped pid={pid} clean");
         });
+        if let Some(periodic) = &self.periodic {
+            let options = PeriodicOptions::default().periodic_fuzzy_delay(Duration::ZERO);
+            periodic.start(&self.tg, (), &options);
+        }
         if let Some(after) = self.crash_after {
             tokio::spawn(async move {
                 tokio::time::sleep(after).await;
@@ -129,6 +152,26 @@ impl Service for Jobs {
     }
 }
 
+/// The `tick` periodic task: says `tick n=<n>`; with `fails`, every
+/// other run returns an error.
+fn tick(seconds: f64, fails: bool) -> PeriodicTasks {
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    PeriodicTasks::new().owner("Jobs").add(
+        PeriodicTask::new("tick", Duration::from_secs_f64(seconds), move |()| {
+            let n = runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            async move {
+                say!("tick pid={} n={n}", std::process::id());
+                if fails && n.is_multiple_of(2) {
+                    Err(std::io::Error::other(format!("tick {n} failed on purpose")))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .run_immediately(true),
+    )
+}
+
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -145,12 +188,19 @@ fn main() -> anyhow::Result<()> {
         panic_start: args.panic_start,
         crash_after: args.crash_after.map(Duration::from_secs_f64),
         stuck: args.stuck,
+        periodic: (args.tick_seconds > 0.0).then(|| tick(args.tick_seconds, args.tick_fails)),
     };
     let mut options = LauncherOptions::default()
         .name("workers")
         .graceful_shutdown_timeout(Duration::from_secs(args.graceful_shutdown_timeout))
         .max_start_failures(args.max_start_failures)
-        .start_failure_backoff(Duration::from_secs_f64(args.start_failure_backoff));
+        .start_failure_backoff(Duration::from_secs_f64(args.start_failure_backoff))
+        .worker_timeout(Duration::from_secs(args.worker_timeout))
+        .diagnostics(
+            DiagnosticsOptions::default()
+                .enabled(!args.no_diagnostics)
+                .port(args.diagnostics_port),
+        );
     if let Some(path) = args.pid_file {
         options = options.pid_file(path);
     }

@@ -17,6 +17,9 @@
 //!   respawns them with a rate limit, and drives graceful stop and reload (L3-L9).
 //! * [`launch`]: picks one of the two from the worker count (L4).
 //! * [`TaskGroup`] and [`looping`]: tasks, timers and looping calls (T1, T2).
+//! * [`diagnostics`]: the master's endpoint (`/metrics`, `/status.json`,
+//!   the status page) fed by counters every worker shares with it, and the
+//!   worker watchdog's heartbeats (B1, B7, B10).
 //!
 //! # Example
 //!
@@ -48,6 +51,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod activation;
+pub mod diagnostics;
 mod error;
 pub mod launcher;
 pub mod looping;

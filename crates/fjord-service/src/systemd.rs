@@ -59,6 +59,31 @@ pub fn reloading() -> bool {
     notify(&format!("RELOADING=1\nMONOTONIC_USEC={usec}"))
 }
 
+/// systemd's watchdog (L12): when `WATCHDOG_USEC` is set (and
+/// `WATCHDOG_PID`, if set, is this process), how often to send
+/// `WATCHDOG=1`: half the interval, as `sd_watchdog_enabled(3)` advises.
+/// `None` otherwise, or for a value that is not a positive integer.
+///
+/// # Examples
+///
+/// ```
+/// if std::env::var_os("WATCHDOG_USEC").is_none() {
+///     assert_eq!(fjord_service::systemd::watchdog_interval(), None);
+/// }
+/// ```
+pub fn watchdog_interval() -> Option<std::time::Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.trim().parse().ok()?;
+    if usec == 0 {
+        return None;
+    }
+    if let Ok(pid) = std::env::var("WATCHDOG_PID")
+        && pid.trim().parse::<u32>().ok() != Some(std::process::id())
+    {
+        return None;
+    }
+    Some(std::time::Duration::from_micros(usec / 2))
+}
+
 /// `STOPPING=1`.
 pub fn stopping() -> bool {
     notify("STOPPING=1")

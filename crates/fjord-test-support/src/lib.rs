@@ -51,6 +51,8 @@ pub fn paused_rt() -> tokio::runtime::Runtime {
 }
 
 pub use paths::{files_ending, shared_dir, temp_dir, unique, venv_python, workspace_root};
-pub use process::{Proc, children_of, example, is_gone, pids_with};
+pub use process::{
+    Proc, children_of, diagnostics_child_of, diagnostics_url, example, is_gone, pids_with,
+};
 pub use skip::{need, port_open, required};
 pub use wait::{wait_for, wait_for_async, wait_until, wait_until_async, wait_until_future};

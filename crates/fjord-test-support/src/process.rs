@@ -232,8 +232,38 @@ pub fn is_gone(pid: i32) -> bool {
     }
 }
 
-/// Live direct children of `pid`, from `/proc`.
+/// Live direct children of `pid`, from `/proc`: a master's workers. The
+/// master's diagnostics process (title `fjord: diagnostics ...`) is not
+/// one: see [`diagnostics_child_of`].
 pub fn children_of(pid: i32) -> Vec<i32> {
+    all_children_of(pid)
+        .into_iter()
+        .filter(|&p| !is_diagnostics(p))
+        .collect()
+}
+
+/// The diagnostics process of the master `pid`, if it runs.
+pub fn diagnostics_child_of(pid: i32) -> Option<i32> {
+    all_children_of(pid)
+        .into_iter()
+        .find(|&p| is_diagnostics(p))
+}
+
+fn is_diagnostics(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.starts_with(b"fjord: diagnostics"))
+}
+
+/// The diagnostics endpoint's URL (`http://127.0.0.1:PORT`) from a
+/// master's log lines (`diagnostics on http://...`).
+pub fn diagnostics_url(stderr: &[String]) -> Option<String> {
+    stderr.iter().find_map(|l| {
+        let rest = &l[l.find("diagnostics on http://")? + "diagnostics on ".len()..];
+        Some(rest.split_whitespace().next()?.to_owned())
+    })
+}
+
+fn all_children_of(pid: i32) -> Vec<i32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };

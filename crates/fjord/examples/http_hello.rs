@@ -23,6 +23,7 @@ use std::time::Duration;
 use clap::Parser;
 use fjord::http::server::{HttpService, ServerOptions};
 use fjord::http::{App, Request, full};
+use fjord::service::diagnostics::DiagnosticsOptions;
 use fjord::service::{LauncherOptions, launch};
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 
@@ -69,6 +70,10 @@ struct Args {
     /// (`max_requests_jitter`).
     #[arg(long, default_value_t = 0)]
     max_requests_jitter: u64,
+    /// No diagnostics endpoint (`[diagnostics] enabled = false`; the
+    /// benchmark of its cost compares both).
+    #[arg(long)]
+    no_diagnostics: bool,
 }
 
 /// What `GET /` answers.
@@ -137,7 +142,8 @@ fn main() -> anyhow::Result<()> {
         .name("http_hello")
         .graceful_shutdown_timeout(Duration::from_secs(args.graceful_shutdown_timeout))
         .max_requests(args.max_requests)
-        .max_requests_jitter(args.max_requests_jitter);
+        .max_requests_jitter(args.max_requests_jitter)
+        .diagnostics(DiagnosticsOptions::default().enabled(!args.no_diagnostics));
     let mut launcher = launch(service, args.workers, options)?;
     launcher.on_ready(move || {
         use std::io::Write;

@@ -183,6 +183,7 @@ impl Future for HandlerFuture {
                             None if guard.conn.ctx.pool.try_acquire() => guard.slot = true,
                             None => {
                                 inc(&guard.conn.ctx.stats.pool_waits);
+                                fjord_service::diagnostics::http_pool_wait();
                                 let ctx = guard.conn.ctx.clone();
                                 *wait = Some(Box::pin(async move { ctx.pool.acquire().await }));
                                 continue;
@@ -320,6 +321,9 @@ struct Guard {
     slot: bool,
     /// What the access log line needs, when the access log is on.
     access: Option<Box<AccessInfo>>,
+    /// The method and start, when this worker records diagnostics
+    /// (`fjord_service::diagnostics`).
+    metric: Option<(http::Method, Instant)>,
 }
 
 /// The request as the access log line shows it.
@@ -344,6 +348,10 @@ impl Guard {
         conn.begin();
         inc(&ctx.stats.requests);
         inc(&ctx.stats.in_flight);
+        let metric = fjord_service::diagnostics::recording().then(|| {
+            fjord_service::diagnostics::http_in_flight(true);
+            (req.method().clone(), Instant::now())
+        });
         let access =
             tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO).then(|| {
                 Box::new(AccessInfo {
@@ -360,6 +368,7 @@ impl Guard {
             bytes: 0,
             slot: false,
             access,
+            metric,
         }
     }
 }
@@ -389,6 +398,12 @@ impl Drop for Guard {
             tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
         }
         dec(&self.conn.ctx.stats.in_flight);
+        if let Some((method, start)) = &self.metric {
+            fjord_service::diagnostics::http_in_flight(false);
+            // No status: the connection ended before the response.
+            let status = self.status.unwrap_or(499);
+            fjord_service::diagnostics::http_request(method.as_str(), status, start.elapsed());
+        }
         self.conn.end();
         // Toward `max_requests` (worker recycling).
         fjord_service::launcher::recycle::served();

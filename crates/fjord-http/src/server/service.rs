@@ -254,6 +254,7 @@ impl HttpService {
             tracker: TaskTracker::new(),
         };
         let app = (self.inner.make_app)();
+        fjord_service::diagnostics::http_pool_size(o.wsgi_default_pool_size as u64);
         r.tracker.spawn(accept_loop(listener, ctx, app, r.clone()));
         if let Some(timeouts) = client_timeouts {
             // Not tracked: it serves the connections until the last one
@@ -427,6 +428,7 @@ impl Open {
     fn new(ctx: Arc<ServerCtx>, counted: bool) -> Self {
         inc(&ctx.stats.connections_accepted);
         inc(&ctx.stats.active_connections);
+        fjord_service::diagnostics::http_connection(true);
         Open { ctx, counted }
     }
 }
@@ -434,6 +436,7 @@ impl Open {
 impl Drop for Open {
     fn drop(&mut self) {
         dec(&self.ctx.stats.active_connections);
+        fjord_service::diagnostics::http_connection(false);
         if self.counted {
             self.ctx.conns.release();
         }

@@ -1,4 +1,9 @@
-//! Lifecycle phase and counters, observable by tests and (later) metrics.
+//! Lifecycle phase and counters, observable by tests
+//! ([`crate::server::HttpService::stats`]). In a worker of a
+//! `ProcessLauncher` the same events also go to the master's diagnostics
+//! board (`fjord_service::diagnostics`: requests by method and status,
+//! latency, connections, pool use and waits), which the master's
+//! `/metrics` endpoint sums over workers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -213,6 +213,33 @@ impl RpcClient {
     /// [`Error::InvalidTarget`], [`Error::VersionCap`], [`ErrorKind::Connection`](crate::ErrorKind::Connection)
     /// once the retries are used up.
     pub async fn cast(&self, ctx: &Context, method: &str, args: Map<String, Value>) -> Result<()> {
+        let r = self.cast_unrecorded(ctx, method, args).await;
+        self.record(method, r.as_ref().map(|_| ()));
+        r
+    }
+
+    /// Counts a call or cast for the diagnostics
+    /// (`fjord_rpc_client_calls_total`).
+    fn record(&self, method: &str, r: std::result::Result<(), &Error>) {
+        use fjord_service::diagnostics::{self, Outcome};
+        if !diagnostics::recording() {
+            return;
+        }
+        let outcome = match r {
+            Ok(()) => Outcome::Ok,
+            Err(Error::Timeout { .. }) => Outcome::Timeout,
+            Err(_) => Outcome::Error,
+        };
+        let topic = self.target.topic.as_deref().unwrap_or("");
+        diagnostics::rpc_client(topic, method, outcome);
+    }
+
+    async fn cast_unrecorded(
+        &self,
+        ctx: &Context,
+        method: &str,
+        args: Map<String, Value>,
+    ) -> Result<()> {
         self.check(method)?;
         let topic = self.target.require_topic()?.to_string();
         let req = self.request(ctx, method, args)?;
@@ -238,6 +265,17 @@ impl RpcClient {
     ///
     /// Dropping the future abandons the call; a late reply is dropped.
     pub async fn call(
+        &self,
+        ctx: &Context,
+        method: &str,
+        args: Map<String, Value>,
+    ) -> Result<Value> {
+        let r = self.call_unrecorded(ctx, method, args).await;
+        self.record(method, r.as_ref().map(|_| ()));
+        r
+    }
+
+    async fn call_unrecorded(
         &self,
         ctx: &Context,
         method: &str,

@@ -213,6 +213,7 @@ impl RpcServer {
             dispatcher: self.dispatcher.clone(),
             pool: Arc::new(Semaphore::new(self.pool_size)),
             run: run.clone(),
+            topic: Arc::from(self.topic.as_str()),
             missing_reply_timeout: Duration::from_secs(
                 self.transport
                     .options()
@@ -234,6 +235,8 @@ struct ConsumeCtx {
     pool: Arc<Semaphore>,
     run: Running,
     missing_reply_timeout: Duration,
+    /// The topic, as the diagnostics label it.
+    topic: Arc<str>,
 }
 
 async fn consume(
@@ -277,17 +280,18 @@ async fn consume(
                 _ = ctx.run.abort.cancelled() => break 'consume,
                 p = ctx.pool.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break 'consume },
             };
-            let (t, d, abort, missing) = (
+            let (t, d, abort, missing, topic) = (
                 ctx.transport.clone(),
                 ctx.dispatcher.clone(),
                 ctx.run.abort.clone(),
                 ctx.missing_reply_timeout,
+                ctx.topic.clone(),
             );
             ctx.run.tracker.spawn(async move {
                 let _permit = permit;
                 tokio::select! {
                     _ = abort.cancelled() => {}
-                    _ = handle(t, d, req, missing) => {}
+                    _ = handle(t, d, req, missing, &topic) => {}
                 }
             });
         }
@@ -319,7 +323,14 @@ async fn read_request(m: IncomingMessage, last_good: &mut Option<Acker>) -> Opti
     }
 }
 
-async fn handle(transport: Transport, d: Arc<Dispatcher>, req: Request, missing: Duration) {
+async fn handle(
+    transport: Transport,
+    d: Arc<Dispatcher>,
+    req: Request,
+    missing: Duration,
+    topic: &str,
+) {
+    let started = std::time::Instant::now();
     let reply_to = match (&req.msg_id, &req.reply_q) {
         (Some(id), Some(q)) if !id.is_empty() => Some((id.clone(), q.clone())),
         _ => None,
@@ -345,6 +356,17 @@ async fn handle(transport: Transport, d: Arc<Dispatcher>, req: Request, missing:
         (Err(e), _) => tracing::info!(method = %req.method, error = %e, "RPC method failed"),
         (Ok(_), _) => tracing::debug!(method = %req.method, "RPC method done"),
     }
+    // `fjord_rpc_server_messages_total` (bounded per worker: see
+    // fjord_service::diagnostics).
+    fjord_service::diagnostics::rpc_server(
+        topic,
+        &req.method,
+        match outcome {
+            Ok(_) => fjord_service::diagnostics::Outcome::Ok,
+            Err(_) => fjord_service::diagnostics::Outcome::Error,
+        },
+        started.elapsed(),
+    );
     if let Some((id, q)) = reply_to {
         send_reply(&transport, &q, Reply::ending(&id, outcome), missing).await;
     }

@@ -72,6 +72,28 @@ pub(crate) enum Event {
     UpgradeServing,
     /// The new master of an upgrade was reaped before it served.
     UpgradeExited(Status),
+    /// The workers' last heartbeats, as ages at the event's time (a worker
+    /// with no heartbeat yet is not listed). See [`Master::deadline`] and
+    /// `worker_timeout`.
+    Heartbeats(Vec<(Pid, Duration)>),
+}
+
+/// Why a worker was replaced, the index into
+/// [`crate::diagnostics::REASONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// It exited by itself.
+    Exit = 0,
+    /// A signal killed it (not the watchdog's).
+    Signal = 1,
+    /// It stopped heart-beating for longer than `worker_timeout`.
+    Watchdog = 2,
+    /// It served its `max_requests`.
+    Recycle = 3,
+    /// SIGHUP replaced it.
+    Reload = 4,
+    /// SIGUSR1: a new master took over.
+    Upgrade = 5,
 }
 
 /// A message for systemd (`sd_notify`).
@@ -140,6 +162,20 @@ struct Worker {
     index: usize,
     phase: Phase,
     started: Instant,
+    /// When it was last known alive: its last heartbeat, its `READY`, its
+    /// fork.
+    last_beat: Instant,
+    /// Killed by the watchdog.
+    hung: bool,
+}
+
+/// A worker as the master sees it, for the diagnostics board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WorkerView {
+    pub(crate) pid: Pid,
+    pub(crate) service: usize,
+    pub(crate) index: usize,
+    pub(crate) phase: Phase,
 }
 
 #[derive(Debug)]
@@ -157,6 +193,8 @@ struct Service {
     not_before: Option<Instant>,
     limited_logged: bool,
     restarts: u64,
+    /// Workers replaced, by [`Reason`].
+    replaced: [u64; 6],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +279,7 @@ impl Master {
                 not_before: None,
                 limited_logged: false,
                 restarts: 0,
+                replaced: [0; 6],
             })
             .collect();
         Master {
@@ -290,6 +329,15 @@ impl Master {
             }
             Event::WorkerExited(pid, status) => self.on_exit(pid, status, now),
             Event::UpgradeStarted(pid) => self.upgrade = Some((pid, now)),
+            Event::Heartbeats(beats) => {
+                for (pid, age) in beats {
+                    if let Some(w) = self.workers.get_mut(&pid)
+                        && let Some(at) = now.checked_sub(age)
+                    {
+                        w.last_beat = w.last_beat.max(at);
+                    }
+                }
+            }
             Event::UpgradeServing => self.on_upgrade_serving(now),
             Event::UpgradeExited(status) => {
                 if let Some((pid, _)) = self.upgrade.take() {
@@ -314,6 +362,24 @@ impl Master {
         self.services.iter().map(|s| s.workers).sum()
     }
 
+    /// Every worker alive, for the diagnostics board.
+    pub(crate) fn worker_views(&self) -> Vec<WorkerView> {
+        self.workers
+            .iter()
+            .map(|(pid, w)| WorkerView {
+                pid: *pid,
+                service: w.service,
+                index: w.index,
+                phase: w.phase,
+            })
+            .collect()
+    }
+
+    /// Service `s`'s worker count and its workers replaced by [`Reason`].
+    pub(crate) fn service_view(&self, s: usize) -> Option<(usize, [u64; 6])> {
+        self.services.get(s).map(|svc| (svc.workers, svc.replaced))
+    }
+
     /// How the master ended, once it has: stopping, and every worker
     /// reaped.
     pub(crate) fn done(&self) -> Option<Exit> {
@@ -321,10 +387,19 @@ impl Master {
     }
 
     /// When the master wants an [`Event::Tick`] at the latest: the kill
-    /// deadline, or the next allowed fork into an empty slot. `None`: only
-    /// when something happens.
+    /// deadline, the next allowed fork into an empty slot, or when a
+    /// worker's silence would pass `worker_timeout` (the shell then sends
+    /// [`Event::Heartbeats`] first). `None`: only when something happens.
     pub(crate) fn deadline(&self, now: Instant) -> Option<Instant> {
         let mut next = self.kill_at;
+        if self.state == State::Running
+            && let Some(timeout) = self.options.watchdog()
+        {
+            for w in self.workers.values().filter(|w| watched(w)) {
+                let at = (w.last_beat + timeout).max(now);
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
         if self.state == State::Running {
             for svc in &self.services {
                 if svc.current.iter().any(Option::is_none) {
@@ -353,12 +428,44 @@ impl Master {
         if self.state != State::Running {
             return;
         }
+        self.check_watchdog(now);
         self.respawn(now);
         if self.awaiting.is_none() {
             self.advance_reload(now);
         }
         if self.awaiting.is_none() {
             self.advance_recycle();
+        }
+    }
+
+    /// B1: kills (SIGKILL) every serving worker silent for longer than
+    /// `worker_timeout`; its death is then respawned like any other, with
+    /// reason [`Reason::Watchdog`].
+    fn check_watchdog(&mut self, now: Instant) {
+        let Some(timeout) = self.options.watchdog() else {
+            return;
+        };
+        for (pid, w) in &mut self.workers {
+            if !watched(w) {
+                continue;
+            }
+            let silent = now.saturating_duration_since(w.last_beat);
+            if silent <= timeout {
+                continue;
+            }
+            w.hung = true;
+            tracing::error!(
+                "worker {} #{} pid={pid} has not heart-beaten for {:.1}s (worker_timeout = {}s); \
+                 killing it (watchdog)",
+                self.services[w.service].name,
+                w.index,
+                silent.as_secs_f64(),
+                timeout.as_secs_f64()
+            );
+            self.actions.push(Action::Kill {
+                pid: *pid,
+                signal: Signal::SIGKILL,
+            });
         }
     }
 
@@ -504,6 +611,8 @@ impl Master {
                 index,
                 phase: Phase::Starting,
                 started: now,
+                last_beat: now,
+                hung: false,
             },
         );
         match purpose {
@@ -562,13 +671,16 @@ impl Master {
         let Some(w) = self.workers.get_mut(&pid) else {
             return;
         };
+        // It just spoke: alive now, however long its start took.
+        w.last_beat = w.last_beat.max(now);
         match w.phase {
             Phase::Starting => w.phase = Phase::Serving,
             Phase::Retiring { serving: false } => w.phase = Phase::Retiring { serving: true },
             Phase::Stopping => {}
             Phase::Serving | Phase::Retiring { serving: true } => return,
         }
-        let svc = &mut self.services[w.service];
+        let s = w.service;
+        let svc = &mut self.services[s];
         svc.start_failures = 0;
         svc.not_before = None;
         tracing::debug!(
@@ -581,6 +693,7 @@ impl Master {
             && new == pid
         {
             self.recycling = None;
+            svc.replaced[Reason::Recycle as usize] += 1;
             self.terminate(old);
         }
         if let Some(reload) = &mut self.reload
@@ -589,6 +702,7 @@ impl Master {
         {
             reload.step = None;
             if let Some(old) = old {
+                self.services[s].replaced[Reason::Reload as usize] += 1;
                 self.terminate(old);
             }
         }
@@ -658,7 +772,15 @@ impl Master {
         }
         // An unexpected death.
         svc.restarts += 1;
-        if served {
+        let reason = match status {
+            _ if worker.hung => Reason::Watchdog,
+            Status::Signaled(..) => Reason::Signal,
+            Status::Exited(_) | Status::Gone => Reason::Exit,
+        };
+        svc.replaced[reason as usize] += 1;
+        if worker.hung {
+            tracing::warn!("worker {name} #{index} pid={pid} {how} (watchdog); respawning");
+        } else if served {
             tracing::warn!("worker {name} #{index} pid={pid} {how}; respawning");
         } else {
             svc.start_failures += 1;
@@ -931,6 +1053,9 @@ impl Master {
         );
         // systemd follows the new master from now on.
         self.actions.push(Action::Notify(Notify::MainPid(pid)));
+        for w in self.workers.values() {
+            self.services[w.service].replaced[Reason::Upgrade as usize] += 1;
+        }
         self.upgraded = true;
         self.begin_stop(Exit::Clean, now);
     }
@@ -1006,6 +1131,12 @@ impl Master {
         }
         out
     }
+}
+
+/// Whether the watchdog watches `w`: it said `READY` and was not told to
+/// stop (a stopping worker has the graceful deadline), nor killed already.
+fn watched(w: &Worker) -> bool {
+    !w.hung && matches!(w.phase, Phase::Serving | Phase::Retiring { serving: true })
 }
 
 /// When the next fork for `svc` is allowed: at most `workers` forks per
@@ -1180,8 +1311,9 @@ mod tests {
     const FAILED: Status = Status::Exited(1);
     const CLEAN: Status = Status::Exited(0);
 
+    /// The defaults, but no watchdog (its own tests turn it on).
     fn opts() -> LauncherOptions {
-        LauncherOptions::default()
+        LauncherOptions::default().worker_timeout(Duration::ZERO)
     }
 
     #[test]
@@ -1206,6 +1338,96 @@ mod tests {
         assert_eq!(forks(&sim.exit(pid(101), KILLED)), [(0, 0)]);
         assert!(sim.send(Event::WorkerReady(sim.last_pid())).is_empty());
         assert_eq!(sim.m.deadline(sim.now), None);
+    }
+
+    fn watchdog(secs: u64) -> LauncherOptions {
+        opts().worker_timeout(Duration::from_secs(secs))
+    }
+
+    #[test]
+    fn a_silent_serving_worker_is_killed_by_the_watchdog_and_respawned() {
+        let mut sim = Sim::serving(2, watchdog(5));
+        // Silent since READY at 0 s: the deadline is its timeout.
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(5))
+        );
+        // 101 beats, 102 does not.
+        sim.now = sim.t0 + Duration::from_secs(4);
+        sim.send(Event::Heartbeats(vec![(
+            pid(101),
+            Duration::from_millis(100),
+        )]));
+        assert!(
+            sent(&sim.at(5.0), Signal::SIGKILL).is_empty(),
+            "not past it"
+        );
+        let actions = sim.at(5.5);
+        assert_eq!(sent(&actions, Signal::SIGKILL), [pid(102)]);
+        // Killed once, however long it takes to die.
+        assert!(sent(&sim.at(6.0), Signal::SIGKILL).is_empty());
+        let actions = sim.exit(pid(102), KILLED);
+        assert_eq!(forks(&actions), [(0, 1)]);
+        let (_, replaced) = sim.m.service_view(0).unwrap();
+        assert_eq!(replaced, [0, 0, 1, 0, 0, 0], "counted as watchdog");
+        assert_eq!(sim.m.services[0].restarts, 1);
+        // 101 beat at 3.9 s: killed once silent past 8.9 s.
+        assert!(sent(&sim.at(8.8), Signal::SIGKILL).is_empty());
+        assert_eq!(sent(&sim.at(9.0), Signal::SIGKILL), [pid(101)]);
+    }
+
+    #[test]
+    fn the_watchdog_watches_only_serving_workers_and_can_be_off() {
+        let (mut sim, _) = Sim::new(vec![spec("api", 1, false)], watchdog(2));
+        // Starting (no READY yet): its start may take as long as it needs.
+        assert_eq!(sim.m.deadline(sim.now), None);
+        assert!(sent(&sim.at(60.0), Signal::SIGKILL).is_empty());
+        // READY counts as a sign of life.
+        sim.ready_all();
+        assert_eq!(
+            sim.m.deadline(sim.now),
+            Some(sim.t0 + Duration::from_secs(62))
+        );
+        // Told to stop: the graceful deadline governs, not the watchdog.
+        sim.send(Event::Signal(Signal::SIGTERM));
+        assert!(sent(&sim.at(100.0), Signal::SIGKILL).is_empty());
+
+        let mut off = Sim::serving(1, watchdog(0));
+        assert_eq!(off.m.deadline(off.now), None);
+        assert!(sent(&off.at(1000.0), Signal::SIGKILL).is_empty());
+    }
+
+    #[test]
+    fn replacements_are_counted_by_reason() {
+        let mut sim = Sim::serving(2, opts());
+        sim.at(10.0);
+        sim.exit(pid(101), FAILED);
+        sim.ready_all();
+        sim.at(20.0);
+        sim.exit(pid(102), KILLED);
+        sim.ready_all();
+        // SIGHUP replaces both.
+        sim.send(Event::Signal(Signal::SIGHUP));
+        for _ in 0..2 {
+            sim.ready_all();
+            let retired: Vec<Pid> = sim
+                .m
+                .workers
+                .iter()
+                .filter(|(_, w)| w.phase == Phase::Stopping)
+                .map(|(p, _)| *p)
+                .collect();
+            for p in retired {
+                sim.exit(p, CLEAN);
+            }
+        }
+        // One serves its max_requests.
+        let old = sim.current(0)[0].unwrap();
+        sim.send(Event::WorkerRetireRequested(old));
+        sim.ready_all();
+        let (workers, replaced) = sim.m.service_view(0).unwrap();
+        assert_eq!(workers, 2);
+        assert_eq!(replaced, [1, 1, 0, 1, 2, 0]);
     }
 
     #[test]

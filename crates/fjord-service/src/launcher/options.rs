@@ -13,6 +13,10 @@
 //! | `max_requests_jitter` | int >= 0 | 0 | a random 0..=N added to `max_requests` per worker, so workers are not replaced all at once |
 //! | `restart_method` | `reload` or `mutate` | `reload` | SIGHUP: replace the workers, or apply mutable options inside the running ones |
 //! | `pid_file` (`--pid-file PATH`) | str | unset | file the master writes its PID to while it runs |
+//! | `worker_timeout` | int >= 0 | 30 | seconds a worker's runtime may go without a heartbeat before the master kills and replaces it (B1); 0: off |
+//!
+//! The `[diagnostics]` group of the same namespace is
+//! [`crate::diagnostics::DiagnosticsOptions`].
 //!
 //! `log_options`, `host` and `state_path` are not the launcher's own: they
 //! are oslo.service's and nova's process-wide `[DEFAULT]` options, which
@@ -66,6 +70,8 @@ pub struct LauncherOptions {
     pub(crate) log_options: bool,
     pub(crate) host: String,
     pub(crate) state_path: PathBuf,
+    pub(crate) worker_timeout: Duration,
+    pub(crate) diagnostics: crate::diagnostics::DiagnosticsOptions,
 }
 
 /// What SIGHUP does (oslo.service's `restart_method`).
@@ -99,6 +105,9 @@ impl std::str::FromStr for RestartMethod {
     }
 }
 
+/// The default of `worker_timeout`, seconds (gunicorn's `timeout`).
+const DEFAULT_WORKER_TIMEOUT: u64 = 30;
+
 /// The default of `state_path`.
 const DEFAULT_STATE_PATH: &str = "/var/lib/fjord";
 
@@ -129,6 +138,8 @@ impl Default for LauncherOptions {
             log_options: true,
             host: fjord_config::hostname(),
             state_path: PathBuf::from(DEFAULT_STATE_PATH),
+            worker_timeout: Duration::from_secs(DEFAULT_WORKER_TIMEOUT),
+            diagnostics: crate::diagnostics::DiagnosticsOptions::default(),
         }
     }
 }
@@ -231,6 +242,51 @@ impl LauncherOptions {
         self
     }
 
+    /// `worker_timeout` (B1, gunicorn's `timeout`): a worker of a
+    /// [`crate::ProcessLauncher`] heart-beats from a task of its runtime
+    /// (every second, or more often for a shorter timeout); one silent for
+    /// longer than this (its runtime blocked, the process stopped) is
+    /// killed with SIGKILL and replaced, logged with reason `watchdog`.
+    /// Only workers that serve are watched. Zero turns the watchdog off.
+    /// Default is 30 seconds.
+    pub fn worker_timeout(mut self, timeout: Duration) -> Self {
+        self.worker_timeout = timeout;
+        self
+    }
+
+    /// The diagnostics endpoint of a [`crate::ProcessLauncher`]'s master
+    /// (`[diagnostics]`). Default is
+    /// [`crate::diagnostics::DiagnosticsOptions::default`]: enabled, on
+    /// 127.0.0.1, any free port.
+    pub fn diagnostics(mut self, diagnostics: crate::diagnostics::DiagnosticsOptions) -> Self {
+        self.diagnostics = diagnostics;
+        self
+    }
+
+    /// See [`LauncherOptions::diagnostics`].
+    pub fn get_diagnostics(&self) -> &crate::diagnostics::DiagnosticsOptions {
+        &self.diagnostics
+    }
+
+    /// See [`LauncherOptions::worker_timeout`].
+    pub fn get_worker_timeout(&self) -> Duration {
+        self.worker_timeout
+    }
+
+    /// The watchdog's timeout, `None` when off.
+    pub(crate) fn watchdog(&self) -> Option<Duration> {
+        (!self.worker_timeout.is_zero()).then_some(self.worker_timeout)
+    }
+
+    /// How often a worker heart-beats: every second, or four times per
+    /// `worker_timeout` when that is shorter.
+    pub(crate) fn heartbeat_interval(&self) -> Duration {
+        match self.watchdog() {
+            Some(t) => (t / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+            None => Duration::from_secs(1),
+        }
+    }
+
     /// See [`LauncherOptions::log_options`].
     pub fn get_log_options(&self) -> bool {
         self.log_options
@@ -308,6 +364,8 @@ impl LauncherOptions {
     pub const RESTART_METHOD: &'static str = "restart_method";
     /// `[DEFAULT] pid_file`, also `--pid-file`.
     pub const PID_FILE: &'static str = "pid_file";
+    /// `[DEFAULT] worker_timeout`.
+    pub const WORKER_TIMEOUT: &'static str = "worker_timeout";
 
     /// The launcher options (all in `[DEFAULT]`), in sample order.
     pub fn opts() -> Vec<Opt> {
@@ -342,12 +400,21 @@ impl LauncherOptions {
                 .cli()
                 .metavar("PATH")
                 .help("File the master process writes its PID to once it runs, and removes when it exits."),
+            Opt::int(Self::WORKER_TIMEOUT)
+                .min(0)
+                .default(DEFAULT_WORKER_TIMEOUT as i64)
+                .help("Seconds a worker process may go without a heartbeat from its runtime (a blocked event loop, a stopped process) before the master kills it and starts a new one. 0 disables the watchdog."),
         ]
     }
 
     /// The `fjord.launcher` namespace (for generators and validators).
     pub fn namespace() -> Namespace {
-        Namespace::new(Self::NAMESPACE).group("DEFAULT", Self::opts())
+        Namespace::new(Self::NAMESPACE)
+            .group("DEFAULT", Self::opts())
+            .group(
+                crate::diagnostics::DiagnosticsOptions::GROUP,
+                crate::diagnostics::DiagnosticsOptions::opts(),
+            )
     }
 
     /// Registers the [`namespace`](Self::namespace) on `conf`.
@@ -363,7 +430,8 @@ impl LauncherOptions {
     /// The defaults with every option of the namespace read from `conf`:
     /// `graceful_shutdown_timeout` (0: forever), `pid_file` (unset or
     /// empty: none), `max_requests`, `max_requests_jitter`,
-    /// `restart_method`, `log_options`, `host` and `state_path`. The
+    /// `restart_method`, `log_options`, `host`, `state_path` and
+    /// `worker_timeout` (0: off), and the `[diagnostics]` group. The
     /// builder-only settings (`name`, `worker_threads`, ...) keep their
     /// defaults.
     ///
@@ -382,7 +450,11 @@ impl LauncherOptions {
             .restart_method(restart.parse().unwrap_or_default())
             .log_options(conf.get("DEFAULT", Self::LOG_OPTIONS)?)
             .host(conf.get::<String>("DEFAULT", Self::HOST)?)
-            .state_path(conf.get::<String>("DEFAULT", Self::STATE_PATH)?);
+            .state_path(conf.get::<String>("DEFAULT", Self::STATE_PATH)?)
+            .worker_timeout(Duration::from_secs(
+                conf.get("DEFAULT", Self::WORKER_TIMEOUT)?,
+            ))
+            .diagnostics(crate::diagnostics::DiagnosticsOptions::from_conf(conf)?);
         o.pid_file = conf
             .get::<Option<String>>("DEFAULT", Self::PID_FILE)?
             .filter(|p| !p.is_empty())

@@ -19,12 +19,13 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use super::master::{Action, Event, Master, Notify, ServiceSpec, Status};
+use super::master::{Action, Event, Master, Notify, Phase, ServiceSpec, Status};
 use super::upgrade::{self, Heard, Program, Upgrade};
 use super::worker::{self, READY, RETIRE};
 use super::{
     Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
 };
+use crate::diagnostics::board::{self, Board};
 use crate::signal::{self as sig, MASTER_SIGNALS, SelfPipe};
 use crate::{Error, ErrorKind, Result, Service, proctitle, systemd};
 
@@ -133,6 +134,45 @@ struct Shell {
     /// Started by an upgrade: the pipe to tell the old master this one
     /// serves.
     serving_pipe: Option<OwnedFd>,
+    /// The counters shared with the workers (none if it could not be
+    /// mapped: then no metrics and no watchdog).
+    board: Option<&'static Board>,
+    /// Each worker's slot on the board.
+    slots: BTreeMap<Pid, usize>,
+    /// systemd's watchdog (`WATCHDOG_USEC`): how often to send
+    /// `WATCHDOG=1`, and when next.
+    sd_watchdog: Option<(Duration, Instant)>,
+    /// The diagnostics endpoint, when enabled.
+    diag: Option<Diag>,
+}
+
+/// The diagnostics endpoint as the master keeps it: its socket, bound in
+/// the master (so it outlives the process serving it), and that process.
+struct Diag {
+    host: String,
+    port: u16,
+    listener: Option<std::net::TcpListener>,
+    url: String,
+    pid: Option<Pid>,
+    /// No bind or fork before this.
+    next: Instant,
+    announced: bool,
+    bind_failed_logged: bool,
+}
+
+/// Binds the diagnostics socket; warns about a non-loopback address.
+fn diag_bind(host: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
+    use std::net::ToSocketAddrs;
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address for the host")
+    })?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            "diagnostics: listening on {addr}, not a loopback address: the endpoint has no \
+             authentication; anyone who reaches it reads the metrics and status"
+        );
+    }
+    std::net::TcpListener::bind(addr)
 }
 
 impl ProcessLauncher {
@@ -202,6 +242,23 @@ impl ProcessLauncher {
         let (death_r, death_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
             .map_err(|e| Error::os("cannot create the parent-death pipe", e))?;
         let pid = nix::unistd::getpid();
+        let mut options = self.options;
+        let board = match board::map() {
+            Ok(b) => Some(b),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot map the diagnostics board ({e}): no metrics, no worker watchdog"
+                );
+                options.worker_timeout = Duration::ZERO;
+                None
+            }
+        };
+        if let Some(b) = board {
+            b.master_pid
+                .store(pid.as_raw() as u64, std::sync::atomic::Ordering::Relaxed);
+            b.master_started_ms
+                .store(board::unix_ms(), std::sync::atomic::Ordering::Relaxed);
+        }
         let specs = self
             .slots
             .iter()
@@ -212,8 +269,8 @@ impl ProcessLauncher {
             })
             .collect();
         let mut shell = Shell {
-            master: Master::new(specs, self.options.clone(), pid, Instant::now()),
-            options: self.options,
+            master: Master::new(specs, options.clone(), pid, Instant::now()),
+            options,
             services: self.slots.into_iter().map(|s| s.service).collect(),
             hook: self.hook,
             ready_hook: self.ready_hook,
@@ -225,7 +282,23 @@ impl ProcessLauncher {
             program: Program::current(),
             upgrade: None,
             serving_pipe: upgrade::take_serving_pipe(),
+            board,
+            slots: BTreeMap::new(),
+            sd_watchdog: systemd::watchdog_interval().map(|every| (every, Instant::now())),
+            diag: None,
         };
+        if shell.options.diagnostics.enabled && shell.board.is_some() {
+            shell.diag = Some(Diag {
+                host: shell.options.diagnostics.host.clone(),
+                port: shell.options.diagnostics.port,
+                listener: None,
+                url: String::new(),
+                pid: None,
+                next: Instant::now(),
+                announced: false,
+                bind_failed_logged: false,
+            });
+        }
         let _pid_file = shell
             .options
             .pid_file
@@ -253,12 +326,21 @@ impl Shell {
                 break exit;
             }
             let now = Instant::now();
-            let timeout = self
-                .master
-                .deadline(now)
-                .map(|at| at.saturating_duration_since(now));
+            self.ping_systemd(now);
+            let diag_at = self.tend_diagnostics(now);
+            let deadline = [
+                self.master.deadline(now),
+                self.sd_watchdog.map(|(_, at)| at),
+                diag_at,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let timeout = deadline.map(|at| at.saturating_duration_since(now));
             let pids = self.polled_pids();
             let ready = self.poll(&pids, timeout);
+            // Fresh heartbeats before anything else the master decides on.
+            self.feed_heartbeats();
             if ready[0] {
                 for s in self.pipe.drain() {
                     self.feed(Event::Signal(s));
@@ -274,10 +356,70 @@ impl Shell {
                 self.hear_upgrade();
             }
             self.reap();
+            self.reap_diagnostics();
             self.feed(Event::Tick);
+            self.publish();
         };
+        self.stop_diagnostics();
         tracing::info!("master pid={} exiting: {exit:?}", self.pid);
         Ok(exit)
+    }
+
+    /// L12: `WATCHDOG=1` every half `WATCHDOG_USEC`, from this loop: it
+    /// stops when the loop stops.
+    fn ping_systemd(&mut self, now: Instant) {
+        if let Some((every, next)) = &mut self.sd_watchdog
+            && now >= *next
+        {
+            systemd::notify("WATCHDOG=1");
+            *next = now + *every;
+        }
+    }
+
+    /// Reads every worker's last heartbeat from the board and tells the
+    /// master (see [`Event::Heartbeats`]).
+    fn feed_heartbeats(&mut self) {
+        let Some(board) = self.board else { return };
+        let now_ns = board::monotonic_ns();
+        let beats: Vec<(Pid, Duration)> = self
+            .slots
+            .iter()
+            .filter_map(|(pid, &i)| {
+                let ns = board::get(&board.slots[i].heartbeat_ns);
+                (ns != 0).then(|| (*pid, Duration::from_nanos(now_ns.saturating_sub(ns))))
+            })
+            .collect();
+        if !beats.is_empty() {
+            self.feed(Event::Heartbeats(beats));
+        }
+    }
+
+    /// Writes what the master knows (phases, worker counts, replacements)
+    /// to the board, for the diagnostics process.
+    fn publish(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(board) = self.board else { return };
+        for w in self.master.worker_views() {
+            if let Some(&i) = self.slots.get(&w.pid) {
+                let phase = match w.phase {
+                    Phase::Starting => 0,
+                    Phase::Serving => 1,
+                    Phase::Retiring { .. } => 2,
+                    Phase::Stopping => 3,
+                };
+                board.slots[i].phase.store(phase, Relaxed);
+            }
+        }
+        let n = self.services.len().min(board::SERVICES);
+        board.services_len.store(n as u64, Relaxed);
+        for (s, area) in board.services.iter().enumerate().take(n) {
+            if let Some((workers, replaced)) = self.master.service_view(s) {
+                area.workers.store(workers as u64, Relaxed);
+                for (a, v) in area.restarts.iter().zip(replaced) {
+                    a.store(v, Relaxed);
+                }
+            }
+        }
     }
 
     /// Tells the master what happened, and does what it decides.
@@ -361,7 +503,16 @@ impl Shell {
                     Vec::new()
                 }
                 Action::Report(report) => {
-                    eprint!("{report}");
+                    // The master's view, then what the board adds: each
+                    // worker's counters, memory and descriptors.
+                    let board = self.board.map(|b| {
+                        let names: Vec<String> =
+                            self.services.iter().map(|s| s.name().to_owned()).collect();
+                        let snap =
+                            crate::diagnostics::render::snapshot(b, &self.options.name, &names);
+                        crate::diagnostics::render::report(&snap)
+                    });
+                    eprint!("{report}{}", board.unwrap_or_default());
                     Vec::new()
                 }
             };
@@ -467,9 +618,13 @@ impl Shell {
         }
     }
 
-    /// A worker was reaped: its pipe is dropped, the master told.
+    /// A worker was reaped: its pipe is dropped, its counters folded into
+    /// its service's totals, the master told.
     fn exited(&mut self, pid: Pid, status: WaitStatus) -> Vec<Action> {
         self.children.remove(&pid);
+        if let (Some(i), Some(board)) = (self.slots.remove(&pid), self.board) {
+            board.retire_slot(i);
+        }
         self.master
             .handle(Event::WorkerExited(pid, status_of(status)), Instant::now())
     }
@@ -522,14 +677,12 @@ impl Shell {
         }
     }
 
-    /// Forks a worker for service `s`, slot `index`.
-    fn spawn(&mut self, s: usize, index: usize) -> Result<Pid> {
-        let (status_r, status_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
-            .map_err(|e| Error::os("cannot create a worker status pipe", e))?;
-        // Master-only descriptors the child must not keep.
+    /// The master's own descriptors, which no child keeps: the signal
+    /// pipe, the death pipe's write end, the workers' status pipes, the
+    /// upgrade's pipes.
+    fn master_fds(&self) -> Vec<RawFd> {
         let mut close: Vec<RawFd> = self.pipe.raw_fds().to_vec();
         close.push(self.death_w.as_raw_fd());
-        close.push(status_r.as_raw_fd());
         close.extend(self.children.values().map(|c| c.fd.as_raw_fd()));
         close.extend(self.serving_pipe.as_ref().map(AsRawFd::as_raw_fd));
         close.extend(
@@ -538,7 +691,189 @@ impl Shell {
                 .and_then(|u| u.serving.as_ref())
                 .map(AsRawFd::as_raw_fd),
         );
+        close
+    }
+
+    /// The diagnostics endpoint's upkeep, each turn of the loop: binds its
+    /// socket (retried every second while it is taken, as by the old
+    /// master of an upgrade), and forks its process, again one second
+    /// after it died. Returns when it wants to run next.
+    fn tend_diagnostics(&mut self, now: Instant) -> Option<Instant> {
+        let running = self.master.done().is_none();
+        let d = self.diag.as_mut()?;
+        if !running || d.pid.is_some() {
+            return None;
+        }
+        if now < d.next {
+            return Some(d.next);
+        }
+        d.next = now + Duration::from_secs(1);
+        if d.listener.is_none() {
+            match diag_bind(&d.host, d.port) {
+                Ok(l) => {
+                    d.url = l
+                        .local_addr()
+                        .map(|a| format!("http://{a}"))
+                        .unwrap_or_default();
+                    d.listener = Some(l);
+                }
+                Err(e) => {
+                    if !d.bind_failed_logged {
+                        d.bind_failed_logged = true;
+                        tracing::error!(
+                            "diagnostics: cannot listen on {}:{}: {e}; retrying every second",
+                            d.host,
+                            d.port
+                        );
+                    }
+                    return Some(d.next);
+                }
+            }
+        }
+        match self.spawn_diagnostics() {
+            Ok(pid) => {
+                let d = self.diag.as_mut()?;
+                d.pid = Some(pid);
+                if !d.announced {
+                    d.announced = true;
+                    tracing::info!("diagnostics on {} (pid={pid})", d.url);
+                }
+                None
+            }
+            Err(e) => {
+                tracing::error!("diagnostics: {e}; retrying in a second");
+                self.diag.as_ref().map(|d| d.next)
+            }
+        }
+    }
+
+    /// Forks the diagnostics process (see [`crate::diagnostics`]).
+    fn spawn_diagnostics(&mut self) -> Result<Pid> {
+        let (Some(board), Some(d)) = (self.board, self.diag.as_ref()) else {
+            return Err(Error::new(ErrorKind::InvalidInput, "no board"));
+        };
+        let Some(listener) = d.listener.as_ref() else {
+            return Err(Error::new(ErrorKind::InvalidInput, "no socket"));
+        };
+        let close = self.master_fds();
+        let death = self
+            .death_r
+            .try_clone()
+            .map_err(|e| Error::new(ErrorKind::Os, format!("cannot copy the death pipe: {e}")))?;
+        let endpoint = crate::diagnostics::server::Endpoint {
+            board,
+            name: self.options.name.clone(),
+            services: self.services.iter().map(|s| s.name().to_owned()).collect(),
+        };
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        let mask = sig::block_all()?;
+        // SAFETY: as for a worker (see `spawn`): the master is
+        // single-threaded, so the child is a consistent copy, and until its
+        // runtime exists it only resets signals, closes descriptors, calls
+        // prctl and sets its title.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    sig::reset_in_child(&MASTER_SIGNALS);
+                    for &fd in &close {
+                        // SAFETY: the master's descriptors; this child never
+                        // uses them, and leaves through process::exit
+                        // without dropping their owners.
+                        unsafe {
+                            libc::close(fd);
+                        }
+                    }
+                    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+                    if nix::unistd::getppid() != self.pid {
+                        return 0;
+                    }
+                    proctitle::set(&format!("fjord: diagnostics {}", self.options.name));
+                    // The APIs' sockets are the workers' to serve.
+                    for service in &self.services {
+                        service.close_listeners();
+                    }
+                    let listener = match listener.try_clone() {
+                        Ok(l) => l,
+                        Err(_) => return 1,
+                    };
+                    sig::restore_mask(&mask);
+                    crate::diagnostics::server::run(listener, death, endpoint)
+                }))
+                .unwrap_or(worker::PANICKED);
+                std::process::exit(code);
+            }
+            Ok(ForkResult::Parent { child }) => {
+                sig::restore_mask(&mask);
+                Ok(child)
+            }
+            Err(e) => {
+                sig::restore_mask(&mask);
+                Err(Error::os("fork of the diagnostics process failed", e))
+            }
+        }
+    }
+
+    /// Reaps the diagnostics process if it died.
+    fn reap_diagnostics(&mut self) {
+        let Some(d) = self.diag.as_mut() else { return };
+        let Some(pid) = d.pid else { return };
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(Errno::EINTR) => {}
+            status => {
+                d.pid = None;
+                d.next = Instant::now() + Duration::from_secs(1);
+                if self.master.done().is_none() {
+                    tracing::warn!(
+                        "diagnostics process pid={pid} ended ({status:?}); restarting it in a second"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Stops the diagnostics process as the master exits.
+    fn stop_diagnostics(&mut self) {
+        if let Some(pid) = self.diag.as_mut().and_then(|d| d.pid.take()) {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+    }
+
+    /// Forks a worker for service `s`, slot `index`.
+    fn spawn(&mut self, s: usize, index: usize) -> Result<Pid> {
+        let (status_r, status_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+            .map_err(|e| Error::os("cannot create a worker status pipe", e))?;
+        // Master-only descriptors the child must not keep.
+        let mut close = self.master_fds();
+        close.push(status_r.as_raw_fd());
+        close.extend(
+            self.diag
+                .as_ref()
+                .and_then(|d| d.listener.as_ref())
+                .map(AsRawFd::as_raw_fd),
+        );
         let service = Arc::clone(&self.services[s]);
+        // A free slot on the board for the new worker.
+        let slot = self.board.and_then(|b| {
+            let taken: Vec<usize> = self.slots.values().copied().collect();
+            (0..board::SLOTS).find(|i| !taken.contains(i) && board::get(&b.slots[*i].pid) == 0)
+        });
+        if let (Some(b), Some(i)) = (self.board, slot) {
+            use std::sync::atomic::Ordering::Relaxed;
+            let sl = &b.slots[i];
+            sl.service.store(s as u64, Relaxed);
+            sl.index.store(index as u64, Relaxed);
+            sl.phase.store(0, Relaxed);
+            sl.started_ms.store(board::unix_ms(), Relaxed);
+            sl.heartbeat_ns.store(0, Relaxed);
+        } else if self.board.is_some() {
+            tracing::warn!(
+                "every diagnostics slot is taken: worker {} #{index} runs uncounted",
+                service.name()
+            );
+        }
         use std::io::Write;
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
@@ -566,6 +901,9 @@ impl Shell {
                 // caught here, and the process exits.
                 let name = service.name().to_owned();
                 let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    if let (Some(b), Some(i)) = (self.board, slot) {
+                        crate::diagnostics::install(&b.slots[i]);
+                    }
                     self.child(service, index, status_w, &close, &mask, hook)
                 }))
                 .unwrap_or_else(|_| {
@@ -581,6 +919,12 @@ impl Shell {
             Ok(ForkResult::Parent { child }) => {
                 sig::restore_mask(&mask);
                 drop(status_w);
+                if let (Some(b), Some(i)) = (self.board, slot) {
+                    b.slots[i]
+                        .pid
+                        .store(child.as_raw() as u64, std::sync::atomic::Ordering::Release);
+                    self.slots.insert(child, i);
+                }
                 self.children.insert(
                     child,
                     StatusPipe {

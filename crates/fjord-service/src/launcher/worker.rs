@@ -61,6 +61,8 @@ async fn serve(
 ) -> i32 {
     let name = service.name().to_owned();
     let started = Instant::now();
+    // B1: the master's watchdog reads this worker's heartbeats.
+    crate::diagnostics::spawn_heartbeat(options.heartbeat_interval());
     let (mut term, mut hup, mut usr2) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),

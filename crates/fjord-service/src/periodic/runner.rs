@@ -384,6 +384,14 @@ async fn run_entry<C: Send + 'static>(entry: Arc<Entry<C>>, ctx: C) {
             Some(format!("panicked: {msg}"))
         }
     };
+    crate::diagnostics::periodic_run(
+        name,
+        if error.is_some() {
+            crate::diagnostics::Outcome::Error
+        } else {
+            crate::diagnostics::Outcome::Ok
+        },
+    );
     if let Some(error) = error {
         let mut st = entry.state();
         st.failures += 1;

@@ -1,5 +1,6 @@
 //! The integration tests of fjord-service, one module per area (one test binary).
 
+mod diagnostics_metrics;
 mod launcher_forced;
 mod launcher_graceful;
 mod launcher_parent_death;
@@ -12,6 +13,7 @@ mod launcher_scale;
 mod launcher_second_signal;
 mod launcher_single;
 mod launcher_start_failure;
+mod launcher_watchdog;
 mod periodic_isolation;
 mod periodic_schedule;
 mod support;

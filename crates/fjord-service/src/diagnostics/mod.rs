@@ -1,0 +1,198 @@
+//! Diagnostics: counters every worker shares with its master, the worker
+//! watchdog's heartbeats, and the endpoint that serves them
+//! (`GET /metrics`, `GET /status.json`, `GET /`).
+//!
+//! Under a [`crate::ProcessLauncher`], the master maps one shared board
+//! before its first fork (see `board.rs`): each worker adds to its own
+//! slot with relaxed atomic adds (no lock, no message, no syscall), the
+//! master folds the slot of a reaped worker into its service's totals, so
+//! a scrape's counters never go backwards, and a dedicated diagnostics
+//! process, forked by the master like a worker, serves the endpoint from
+//! the same board. The master itself stays a synchronous loop with no
+//! runtime or thread.
+//!
+//! The functions below are what services call to count their work. They
+//! cost one atomic load when this process has no board (a single-process
+//! [`crate::ServiceLauncher`], a test), and a few relaxed adds otherwise.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use fjord_service::diagnostics::{self, Outcome};
+//!
+//! // Outside a worker of a ProcessLauncher these record nothing.
+//! diagnostics::http_request("GET", 200, Duration::from_micros(80));
+//! diagnostics::rpc_server("demo", "echo", Outcome::Ok, Duration::from_millis(1));
+//! diagnostics::periodic_run("report_state", Outcome::Error);
+//! assert!(!diagnostics::recording());
+//! ```
+
+pub(crate) mod board;
+mod options;
+mod page;
+pub(crate) mod render;
+pub(crate) mod server;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use board::{BUCKETS, CLASSES, METHODS, OUTCOMES, PHASES, REASONS};
+pub use options::DiagnosticsOptions;
+
+use board::{Kind, Recorder};
+
+static RECORDER: OnceLock<Recorder> = OnceLock::new();
+
+/// Sets this worker's slot, once, right after fork.
+pub(crate) fn install(slot: &'static board::Slot) {
+    let _ = RECORDER.set(Recorder { slot });
+}
+
+#[inline]
+fn recorder() -> Option<&'static Recorder> {
+    RECORDER.get()
+}
+
+/// Whether this process records (it is a worker of a
+/// [`crate::ProcessLauncher`] with a board slot).
+pub fn recording() -> bool {
+    recorder().is_some()
+}
+
+/// How an RPC message, an RPC call or a periodic task run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// It succeeded.
+    Ok,
+    /// It failed (an error sent back to the caller, an error returned).
+    Error,
+    /// No answer in time (RPC client calls).
+    Timeout,
+}
+
+impl Outcome {
+    fn index(self) -> usize {
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Error => 1,
+            Outcome::Timeout => 2,
+        }
+    }
+}
+
+/// Counts one HTTP request answered by this worker: its method (those of
+/// [`METHODS`], anything else as `other`), status (by class) and how long
+/// it took (`fjord_http_requests_total`,
+/// `fjord_http_request_duration_seconds`).
+#[inline]
+pub fn http_request(method: &str, status: u16, took: Duration) {
+    if let Some(r) = recorder() {
+        r.http_request(method, status, took);
+    }
+}
+
+/// Connection opened (`true`) or closed (`false`) in this worker.
+#[inline]
+pub fn http_connection(open: bool) {
+    if let Some(r) = recorder() {
+        step(&r.slot.gauges.connections_open, open);
+    }
+}
+
+/// Request started (`true`) or finished (`false`) in this worker: the
+/// pool slots in use.
+#[inline]
+pub fn http_in_flight(start: bool) {
+    if let Some(r) = recorder() {
+        step(&r.slot.gauges.in_flight, start);
+    }
+}
+
+/// A request had to wait for a free pool slot.
+#[inline]
+pub fn http_pool_wait() {
+    if let Some(r) = recorder() {
+        board::add(&r.slot.counters.http_pool_waits, 1);
+    }
+}
+
+/// Sets this worker's request pool size (once, when its server starts).
+pub fn http_pool_size(size: u64) {
+    if let Some(r) = recorder() {
+        r.slot
+            .gauges
+            .pool_size
+            .store(size, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn step(a: &std::sync::atomic::AtomicU64, up: bool) {
+    use std::sync::atomic::Ordering;
+    if up {
+        a.fetch_add(1, Ordering::Relaxed);
+    } else {
+        // Never below zero, even if a close was counted without its open.
+        let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+    }
+}
+
+/// Counts one RPC message this worker's server dispatched
+/// (`fjord_rpc_server_messages_total`,
+/// `fjord_rpc_server_duration_seconds`). A worker gives its first
+/// distinct `(topic, method)` pairs series of their own (see the module
+/// `board` rule: a fixed table per worker); later ones count as method
+/// `other`.
+#[inline]
+pub fn rpc_server(topic: &str, method: &str, outcome: Outcome, took: Duration) {
+    if let Some(r) = recorder() {
+        r.named(
+            Kind::RpcServer,
+            &pair(topic, method),
+            outcome.index(),
+            Some(took),
+        );
+    }
+}
+
+/// Counts one RPC call (or cast) this worker's client made
+/// (`fjord_rpc_client_calls_total`).
+#[inline]
+pub fn rpc_client(topic: &str, method: &str, outcome: Outcome) {
+    if let Some(r) = recorder() {
+        r.named(Kind::RpcClient, &pair(topic, method), outcome.index(), None);
+    }
+}
+
+/// Counts one run of a periodic task (`fjord_periodic_task_runs_total`).
+#[inline]
+pub fn periodic_run(task: &str, outcome: Outcome) {
+    if let Some(r) = recorder() {
+        r.named(Kind::Periodic, task.as_bytes(), outcome.index(), None);
+    }
+}
+
+fn pair(topic: &str, method: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(topic.len() + method.len() + 1);
+    v.extend_from_slice(topic.as_bytes());
+    v.push(0);
+    v.extend_from_slice(method.as_bytes());
+    v
+}
+
+/// The worker's heartbeat: a task of its runtime that writes the time
+/// into its slot every `every` (the watchdog reads it). It stops beating
+/// when the runtime stops running tasks, which is the point.
+pub(crate) fn spawn_heartbeat(every: Duration) {
+    let Some(r) = recorder() else { return };
+    r.heartbeat();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            r.heartbeat();
+        }
+    });
+}
