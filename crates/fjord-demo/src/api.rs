@@ -13,7 +13,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use fjord::http::loader::{Loader, PasteConfig};
-use fjord::http::middleware::{GlobalRequestId, RequestId};
 use fjord::http::server::HttpService;
 use fjord::http::{App, Request, Response, full};
 use fjord::messaging::{Context, Error as RpcError, RequestContext, RpcClient, Target, Transport};
@@ -170,18 +169,9 @@ fn v1(ctx: ApiContext) -> App {
 /// with neither (a paste file of one's own) gives an anonymous context
 /// with this request's ids, which policy rules needing a role refuse.
 fn caller(req: &Request) -> RequestContext {
-    if let Some(c) = fjord::keystone::request_context(req) {
-        return c.clone();
-    }
-    let mut rctx = RequestContext::new();
-    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
-        rctx.request_id = id.clone();
-    }
-    rctx.global_request_id = req
-        .extensions()
-        .get::<GlobalRequestId>()
-        .map(|g| g.0.clone());
-    rctx
+    fjord::keystone::request_context(req)
+        .cloned()
+        .unwrap_or_else(|| auth::anonymous_context(req))
 }
 
 /// `POST /v1/echo`: the body goes to a worker by RPC call with the

@@ -138,14 +138,7 @@ pub fn noauth2_context(req: &Request) -> RequestContext {
         None => (token, token),
     };
     let admin = user == "admin";
-    let mut rctx = RequestContext::new();
-    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
-        rctx.request_id = id.clone();
-    }
-    rctx.global_request_id = req
-        .extensions()
-        .get::<GlobalRequestId>()
-        .map(|g| g.0.clone());
+    let mut rctx = anonymous_context(req);
     rctx.user_id = Some(user.to_owned());
     rctx.project_id = Some(project.to_owned());
     rctx.is_admin = admin;
@@ -154,6 +147,21 @@ pub fn noauth2_context(req: &Request) -> RequestContext {
     } else {
         vec!["member".into(), "reader".into()]
     };
+    rctx
+}
+
+/// A context naming no one, with this request's ids: `request_id` the
+/// `request_id` filter's (returned in `x-openstack-request-id`),
+/// `global_request_id` the caller's well-formed `X-OpenStack-Request-ID`.
+pub fn anonymous_context(req: &Request) -> RequestContext {
+    let mut rctx = RequestContext::new();
+    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
+        rctx.request_id = id.clone();
+    }
+    rctx.global_request_id = req
+        .extensions()
+        .get::<GlobalRequestId>()
+        .map(|g| g.0.clone());
     rctx
 }
 
