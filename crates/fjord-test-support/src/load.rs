@@ -80,12 +80,30 @@ impl Load {
         Self::start_with(port, connections, path, None)
     }
 
+    /// Like [`Load::start`], but no connection closes by itself: each stays
+    /// open until the server closes it, so every one of them is busy when a
+    /// drain starts and [`Report::closes`] can be compared with
+    /// `connections`.
+    pub fn start_persistent(port: u16, connections: usize, path: &'static str) -> Load {
+        Self::spawn(port, connections, path, None, u64::MAX)
+    }
+
     /// Like [`Load::start`], with `POST` and `body` (JSON) when given.
     pub fn start_with(
         port: u16,
         connections: usize,
         path: &'static str,
         body: Option<&'static str>,
+    ) -> Load {
+        Self::spawn(port, connections, path, body, REQUESTS_PER_CONNECTION)
+    }
+
+    fn spawn(
+        port: u16,
+        connections: usize,
+        path: &'static str,
+        body: Option<&'static str>,
+        per_connection: u64,
     ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
@@ -97,7 +115,13 @@ impl Load {
             rt.block_on(async move {
                 let mut tasks = Vec::new();
                 for _ in 0..connections {
-                    tasks.push(tokio::spawn(connection(port, path, body, flag.clone())));
+                    tasks.push(tokio::spawn(connection(
+                        port,
+                        path,
+                        body,
+                        per_connection,
+                        flag.clone(),
+                    )));
                     tokio::time::sleep(STAGGER).await;
                 }
                 let mut report = Report::default();
@@ -136,6 +160,7 @@ async fn connection(
     port: u16,
     path: &'static str,
     body: Option<&'static str>,
+    per_connection: u64,
     stop: Arc<AtomicBool>,
 ) -> Report {
     let mut report = Report::default();
@@ -163,7 +188,7 @@ async fn connection(
                 break;
             }
             sent += 1;
-            let last = sent == REQUESTS_PER_CONNECTION;
+            let last = sent == per_connection;
             let mut req = http::Request::builder()
                 .method(if body.is_some() { "POST" } else { "GET" })
                 .uri(path)

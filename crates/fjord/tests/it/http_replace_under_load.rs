@@ -88,7 +88,9 @@ fn three_reloads_under_keep_alive_load_fail_no_request() {
 #[test]
 fn graceful_stop_under_keep_alive_load_fails_no_request() {
     let (mut p, port) = start(2);
-    let load = Load::start(port, CONNECTIONS, "/hello");
+    // Connections that never renew themselves: all of them are busy when
+    // the stop begins, none is between two connections.
+    let load = Load::start_persistent(port, CONNECTIONS, "/hello");
     std::thread::sleep(Duration::from_millis(1500));
     p.signal(Signal::SIGTERM);
     assert_eq!(p.wait_exit(Duration::from_secs(30)), 0);
