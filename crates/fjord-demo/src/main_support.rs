@@ -10,13 +10,8 @@ use crate::conf::{self, DemoConf};
 
 /// Sets up logging to stderr (`RUST_LOG` filters; default `info`).
 pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // Reloadable: the console's `log <filter>` changes it at run time.
+    fjord::service::logging::init("info");
 }
 
 /// Parses the command line, files and environment; with no config file

@@ -87,7 +87,10 @@ pub type ExtraTask = Arc<dyn Fn(&TaskGroup) + Send + Sync>;
 ///
 /// Every RPC service also answers the base API (namespace `baseapi`,
 /// version 1.1): `ping(arg)` returns `{"service": binary, "arg": arg}` and
-/// `get_backdoor_port()` returns `null`, as nova's `BaseRPCAPI` does.
+/// `get_backdoor_port()` returns the operator console's TCP port
+/// (`backdoor_port`, see [`fjord_service::diagnostics::backdoor_port`]),
+/// `null` when there is none or it listens on a Unix socket, as nova's
+/// `BaseRPCAPI` does.
 pub struct RpcService {
     binary: String,
     topic: String,
@@ -127,7 +130,9 @@ fn base_api(binary: &str) -> FnEndpoint {
             }
         })
         .method("get_backdoor_port", |_ctx, _args| async {
-            Ok::<_, RemoteError>(Value::Null)
+            Ok::<_, RemoteError>(
+                fjord_service::diagnostics::backdoor_port().map_or(Value::Null, Value::from),
+            )
         })
         .build()
 }

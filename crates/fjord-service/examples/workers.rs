@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use fjord_service::diagnostics::DiagnosticsOptions;
+use fjord_service::diagnostics::{Backdoor, DiagnosticsOptions};
 use fjord_service::periodic::{PeriodicOptions, PeriodicTask, PeriodicTasks};
 use fjord_service::{LauncherOptions, Result, Service, TaskGroup, async_trait, launch};
 
@@ -80,6 +80,17 @@ struct Args {
     /// File the master (or the single process) writes its PID to while it runs.
     #[arg(long, value_name = "PATH")]
     pid_file: Option<std::path::PathBuf>,
+    /// The operator console on 127.0.0.1 (oslo's `backdoor_port`: a port,
+    /// start:end or 0).
+    #[arg(long)]
+    backdoor_port: Option<String>,
+    /// The operator console on a Unix socket (oslo's `backdoor_socket`).
+    #[arg(long)]
+    backdoor_socket: Option<std::path::PathBuf>,
+    /// Every job logs `job detail pid=<pid> n=<n>` at DEBUG (target
+    /// `workers::jobs`), so tests can see the console's `log` take effect.
+    #[arg(long)]
+    debug_lines: bool,
 }
 
 #[derive(Debug)]
@@ -91,6 +102,7 @@ struct Jobs {
     crash_after: Option<Duration>,
     stuck: bool,
     periodic: Option<PeriodicTasks>,
+    debug_lines: bool,
 }
 
 #[async_trait]
@@ -109,12 +121,15 @@ impl Service for Jobs {
         }
         say!("worker started pid={pid}");
         let stopping = self.tg.stopping();
-        let (job, stuck) = (self.job, self.stuck);
+        let (job, stuck, debug_lines) = (self.job, self.stuck, self.debug_lines);
         self.tg.spawn(async move {
             let mut n = 0u64;
             while !stopping.is_cancelled() {
                 n += 1;
                 say!("job started pid={pid} n={n}");
+                if debug_lines {
+                    tracing::debug!(target: "workers::jobs", "job detail pid={pid} n={n}");
+                }
                 if stuck {
                     std::thread::sleep(job);
                 } else {
@@ -173,13 +188,8 @@ fn tick(seconds: f64, fails: bool) -> PeriodicTasks {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // A filter the console's `log <filter>` can change at run time.
+    fjord_service::logging::init("info");
     let args = Args::parse();
     let service = Jobs {
         tg: TaskGroup::default(),
@@ -189,6 +199,12 @@ fn main() -> anyhow::Result<()> {
         crash_after: args.crash_after.map(Duration::from_secs_f64),
         stuck: args.stuck,
         periodic: (args.tick_seconds > 0.0).then(|| tick(args.tick_seconds, args.tick_fails)),
+        debug_lines: args.debug_lines,
+    };
+    let backdoor = match (args.backdoor_socket, args.backdoor_port) {
+        (Some(path), _) => Some(Backdoor::Socket(path)),
+        (None, Some(port)) => Some(Backdoor::parse_port(&port).map_err(anyhow::Error::msg)?),
+        (None, None) => None,
     };
     let mut options = LauncherOptions::default()
         .name("workers")
@@ -200,11 +216,25 @@ fn main() -> anyhow::Result<()> {
             DiagnosticsOptions::default()
                 .enabled(!args.no_diagnostics)
                 .port(args.diagnostics_port),
-        );
+        )
+        .backdoor(backdoor);
     if let Some(path) = args.pid_file {
         options = options.pid_file(path);
     }
-    let launcher = launch(service, args.workers, options)?;
+    // A configuration for the console's `config` command: the launcher's
+    // options and one secret, all at their defaults.
+    let mut conf =
+        fjord_config::ConfigOpts::new("workers").env_source(fjord_config::EnvSource::Off);
+    LauncherOptions::register(&mut conf)?;
+    conf.register(
+        "database",
+        &[fjord_config::Opt::str("connection")
+            .secret()
+            .default("postgresql://workers:s3cret@127.0.0.1/workers")],
+    )?;
+    conf.load(vec![])?;
+    let mut launcher = launch(service, args.workers, options)?;
+    launcher.config(&conf);
     let exit = launcher.wait()?;
     std::process::exit(exit.code());
 }

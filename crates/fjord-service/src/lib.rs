@@ -54,6 +54,7 @@ pub mod activation;
 pub mod diagnostics;
 mod error;
 pub mod launcher;
+pub mod logging;
 pub mod looping;
 pub mod periodic;
 mod proctitle;

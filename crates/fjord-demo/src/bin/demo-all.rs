@@ -45,6 +45,7 @@ fn main() -> anyhow::Result<()> {
     );
     launcher.launch_service(api, conf.server.workers)?;
     launcher.launch_service(worker, Some(1))?;
+    launcher.config(&opts);
     launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());
 }

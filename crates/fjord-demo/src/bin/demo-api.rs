@@ -27,6 +27,7 @@ fn main() -> anyhow::Result<()> {
         .name("demo-api")
         .pid_file(&conf.pid_file);
     let mut launcher = launch(service, conf.server.workers, options)?;
+    launcher.config(&opts);
     launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());
 }

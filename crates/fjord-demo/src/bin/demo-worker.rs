@@ -35,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         .name("demo-worker")
         .pid_file(&conf.pid_file);
     let mut launcher = launch(service, Some(1), options)?;
+    launcher.config(&opts);
     launcher.on_reload(m::reload_hook(opts, shared));
     std::process::exit(launcher.wait()?.code());
 }

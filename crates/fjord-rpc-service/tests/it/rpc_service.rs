@@ -107,11 +107,13 @@ async fn hooks_endpoints_base_api_and_periodic_tasks() {
         .await
         .unwrap();
     assert_eq!(pong, json!({"service": "demo-worker", "arg": "p"}));
+    // Null without a console; `backdoor_port_is_the_console_port` (same
+    // process) may have started one.
     assert_eq!(
         base.call(&ctx, "get_backdoor_port", Map::new())
             .await
             .unwrap(),
-        Value::Null
+        json!(fjord_service::diagnostics::backdoor_port())
     );
 
     // The periodic task ran (run_immediately, no fuzzy delay).
@@ -130,4 +132,68 @@ async fn hooks_endpoints_base_api_and_periodic_tasks() {
         events.lock().unwrap().last().map(String::as_str),
         Some("cleanup_host")
     );
+}
+
+/// `get_backdoor_port` over RPC answers the port of the console a real
+/// launcher serves (a `ServiceLauncher` with `backdoor_port = 0`, left
+/// running on its own thread until the test binary exits).
+#[test]
+fn backdoor_port_is_the_console_port() {
+    use std::io::Read;
+    let transport = Transport::fake();
+    let service = RpcService::create(
+        "demo-worker",
+        "console",
+        "host1",
+        &transport,
+        Recorder::default(),
+    )
+    .unwrap();
+    let options = fjord_service::LauncherOptions::default()
+        .name("rpc-console")
+        .backdoor(Some(fjord_service::diagnostics::Backdoor::Port {
+            start: 0,
+            end: 0,
+        }));
+    let mut launcher = fjord_service::ServiceLauncher::new(options);
+    launcher.launch_service(service);
+    std::thread::spawn(move || launcher.wait());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let port = loop {
+        if let Some(p) = fjord_service::diagnostics::backdoor_port() {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "no console");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = RpcClient::new(&transport, Target::new("console"))
+        .with_namespace("baseapi")
+        .with_version("1.1")
+        .unwrap();
+    let got = rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match base
+                .call(&Context::new(), "get_backdoor_port", Map::new())
+                .await
+            {
+                Ok(v) => break v,
+                Err(e) => {
+                    assert!(tokio::time::Instant::now() < deadline, "{e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    });
+    assert_eq!(got, json!(port));
+    // And that port is the console.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut greeting = [0u8; 27];
+    s.read_exact(&mut greeting).unwrap();
+    assert_eq!(&greeting, b"fjord console of rpc-consol");
 }

@@ -29,6 +29,9 @@
 //! ```
 
 pub(crate) mod board;
+pub(crate) mod config_dump;
+pub(crate) mod console;
+pub(crate) mod control;
 mod options;
 mod page;
 pub(crate) mod render;
@@ -38,11 +41,33 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use board::{BUCKETS, CLASSES, METHODS, OUTCOMES, PHASES, REASONS};
+pub use console::Backdoor;
 pub use options::DiagnosticsOptions;
 
 use board::{Kind, Recorder};
 
 static RECORDER: OnceLock<Recorder> = OnceLock::new();
+
+/// The console's TCP port, set by the launcher before its first fork (so
+/// every worker inherits it); 0: none.
+static BACKDOOR_PORT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The TCP port of the operator console (`backdoor_port`), as the RPC
+/// base API's `get_backdoor_port` answers it: `None` when there is no
+/// console or it listens on a Unix socket (`backdoor_socket`), as oslo.
+pub fn backdoor_port() -> Option<u16> {
+    match BACKDOOR_PORT.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        p => u16::try_from(p).ok(),
+    }
+}
+
+pub(crate) fn set_backdoor_port(port: Option<u16>) {
+    BACKDOOR_PORT.store(
+        u32::from(port.unwrap_or(0)),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
 
 /// Sets this worker's slot, once, right after fork.
 pub(crate) fn install(slot: &'static board::Slot) {

@@ -627,6 +627,79 @@ pub(crate) fn status(snap: &Snapshot) -> Value {
     })
 }
 
+// Console sections (the report helper may replace these).
+
+/// Connections and requests in flight, per worker (console `conns`).
+pub(crate) fn report_conns(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    for w in &snap.workers {
+        let service = snap
+            .services
+            .get(w.service)
+            .map_or("?", |s| s.name.as_str());
+        out.push_str(&format!(
+            "{service} #{} pid={} connections={} in_flight={}/{}\n",
+            w.index, w.pid, w.connections, w.in_flight, w.pool_size
+        ));
+    }
+    if out.is_empty() {
+        out.push_str("no workers\n");
+    }
+    out
+}
+
+/// Periodic tasks with their runs, per service (console `tasks`).
+pub(crate) fn report_tasks(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    for s in &snap.services {
+        for ((kind, name), n) in &s.named {
+            if *kind == Kind::Periodic as u64 {
+                out.push_str(&format!(
+                    "{} {name}: runs ok={} error={}\n",
+                    s.name, n.outcomes[0], n.outcomes[1]
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push_str("no periodic task has run\n");
+    }
+    out
+}
+
+/// The configuration, secrets masked: one group or all (console
+/// `config [group]`).
+pub(crate) fn report_config(
+    dump: &super::config_dump::ConfigDump,
+    group: Option<&str>,
+) -> Result<String, String> {
+    if dump.entries.is_empty() {
+        return Err("no configuration was given to the launcher".to_owned());
+    }
+    let want = group.map(|g| {
+        if g.eq_ignore_ascii_case("DEFAULT") {
+            "DEFAULT".to_owned()
+        } else {
+            g.to_lowercase()
+        }
+    });
+    if let Some(g) = &want
+        && !dump.groups().contains(&g.as_str())
+    {
+        return Err(format!(
+            "no group {g:?}; groups: {}",
+            dump.groups().join(" ")
+        ));
+    }
+    let mut out = String::new();
+    for (g, o, v) in &dump.entries {
+        if want.as_ref().is_none_or(|w| w == g) {
+            out.push_str(&format!("[{g}] {o} = {v}\n"));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

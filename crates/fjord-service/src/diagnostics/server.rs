@@ -12,6 +12,10 @@
 //! Anything else is 404, any other method 405. Bounded: 64 connections at
 //! once (more wait in the backlog), 16 KiB of request head, 5 s to send
 //! it, 30 s per connection.
+//!
+//! The same process serves the operator console (see `console.rs`) when
+//! `backdoor_port` or `backdoor_socket` is set, with or without the HTTP
+//! endpoint.
 
 use std::convert::Infallible;
 use std::os::fd::OwnedFd;
@@ -44,9 +48,14 @@ pub(crate) struct Endpoint {
     pub(crate) services: Vec<String>,
 }
 
-/// Serves `listener` until SIGTERM or the master is gone (`death` becomes
-/// readable); returns the exit code.
-pub(crate) fn run(listener: std::net::TcpListener, death: OwnedFd, endpoint: Endpoint) -> i32 {
+/// Serves `listener` (the HTTP endpoint) and `console` until SIGTERM or
+/// the master is gone (`death` becomes readable); returns the exit code.
+pub(crate) fn run(
+    listener: Option<std::net::TcpListener>,
+    console: Option<(super::console::ConsoleListener, super::console::Console)>,
+    death: OwnedFd,
+    endpoint: Endpoint,
+) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -57,7 +66,30 @@ pub(crate) fn run(listener: std::net::TcpListener, death: OwnedFd, endpoint: End
             return 1;
         }
     };
-    rt.block_on(serve(listener, death, Arc::new(endpoint)))
+    rt.block_on(async move {
+        if let Some((l, c)) = console {
+            tokio::spawn(super::console::serve(l, Arc::new(c)));
+        }
+        match listener {
+            Some(l) => serve(l, death, Arc::new(endpoint)).await,
+            None => console_only(death).await,
+        }
+    })
+}
+
+/// Waits for SIGTERM or the master's death (the console's tasks serve).
+async fn console_only(death: OwnedFd) -> i32 {
+    let (Ok(mut term), Ok(death)) = (
+        signal(SignalKind::terminate()),
+        tokio::net::unix::pipe::Receiver::from_owned_fd(death),
+    ) else {
+        tracing::error!("diagnostics: cannot watch signals or the master");
+        return 1;
+    };
+    tokio::select! {
+        _ = term.recv() => 0,
+        _ = death.readable() => 0,
+    }
 }
 
 async fn serve(listener: std::net::TcpListener, death: OwnedFd, endpoint: Arc<Endpoint>) -> i32 {

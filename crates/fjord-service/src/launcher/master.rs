@@ -76,6 +76,9 @@ pub(crate) enum Event {
     /// with no heartbeat yet is not listed). See [`Master::deadline`] and
     /// `worker_timeout`.
     Heartbeats(Vec<(Pid, Duration)>),
+    /// The console's `scale`: `delta` more (or fewer) workers of
+    /// `service`, never fewer than one.
+    Scale { service: usize, delta: i64 },
 }
 
 /// Why a worker was replaced, the index into
@@ -335,6 +338,13 @@ impl Master {
                         && let Some(at) = now.checked_sub(age)
                     {
                         w.last_beat = w.last_beat.max(at);
+                    }
+                }
+            }
+            Event::Scale { service, delta } => {
+                if self.state == State::Running {
+                    for _ in 0..delta.unsigned_abs() {
+                        self.scale_one(service, delta > 0);
                     }
                 }
             }
@@ -1062,33 +1072,41 @@ impl Master {
 
     /// SIGTTIN / SIGTTOU: one more or one fewer worker for every service.
     fn scale(&mut self, up: bool) {
-        for svc in &mut self.services {
-            if up {
-                svc.workers += 1;
-                svc.current.push(None);
-                tracing::info!(
-                    "service {}: scaling up to {} workers",
-                    svc.name,
-                    svc.workers
-                );
-            } else if svc.workers > 1 {
-                svc.workers -= 1;
-                if let Some(Some(pid)) = svc.current.pop()
-                    && let Some(w) = self.workers.get_mut(&pid)
-                    && w.phase != Phase::Stopping
-                {
-                    w.phase = Phase::Stopping;
-                    self.actions.push(Action::Kill {
-                        pid,
-                        signal: Signal::SIGTERM,
-                    });
-                }
-                tracing::info!(
-                    "service {}: scaling down to {} workers",
-                    svc.name,
-                    svc.workers
-                );
+        for s in 0..self.services.len() {
+            self.scale_one(s, up);
+        }
+    }
+
+    /// One more or one fewer worker for service `s` (never below one).
+    fn scale_one(&mut self, s: usize, up: bool) {
+        let Some(svc) = self.services.get_mut(s) else {
+            return;
+        };
+        if up {
+            svc.workers += 1;
+            svc.current.push(None);
+            tracing::info!(
+                "service {}: scaling up to {} workers",
+                svc.name,
+                svc.workers
+            );
+        } else if svc.workers > 1 {
+            svc.workers -= 1;
+            if let Some(Some(pid)) = svc.current.pop()
+                && let Some(w) = self.workers.get_mut(&pid)
+                && w.phase != Phase::Stopping
+            {
+                w.phase = Phase::Stopping;
+                self.actions.push(Action::Kill {
+                    pid,
+                    signal: Signal::SIGTERM,
+                });
             }
+            tracing::info!(
+                "service {}: scaling down to {} workers",
+                svc.name,
+                svc.workers
+            );
         }
     }
 

@@ -124,6 +124,20 @@ impl Launcher {
         }
     }
 
+    /// The application's configuration, for the console (see
+    /// [`ProcessLauncher::config`]).
+    pub fn config(&mut self, conf: &fjord_config::ConfigOpts) -> &mut Self {
+        match self {
+            Launcher::Service(l) => {
+                l.config(conf);
+            }
+            Launcher::Process(l) => {
+                l.config(conf);
+            }
+        }
+        self
+    }
+
     /// Runs until the services stop. See [`ServiceLauncher::wait`] and
     /// [`ProcessLauncher::wait`].
     ///

@@ -14,6 +14,8 @@
 //! | `restart_method` | `reload` or `mutate` | `reload` | SIGHUP: replace the workers, or apply mutable options inside the running ones |
 //! | `pid_file` (`--pid-file PATH`) | str | unset | file the master writes its PID to while it runs |
 //! | `worker_timeout` | int >= 0 | 30 | seconds a worker's runtime may go without a heartbeat before the master kills and replaces it (B1); 0: off |
+//! | `backdoor_port` | str | unset | the operator console on 127.0.0.1: a port, `start:end` (the first free one) or 0 (any) |
+//! | `backdoor_socket` | str | unset | the operator console on a Unix socket (mode 0600, `{pid}` expanded); wins over `backdoor_port` |
 //!
 //! The `[diagnostics]` group of the same namespace is
 //! [`crate::diagnostics::DiagnosticsOptions`].
@@ -72,6 +74,7 @@ pub struct LauncherOptions {
     pub(crate) state_path: PathBuf,
     pub(crate) worker_timeout: Duration,
     pub(crate) diagnostics: crate::diagnostics::DiagnosticsOptions,
+    pub(crate) backdoor: Option<crate::diagnostics::Backdoor>,
 }
 
 /// What SIGHUP does (oslo.service's `restart_method`).
@@ -140,6 +143,7 @@ impl Default for LauncherOptions {
             state_path: PathBuf::from(DEFAULT_STATE_PATH),
             worker_timeout: Duration::from_secs(DEFAULT_WORKER_TIMEOUT),
             diagnostics: crate::diagnostics::DiagnosticsOptions::default(),
+            backdoor: None,
         }
     }
 }
@@ -263,6 +267,20 @@ impl LauncherOptions {
         self
     }
 
+    /// The operator console (`backdoor_port` / `backdoor_socket`, see
+    /// `docs/operations.md`): served by a [`crate::ProcessLauncher`]'s
+    /// diagnostics process, by a [`crate::ServiceLauncher`]'s runtime.
+    /// Default is none (oslo's).
+    pub fn backdoor(mut self, backdoor: Option<crate::diagnostics::Backdoor>) -> Self {
+        self.backdoor = backdoor;
+        self
+    }
+
+    /// See [`LauncherOptions::backdoor`].
+    pub fn get_backdoor(&self) -> Option<&crate::diagnostics::Backdoor> {
+        self.backdoor.as_ref()
+    }
+
     /// See [`LauncherOptions::diagnostics`].
     pub fn get_diagnostics(&self) -> &crate::diagnostics::DiagnosticsOptions {
         &self.diagnostics
@@ -366,6 +384,10 @@ impl LauncherOptions {
     pub const PID_FILE: &'static str = "pid_file";
     /// `[DEFAULT] worker_timeout`.
     pub const WORKER_TIMEOUT: &'static str = "worker_timeout";
+    /// `[DEFAULT] backdoor_port`.
+    pub const BACKDOOR_PORT: &'static str = "backdoor_port";
+    /// `[DEFAULT] backdoor_socket`.
+    pub const BACKDOOR_SOCKET: &'static str = "backdoor_socket";
 
     /// The launcher options (all in `[DEFAULT]`), in sample order.
     pub fn opts() -> Vec<Opt> {
@@ -404,6 +426,10 @@ impl LauncherOptions {
                 .min(0)
                 .default(DEFAULT_WORKER_TIMEOUT as i64)
                 .help("Seconds a worker process may go without a heartbeat from its runtime (a blocked event loop, a stopped process) before the master kills it and starts a new one. 0 disables the watchdog."),
+            Opt::str(Self::BACKDOOR_PORT)
+                .help("Enable the operator console (oslo's backdoor) on 127.0.0.1. Acceptable values are 0, <port>, and <start>:<end>, where 0 results in listening on a random tcp port number; <port> results in listening on the specified port number; and <start>:<end> results in listening on the smallest unused port number within the specified range of port numbers. The chosen port is displayed in the service's log file. Connect with nc and type help."),
+            Opt::str(Self::BACKDOOR_SOCKET)
+                .help("Enable the operator console (oslo's backdoor), using the provided path as a unix socket that can receive connections (created with mode 0600; a stale socket file there is replaced). This option is mutually exclusive with 'backdoor_port' in that only one should be provided. If both are provided then the existence of this option overrides the usage of that option. Inside the path {pid} will be replaced with the PID of the current process."),
         ]
     }
 
@@ -459,7 +485,35 @@ impl LauncherOptions {
             .get::<Option<String>>("DEFAULT", Self::PID_FILE)?
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
+        o.backdoor = Self::backdoor_from_conf(conf)?;
         Ok(o)
+    }
+
+    /// `backdoor_socket` (it wins) or `backdoor_port`; unset or empty:
+    /// none.
+    fn backdoor_from_conf(
+        conf: &ConfigOpts,
+    ) -> Result<Option<crate::diagnostics::Backdoor>, fjord_config::Error> {
+        let set = |name: &str| -> Result<Option<String>, fjord_config::Error> {
+            Ok(conf
+                .get::<Option<String>>("DEFAULT", name)?
+                .filter(|v| !v.trim().is_empty()))
+        };
+        if let Some(path) = set(Self::BACKDOOR_SOCKET)? {
+            return Ok(Some(crate::diagnostics::Backdoor::Socket(PathBuf::from(
+                path,
+            ))));
+        }
+        match set(Self::BACKDOOR_PORT)? {
+            None => Ok(None),
+            Some(text) => crate::diagnostics::Backdoor::parse_port(&text)
+                .map(Some)
+                .map_err(|reason| fjord_config::Error::Type {
+                    group: "DEFAULT".to_owned(),
+                    option: Self::BACKDOOR_PORT.to_owned(),
+                    expected: format!("0, <port> or <start>:<end>, not {text:?} ({reason})"),
+                }),
+        }
     }
 }
 
@@ -533,5 +587,41 @@ mod tests {
         assert_eq!(o.graceful_deadline(), None);
         assert_eq!(o.get_restart_method(), RestartMethod::Mutate);
         assert_eq!(o.get_host(), "node-1");
+    }
+
+    #[test]
+    fn backdoor_forms_and_errors() {
+        use crate::diagnostics::Backdoor;
+        let read = |vars: &[(&str, &str)]| {
+            let mut conf = conf(fjord_config::EnvSource::Map(
+                vars.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            ));
+            conf.load(vec![]).unwrap();
+            LauncherOptions::from_conf(&conf).map(|o| o.backdoor)
+        };
+        assert_eq!(read(&[]), Ok(None));
+        assert_eq!(
+            read(&[("OS_DEFAULT__BACKDOOR_PORT", "4000:4009")]),
+            Ok(Some(Backdoor::Port {
+                start: 4000,
+                end: 4009
+            }))
+        );
+        assert_eq!(
+            read(&[
+                ("OS_DEFAULT__BACKDOOR_PORT", "0"),
+                ("OS_DEFAULT__BACKDOOR_SOCKET", "/run/c-{pid}"),
+            ]),
+            Ok(Some(Backdoor::Socket(PathBuf::from("/run/c-{pid}"))))
+        );
+        let err = read(&[("OS_DEFAULT__BACKDOOR_PORT", "9:x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("backdoor_port") && err.contains("9:x"),
+            "{err}"
+        );
     }
 }

@@ -26,6 +26,9 @@ use super::{
     Exit, LauncherOptions, ReadyHook, ReloadHook, SharedService, WORKER, WorkerInfo, check_workers,
 };
 use crate::diagnostics::board::{self, Board};
+use crate::diagnostics::config_dump::ConfigDump;
+use crate::diagnostics::console::{self, ConsoleListener};
+use crate::diagnostics::control::{self, Control};
 use crate::signal::{self as sig, MASTER_SIGNALS, SelfPipe};
 use crate::{Error, ErrorKind, Result, Service, proctitle, systemd};
 
@@ -83,6 +86,32 @@ pub struct ProcessLauncher {
     slots: Vec<Slot>,
     hook: Option<ReloadHook>,
     ready_hook: Option<ReadyHook>,
+    config: Option<SharedDump>,
+}
+
+/// The configuration as the console shows it, rebuilt by a mutate hook
+/// of the application's `ConfigOpts` when a reload changes it.
+type SharedDump = Arc<std::sync::Mutex<ConfigDump>>;
+pub(super) type SharedDumpHandle = SharedDump;
+
+/// Copies the dump out of its lock.
+fn dump_of(d: &SharedDump) -> ConfigDump {
+    d.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
+/// A dump of `conf`, kept up to date through `conf`'s mutate hooks.
+pub(super) fn shared_dump(conf: &fjord_config::ConfigOpts) -> SharedDump {
+    let dump = Arc::new(std::sync::Mutex::new(ConfigDump::from_conf(conf)));
+    let weak = Arc::downgrade(&dump);
+    conf.on_mutate(move |conf, _| {
+        if let Some(d) = weak.upgrade() {
+            *d.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                ConfigDump::from_conf(conf);
+        }
+    });
+    dump
 }
 
 impl std::fmt::Debug for ProcessLauncher {
@@ -142,13 +171,27 @@ struct Shell {
     /// systemd's watchdog (`WATCHDOG_USEC`): how often to send
     /// `WATCHDOG=1`, and when next.
     sd_watchdog: Option<(Duration, Instant)>,
-    /// The diagnostics endpoint, when enabled.
+    /// The diagnostics process (endpoint and console), when enabled.
     diag: Option<Diag>,
+    /// The console's socket (`backdoor_port` / `backdoor_socket`), bound
+    /// at start and served by the diagnostics process.
+    console: Option<ConsoleListener>,
+    /// The console's mailbox (log filter, scale requests).
+    control: Option<&'static Control>,
+    /// The pipe the console writes a byte to for the master's attention.
+    wake: Option<(OwnedFd, OwnedFd)>,
+    /// The application's configuration, as the console shows it, and the
+    /// copy the running diagnostics process was forked with.
+    config: Option<SharedDump>,
+    config_served: ConfigDump,
 }
 
 /// The diagnostics endpoint as the master keeps it: its socket, bound in
 /// the master (so it outlives the process serving it), and that process.
 struct Diag {
+    /// Whether it serves the HTTP endpoint (`[diagnostics] enabled`); it
+    /// may run for the console alone.
+    http: bool,
     host: String,
     port: u16,
     listener: Option<std::net::TcpListener>,
@@ -183,7 +226,17 @@ impl ProcessLauncher {
             slots: Vec::new(),
             hook: None,
             ready_hook: None,
+            config: None,
         }
+    }
+
+    /// The application's configuration, for the console's `config`
+    /// command and the report (secrets shown as `****`). It is read now
+    /// and again after each reload that changes it (a mutate hook on
+    /// `conf`).
+    pub fn config(&mut self, conf: &fjord_config::ConfigOpts) -> &mut Self {
+        self.config = Some(shared_dump(conf));
+        self
     }
 
     /// Adds a service run by `workers` worker processes (`None`: the CPU
@@ -259,6 +312,44 @@ impl ProcessLauncher {
             b.master_started_ms
                 .store(board::unix_ms(), std::sync::atomic::Ordering::Relaxed);
         }
+        // The console: bound now, before any fork, so every worker knows
+        // its port and a bad address stops the start.
+        let console = match &options.backdoor {
+            None => None,
+            Some(b) if board.is_none() => {
+                tracing::error!("console: no diagnostics board: {b:?} is not served");
+                None
+            }
+            Some(b) => {
+                let l = console::bind(b, pid.as_raw() as u32).map_err(|e| {
+                    Error::new(
+                        ErrorKind::Os,
+                        format!("cannot listen for the console ({b:?}): {e}"),
+                    )
+                })?;
+                tracing::info!("console on {}", l.describe());
+                crate::diagnostics::set_backdoor_port(l.port());
+                Some(l)
+            }
+        };
+        let control = match console.as_ref().map(|_| control::install()) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                return Err(Error::new(
+                    ErrorKind::Os,
+                    format!("cannot map the console's mailbox: {e}"),
+                ));
+            }
+            None => None,
+        };
+        let wake = match console {
+            Some(_) => Some(
+                nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+                    .map_err(|e| Error::os("cannot create the console's pipe", e))?,
+            ),
+            None => None,
+        };
+        let config_served = self.config.as_ref().map(dump_of).unwrap_or_default();
         let specs = self
             .slots
             .iter()
@@ -286,9 +377,15 @@ impl ProcessLauncher {
             slots: BTreeMap::new(),
             sd_watchdog: systemd::watchdog_interval().map(|every| (every, Instant::now())),
             diag: None,
+            console,
+            control,
+            wake,
+            config: self.config,
+            config_served,
         };
-        if shell.options.diagnostics.enabled && shell.board.is_some() {
+        if (shell.options.diagnostics.enabled || shell.console.is_some()) && shell.board.is_some() {
             shell.diag = Some(Diag {
+                http: shell.options.diagnostics.enabled,
                 host: shell.options.diagnostics.host.clone(),
                 port: shell.options.diagnostics.port,
                 listener: None,
@@ -355,6 +452,7 @@ impl Shell {
             if upgrade_heard {
                 self.hear_upgrade();
             }
+            self.hear_console();
             self.reap();
             self.reap_diagnostics();
             self.feed(Event::Tick);
@@ -363,6 +461,31 @@ impl Shell {
         self.stop_diagnostics();
         tracing::info!("master pid={} exiting: {exit:?}", self.pid);
         Ok(exit)
+    }
+
+    /// The console's requests: a new log filter (applied in this process;
+    /// workers apply it themselves), a scale request (done, then answered
+    /// with the service's worker count).
+    fn hear_console(&mut self) {
+        let Some(control) = self.control else { return };
+        if let Some((r, _)) = &self.wake {
+            let mut buf = [0u8; 64];
+            while matches!(nix::unistd::read(r, &mut buf), Ok(n) if n > 0) {}
+        }
+        control::apply_log_filter();
+        if let Some(req) = control.pending_scale() {
+            if req.service < self.services.len() {
+                self.feed(Event::Scale {
+                    service: req.service,
+                    delta: req.delta,
+                });
+            }
+            let workers = self
+                .master
+                .service_view(req.service)
+                .map_or(0, |(w, _)| w as u64);
+            control.answer_scale(req.id, workers);
+        }
     }
 
     /// L12: `WATCHDOG=1` every half `WATCHDOG_USEC`, from this loop: it
@@ -475,6 +598,7 @@ impl Shell {
                         Some(hook) => hook().map_err(|e| e.to_string()),
                         None => Ok(()),
                     };
+                    self.refresh_console_config();
                     self.master
                         .handle(Event::ReloadHookDone(result), Instant::now())
                 }
@@ -545,6 +669,10 @@ impl Shell {
         }
         if let Some(fd) = self.upgrade.as_ref().and_then(|u| u.serving.as_ref()) {
             fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+        }
+        // Last, only to wake up: `hear_console` reads it every turn.
+        if let Some((r, _)) = &self.wake {
+            fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
         }
         let timeout = match timeout {
             None => PollTimeout::NONE,
@@ -685,6 +813,7 @@ impl Shell {
         close.push(self.death_w.as_raw_fd());
         close.extend(self.children.values().map(|c| c.fd.as_raw_fd()));
         close.extend(self.serving_pipe.as_ref().map(AsRawFd::as_raw_fd));
+        close.extend(self.wake.as_ref().map(|(r, _)| r.as_raw_fd()));
         close.extend(
             self.upgrade
                 .as_ref()
@@ -708,7 +837,7 @@ impl Shell {
             return Some(d.next);
         }
         d.next = now + Duration::from_secs(1);
-        if d.listener.is_none() {
+        if d.http && d.listener.is_none() {
             match diag_bind(&d.host, d.port) {
                 Ok(l) => {
                     d.url = l
@@ -734,10 +863,10 @@ impl Shell {
             Ok(pid) => {
                 let d = self.diag.as_mut()?;
                 d.pid = Some(pid);
-                if !d.announced {
-                    d.announced = true;
+                if !d.announced && d.http {
                     tracing::info!("diagnostics on {} (pid={pid})", d.url);
                 }
+                d.announced = true;
                 None
             }
             Err(e) => {
@@ -752,10 +881,29 @@ impl Shell {
         let (Some(board), Some(d)) = (self.board, self.diag.as_ref()) else {
             return Err(Error::new(ErrorKind::InvalidInput, "no board"));
         };
-        let Some(listener) = d.listener.as_ref() else {
+        let listener = d.listener.as_ref();
+        if listener.is_none() && self.console.is_none() {
             return Err(Error::new(ErrorKind::InvalidInput, "no socket"));
-        };
+        }
         let close = self.master_fds();
+        self.config_served = self.config.as_ref().map(dump_of).unwrap_or_default();
+        let console_parts = match (&self.console, self.control) {
+            (Some(l), Some(control)) => Some((
+                l,
+                console::Console {
+                    board,
+                    control,
+                    name: self.options.name.clone(),
+                    services: self.services.iter().map(|s| s.name().to_owned()).collect(),
+                    config: Arc::new(std::sync::Mutex::new(self.config_served.clone())),
+                    wake: None,
+                    lock: tokio::sync::Mutex::new(()),
+                    single: false,
+                },
+            )),
+            _ => None,
+        };
+        let wake_w = self.wake.as_ref().map(|(_, w)| w);
         let death = self
             .death_r
             .try_clone()
@@ -794,12 +942,20 @@ impl Shell {
                     for service in &self.services {
                         service.close_listeners();
                     }
-                    let listener = match listener.try_clone() {
-                        Ok(l) => l,
-                        Err(_) => return 1,
+                    let Ok(listener) = listener.map(std::net::TcpListener::try_clone).transpose()
+                    else {
+                        return 1;
+                    };
+                    let console = match console_parts {
+                        Some((l, mut c)) => {
+                            let Ok(l) = l.try_clone() else { return 1 };
+                            c.wake = wake_w.and_then(|w| w.try_clone().ok());
+                            Some((l, c))
+                        }
+                        None => None,
                     };
                     sig::restore_mask(&mask);
-                    crate::diagnostics::server::run(listener, death, endpoint)
+                    crate::diagnostics::server::run(listener, console, death, endpoint)
                 }))
                 .unwrap_or(worker::PANICKED);
                 std::process::exit(code);
@@ -812,6 +968,23 @@ impl Shell {
                 sig::restore_mask(&mask);
                 Err(Error::os("fork of the diagnostics process failed", e))
             }
+        }
+    }
+
+    /// After a reload: when the configuration changed, the diagnostics
+    /// process (which serves the console) is replaced so that `config`
+    /// shows the new values.
+    fn refresh_console_config(&mut self) {
+        let Some(config) = &self.config else { return };
+        if self.console.is_none() || dump_of(config) == self.config_served {
+            return;
+        }
+        if let Some(pid) = self.diag.as_ref().and_then(|d| d.pid) {
+            tracing::info!(
+                "configuration changed: replacing the diagnostics process pid={pid} so the \
+                 console shows it"
+            );
+            let _ = kill(pid, Signal::SIGTERM);
         }
     }
 
@@ -854,6 +1027,8 @@ impl Shell {
                 .and_then(|d| d.listener.as_ref())
                 .map(AsRawFd::as_raw_fd),
         );
+        close.extend(self.console.as_ref().map(ConsoleListener::raw_fd));
+        close.extend(self.wake.as_ref().map(|(_, w)| w.as_raw_fd()));
         let service = Arc::clone(&self.services[s]);
         // A free slot on the board for the new worker.
         let slot = self.board.and_then(|b| {

@@ -39,6 +39,7 @@ pub struct ServiceLauncher {
     services: Vec<SharedService>,
     hook: Option<ReloadHook>,
     ready_hook: Option<ReadyHook>,
+    config: Option<super::process::SharedDumpHandle>,
 }
 
 impl std::fmt::Debug for ServiceLauncher {
@@ -61,7 +62,16 @@ impl ServiceLauncher {
             services: Vec::new(),
             hook: None,
             ready_hook: None,
+            config: None,
         }
+    }
+
+    /// The application's configuration, for the console's `config`
+    /// command (secrets shown as `****`), kept up to date on reload (a
+    /// mutate hook on `conf`).
+    pub fn config(&mut self, conf: &fjord_config::ConfigOpts) -> &mut Self {
+        self.config = Some(super::process::shared_dump(conf));
+        self
     }
 
     /// Adds a service. It starts in [`ServiceLauncher::wait`].
@@ -100,11 +110,59 @@ impl ServiceLauncher {
             .as_deref()
             .map(super::pidfile::PidFile::create)
             .transpose()?;
+        let console = self.bind_console()?;
         let rt = build_runtime(self.options.worker_threads)
             .map_err(|e| Error::with_source(ErrorKind::Os, "cannot build the runtime", e))?;
+        if let Some((l, c)) = console {
+            rt.spawn(crate::diagnostics::console::serve(l, Arc::new(c)));
+        }
         let exit = rt.block_on(self.run());
         rt.shutdown_timeout(std::time::Duration::from_secs(1));
         exit
+    }
+
+    /// The console (`backdoor_port` / `backdoor_socket`), served on this
+    /// process's runtime: no workers to list or scale; `log` changes this
+    /// process's filter, `config` shows the configuration.
+    #[allow(clippy::type_complexity)]
+    fn bind_console(
+        &self,
+    ) -> Result<
+        Option<(
+            crate::diagnostics::console::ConsoleListener,
+            crate::diagnostics::console::Console,
+        )>,
+    > {
+        use crate::diagnostics::{board, console, control};
+        let Some(b) = &self.options.backdoor else {
+            return Ok(None);
+        };
+        let os = |what: &str, e: std::io::Error| {
+            Error::new(
+                ErrorKind::Os,
+                format!("cannot {what} for the console ({b:?}): {e}"),
+            )
+        };
+        let l = console::bind(b, std::process::id()).map_err(|e| os("listen", e))?;
+        let board = board::map().map_err(|e| os("map a board", e))?;
+        board.master_pid.store(
+            u64::from(std::process::id()),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let control = control::install().map_err(|e| os("map the mailbox", e))?;
+        tracing::info!("console on {}", l.describe());
+        crate::diagnostics::set_backdoor_port(l.port());
+        let c = console::Console {
+            board,
+            control,
+            name: self.options.name.clone(),
+            services: self.services.iter().map(|s| s.name().to_owned()).collect(),
+            config: self.config.clone().unwrap_or_default(),
+            wake: None,
+            lock: tokio::sync::Mutex::new(()),
+            single: true,
+        };
+        Ok(Some((l, c)))
     }
 
     async fn run(mut self) -> Result<Exit> {

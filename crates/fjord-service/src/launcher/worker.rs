@@ -63,6 +63,8 @@ async fn serve(
     let started = Instant::now();
     // B1: the master's watchdog reads this worker's heartbeats.
     crate::diagnostics::spawn_heartbeat(options.heartbeat_interval());
+    // The console's `log <filter>` reaches this worker through the mailbox.
+    crate::diagnostics::control::spawn_log_watch();
     let (mut term, mut hup, mut usr2) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),

@@ -1,5 +1,6 @@
 //! The integration tests of fjord-service, one module per area (one test binary).
 
+mod diagnostics_console;
 mod diagnostics_metrics;
 mod launcher_forced;
 mod launcher_graceful;
