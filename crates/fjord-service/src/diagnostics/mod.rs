@@ -46,7 +46,7 @@ static RECORDER: OnceLock<Recorder> = OnceLock::new();
 
 /// Sets this worker's slot, once, right after fork.
 pub(crate) fn install(slot: &'static board::Slot) {
-    let _ = RECORDER.set(Recorder { slot });
+    let _ = RECORDER.set(Recorder::new(slot));
 }
 
 #[inline]
@@ -135,6 +135,94 @@ fn step(a: &std::sync::atomic::AtomicU64, up: bool) {
     } else {
         // Never below zero, even if a close was counted without its open.
         let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+    }
+}
+
+/// A request or RPC message in flight in this worker, shown with its age
+/// by the report (SIGUSR2, `GET /report`) until this is dropped. From
+/// [`http_begin`] and [`rpc_begin`]; holds nothing outside a worker of a
+/// [`crate::ProcessLauncher`].
+#[must_use = "the entry is freed when this is dropped"]
+#[derive(Debug)]
+pub struct InFlight {
+    entry: Option<(&'static board::Slot, board::FlightKind, Option<usize>)>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some((slot, kind, i)) = self.entry {
+            slot.flight_end(kind, i);
+        }
+    }
+}
+
+/// An HTTP request started at `started`: `method` and `path` (give the
+/// path without its query string: the report shows it) are shown until the
+/// result is dropped. Costs a compare-and-swap and a few relaxed stores;
+/// the text is cut past 120 bytes.
+#[inline]
+pub fn http_begin(method: &str, path: &str, started: std::time::Instant) -> InFlight {
+    InFlight {
+        entry: recorder().map(|r| {
+            let kind = board::FlightKind::Http;
+            let i = r.slot.flight_begin(
+                kind,
+                &[method.as_bytes(), b" ", path.as_bytes()],
+                r.monotonic_of(started),
+            );
+            (r.slot, kind, i)
+        }),
+    }
+}
+
+/// An RPC message whose dispatch started at `started`, shown as
+/// `topic` and `method` until the result is dropped.
+#[inline]
+pub fn rpc_begin(topic: &str, method: &str, started: std::time::Instant) -> InFlight {
+    InFlight {
+        entry: recorder().map(|r| {
+            let kind = board::FlightKind::Rpc;
+            let i = r.slot.flight_begin(
+                kind,
+                &[topic.as_bytes(), b"\0", method.as_bytes()],
+                r.monotonic_of(started),
+            );
+            (r.slot, kind, i)
+        }),
+    }
+}
+
+/// Periodic task `task` is next due in `after` (the report shows it).
+pub fn periodic_next(task: &str, after: Duration) {
+    if let Some(t) = recorder().and_then(|r| r.slot.task(task)) {
+        let at = board::unix_ms().saturating_add(after.as_millis() as u64);
+        t.next_ms.store(at, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A run of periodic task `task` starts.
+pub fn periodic_started(task: &str) {
+    if let Some(t) = recorder().and_then(|r| r.slot.task(task)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        t.last_start_ms.store(board::unix_ms(), Relaxed);
+        t.running.store(1, Relaxed);
+        board::add(&t.runs, 1);
+    }
+}
+
+/// A run of periodic task `task` ended, with `error` if it failed (the
+/// report shows the last one, cut past 200 bytes).
+pub fn periodic_finished(task: &str, error: Option<&str>) {
+    if let Some(t) = recorder().and_then(|r| r.slot.task(task)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = board::unix_ms();
+        if let Some(e) = error {
+            t.set_error(now, e);
+            board::add(&t.failures, 1);
+        }
+        t.last_outcome.store(if error.is_some() { 2 } else { 1 }, Relaxed);
+        t.last_end_ms.store(now, Relaxed);
+        t.running.store(0, Relaxed);
     }
 }
 

@@ -642,7 +642,7 @@ mod tests {
             b.slots[i].pid.store(pid, Relaxed);
             b.slots[i].phase.store(1, Relaxed);
             b.slots[i].index.store(i as u64, Relaxed);
-            let r = Recorder { slot: &b.slots[i] };
+            let r = Recorder::new(&b.slots[i]);
             r.http_request("GET", 200, Duration::from_millis(3));
             r.http_request("PROPFIND", 503, Duration::from_secs(30));
             r.named(
