@@ -421,7 +421,7 @@ impl Board {
 
 /// What an in-flight entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u64)]
+#[repr(u8)]
 pub(crate) enum FlightKind {
     /// An HTTP request: `METHOD path`.
     Http = 0,

@@ -145,13 +145,39 @@ fn step(a: &std::sync::atomic::AtomicU64, up: bool) {
 #[must_use = "the entry is freed when this is dropped"]
 #[derive(Debug)]
 pub struct InFlight {
-    entry: Option<(&'static board::Slot, board::FlightKind, Option<usize>)>,
+    slot: Option<&'static board::Slot>,
+    kind: board::FlightKind,
+    /// The entry's index; `u8::MAX`: none (counted only).
+    index: u8,
+}
+
+const _: () = assert!(board::FLIGHTS < u8::MAX as usize);
+
+impl InFlight {
+    fn begin(kind: board::FlightKind, parts: &[&[u8]], started: std::time::Instant) -> Self {
+        match recorder() {
+            Some(r) => {
+                let i = r.slot.flight_begin(kind, parts, r.monotonic_of(started));
+                InFlight {
+                    slot: Some(r.slot),
+                    kind,
+                    index: i.map_or(u8::MAX, |i| i as u8),
+                }
+            }
+            None => InFlight {
+                slot: None,
+                kind,
+                index: u8::MAX,
+            },
+        }
+    }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Some((slot, kind, i)) = self.entry {
-            slot.flight_end(kind, i);
+        if let Some(slot) = self.slot {
+            let i = (self.index != u8::MAX).then_some(self.index as usize);
+            slot.flight_end(self.kind, i);
         }
     }
 }
@@ -162,34 +188,22 @@ impl Drop for InFlight {
 /// the text is cut past 120 bytes.
 #[inline]
 pub fn http_begin(method: &str, path: &str, started: std::time::Instant) -> InFlight {
-    InFlight {
-        entry: recorder().map(|r| {
-            let kind = board::FlightKind::Http;
-            let i = r.slot.flight_begin(
-                kind,
-                &[method.as_bytes(), b" ", path.as_bytes()],
-                r.monotonic_of(started),
-            );
-            (r.slot, kind, i)
-        }),
-    }
+    InFlight::begin(
+        board::FlightKind::Http,
+        &[method.as_bytes(), b" ", path.as_bytes()],
+        started,
+    )
 }
 
 /// An RPC message whose dispatch started at `started`, shown as
 /// `topic` and `method` until the result is dropped.
 #[inline]
 pub fn rpc_begin(topic: &str, method: &str, started: std::time::Instant) -> InFlight {
-    InFlight {
-        entry: recorder().map(|r| {
-            let kind = board::FlightKind::Rpc;
-            let i = r.slot.flight_begin(
-                kind,
-                &[topic.as_bytes(), b"\0", method.as_bytes()],
-                r.monotonic_of(started),
-            );
-            (r.slot, kind, i)
-        }),
-    }
+    InFlight::begin(
+        board::FlightKind::Rpc,
+        &[topic.as_bytes(), b"\0", method.as_bytes()],
+        started,
+    )
 }
 
 /// Periodic task `task` is next due in `after` (the report shows it).

@@ -16,7 +16,9 @@
 //! | `worker_timeout` | int >= 0 | 30 | seconds a worker's runtime may go without a heartbeat before the master kills and replaces it (B1); 0: off |
 //!
 //! The `[diagnostics]` group of the same namespace is
-//! [`crate::diagnostics::DiagnosticsOptions`].
+//! [`crate::diagnostics::DiagnosticsOptions`]; its `[oslo_reports]` group
+//! has oslo.reports' `log_dir` (unset; a directory where the SIGUSR2
+//! report is also written, [`LauncherOptions::report_log_dir`]).
 //!
 //! `log_options`, `host` and `state_path` are not the launcher's own: they
 //! are oslo.service's and nova's process-wide `[DEFAULT]` options, which
@@ -72,6 +74,7 @@ pub struct LauncherOptions {
     pub(crate) state_path: PathBuf,
     pub(crate) worker_timeout: Duration,
     pub(crate) diagnostics: crate::diagnostics::DiagnosticsOptions,
+    pub(crate) report_log_dir: Option<PathBuf>,
 }
 
 /// What SIGHUP does (oslo.service's `restart_method`).
@@ -140,6 +143,7 @@ impl Default for LauncherOptions {
             state_path: PathBuf::from(DEFAULT_STATE_PATH),
             worker_timeout: Duration::from_secs(DEFAULT_WORKER_TIMEOUT),
             diagnostics: crate::diagnostics::DiagnosticsOptions::default(),
+            report_log_dir: None,
         }
     }
 }
@@ -263,6 +267,20 @@ impl LauncherOptions {
         self
     }
 
+    /// A directory where the master also writes each SIGUSR2 report, to a
+    /// file named as oslo.reports names it:
+    /// `<name>_gurumeditation_<YYYYmmddHHMMSS>` (UTC) (`[oslo_reports]
+    /// log_dir`). Default: none (stderr only).
+    pub fn report_log_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.report_log_dir = Some(dir.into());
+        self
+    }
+
+    /// See [`LauncherOptions::report_log_dir`].
+    pub fn get_report_log_dir(&self) -> Option<&Path> {
+        self.report_log_dir.as_deref()
+    }
+
     /// See [`LauncherOptions::diagnostics`].
     pub fn get_diagnostics(&self) -> &crate::diagnostics::DiagnosticsOptions {
         &self.diagnostics
@@ -366,6 +384,18 @@ impl LauncherOptions {
     pub const PID_FILE: &'static str = "pid_file";
     /// `[DEFAULT] worker_timeout`.
     pub const WORKER_TIMEOUT: &'static str = "worker_timeout";
+    /// oslo.reports' group.
+    pub const REPORTS_GROUP: &'static str = "oslo_reports";
+    /// `[oslo_reports] log_dir`.
+    pub const REPORTS_LOG_DIR: &'static str = "log_dir";
+
+    /// The `[oslo_reports]` options (oslo.reports' `log_dir`).
+    pub fn reports_opts() -> Vec<Opt> {
+        vec![
+            Opt::str(Self::REPORTS_LOG_DIR)
+                .help("Path to a log directory where to create a file: each report (SIGUSR2) is also written there, to <name>_gurumeditation_<YYYYmmddHHMMSS>."),
+        ]
+    }
 
     /// The launcher options (all in `[DEFAULT]`), in sample order.
     pub fn opts() -> Vec<Opt> {
@@ -415,6 +445,7 @@ impl LauncherOptions {
                 crate::diagnostics::DiagnosticsOptions::GROUP,
                 crate::diagnostics::DiagnosticsOptions::opts(),
             )
+            .group(Self::REPORTS_GROUP, Self::reports_opts())
     }
 
     /// Registers the [`namespace`](Self::namespace) on `conf`.
@@ -431,7 +462,8 @@ impl LauncherOptions {
     /// `graceful_shutdown_timeout` (0: forever), `pid_file` (unset or
     /// empty: none), `max_requests`, `max_requests_jitter`,
     /// `restart_method`, `log_options`, `host`, `state_path` and
-    /// `worker_timeout` (0: off), and the `[diagnostics]` group. The
+    /// `worker_timeout` (0: off), the `[diagnostics]` group and
+    /// `[oslo_reports] log_dir` (unset or empty: none). The
     /// builder-only settings (`name`, `worker_threads`, ...) keep their
     /// defaults.
     ///
@@ -457,6 +489,10 @@ impl LauncherOptions {
             .diagnostics(crate::diagnostics::DiagnosticsOptions::from_conf(conf)?);
         o.pid_file = conf
             .get::<Option<String>>("DEFAULT", Self::PID_FILE)?
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        o.report_log_dir = conf
+            .get::<Option<String>>(Self::REPORTS_GROUP, Self::REPORTS_LOG_DIR)?
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
         Ok(o)
@@ -525,6 +561,10 @@ mod tests {
                 ),
                 ("OS_DEFAULT__RESTART_METHOD".to_owned(), "mutate".to_owned()),
                 ("OS_DEFAULT__HOST".to_owned(), "node-1".to_owned()),
+                (
+                    "OS_OSLO_REPORTS__LOG_DIR".to_owned(),
+                    "/var/log/reports".to_owned(),
+                ),
             ]
             .into(),
         ));
@@ -533,5 +573,6 @@ mod tests {
         assert_eq!(o.graceful_deadline(), None);
         assert_eq!(o.get_restart_method(), RestartMethod::Mutate);
         assert_eq!(o.get_host(), "node-1");
+        assert_eq!(o.get_report_log_dir(), Some(Path::new("/var/log/reports")));
     }
 }

@@ -39,6 +39,7 @@ pub struct ServiceLauncher {
     services: Vec<SharedService>,
     hook: Option<ReloadHook>,
     ready_hook: Option<ReadyHook>,
+    app_version: Option<String>,
 }
 
 impl std::fmt::Debug for ServiceLauncher {
@@ -61,7 +62,13 @@ impl ServiceLauncher {
             services: Vec::new(),
             hook: None,
             ready_hook: None,
+            app_version: None,
         }
+    }
+
+    /// The application's version, shown in the SIGUSR2 report.
+    pub fn app_version(&mut self, version: impl Into<String>) {
+        self.app_version = Some(version.into());
     }
 
     /// Adds a service. It starts in [`ServiceLauncher::wait`].
@@ -166,9 +173,11 @@ impl ServiceLauncher {
                 _ = usr2.recv() => {
                     let names: Vec<&str> = self.services.iter().map(|s| s.name()).collect();
                     eprintln!(
-                        "fjord report: pid={} uptime={:.1}s services={names:?}",
+                        "fjord report: pid={} uptime={:.1}s services={names:?} version={} fjord-service={}",
                         std::process::id(),
-                        started.elapsed().as_secs_f64()
+                        started.elapsed().as_secs_f64(),
+                        self.app_version.as_deref().unwrap_or("(not given)"),
+                        env!("CARGO_PKG_VERSION"),
                     );
                 }
             }
