@@ -690,7 +690,7 @@ pub(crate) fn report(snap: &Snapshot) -> String {
             .map(|(p, n)| format!("{p}={n}"))
             .collect();
         out.push_str(&format!(
-            "{}: workers={} ({}) replaced: {}\n  http: requests={requests} in_flight={}/{} connections={} pool_waits={}\n",
+            "{}: workers={} ({}) replaced: {}\n",
             svc.name,
             svc.workers,
             phases.join(" "),
@@ -699,11 +699,13 @@ pub(crate) fn report(snap: &Snapshot) -> String {
             } else {
                 restarts.join(" ")
             },
-            svc.in_flight,
-            svc.pool_size,
-            svc.connections,
-            svc.pool_waits,
         ));
+        if svc.pool_size > 0 || requests > 0 || svc.connections > 0 {
+            out.push_str(&format!(
+                "  http: requests={requests} in_flight={}/{} connections={} pool_waits={}\n",
+                svc.in_flight, svc.pool_size, svc.connections, svc.pool_waits,
+            ));
+        }
         for ((kind, name), n) in &svc.named {
             let what = match *kind {
                 k if k == Kind::RpcServer as u64 => "rpc server",
