@@ -139,8 +139,14 @@ fn main() -> anyhow::Result<()> {
     let url = api.url();
     launcher.launch_service(api, workers)?;
 
-    let conductor = RpcService::create("report-conductor", "conductor", "host-1", &transport, Conductor)?
-        .periodic_options(PeriodicOptions::default().periodic_fuzzy_delay(Duration::ZERO));
+    let conductor = RpcService::create(
+        "report-conductor",
+        "conductor",
+        "host-1",
+        &transport,
+        Conductor,
+    )?
+    .periodic_options(PeriodicOptions::default().periodic_fuzzy_delay(Duration::ZERO));
     launcher.launch_service(conductor, Some(1))?;
 
     launcher.on_ready(move || {

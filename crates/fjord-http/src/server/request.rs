@@ -353,8 +353,11 @@ impl Guard {
             let start = Instant::now();
             // Shown by the report (method and path, no query) until the
             // guard drops.
-            let flight =
-                fjord_service::diagnostics::http_begin(req.method().as_str(), req.uri().path(), start);
+            let flight = fjord_service::diagnostics::http_begin(
+                req.method().as_str(),
+                req.uri().path(),
+                start,
+            );
             (req.method().clone(), start, flight)
         });
         let access =

@@ -1035,7 +1035,10 @@ mod tests {
         slot.flight_begin(FlightKind::Http, &[b"GET ", path.as_bytes()], 1);
         let text = &flights(slot)[0].text;
         assert_eq!(text.len(), TEXT_LEN + 3, "{text}");
-        assert!(text.starts_with("GET /aaa") && text.ends_with("a..."), "{text}");
+        assert!(
+            text.starts_with("GET /aaa") && text.ends_with("a..."),
+            "{text}"
+        );
         // A character cut in two is dropped, not shown as garbage.
         let wide = format!("GET /{}", "é".repeat(100));
         slot.flight_begin(FlightKind::Http, &[wide.as_bytes()], 1);
@@ -1051,7 +1054,10 @@ mod tests {
         assert_eq!(at, 5);
         assert_eq!(error.len(), ERROR_LEN + 3);
         // The same long name finds the same entry.
-        assert!(std::ptr::eq(slot.task(&"n".repeat(NAME_LEN + 50)).unwrap(), t));
+        assert!(std::ptr::eq(
+            slot.task(&"n".repeat(NAME_LEN + 50)).unwrap(),
+            t
+        ));
     }
 
     #[test]
@@ -1062,7 +1068,10 @@ mod tests {
         assert!(std::ptr::eq(slot.task("Jobs.tick").unwrap(), a));
         a.set_error(7, "boom");
         a.set_error(9, "boom again");
-        assert_eq!(a.read().unwrap().last_error, Some((9, "boom again".to_owned())));
+        assert_eq!(
+            a.read().unwrap().last_error,
+            Some((9, "boom again".to_owned()))
+        );
         for i in 1..TASKS {
             assert!(slot.task(&format!("task{i}")).is_some());
         }

@@ -234,7 +234,8 @@ pub fn periodic_finished(task: &str, error: Option<&str>) {
             t.set_error(now, e);
             board::add(&t.failures, 1);
         }
-        t.last_outcome.store(if error.is_some() { 2 } else { 1 }, Relaxed);
+        t.last_outcome
+            .store(if error.is_some() { 2 } else { 1 }, Relaxed);
         t.last_end_ms.store(now, Relaxed);
         t.running.store(0, Relaxed);
     }

@@ -215,7 +215,11 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
                     get(&slot.flights_more[FlightKind::Http as usize]),
                     get(&slot.flights_more[FlightKind::Rpc as usize]),
                 ],
-                tasks: slot.tasks.iter().filter_map(board::TaskSlot::read).collect(),
+                tasks: slot
+                    .tasks
+                    .iter()
+                    .filter_map(board::TaskSlot::read)
+                    .collect(),
                 tasks_full: get(&slot.tasks_full) == 1,
             });
         }
@@ -628,7 +632,9 @@ fn span(s: f64) -> String {
 }
 
 fn mib(b: Option<u64>) -> String {
-    b.map_or("?".to_owned(), |b| format!("{:.1}MiB", b as f64 / 1_048_576.0))
+    b.map_or("?".to_owned(), |b| {
+        format!("{:.1}MiB", b as f64 / 1_048_576.0)
+    })
 }
 
 /// `api #0 pid=4243`.

@@ -423,9 +423,7 @@ impl Shell {
                 board.slots[i].phase.store(phase, Relaxed);
             }
         }
-        board
-            .master_state
-            .store(self.master.state_index(), Relaxed);
+        board.master_state.store(self.master.state_index(), Relaxed);
         let n = self.services.len().min(board::SERVICES);
         board.services_len.store(n as u64, Relaxed);
         for (s, area) in board.services.iter().enumerate().take(n) {

@@ -30,7 +30,12 @@ fn last_report(stderr: &[String]) -> Option<String> {
         + stderr[start..]
             .iter()
             .position(|l| l.contains("Configuration"))?;
-    let end = conf + 2 + stderr.get(conf + 2..)?.iter().position(|l| l.starts_with("(not given") || l.starts_with('['))?;
+    let end = conf
+        + 2
+        + stderr
+            .get(conf + 2..)?
+            .iter()
+            .position(|l| l.starts_with("(not given") || l.starts_with('['))?;
     Some(stderr[start..=end].join("\n") + "\n")
 }
 
