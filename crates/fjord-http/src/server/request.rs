@@ -321,9 +321,9 @@ struct Guard {
     slot: bool,
     /// What the access log line needs, when the access log is on.
     access: Option<Box<AccessInfo>>,
-    /// The method and start, when this worker records diagnostics
-    /// (`fjord_service::diagnostics`).
-    metric: Option<(http::Method, Instant)>,
+    /// The method, start and in-flight entry, when this worker records
+    /// diagnostics (`fjord_service::diagnostics`).
+    metric: Option<(http::Method, Instant, fjord_service::diagnostics::InFlight)>,
 }
 
 /// The request as the access log line shows it.
@@ -350,7 +350,15 @@ impl Guard {
         inc(&ctx.stats.in_flight);
         let metric = fjord_service::diagnostics::recording().then(|| {
             fjord_service::diagnostics::http_in_flight(true);
-            (req.method().clone(), Instant::now())
+            let start = Instant::now();
+            // Shown by the report (method and path, no query) until the
+            // guard drops.
+            let flight = fjord_service::diagnostics::http_begin(
+                req.method().as_str(),
+                req.uri().path(),
+                start,
+            );
+            (req.method().clone(), start, flight)
         });
         let access =
             tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO).then(|| {
@@ -398,7 +406,7 @@ impl Drop for Guard {
             tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
         }
         dec(&self.conn.ctx.stats.in_flight);
-        if let Some((method, start)) = &self.metric {
+        if let Some((method, start, _)) = &self.metric {
             fjord_service::diagnostics::http_in_flight(false);
             // No status: the connection ended before the response.
             let status = self.status.unwrap_or(499);

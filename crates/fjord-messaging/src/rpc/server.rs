@@ -331,6 +331,8 @@ async fn handle(
     topic: &str,
 ) {
     let started = std::time::Instant::now();
+    // Shown by the report (topic, method, age) until the dispatch ends.
+    let _in_flight = fjord_service::diagnostics::rpc_begin(topic, &req.method, started);
     let reply_to = match (&req.msg_id, &req.reply_q) {
         (Some(id), Some(q)) if !id.is_empty() => Some((id.clone(), q.clone())),
         _ => None,

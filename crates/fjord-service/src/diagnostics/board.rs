@@ -20,6 +20,24 @@
 //! one of [`NAMES`] named entries per worker in the order they are first
 //! seen, and past that (or past [`NAME_LEN`] bytes) are counted under the
 //! name `other`.
+//!
+//! For the report, each slot also holds what its worker is doing now:
+//!
+//! * [`Flight`]s: one per HTTP request or RPC message in flight, claimed
+//!   when it starts and freed when it ends (one compare-and-swap, a few
+//!   relaxed stores, one release store; no lock, no allocation, no
+//!   syscall). The start is `CLOCK_MONOTONIC` nanoseconds, derived from an
+//!   `Instant` the worker already took, so any process of the board computes
+//!   the age. Past [`FLIGHTS`] at once, the excess is only counted
+//!   ("and K more"); text past [`TEXT_LEN`] bytes is cut.
+//! * [`TaskSlot`]s: one per periodic task the worker runs (its last start
+//!   and end, next run, runs, failures, last error cut to [`ERROR_LEN`]
+//!   bytes), written once per run.
+//!
+//! A reader copies an entry and checks its state word did not change
+//! meanwhile (a generation counter in that word makes a freed and
+//! re-claimed entry look changed), so it never shows half of one request
+//! and half of another.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -33,6 +51,15 @@ pub(crate) const SERVICES: usize = 16;
 pub(crate) const NAMES: usize = 48;
 /// Bytes of a name (RPC `topic\0method`, a task's name).
 pub(crate) const NAME_LEN: usize = 120;
+/// Requests and RPC messages in flight shown per worker; more are only
+/// counted.
+pub(crate) const FLIGHTS: usize = 32;
+/// Bytes of an in-flight entry's text (`METHOD path`, `topic\0method`).
+pub(crate) const TEXT_LEN: usize = 120;
+/// Periodic tasks shown per worker.
+pub(crate) const TASKS: usize = 16;
+/// Bytes of a periodic task's last error.
+pub(crate) const ERROR_LEN: usize = 200;
 
 /// The HTTP methods with their own series; others count as `other`.
 pub const METHODS: [&str; 8] = [
@@ -293,7 +320,19 @@ pub(crate) struct Slot {
     pub(crate) heartbeat_ns: AtomicU64,
     pub(crate) gauges: Gauges,
     pub(crate) counters: Counters,
+    /// Requests and RPC messages in flight.
+    pub(crate) flights: [Flight; FLIGHTS],
+    /// In flight without an entry (the table was full), by [`FlightKind`].
+    pub(crate) flights_more: [AtomicU64; 2],
+    /// Periodic tasks.
+    pub(crate) tasks: [TaskSlot; TASKS],
+    /// Periodic tasks that found the table full (distinct names are not
+    /// counted: 1 means "some").
+    pub(crate) tasks_full: AtomicU64,
 }
+
+/// The master's state as the board shows it (index into this list).
+pub(crate) const MASTER_STATES: [&str; 3] = ["running", "reloading", "stopping"];
 
 /// A worker's phase as the board shows it (index into this list).
 pub const PHASES: [&str; 4] = ["starting", "serving", "retiring", "stopping"];
@@ -317,6 +356,8 @@ pub(crate) struct Board {
     /// The master's PID and its start (Unix ms).
     pub(crate) master_pid: AtomicU64,
     pub(crate) master_started_ms: AtomicU64,
+    /// The master's state, an index into [`MASTER_STATES`].
+    pub(crate) master_state: AtomicU64,
     /// Services in use.
     pub(crate) services_len: AtomicU64,
     pub(crate) services: [ServiceArea; SERVICES],
@@ -353,6 +394,7 @@ impl Board {
             g.store(0, Ordering::Relaxed);
         }
         slot.heartbeat_ns.store(0, Ordering::Relaxed);
+        slot.clear_activity();
         slot.pid.store(0, Ordering::Release);
         self.end_fold();
     }
@@ -377,13 +419,399 @@ impl Board {
     }
 }
 
+/// What an in-flight entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum FlightKind {
+    /// An HTTP request: `METHOD path`.
+    Http = 0,
+    /// An RPC message being dispatched: `topic\0method`.
+    Rpc = 1,
+}
+
+/// Tags of an entry's state word (its low 2 bits; the rest counts
+/// claims).
+const FREE: u64 = 0;
+const WRITING: u64 = 1;
+const LIVE: u64 = 2;
+
+/// One request or RPC message in flight.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub(crate) struct Flight {
+    /// `generation << 2 | tag` (FREE, WRITING, LIVE).
+    state: AtomicU64,
+    kind: AtomicU64,
+    /// `CLOCK_MONOTONIC` at its start, nanoseconds.
+    started_ns: AtomicU64,
+    /// The text's full length (more than [`TEXT_LEN`]: cut).
+    len: AtomicU64,
+    text: [AtomicU64; TEXT_LEN / 8],
+}
+
+/// A copy of a [`Flight`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FlightCopy {
+    pub(crate) kind: FlightKind,
+    pub(crate) started_ns: u64,
+    /// The text, `...` appended when it was cut.
+    pub(crate) text: String,
+}
+
+impl Flight {
+    /// Copies the entry if it is in use and did not change while read.
+    pub(crate) fn read(&self) -> Option<FlightCopy> {
+        for _ in 0..3 {
+            let before = self.state.load(Ordering::Acquire);
+            if before & 3 != LIVE {
+                return None;
+            }
+            let kind = if get(&self.kind) == FlightKind::Rpc as u64 {
+                FlightKind::Rpc
+            } else {
+                FlightKind::Http
+            };
+            let started_ns = get(&self.started_ns);
+            let len = get(&self.len) as usize;
+            let bytes = unpack(&self.text, len);
+            std::sync::atomic::fence(Ordering::Acquire);
+            if self.state.load(Ordering::Relaxed) == before {
+                return Some(FlightCopy {
+                    kind,
+                    started_ns,
+                    text: text_of(bytes, len > TEXT_LEN),
+                });
+            }
+        }
+        None
+    }
+}
+
+/// One periodic task of a worker.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub(crate) struct TaskSlot {
+    /// 0: free; 1: being claimed; 2: in use.
+    state: AtomicU64,
+    len: AtomicU64,
+    name: [AtomicU64; NAME_LEN / 8],
+    /// Unix ms of the last run's start and end (0: none yet).
+    pub(crate) last_start_ms: AtomicU64,
+    pub(crate) last_end_ms: AtomicU64,
+    /// Unix ms when it is next due (0: not known).
+    pub(crate) next_ms: AtomicU64,
+    /// 1 while a run is in progress.
+    pub(crate) running: AtomicU64,
+    pub(crate) runs: AtomicU64,
+    pub(crate) failures: AtomicU64,
+    /// 1: the last finished run succeeded; 2: it failed.
+    pub(crate) last_outcome: AtomicU64,
+    /// Sequence lock of the error text: odd while it is written.
+    error_seq: AtomicU64,
+    /// Unix ms of the last failure.
+    error_ms: AtomicU64,
+    error_len: AtomicU64,
+    error: [AtomicU64; ERROR_LEN / 8],
+}
+
+/// A copy of a [`TaskSlot`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TaskCopy {
+    pub(crate) name: String,
+    pub(crate) last_start_ms: u64,
+    pub(crate) last_end_ms: u64,
+    pub(crate) next_ms: u64,
+    pub(crate) running: bool,
+    pub(crate) runs: u64,
+    pub(crate) failures: u64,
+    /// Whether the last finished run failed.
+    pub(crate) last_failed: bool,
+    /// The last failure: when (Unix ms) and its error.
+    pub(crate) last_error: Option<(u64, String)>,
+}
+
+impl TaskSlot {
+    /// Copies the entry if it is in use.
+    pub(crate) fn read(&self) -> Option<TaskCopy> {
+        if self.state.load(Ordering::Acquire) != 2 {
+            return None;
+        }
+        let len = get(&self.len) as usize;
+        let mut last_error = None;
+        for _ in 0..100 {
+            let before = self.error_seq.load(Ordering::Acquire);
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let elen = get(&self.error_len) as usize;
+            let at = get(&self.error_ms);
+            let bytes = unpack(&self.error, elen);
+            std::sync::atomic::fence(Ordering::Acquire);
+            if self.error_seq.load(Ordering::Relaxed) == before {
+                last_error = (at != 0).then(|| (at, text_of(bytes, elen > ERROR_LEN)));
+                break;
+            }
+        }
+        Some(TaskCopy {
+            name: text_of(unpack(&self.name, len), false),
+            last_start_ms: get(&self.last_start_ms),
+            last_end_ms: get(&self.last_end_ms),
+            next_ms: get(&self.next_ms),
+            running: get(&self.running) == 1,
+            runs: get(&self.runs),
+            failures: get(&self.failures),
+            last_failed: get(&self.last_outcome) == 2,
+            last_error,
+        })
+    }
+
+    fn is(&self, name: &[u8]) -> bool {
+        self.state.load(Ordering::Acquire) == 2
+            && get(&self.len) as usize == name.len()
+            && unpack(&self.name, name.len()) == name
+    }
+
+    fn claim(&self, name: &[u8]) -> bool {
+        if self
+            .state
+            .compare_exchange(0, CLAIMING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        let len = pack(&self.name, &[name]);
+        self.len.store(len.min(NAME_LEN as u64), Ordering::Relaxed);
+        self.state.store(2, Ordering::Release);
+        true
+    }
+
+    /// Records a failed run's error (cut to [`ERROR_LEN`] bytes).
+    pub(crate) fn set_error(&self, at_ms: u64, error: &str) {
+        let mut before = self.error_seq.load(Ordering::Relaxed);
+        loop {
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                before = self.error_seq.load(Ordering::Relaxed);
+                continue;
+            }
+            match self.error_seq.compare_exchange_weak(
+                before,
+                before + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => before = now,
+            }
+        }
+        let len = pack(&self.error, &[error.as_bytes()]);
+        self.error_len.store(len, Ordering::Relaxed);
+        self.error_ms.store(at_ms, Ordering::Relaxed);
+        self.error_seq.store(before + 2, Ordering::Release);
+    }
+
+    fn clear(&self) {
+        for a in [
+            &self.len,
+            &self.last_start_ms,
+            &self.last_end_ms,
+            &self.next_ms,
+            &self.running,
+            &self.runs,
+            &self.failures,
+            &self.last_outcome,
+            &self.error_ms,
+            &self.error_len,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+        for w in self.name.iter().chain(&self.error) {
+            w.store(0, Ordering::Relaxed);
+        }
+        self.state.store(0, Ordering::Release);
+    }
+}
+
+impl Slot {
+    /// Claims an in-flight entry for `kind`, its text the concatenation
+    /// of `parts` (cut to [`TEXT_LEN`] bytes); `None` when every entry is
+    /// taken (then counted in `flights_more`). The worker calls it; several
+    /// of its threads may at once.
+    pub(crate) fn flight_begin(
+        &self,
+        kind: FlightKind,
+        parts: &[&[u8]],
+        started_ns: u64,
+    ) -> Option<usize> {
+        for (i, f) in self.flights.iter().enumerate() {
+            let s = f.state.load(Ordering::Relaxed);
+            if s & 3 != FREE {
+                continue;
+            }
+            let claimed = ((s >> 2).wrapping_add(1) << 2) | WRITING;
+            if f.state
+                .compare_exchange(s, claimed, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            f.kind.store(kind as u64, Ordering::Relaxed);
+            f.started_ns.store(started_ns, Ordering::Relaxed);
+            let len = pack(&f.text, parts);
+            f.len.store(len, Ordering::Relaxed);
+            f.state.store((claimed & !3) | LIVE, Ordering::Release);
+            return Some(i);
+        }
+        add(&self.flights_more[kind as usize], 1);
+        None
+    }
+
+    /// Frees what [`Slot::flight_begin`] returned.
+    pub(crate) fn flight_end(&self, kind: FlightKind, entry: Option<usize>) {
+        match entry.and_then(|i| self.flights.get(i)) {
+            Some(f) => {
+                let s = f.state.load(Ordering::Relaxed);
+                f.state.store(s & !3, Ordering::Release);
+            }
+            None => {
+                let _ = self.flights_more[kind as usize].fetch_update(
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                    |v| v.checked_sub(1),
+                );
+            }
+        }
+    }
+
+    /// The entry of periodic task `name` (cut to [`NAME_LEN`] bytes),
+    /// claimed if new; `None` when the table is full.
+    pub(crate) fn task(&self, name: &str) -> Option<&TaskSlot> {
+        let name = cut(name.as_bytes(), NAME_LEN);
+        for pass in 0..2 {
+            for t in &self.tasks {
+                if t.is(name) {
+                    return Some(t);
+                }
+                if pass == 1 && t.state.load(Ordering::Relaxed) == 0 && t.claim(name) {
+                    return Some(t);
+                }
+            }
+        }
+        self.tasks_full.store(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Frees the in-flight and task tables (the worker is gone). Entries
+    /// keep their generation, so a reader in the middle of a copy sees
+    /// the change.
+    fn clear_activity(&self) {
+        for f in &self.flights {
+            let s = f.state.load(Ordering::Relaxed);
+            f.state.store(s & !3, Ordering::Release);
+        }
+        for m in &self.flights_more {
+            m.store(0, Ordering::Relaxed);
+        }
+        for t in &self.tasks {
+            t.clear();
+        }
+        self.tasks_full.store(0, Ordering::Relaxed);
+    }
+}
+
+/// `bytes` cut to at most `max` bytes.
+fn cut(bytes: &[u8], max: usize) -> &[u8] {
+    &bytes[..bytes.len().min(max)]
+}
+
+/// Stores the concatenation of `parts` in `words` (little-endian, as much
+/// as fits); returns its full length.
+fn pack(words: &[AtomicU64], parts: &[&[u8]]) -> u64 {
+    let cap = words.len() * 8;
+    let mut chunk = [0u8; 8];
+    let mut pos = 0;
+    let mut total = 0;
+    for part in parts {
+        total += part.len();
+        for &b in cut(part, cap - pos) {
+            chunk[pos % 8] = b;
+            pos += 1;
+            if pos % 8 == 0 {
+                words[pos / 8 - 1].store(u64::from_le_bytes(chunk), Ordering::Relaxed);
+                chunk = [0; 8];
+            }
+        }
+    }
+    if pos % 8 != 0 {
+        words[pos / 8].store(u64::from_le_bytes(chunk), Ordering::Relaxed);
+    }
+    total as u64
+}
+
+/// The first `len` bytes stored in `words` (at most all of them).
+fn unpack(words: &[AtomicU64], len: usize) -> Vec<u8> {
+    let len = len.min(words.len() * 8);
+    let mut bytes = Vec::with_capacity(len + 8);
+    for w in &words[..len.div_ceil(8)] {
+        bytes.extend_from_slice(&get(w).to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// Text from stored bytes: a character cut in two at the end is dropped,
+/// other invalid bytes replaced; `...` marks text that was cut.
+fn text_of(bytes: Vec<u8>, was_cut: bool) -> String {
+    let mut text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let split_at_end = e.utf8_error().error_len().is_none();
+            let bytes = e.into_bytes();
+            if was_cut && split_at_end {
+                String::from_utf8_lossy(&bytes[..valid]).into_owned()
+            } else {
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+        }
+    };
+    if was_cut {
+        text.push_str("...");
+    }
+    text
+}
+
 /// The worker-side handle: adds to this worker's slot.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Recorder {
     pub(crate) slot: &'static Slot,
+    /// An `Instant` and the same moment in `CLOCK_MONOTONIC` nanoseconds:
+    /// an in-flight entry's start is derived from the `Instant` its caller
+    /// took, without reading the clock again.
+    epoch: std::time::Instant,
+    epoch_ns: u64,
 }
 
 impl Recorder {
+    pub(crate) fn new(slot: &'static Slot) -> Self {
+        Recorder {
+            slot,
+            epoch: std::time::Instant::now(),
+            epoch_ns: monotonic_ns(),
+        }
+    }
+
+    /// `CLOCK_MONOTONIC` nanoseconds of `at`.
+    pub(crate) fn monotonic_of(&self, at: std::time::Instant) -> u64 {
+        match at.checked_duration_since(self.epoch) {
+            Some(d) => self.epoch_ns.saturating_add(d.as_nanos() as u64),
+            None => self
+                .epoch_ns
+                .saturating_sub(self.epoch.duration_since(at).as_nanos() as u64),
+        }
+    }
+
     pub(crate) fn http_request(&self, method: &str, status: u16, took: Duration) {
         let m = METHODS[..METHODS.len() - 1]
             .iter()
@@ -479,7 +907,7 @@ mod tests {
         let slot = &b.slots[3];
         slot.service.store(1, Ordering::Relaxed);
         slot.pid.store(42, Ordering::Relaxed);
-        let r = Recorder { slot };
+        let r = Recorder::new(slot);
         r.http_request("GET", 200, Duration::from_millis(2));
         r.http_request("BREW", 418, Duration::from_millis(2));
         r.named(
@@ -509,7 +937,7 @@ mod tests {
     #[test]
     fn names_past_the_table_count_as_other() {
         let b = board();
-        let r = Recorder { slot: &b.slots[0] };
+        let r = Recorder::new(&b.slots[0]);
         for i in 0..NAMES + 10 {
             r.named(Kind::Periodic, format!("task{i}").as_bytes(), 0, None);
         }
@@ -535,6 +963,176 @@ mod tests {
         assert_eq!(b.read(|b| get(&b.master_pid)), 0);
         assert!(started.elapsed() < Duration::from_secs(10));
         b.end_fold();
+    }
+
+    fn flights(slot: &Slot) -> Vec<FlightCopy> {
+        slot.flights.iter().filter_map(Flight::read).collect()
+    }
+
+    #[test]
+    fn in_flight_entries_are_claimed_and_released() {
+        let b = board();
+        let slot = &b.slots[5];
+        let a = slot.flight_begin(FlightKind::Http, &[b"GET", b" ", b"/v1/slow"], 10);
+        let r = slot.flight_begin(FlightKind::Rpc, &[b"demo", b"\0", b"sleep"], 20);
+        assert_eq!((a, r), (Some(0), Some(1)));
+        let seen = flights(slot);
+        assert_eq!(
+            seen,
+            [
+                FlightCopy {
+                    kind: FlightKind::Http,
+                    started_ns: 10,
+                    text: "GET /v1/slow".to_owned()
+                },
+                FlightCopy {
+                    kind: FlightKind::Rpc,
+                    started_ns: 20,
+                    text: "demo\0sleep".to_owned()
+                },
+            ]
+        );
+        slot.flight_end(FlightKind::Http, a);
+        assert_eq!(flights(slot).len(), 1);
+        // The freed entry is the next one claimed, with a new generation
+        // and no trace of the old text.
+        let c = slot.flight_begin(FlightKind::Http, &[b"PUT", b" ", b"/x"], 30);
+        assert_eq!(c, Some(0));
+        assert_eq!(flights(slot)[0].text, "PUT /x");
+        assert_eq!(get(&slot.flights[0].state) >> 2, 2, "claimed twice");
+        slot.flight_end(FlightKind::Http, c);
+        slot.flight_end(FlightKind::Rpc, r);
+        assert!(flights(slot).is_empty());
+    }
+
+    #[test]
+    fn a_full_table_counts_the_rest() {
+        let b = board();
+        let slot = &b.slots[6];
+        let taken: Vec<_> = (0..FLIGHTS)
+            .map(|i| slot.flight_begin(FlightKind::Http, &[format!("GET /{i}").as_bytes()], 1))
+            .collect();
+        assert!(taken.iter().all(Option::is_some));
+        let more: Vec<_> = (0..3)
+            .map(|_| slot.flight_begin(FlightKind::Rpc, &[b"t\0m"], 1))
+            .collect();
+        assert_eq!(more, [None, None, None]);
+        assert_eq!(get(&slot.flights_more[FlightKind::Rpc as usize]), 3);
+        assert_eq!(get(&slot.flights_more[FlightKind::Http as usize]), 0);
+        slot.flight_end(FlightKind::Rpc, None);
+        assert_eq!(get(&slot.flights_more[FlightKind::Rpc as usize]), 2);
+        // One freed: the next one gets an entry again.
+        slot.flight_end(FlightKind::Http, taken[7]);
+        assert_eq!(slot.flight_begin(FlightKind::Rpc, &[b"t\0m"], 1), Some(7));
+        assert_eq!(flights(slot).len(), FLIGHTS);
+    }
+
+    #[test]
+    fn long_texts_are_cut() {
+        let b = board();
+        let slot = &b.slots[7];
+        let path = format!("/{}", "a".repeat(300));
+        slot.flight_begin(FlightKind::Http, &[b"GET ", path.as_bytes()], 1);
+        let text = &flights(slot)[0].text;
+        assert_eq!(text.len(), TEXT_LEN + 3, "{text}");
+        assert!(
+            text.starts_with("GET /aaa") && text.ends_with("a..."),
+            "{text}"
+        );
+        // A character cut in two is dropped, not shown as garbage.
+        let wide = format!("GET /{}", "é".repeat(100));
+        slot.flight_begin(FlightKind::Http, &[wide.as_bytes()], 1);
+        let text = &flights(slot)[1].text;
+        assert!(text.ends_with("é..."), "{text}");
+        assert!(!text.contains('\u{fffd}'), "{text}");
+        // Task names and errors too.
+        let t = slot.task(&"n".repeat(NAME_LEN + 50)).unwrap();
+        t.set_error(5, &"e".repeat(1000));
+        let copy = t.read().unwrap();
+        assert_eq!(copy.name.len(), NAME_LEN);
+        let (at, error) = copy.last_error.unwrap();
+        assert_eq!(at, 5);
+        assert_eq!(error.len(), ERROR_LEN + 3);
+        // The same long name finds the same entry.
+        assert!(std::ptr::eq(
+            slot.task(&"n".repeat(NAME_LEN + 50)).unwrap(),
+            t
+        ));
+    }
+
+    #[test]
+    fn periodic_tasks_have_one_entry_each_until_the_table_is_full() {
+        let b = board();
+        let slot = &b.slots[8];
+        let a = slot.task("Jobs.tick").unwrap();
+        assert!(std::ptr::eq(slot.task("Jobs.tick").unwrap(), a));
+        a.set_error(7, "boom");
+        a.set_error(9, "boom again");
+        assert_eq!(
+            a.read().unwrap().last_error,
+            Some((9, "boom again".to_owned()))
+        );
+        for i in 1..TASKS {
+            assert!(slot.task(&format!("task{i}")).is_some());
+        }
+        assert_eq!(get(&slot.tasks_full), 0);
+        assert!(slot.task("one too many").is_none());
+        assert_eq!(get(&slot.tasks_full), 1);
+        assert!(slot.task("Jobs.tick").is_some(), "known names still found");
+    }
+
+    #[test]
+    fn a_reaped_workers_entries_are_gone() {
+        let b = board();
+        let slot = &b.slots[9];
+        slot.pid.store(4242, Ordering::Relaxed);
+        slot.flight_begin(FlightKind::Http, &[b"GET /slow"], 1);
+        for _ in 0..FLIGHTS {
+            slot.flight_begin(FlightKind::Rpc, &[b"t\0m"], 1);
+        }
+        slot.task("Jobs.tick").unwrap().set_error(1, "boom");
+        let generation = get(&slot.flights[0].state) >> 2;
+        b.retire_slot(9);
+        assert!(flights(slot).is_empty());
+        assert_eq!(get(&slot.flights_more[FlightKind::Rpc as usize]), 0);
+        assert!(slot.tasks.iter().all(|t| t.read().is_none()));
+        assert_eq!(get(&slot.flights[0].state) >> 2, generation, "kept");
+        // The next worker in the slot starts with empty tables.
+        let t = slot.task("Other.task").unwrap();
+        assert_eq!(t.read().unwrap().last_error, None);
+    }
+
+    #[test]
+    fn a_reader_never_sees_half_of_two_entries() {
+        let b = board();
+        let slot: &'static Slot = &b.slots[10];
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let texts: Vec<Vec<u8>> = (b'a'..=b'z').map(|c| vec![c; 100]).collect();
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    let t = &texts[n % texts.len()];
+                    let i = slot.flight_begin(FlightKind::Http, &[t], n as u64);
+                    slot.flight_end(FlightKind::Http, i);
+                    n += 1;
+                }
+                n
+            })
+        };
+        let mut seen = 0;
+        let started = std::time::Instant::now();
+        while seen < 2000 && started.elapsed() < Duration::from_secs(5) {
+            if let Some(f) = slot.flights[0].read() {
+                let first = f.text.as_bytes()[0];
+                assert!(f.text.bytes().all(|c| c == first), "torn: {}", f.text);
+                assert_eq!(f.text.len(), 100);
+                seen += 1;
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(writer.join().unwrap() > 0);
     }
 
     #[test]

@@ -387,15 +387,7 @@ impl Console {
         let answer = match (cmd, args.as_slice()) {
             ("help", []) => HELP.to_owned(),
             ("quit" | "exit", []) => return None,
-            ("report", []) => {
-                let snap = self.snapshot();
-                format!(
-                    "fjord report: {} master pid={}\n{}",
-                    snap.name,
-                    snap.master_pid,
-                    render::report(&snap)
-                )
-            }
+            ("report", []) => render::report(&self.snapshot()),
             ("workers", []) => self.workers(),
             ("conns", []) => render::report_conns(&self.snapshot()),
             ("tasks", []) => render::report_tasks(&self.snapshot()),

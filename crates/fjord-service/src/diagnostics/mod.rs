@@ -71,7 +71,7 @@ pub(crate) fn set_backdoor_port(port: Option<u16>) {
 
 /// Sets this worker's slot, once, right after fork.
 pub(crate) fn install(slot: &'static board::Slot) {
-    let _ = RECORDER.set(Recorder { slot });
+    let _ = RECORDER.set(Recorder::new(slot));
 }
 
 #[inline]
@@ -160,6 +160,109 @@ fn step(a: &std::sync::atomic::AtomicU64, up: bool) {
     } else {
         // Never below zero, even if a close was counted without its open.
         let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+    }
+}
+
+/// A request or RPC message in flight in this worker, shown with its age
+/// by the report (SIGUSR2, `GET /report`) until this is dropped. From
+/// [`http_begin`] and [`rpc_begin`]; holds nothing outside a worker of a
+/// [`crate::ProcessLauncher`].
+#[must_use = "the entry is freed when this is dropped"]
+#[derive(Debug)]
+pub struct InFlight {
+    slot: Option<&'static board::Slot>,
+    kind: board::FlightKind,
+    /// The entry's index; `u8::MAX`: none (counted only).
+    index: u8,
+}
+
+const _: () = assert!(board::FLIGHTS < u8::MAX as usize);
+
+impl InFlight {
+    fn begin(kind: board::FlightKind, parts: &[&[u8]], started: std::time::Instant) -> Self {
+        match recorder() {
+            Some(r) => {
+                let i = r.slot.flight_begin(kind, parts, r.monotonic_of(started));
+                InFlight {
+                    slot: Some(r.slot),
+                    kind,
+                    index: i.map_or(u8::MAX, |i| i as u8),
+                }
+            }
+            None => InFlight {
+                slot: None,
+                kind,
+                index: u8::MAX,
+            },
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            let i = (self.index != u8::MAX).then_some(self.index as usize);
+            slot.flight_end(self.kind, i);
+        }
+    }
+}
+
+/// An HTTP request started at `started`: `method` and `path` (give the
+/// path without its query string: the report shows it) are shown until the
+/// result is dropped. Costs a compare-and-swap and a few relaxed stores;
+/// the text is cut past 120 bytes.
+#[inline]
+pub fn http_begin(method: &str, path: &str, started: std::time::Instant) -> InFlight {
+    InFlight::begin(
+        board::FlightKind::Http,
+        &[method.as_bytes(), b" ", path.as_bytes()],
+        started,
+    )
+}
+
+/// An RPC message whose dispatch started at `started`, shown as
+/// `topic` and `method` until the result is dropped.
+#[inline]
+pub fn rpc_begin(topic: &str, method: &str, started: std::time::Instant) -> InFlight {
+    InFlight::begin(
+        board::FlightKind::Rpc,
+        &[topic.as_bytes(), b"\0", method.as_bytes()],
+        started,
+    )
+}
+
+/// Periodic task `task` is next due in `after` (the report shows it).
+pub fn periodic_next(task: &str, after: Duration) {
+    if let Some(t) = recorder().and_then(|r| r.slot.task(task)) {
+        let at = board::unix_ms().saturating_add(after.as_millis() as u64);
+        t.next_ms.store(at, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A run of periodic task `task` starts.
+pub fn periodic_started(task: &str) {
+    if let Some(t) = recorder().and_then(|r| r.slot.task(task)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        t.last_start_ms.store(board::unix_ms(), Relaxed);
+        t.running.store(1, Relaxed);
+        board::add(&t.runs, 1);
+    }
+}
+
+/// A run of periodic task `task` ended, with `error` if it failed (the
+/// report shows the last one, cut past 200 bytes).
+pub fn periodic_finished(task: &str, error: Option<&str>) {
+    if let Some(t) = recorder().and_then(|r| r.slot.task(task)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = board::unix_ms();
+        if let Some(e) = error {
+            t.set_error(now, e);
+            board::add(&t.failures, 1);
+        }
+        t.last_outcome
+            .store(if error.is_some() { 2 } else { 1 }, Relaxed);
+        t.last_end_ms.store(now, Relaxed);
+        t.running.store(0, Relaxed);
     }
 }
 

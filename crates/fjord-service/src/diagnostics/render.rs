@@ -12,7 +12,9 @@ use prometheus_client::metrics::exemplar::Exemplar;
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 
-use super::board::{self, BUCKETS, Board, CLASSES, Kind, METHODS, OUTCOMES, PHASES, REASONS, get};
+use super::board::{
+    self, BUCKETS, Board, CLASSES, FlightKind, Kind, METHODS, OUTCOMES, PHASES, REASONS, get,
+};
 
 /// A histogram's copy: per-bucket counts (the last is `+Inf`), sum, count.
 #[derive(Debug, Clone, Default)]
@@ -79,6 +81,25 @@ pub(crate) struct WorkerSnap {
     pub(crate) connections: u64,
     pub(crate) in_flight: u64,
     pub(crate) pool_size: u64,
+    pub(crate) open_fds: Option<usize>,
+    /// Requests and RPC messages in flight with an entry, oldest first.
+    pub(crate) flights: Vec<FlightSnap>,
+    /// In flight without an entry (the table was full): requests, RPC
+    /// messages.
+    pub(crate) flights_more: [u64; 2],
+    /// Periodic tasks, in the order the worker first ran them.
+    pub(crate) tasks: Vec<board::TaskCopy>,
+    /// Some periodic tasks found the table full and are not shown.
+    pub(crate) tasks_full: bool,
+}
+
+/// A request or RPC message in flight.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FlightSnap {
+    pub(crate) kind: FlightKind,
+    /// `METHOD path`, or `topic.method`.
+    pub(crate) what: String,
+    pub(crate) age_s: f64,
 }
 
 /// The board at one moment.
@@ -87,6 +108,8 @@ pub(crate) struct Snapshot {
     pub(crate) name: String,
     pub(crate) master_pid: u64,
     pub(crate) master_started_ms: u64,
+    /// Index into [`board::MASTER_STATES`].
+    pub(crate) master_state: usize,
     pub(crate) now_ms: u64,
     pub(crate) services: Vec<ServiceSnap>,
     pub(crate) workers: Vec<WorkerSnap>,
@@ -154,6 +177,18 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
             svc.in_flight += in_flight;
             svc.pool_size += pool;
             let hb = get(&slot.heartbeat_ns);
+            let now_ns = board::monotonic_ns();
+            let mut flights: Vec<FlightSnap> = slot
+                .flights
+                .iter()
+                .filter_map(board::Flight::read)
+                .map(|f| FlightSnap {
+                    kind: f.kind,
+                    what: f.text.replace('\0', "."),
+                    age_s: now_ns.saturating_sub(f.started_ns) as f64 / 1e9,
+                })
+                .collect();
+            flights.sort_by(|a, b| b.age_s.total_cmp(&a.age_s));
             workers.push(WorkerSnap {
                 service: s,
                 index: get(&slot.index),
@@ -174,12 +209,25 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
                 connections: conns,
                 in_flight,
                 pool_size: pool,
+                open_fds: None,
+                flights,
+                flights_more: [
+                    get(&slot.flights_more[FlightKind::Http as usize]),
+                    get(&slot.flights_more[FlightKind::Rpc as usize]),
+                ],
+                tasks: slot
+                    .tasks
+                    .iter()
+                    .filter_map(board::TaskSlot::read)
+                    .collect(),
+                tasks_full: get(&slot.tasks_full) == 1,
             });
         }
         Snapshot {
             name: name.to_owned(),
             master_pid: get(&b.master_pid),
             master_started_ms: get(&b.master_started_ms),
+            master_state: (get(&b.master_state) as usize).min(board::MASTER_STATES.len() - 1),
             now_ms: board::unix_ms(),
             services,
             workers,
@@ -188,6 +236,7 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
     // /proc reads outside the read loop: a retry would repeat them.
     for w in &mut snap.workers {
         w.rss_bytes = rss(w.pid);
+        w.open_fds = open_fds(w.pid);
     }
     snap.workers.sort_by_key(|w| (w.service, w.index, w.pid));
     snap
@@ -483,16 +532,157 @@ pub(crate) fn open_fds(pid: u64) -> Option<usize> {
     Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
 }
 
-/// The board's part of a report (SIGUSR2, `GET /report`): per service
-/// its totals, per worker its counters, memory and descriptors.
+/// What a report says about the program, beyond the board: set once by
+/// the master before its first fork, so every process it forks has it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReportInfo {
+    /// The executable's file name.
+    pub(crate) binary: String,
+    /// The application's version, if it gave one.
+    pub(crate) app_version: Option<String>,
+    /// The configuration, secrets masked, as the application handed it
+    /// to the launcher and kept current on reload.
+    pub(crate) config: Option<std::sync::Arc<std::sync::Mutex<super::config_dump::ConfigDump>>>,
+}
+
+static REPORT_INFO: std::sync::Mutex<Option<ReportInfo>> = std::sync::Mutex::new(None);
+
+/// Sets what [`report`] shows besides the board.
+pub(crate) fn set_report_info(info: ReportInfo) {
+    *REPORT_INFO.lock().unwrap_or_else(|p| p.into_inner()) = Some(info);
+}
+
+fn report_info() -> ReportInfo {
+    REPORT_INFO
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
+/// The executable's file name (`/proc/self/exe`, else `argv[0]`).
+pub(crate) fn binary_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .or_else(|| std::env::args_os().next().map(Into::into))
+        .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "fjord".to_owned())
+}
+
+/// A section title, as oslo.reports' text reports draw them.
+fn section(out: &mut String, title: &str) {
+    let bar = "=".repeat(72);
+    let pad = 64 - title.len().min(64);
+    out.push_str(&format!(
+        "{bar}\n===={}{title}{}====\n{bar}\n",
+        " ".repeat(pad / 2),
+        " ".repeat(pad - pad / 2)
+    ));
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (UTC) of a Unix time in milliseconds.
+pub(crate) fn utc(ms: u64) -> String {
+    let (date, secs) = utc_parts(ms);
+    format!(
+        "{date} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `YYYYmmddHHMMSS` (UTC): oslo.reports' file-name timestamp.
+pub(crate) fn utc_compact(ms: u64) -> String {
+    let (date, secs) = utc_parts(ms);
+    format!(
+        "{}{:02}{:02}{:02}",
+        date.replace('-', ""),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// The civil date (`YYYY-MM-DD`) and the seconds into that day.
+fn utc_parts(ms: u64) -> (String, u64) {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    // Days to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (format!("{y:04}-{m:02}-{d:02}"), secs % 86_400)
+}
+
+/// `1.5s`, `2m03s`, `1h02m`.
+fn span(s: f64) -> String {
+    let s = s.max(0.0);
+    if s < 60.0 {
+        format!("{s:.1}s")
+    } else if s < 3600.0 {
+        format!("{}m{:02}s", (s / 60.0) as u64, s as u64 % 60)
+    } else {
+        format!("{}h{:02}m", (s / 3600.0) as u64, (s / 60.0) as u64 % 60)
+    }
+}
+
+fn mib(b: Option<u64>) -> String {
+    b.map_or("?".to_owned(), |b| {
+        format!("{:.1}MiB", b as f64 / 1_048_576.0)
+    })
+}
+
+/// `api #0 pid=4243`.
+fn worker_name(snap: &Snapshot, w: &WorkerSnap) -> String {
+    format!(
+        "{} #{} pid={}",
+        snap.services
+            .get(w.service)
+            .map_or("?", |s| s.name.as_str()),
+        w.index,
+        w.pid
+    )
+}
+
+/// The report (SIGUSR2, `GET /report`): the program (Package), each
+/// service's totals, each worker (state, memory, descriptors, heartbeat),
+/// what each worker has in flight ([`report_conns`]), its periodic tasks
+/// ([`report_tasks`]) and the configuration
+/// ([`report_config_section`]).
 pub(crate) fn report(snap: &Snapshot) -> String {
-    let mut out = String::new();
-    let mib = |b: Option<u64>| {
-        b.map_or("?".to_owned(), |b| {
-            format!("{:.1}MiB", b as f64 / 1048576.0)
-        })
-    };
-    for (s, svc) in snap.services.iter().enumerate() {
+    let info = report_info();
+    let uptime = |ms: u64| snap.now_ms.saturating_sub(ms) as f64 / 1000.0;
+    let mut out = format!(
+        "fjord report: master pid={} uptime={} state={}\n",
+        snap.master_pid,
+        span(uptime(snap.master_started_ms)),
+        board::MASTER_STATES[snap.master_state.min(board::MASTER_STATES.len() - 1)],
+    );
+    section(&mut out, "Guru Meditation");
+    out.push_str(&format!("time = {} UTC\n", utc(snap.now_ms)));
+    section(&mut out, "Package");
+    out.push_str(&format!(
+        "binary = {}\nname = {}\nversion = {}\nfjord-service = {}\nmaster pid = {}\nmaster uptime = {}\nmaster rss = {}\n",
+        if info.binary.is_empty() {
+            binary_name()
+        } else {
+            info.binary.clone()
+        },
+        snap.name,
+        info.app_version.as_deref().unwrap_or("(not given)"),
+        env!("CARGO_PKG_VERSION"),
+        snap.master_pid,
+        span(uptime(snap.master_started_ms)),
+        mib(rss(snap.master_pid)),
+    ));
+    section(&mut out, "Services");
+    for svc in &snap.services {
         let requests: u64 = svc.http_requests.iter().flatten().sum();
         let restarts: Vec<String> = REASONS
             .iter()
@@ -500,20 +690,29 @@ pub(crate) fn report(snap: &Snapshot) -> String {
             .filter(|(_, n)| *n > 0)
             .map(|(r, n)| format!("{r}={n}"))
             .collect();
+        let phases: Vec<String> = PHASES
+            .iter()
+            .zip(svc.by_phase)
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, n)| format!("{p}={n}"))
+            .collect();
         out.push_str(&format!(
-            "  diagnostics {}: http requests={requests} in_flight={}/{} connections={} \
-             pool_waits={} replaced: {}\n",
+            "{}: workers={} ({}) replaced: {}\n",
             svc.name,
-            svc.in_flight,
-            svc.pool_size,
-            svc.connections,
-            svc.pool_waits,
+            svc.workers,
+            phases.join(" "),
             if restarts.is_empty() {
                 "none".to_owned()
             } else {
                 restarts.join(" ")
             },
         ));
+        if svc.pool_size > 0 || requests > 0 || svc.connections > 0 {
+            out.push_str(&format!(
+                "  http: requests={requests} in_flight={}/{} connections={} pool_waits={}\n",
+                svc.in_flight, svc.pool_size, svc.connections, svc.pool_waits,
+            ));
+        }
         for ((kind, name), n) in &svc.named {
             let what = match *kind {
                 k if k == Kind::RpcServer as u64 => "rpc server",
@@ -521,29 +720,159 @@ pub(crate) fn report(snap: &Snapshot) -> String {
                 _ => "periodic task",
             };
             out.push_str(&format!(
-                "    {what} {}: ok={} error={} timeout={}\n",
+                "  {what} {}: ok={} error={} timeout={}\n",
                 name.replace('\0', "."),
                 n.outcomes[0],
                 n.outcomes[1],
                 n.outcomes[2]
             ));
         }
-        for w in snap.workers.iter().filter(|w| w.service == s) {
+    }
+    section(&mut out, "Workers");
+    for w in &snap.workers {
+        out.push_str(&format!(
+            "{}: {} uptime={} rss={} fds={} heartbeat={} requests={} rpc_messages={}\n",
+            worker_name(snap, w),
+            PHASES[w.phase],
+            span(uptime(w.started_ms)),
+            mib(w.rss_bytes),
+            w.open_fds.map_or("?".to_owned(), |n| n.to_string()),
+            w.heartbeat_age_s
+                .map_or("none".to_owned(), |a| format!("{a:.1}s ago")),
+            w.requests,
+            w.rpc_messages,
+        ));
+    }
+    section(&mut out, "In flight");
+    out.push_str(&report_conns(snap));
+    section(&mut out, "Periodic tasks");
+    out.push_str(&report_tasks(snap));
+    section(&mut out, "Configuration");
+    let dump = info.config.as_ref().map(|d| {
+        d.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entries
+            .clone()
+    });
+    out.push_str(&report_config_section(dump.as_deref()));
+    out
+}
+
+/// Per worker: its connections, then its requests and RPC messages in
+/// flight with their age, oldest first; those past the table are
+/// counted ("and K more").
+pub(crate) fn report_conns(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    for w in &snap.workers {
+        let requests = w
+            .flights
+            .iter()
+            .filter(|f| f.kind == FlightKind::Http)
+            .count() as u64
+            + w.flights_more[0];
+        let messages = w
+            .flights
+            .iter()
+            .filter(|f| f.kind == FlightKind::Rpc)
+            .count() as u64
+            + w.flights_more[1];
+        out.push_str(&format!(
+            "{}: connections={} requests in flight={requests} rpc messages in flight={messages}\n",
+            worker_name(snap, w),
+            w.connections,
+        ));
+        for (kind, label, more) in [
+            (FlightKind::Http, "request", w.flights_more[0]),
+            (FlightKind::Rpc, "rpc", w.flights_more[1]),
+        ] {
+            for f in w.flights.iter().filter(|f| f.kind == kind) {
+                out.push_str(&format!("  {label} {} age={}\n", f.what, span(f.age_s)));
+            }
+            if more > 0 {
+                out.push_str(&format!(
+                    "  ... and {more} more {label}{} (no table entry free: ages unknown)\n",
+                    if more == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
+    if snap.workers.is_empty() {
+        out.push_str("(no worker)\n");
+    }
+    out
+}
+
+/// Per worker: its periodic tasks with their last run, next run and last
+/// error.
+pub(crate) fn report_tasks(snap: &Snapshot) -> String {
+    let mut out = String::new();
+    let ago = |ms: u64| span(snap.now_ms.saturating_sub(ms) as f64 / 1000.0);
+    for w in snap.workers.iter().filter(|w| !w.tasks.is_empty()) {
+        out.push_str(&format!("{}:\n", worker_name(snap, w)));
+        for t in &w.tasks {
+            let last = if t.running {
+                format!("running for {}", ago(t.last_start_ms))
+            } else if t.last_end_ms == 0 {
+                "never".to_owned()
+            } else {
+                format!(
+                    "{} ago ({}, took {})",
+                    ago(t.last_start_ms),
+                    if t.last_failed { "failed" } else { "ok" },
+                    span(t.last_end_ms.saturating_sub(t.last_start_ms) as f64 / 1000.0)
+                )
+            };
+            let next = if t.next_ms == 0 {
+                "unknown".to_owned()
+            } else if t.next_ms <= snap.now_ms {
+                "due now".to_owned()
+            } else {
+                format!(
+                    "in {}",
+                    span(t.next_ms.saturating_sub(snap.now_ms) as f64 / 1000.0)
+                )
+            };
             out.push_str(&format!(
-                "    #{} pid={} {} requests={} rpc_messages={} in_flight={} connections={} \
-                 rss={} fds={} heartbeat={}\n",
-                w.index,
-                w.pid,
-                PHASES[w.phase],
-                w.requests,
-                w.rpc_messages,
-                w.in_flight,
-                w.connections,
-                mib(w.rss_bytes),
-                open_fds(w.pid).map_or("?".to_owned(), |n| n.to_string()),
-                w.heartbeat_age_s
-                    .map_or("none".to_owned(), |a| format!("{a:.1}s ago")),
+                "  {}: runs={} failures={} last run {last}, next run {next}\n",
+                t.name, t.runs, t.failures
             ));
+            if let Some((at, error)) = &t.last_error {
+                out.push_str(&format!(
+                    "    last error ({} ago): {}\n",
+                    ago(*at),
+                    error.replace('\n', " | ")
+                ));
+            }
+        }
+        if w.tasks_full {
+            out.push_str("  ... and more tasks (no table entry free)\n");
+        }
+    }
+    if out.is_empty() {
+        out.push_str("(no periodic task has run)\n");
+    }
+    out
+}
+
+/// The configuration, `(group, option, value)` with secrets already
+/// masked, grouped as in a configuration file; `None`: the program did
+/// not give it to the launcher.
+pub(crate) fn report_config_section(config: Option<&[(String, String, String)]>) -> String {
+    let Some(rows) = config else {
+        return "(not given to the launcher)\n".to_owned();
+    };
+    let mut groups: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for (g, o, v) in rows {
+        groups.entry(g).or_default().push((o, v));
+    }
+    let mut out = String::new();
+    // [DEFAULT] first, as oslo.config prints it.
+    let mut order: Vec<&str> = groups.keys().copied().collect();
+    order.sort_by_key(|g| (*g != "DEFAULT", *g));
+    for g in order {
+        out.push_str(&format!("[{g}]\n"));
+        for (o, v) in &groups[g] {
+            out.push_str(&format!("  {o} = {v}\n"));
         }
     }
     out
@@ -627,45 +956,7 @@ pub(crate) fn status(snap: &Snapshot) -> Value {
     })
 }
 
-// Console sections (the report helper may replace these).
-
-/// Connections and requests in flight, per worker (console `conns`).
-pub(crate) fn report_conns(snap: &Snapshot) -> String {
-    let mut out = String::new();
-    for w in &snap.workers {
-        let service = snap
-            .services
-            .get(w.service)
-            .map_or("?", |s| s.name.as_str());
-        out.push_str(&format!(
-            "{service} #{} pid={} connections={} in_flight={}/{}\n",
-            w.index, w.pid, w.connections, w.in_flight, w.pool_size
-        ));
-    }
-    if out.is_empty() {
-        out.push_str("no workers\n");
-    }
-    out
-}
-
-/// Periodic tasks with their runs, per service (console `tasks`).
-pub(crate) fn report_tasks(snap: &Snapshot) -> String {
-    let mut out = String::new();
-    for s in &snap.services {
-        for ((kind, name), n) in &s.named {
-            if *kind == Kind::Periodic as u64 {
-                out.push_str(&format!(
-                    "{} {name}: runs ok={} error={}\n",
-                    s.name, n.outcomes[0], n.outcomes[1]
-                ));
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push_str("no periodic task has run\n");
-    }
-    out
-}
+// The console's `config` command.
 
 /// The configuration, secrets masked: one group or all (console
 /// `config [group]`).
@@ -715,7 +1006,7 @@ mod tests {
             b.slots[i].pid.store(pid, Relaxed);
             b.slots[i].phase.store(1, Relaxed);
             b.slots[i].index.store(i as u64, Relaxed);
-            let r = Recorder { slot: &b.slots[i] };
+            let r = Recorder::new(&b.slots[i]);
             r.http_request("GET", 200, Duration::from_millis(3));
             r.http_request("PROPFIND", 503, Duration::from_secs(30));
             r.named(
@@ -795,5 +1086,102 @@ mod tests {
         assert_eq!(json["services"][0]["http"]["errors_5xx"], 2);
         assert_eq!(json["workers"][0]["state"], "serving");
         assert_eq!(json["services"][0]["rpc_server"][0]["name"], "demo.echo");
+    }
+
+    #[test]
+    fn the_report_shows_what_is_in_flight_oldest_first_and_the_tasks() {
+        let b = map().unwrap();
+        b.services_len.store(1, Relaxed);
+        b.master_pid.store(std::process::id() as u64, Relaxed);
+        b.master_started_ms.store(board::unix_ms() - 5000, Relaxed);
+        let slot = &b.slots[0];
+        slot.pid.store(std::process::id() as u64, Relaxed);
+        slot.phase.store(1, Relaxed);
+        let now = board::monotonic_ns();
+        slot.flight_begin(FlightKind::Http, &[b"GET /young"], now - 1_000_000_000);
+        slot.flight_begin(FlightKind::Rpc, &[b"demo\0sleep"], now - 2_000_000_000);
+        slot.flight_begin(FlightKind::Http, &[b"GET /old"], now - 3_000_000_000);
+        for _ in 0..board::FLIGHTS {
+            slot.flight_begin(FlightKind::Http, &[b"GET /many"], now);
+        }
+        let t = slot.task("Jobs.tick").unwrap();
+        t.set_error(board::unix_ms() - 2000, "tick 2 failed\non purpose");
+        t.last_start_ms.store(board::unix_ms() - 2000, Relaxed);
+        t.last_end_ms.store(board::unix_ms() - 1900, Relaxed);
+        t.last_outcome.store(2, Relaxed);
+        t.runs.store(2, Relaxed);
+        t.failures.store(1, Relaxed);
+        t.next_ms.store(board::unix_ms() + 30_000, Relaxed);
+        let snap = snapshot(b, "t", &["api".to_owned()]);
+
+        let conns = report_conns(&snap);
+        let old = conns.find("request GET /old age=3.").expect(&conns);
+        let young = conns.find("request GET /young age=1.").expect(&conns);
+        assert!(old < young, "oldest first: {conns}");
+        assert!(conns.contains("rpc demo.sleep age=2."), "{conns}");
+        assert!(conns.contains("... and 3 more requests"), "{conns}");
+        assert!(
+            conns.contains("requests in flight=34 rpc messages in flight=1"),
+            "{conns}"
+        );
+
+        let tasks = report_tasks(&snap);
+        assert!(
+            tasks.contains("Jobs.tick: runs=2 failures=1 last run 2.0s ago (failed, took 0.1s), next run in 29.")
+                || tasks.contains("Jobs.tick: runs=2 failures=1 last run 2.0s ago (failed, took 0.1s), next run in 30."),
+            "{tasks}"
+        );
+        assert!(
+            tasks.contains("last error (2.0s ago): tick 2 failed | on purpose"),
+            "{tasks}"
+        );
+
+        set_report_info(ReportInfo {
+            binary: "demo-api".to_owned(),
+            app_version: Some("9.8.7".to_owned()),
+            config: Some(std::sync::Arc::new(std::sync::Mutex::new(
+                super::super::config_dump::ConfigDump {
+                    entries: vec![
+                        ("database".into(), "connection".into(), "****".into()),
+                        ("DEFAULT".into(), "debug".into(), "false".into()),
+                    ],
+                },
+            ))),
+        });
+        let full = report(&snap);
+        assert!(
+            full.starts_with(&format!(
+                "fjord report: master pid={} uptime=5.",
+                std::process::id()
+            )),
+            "{full}"
+        );
+        for part in [
+            "====                        Guru Meditation                         ====",
+            "binary = demo-api\n",
+            "version = 9.8.7\n",
+            "fjord-service = ",
+            "api #0 pid=",
+            " serving uptime=",
+            "request GET /old age=3.",
+            "Jobs.tick: runs=2",
+            "[DEFAULT]\n  debug = false\n[database]\n  connection = ****\n",
+        ] {
+            assert!(full.contains(part), "{part:?} in {full}");
+        }
+        b.retire_slot(0);
+        let snap = snapshot(b, "t", &["api".to_owned()]);
+        assert_eq!(report_conns(&snap), "(no worker)\n");
+        assert_eq!(report_tasks(&snap), "(no periodic task has run)\n");
+        assert_eq!(report_config_section(None), "(not given to the launcher)\n");
+    }
+
+    #[test]
+    fn utc_times_as_oslo_reports_names_its_files() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_compact(1_388_577_600_000), "20140101120000");
+        assert_eq!(utc(951_825_600_000 + 86_400_000), "2000-03-01 12:00:00");
+        assert_eq!(utc_compact(4_102_444_799_999), "20991231235959");
+        assert_eq!(utc_compact(4_107_542_399_000), "21000228235959");
     }
 }

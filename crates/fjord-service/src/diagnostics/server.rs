@@ -7,7 +7,7 @@
 //! | `GET /metrics` | Prometheus text exposition 0.0.4 |
 //! | `GET /status.json` | the same data for the status page |
 //! | `GET /` | the status page (HTML, polls `/status.json`) |
-//! | `GET /report` | the board's part of the SIGUSR2 report, as text |
+//! | `GET /report` | the SIGUSR2 report, as text |
 //!
 //! Anything else is 404, any other method 405. Bounded: 64 connections at
 //! once (more wait in the backlog), 16 KiB of request head, 5 s to send
@@ -169,18 +169,7 @@ fn route(endpoint: &Endpoint, method: &Method, path: &str) -> Response<Full<Byte
         ),
         "/status.json" => (render::status(&snap()).to_string(), "application/json"),
         "/" => (super::page::PAGE.to_owned(), "text/html; charset=utf-8"),
-        "/report" => {
-            let snap = snap();
-            (
-                format!(
-                    "fjord report: {} master pid={}\n{}",
-                    snap.name,
-                    snap.master_pid,
-                    render::report(&snap)
-                ),
-                "text/plain; charset=utf-8",
-            )
-        }
+        "/report" => (render::report(&snap()), "text/plain; charset=utf-8"),
         _ => {
             return plain(
                 StatusCode::NOT_FOUND,

@@ -373,6 +373,16 @@ impl Master {
     }
 
     /// Every worker alive, for the diagnostics board.
+    /// The master's state as the board shows it: 0 running, 1 reloading,
+    /// 2 stopping (`diagnostics::board::MASTER_STATES`).
+    pub(crate) fn state_index(&self) -> u64 {
+        match self.state {
+            State::Running if self.reload.is_some() => 1,
+            State::Running => 0,
+            State::Stopping => 2,
+        }
+    }
+
     pub(crate) fn worker_views(&self) -> Vec<WorkerView> {
         self.workers
             .iter()

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | TERM, INT | graceful stop of every worker, bounded by `graceful_shutdown_timeout`; a second one forces | graceful stop, bounded; a second one forces |
 //! | HUP | reload hook, then rolling restart: each worker is replaced by a fresh one, the old one stopped gracefully once the new one serves | reload hook, then stop/reset/start of every service in place (workers ignore HUP) |
-//! | USR2 | report of workers to stderr | report of services to stderr |
+//! | USR2 | the report (versions, services, workers, requests and RPC messages in flight, periodic tasks, configuration) to stderr and `[oslo_reports] log_dir` | a short report of services to stderr |
 //! | TTIN, TTOU | one more / one fewer worker for every service | ignored |
 //!
 //! # Exit codes
@@ -136,6 +136,15 @@ impl Launcher {
             }
         }
         self
+    }
+
+    /// The application's version, shown in the SIGUSR2 report. See
+    /// [`ProcessLauncher::app_version`].
+    pub fn app_version(&mut self, version: impl Into<String>) {
+        match self {
+            Launcher::Service(l) => l.app_version(version),
+            Launcher::Process(l) => l.app_version(version),
+        }
     }
 
     /// Runs until the services stop. See [`ServiceLauncher::wait`] and

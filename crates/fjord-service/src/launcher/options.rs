@@ -18,7 +18,9 @@
 //! | `backdoor_socket` | str | unset | the operator console on a Unix socket (mode 0600, `{pid}` expanded); wins over `backdoor_port` |
 //!
 //! The `[diagnostics]` group of the same namespace is
-//! [`crate::diagnostics::DiagnosticsOptions`].
+//! [`crate::diagnostics::DiagnosticsOptions`]; its `[oslo_reports]` group
+//! has oslo.reports' `log_dir` (unset; a directory where the SIGUSR2
+//! report is also written, [`LauncherOptions::report_log_dir`]).
 //!
 //! `log_options`, `host` and `state_path` are not the launcher's own: they
 //! are oslo.service's and nova's process-wide `[DEFAULT]` options, which
@@ -75,6 +77,7 @@ pub struct LauncherOptions {
     pub(crate) worker_timeout: Duration,
     pub(crate) diagnostics: crate::diagnostics::DiagnosticsOptions,
     pub(crate) backdoor: Option<crate::diagnostics::Backdoor>,
+    pub(crate) report_log_dir: Option<PathBuf>,
 }
 
 /// What SIGHUP does (oslo.service's `restart_method`).
@@ -144,6 +147,7 @@ impl Default for LauncherOptions {
             worker_timeout: Duration::from_secs(DEFAULT_WORKER_TIMEOUT),
             diagnostics: crate::diagnostics::DiagnosticsOptions::default(),
             backdoor: None,
+            report_log_dir: None,
         }
     }
 }
@@ -281,6 +285,20 @@ impl LauncherOptions {
         self.backdoor.as_ref()
     }
 
+    /// A directory where the master also writes each SIGUSR2 report, to a
+    /// file named as oslo.reports names it:
+    /// `<name>_gurumeditation_<YYYYmmddHHMMSS>` (UTC) (`[oslo_reports]
+    /// log_dir`). Default: none (stderr only).
+    pub fn report_log_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.report_log_dir = Some(dir.into());
+        self
+    }
+
+    /// See [`LauncherOptions::report_log_dir`].
+    pub fn get_report_log_dir(&self) -> Option<&Path> {
+        self.report_log_dir.as_deref()
+    }
+
     /// See [`LauncherOptions::diagnostics`].
     pub fn get_diagnostics(&self) -> &crate::diagnostics::DiagnosticsOptions {
         &self.diagnostics
@@ -388,6 +406,18 @@ impl LauncherOptions {
     pub const BACKDOOR_PORT: &'static str = "backdoor_port";
     /// `[DEFAULT] backdoor_socket`.
     pub const BACKDOOR_SOCKET: &'static str = "backdoor_socket";
+    /// oslo.reports' group.
+    pub const REPORTS_GROUP: &'static str = "oslo_reports";
+    /// `[oslo_reports] log_dir`.
+    pub const REPORTS_LOG_DIR: &'static str = "log_dir";
+
+    /// The `[oslo_reports]` options (oslo.reports' `log_dir`).
+    pub fn reports_opts() -> Vec<Opt> {
+        vec![
+            Opt::str(Self::REPORTS_LOG_DIR)
+                .help("Path to a log directory where to create a file: each report (SIGUSR2) is also written there, to <name>_gurumeditation_<YYYYmmddHHMMSS>."),
+        ]
+    }
 
     /// The launcher options (all in `[DEFAULT]`), in sample order.
     pub fn opts() -> Vec<Opt> {
@@ -441,6 +471,7 @@ impl LauncherOptions {
                 crate::diagnostics::DiagnosticsOptions::GROUP,
                 crate::diagnostics::DiagnosticsOptions::opts(),
             )
+            .group(Self::REPORTS_GROUP, Self::reports_opts())
     }
 
     /// Registers the [`namespace`](Self::namespace) on `conf`.
@@ -457,7 +488,8 @@ impl LauncherOptions {
     /// `graceful_shutdown_timeout` (0: forever), `pid_file` (unset or
     /// empty: none), `max_requests`, `max_requests_jitter`,
     /// `restart_method`, `log_options`, `host`, `state_path` and
-    /// `worker_timeout` (0: off), and the `[diagnostics]` group. The
+    /// `worker_timeout` (0: off), the `[diagnostics]` group and
+    /// `[oslo_reports] log_dir` (unset or empty: none). The
     /// builder-only settings (`name`, `worker_threads`, ...) keep their
     /// defaults.
     ///
@@ -486,6 +518,10 @@ impl LauncherOptions {
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
         o.backdoor = Self::backdoor_from_conf(conf)?;
+        o.report_log_dir = conf
+            .get::<Option<String>>(Self::REPORTS_GROUP, Self::REPORTS_LOG_DIR)?
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
         Ok(o)
     }
 
@@ -579,6 +615,10 @@ mod tests {
                 ),
                 ("OS_DEFAULT__RESTART_METHOD".to_owned(), "mutate".to_owned()),
                 ("OS_DEFAULT__HOST".to_owned(), "node-1".to_owned()),
+                (
+                    "OS_OSLO_REPORTS__LOG_DIR".to_owned(),
+                    "/var/log/reports".to_owned(),
+                ),
             ]
             .into(),
         ));
@@ -587,6 +627,7 @@ mod tests {
         assert_eq!(o.graceful_deadline(), None);
         assert_eq!(o.get_restart_method(), RestartMethod::Mutate);
         assert_eq!(o.get_host(), "node-1");
+        assert_eq!(o.get_report_log_dir(), Some(Path::new("/var/log/reports")));
     }
 
     #[test]

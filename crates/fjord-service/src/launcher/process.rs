@@ -87,6 +87,7 @@ pub struct ProcessLauncher {
     hook: Option<ReloadHook>,
     ready_hook: Option<ReadyHook>,
     config: Option<SharedDump>,
+    app_version: Option<String>,
 }
 
 /// The configuration as the console shows it, rebuilt by a mutate hook
@@ -227,6 +228,7 @@ impl ProcessLauncher {
             hook: None,
             ready_hook: None,
             config: None,
+            app_version: None,
         }
     }
 
@@ -237,6 +239,12 @@ impl ProcessLauncher {
     pub fn config(&mut self, conf: &fjord_config::ConfigOpts) -> &mut Self {
         self.config = Some(shared_dump(conf));
         self
+    }
+
+    /// The application's version, shown in the report (SIGUSR2,
+    /// `GET /report`) next to fjord's (oslo.reports' `version`).
+    pub fn app_version(&mut self, version: impl Into<String>) {
+        self.app_version = Some(version.into());
     }
 
     /// Adds a service run by `workers` worker processes (`None`: the CPU
@@ -306,6 +314,11 @@ impl ProcessLauncher {
                 None
             }
         };
+        crate::diagnostics::render::set_report_info(crate::diagnostics::render::ReportInfo {
+            binary: crate::diagnostics::render::binary_name(),
+            app_version: self.app_version,
+            config: self.config.clone(),
+        });
         if let Some(b) = board {
             b.master_pid
                 .store(pid.as_raw() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -533,6 +546,7 @@ impl Shell {
                 board.slots[i].phase.store(phase, Relaxed);
             }
         }
+        board.master_state.store(self.master.state_index(), Relaxed);
         let n = self.services.len().min(board::SERVICES);
         board.services_len.store(n as u64, Relaxed);
         for (s, area) in board.services.iter().enumerate().take(n) {
@@ -627,22 +641,42 @@ impl Shell {
                     Vec::new()
                 }
                 Action::Report(report) => {
-                    // The master's view, then what the board adds: each
-                    // worker's counters, memory and descriptors.
-                    let board = self.board.map(|b| {
-                        let names: Vec<String> =
-                            self.services.iter().map(|s| s.name().to_owned()).collect();
-                        let snap =
-                            crate::diagnostics::render::snapshot(b, &self.options.name, &names);
-                        crate::diagnostics::render::report(&snap)
-                    });
-                    eprint!("{report}{}", board.unwrap_or_default());
+                    self.report(&report);
                     Vec::new()
                 }
             };
             queue.extend(more);
         }
         Ok(())
+    }
+
+    /// SIGUSR2: the report to stderr and, with `[oslo_reports] log_dir`,
+    /// to a file there named as oslo.reports names it
+    /// (`<name>_gurumeditation_<YYYYmmddHHMMSS>`, UTC). Built from the
+    /// board (as `GET /report`); `master_view` (the master's own lines)
+    /// only when there is no board.
+    fn report(&self, master_view: &str) {
+        use crate::diagnostics::render;
+        let Some(board) = self.board else {
+            eprint!("{master_view}");
+            return;
+        };
+        self.publish();
+        let names: Vec<String> = self.services.iter().map(|s| s.name().to_owned()).collect();
+        let snap = render::snapshot(board, &self.options.name, &names);
+        let text = render::report(&snap);
+        eprint!("{text}");
+        if let Some(dir) = &self.options.report_log_dir {
+            let path = dir.join(format!(
+                "{}_gurumeditation_{}",
+                self.options.name,
+                render::utc_compact(snap.now_ms)
+            ));
+            match std::fs::write(&path, &text) {
+                Ok(()) => tracing::info!("report written to {}", path.display()),
+                Err(e) => tracing::error!("cannot write the report to {}: {e}", path.display()),
+            }
+        }
     }
 
     /// The workers whose status pipes are polled, in `poll` order (after the

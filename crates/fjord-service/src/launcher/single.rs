@@ -40,6 +40,7 @@ pub struct ServiceLauncher {
     hook: Option<ReloadHook>,
     ready_hook: Option<ReadyHook>,
     config: Option<super::process::SharedDumpHandle>,
+    app_version: Option<String>,
 }
 
 impl std::fmt::Debug for ServiceLauncher {
@@ -63,6 +64,7 @@ impl ServiceLauncher {
             hook: None,
             ready_hook: None,
             config: None,
+            app_version: None,
         }
     }
 
@@ -72,6 +74,11 @@ impl ServiceLauncher {
     pub fn config(&mut self, conf: &fjord_config::ConfigOpts) -> &mut Self {
         self.config = Some(super::process::shared_dump(conf));
         self
+    }
+
+    /// The application's version, shown in the SIGUSR2 report.
+    pub fn app_version(&mut self, version: impl Into<String>) {
+        self.app_version = Some(version.into());
     }
 
     /// Adds a service. It starts in [`ServiceLauncher::wait`].
@@ -224,9 +231,11 @@ impl ServiceLauncher {
                 _ = usr2.recv() => {
                     let names: Vec<&str> = self.services.iter().map(|s| s.name()).collect();
                     eprintln!(
-                        "fjord report: pid={} uptime={:.1}s services={names:?}",
+                        "fjord report: pid={} uptime={:.1}s services={names:?} version={} fjord-service={}",
                         std::process::id(),
-                        started.elapsed().as_secs_f64()
+                        started.elapsed().as_secs_f64(),
+                        self.app_version.as_deref().unwrap_or("(not given)"),
+                        env!("CARGO_PKG_VERSION"),
                     );
                 }
             }

@@ -273,10 +273,16 @@ impl<C> PeriodicTasks<C> {
                 let due_at = last + spacing;
                 if due_at > now {
                     idle = idle.min(due_at - now);
+                    crate::diagnostics::periodic_next(&e.full_name, due_at - now);
                     continue;
                 }
             }
-            st.last_run = Some(nearest_boundary(st.last_run, spacing, now));
+            let last = nearest_boundary(st.last_run, spacing, now);
+            st.last_run = Some(last);
+            crate::diagnostics::periodic_next(
+                &e.full_name,
+                (last + spacing).saturating_duration_since(now),
+            );
             if st.running {
                 tracing::warn!(
                     task = %e.full_name,
@@ -368,6 +374,7 @@ async fn run_entry<C: Send + 'static>(entry: Arc<Entry<C>>, ctx: C) {
     let entry = &guard.0;
     let name = entry.full_name.as_str();
     tracing::debug!(task = %name, "Running periodic task {name}");
+    crate::diagnostics::periodic_started(name);
     let func = entry.task.func.clone();
     let outcome = AssertUnwindSafe(async move { func(ctx).await })
         .catch_unwind()
@@ -384,6 +391,7 @@ async fn run_entry<C: Send + 'static>(entry: Arc<Entry<C>>, ctx: C) {
             Some(format!("panicked: {msg}"))
         }
     };
+    crate::diagnostics::periodic_finished(name, error.as_deref());
     crate::diagnostics::periodic_run(
         name,
         if error.is_some() {

@@ -119,7 +119,7 @@ fn exercise<S: Read + Write>(c: &mut Client<S>, p: &Proc) {
 
     let report = c.cmd("report");
     assert!(
-        report.starts_with("fjord report: workers master pid="),
+        report.starts_with("fjord report: master pid="),
         "{report}"
     );
     assert!(
@@ -135,7 +135,7 @@ fn exercise<S: Read + Write>(c: &mut Client<S>, p: &Proc) {
 
     support::wait_for("the tick task in tasks", Duration::from_secs(10), || {
         let t = c.cmd("tasks");
-        t.contains("jobs Jobs.tick: runs ok=") && !t.contains("error=0\n")
+        t.contains("jobs #0 pid=") && t.contains("  Jobs.tick: runs=") && t.contains("last error (")
     });
 
     let config = c.cmd("config");

@@ -241,20 +241,27 @@ fn metrics_sum_the_workers_and_never_go_back() {
     p.signal(Signal::SIGUSR2);
     p.wait_stderr("the report", Duration::from_secs(10), |e| {
         e.iter()
-            .any(|l| l.contains("diagnostics jobs: http requests=0"))
+            .any(|l| l.starts_with(&format!("fjord report: master pid={master} ")))
             && e.iter()
                 .any(|l| l.contains("periodic task Jobs.tick: ok=") && l.contains("timeout=0"))
             && e.iter()
-                .filter(|l| l.contains(" fds=") && l.contains("heartbeat="))
+                .filter(|l| {
+                    l.starts_with("jobs #") && l.contains(" fds=") && l.contains("heartbeat=")
+                })
                 .count()
                 >= 2
+            && e.iter()
+                .any(|l| l.contains("last error (") && l.contains("failed on purpose"))
     });
     let (status, report) = get(&url, "/report");
     assert_eq!(status, 200);
     assert!(
-        report.starts_with(&format!("fjord report: workers master pid={master}"))
+        report.starts_with(&format!("fjord report: master pid={master} "))
             && report.contains("periodic task Jobs.tick: ok=")
-            && report.contains("replaced: signal=1 watchdog=1 reload=2"),
+            && report.contains("jobs: workers=2 (serving=2) replaced: signal=1 watchdog=1 reload=2")
+            && report.contains("Jobs.tick: runs=")
+            // Every 0.1 s: the next run may be due at the report's moment.
+            && (report.contains("next run in ") || report.contains("next run due now")),
         "{report}"
     );
 

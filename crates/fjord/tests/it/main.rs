@@ -1,5 +1,6 @@
 //! The integration tests of fjord, one module per area (one test binary).
 
+mod diagnostics_report;
 mod http_enabled_apis;
 mod http_hello_paths;
 mod http_prefork;
