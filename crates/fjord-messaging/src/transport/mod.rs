@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 pub use self::embedded::EmbeddedDriver;
 pub use self::fake::FakeDriver;
@@ -137,44 +138,85 @@ pub struct Acker(AckerInner);
 #[derive(Debug)]
 enum AckerInner {
     None,
-    Lapin(lapin::Acker),
+    /// The delivery's acker, and the token its consuming session cancels
+    /// when it ends (connection lost, setup failed, listener stopped).
+    Lapin(lapin::Acker, CancellationToken),
 }
 
 impl Acker {
     pub(crate) fn none() -> Self {
         Acker(AckerInner::None)
     }
-    pub(crate) fn lapin(a: lapin::Acker) -> Self {
-        Acker(AckerInner::Lapin(a))
+    /// A lapin delivery's acker; `session_ended` is cancelled once the
+    /// session (connection and channel) that delivered it is gone.
+    pub(crate) fn lapin(a: lapin::Acker, session_ended: CancellationToken) -> Self {
+        Acker(AckerInner::Lapin(a, session_ended))
     }
     /// `basic.ack`. Failure (connection gone) is logged: the message then
     /// comes back after a reconnect, as with any AMQP consumer.
     pub async fn ack(&self) {
-        if let AckerInner::Lapin(a) = &self.0
-            && let Err(e) = a.ack(lapin::options::BasicAckOptions::default()).await
-        {
-            tracing::warn!(error = %e, "basic.ack failed");
+        if let AckerInner::Lapin(a, ended) = &self.0 {
+            settle(
+                "basic.ack",
+                a.ack(lapin::options::BasicAckOptions::default()),
+                ended,
+            )
+            .await;
         }
     }
     /// `basic.ack` with `multiple`: settles this message and every earlier
     /// unsettled one of its channel (the consumer acks a batch at once).
     pub async fn ack_up_to(&self) {
-        if let AckerInner::Lapin(a) = &self.0
-            && let Err(e) = a
-                .ack(lapin::options::BasicAckOptions { multiple: true })
-                .await
-        {
-            tracing::warn!(error = %e, "basic.ack (multiple) failed");
+        if let AckerInner::Lapin(a, ended) = &self.0 {
+            settle(
+                "basic.ack (multiple)",
+                a.ack(lapin::options::BasicAckOptions { multiple: true }),
+                ended,
+            )
+            .await;
         }
     }
     /// `basic.reject`, with or without requeue.
     pub async fn reject(&self, requeue: bool) {
-        if let AckerInner::Lapin(a) = &self.0
-            && let Err(e) = a
-                .reject(lapin::options::BasicRejectOptions { requeue })
-                .await
-        {
-            tracing::warn!(error = %e, "basic.reject failed");
+        if let AckerInner::Lapin(a, ended) = &self.0 {
+            settle(
+                "basic.reject",
+                a.reject(lapin::options::BasicRejectOptions { requeue }),
+                ended,
+            )
+            .await;
+        }
+    }
+}
+
+/// Waits for a settlement (`what`) until it is sent or the session that
+/// delivered the message ends, whichever comes first. lapin does not
+/// always answer a settlement queued while the connection is failing (it
+/// can stay queued behind the I/O loop's stop and never be sent nor
+/// failed), so waiting for it alone could block its consumer for ever;
+/// once the session is gone the settlement cannot reach the broker anyway,
+/// and the broker delivers the unsettled message again. Returns whether the
+/// settlement was sent.
+async fn settle<E: fmt::Display>(
+    what: &str,
+    settlement: impl std::future::Future<Output = std::result::Result<bool, E>>,
+    session_ended: &CancellationToken,
+) -> bool {
+    tokio::select! {
+        biased;
+        r = settlement => match r {
+            Ok(sent) => sent,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} failed");
+                false
+            }
+        },
+        _ = session_ended.cancelled() => {
+            tracing::warn!(
+                "{what} not sent: the connection that delivered the message is gone \
+                 (the broker delivers it again)"
+            );
+            false
         }
     }
 }
@@ -418,4 +460,42 @@ impl Transport {
 
 pub(crate) fn closed(what: &str) -> Error {
     Error::Closed(format!("{what} is closed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Settled = std::result::Result<bool, String>;
+
+    #[tokio::test]
+    async fn a_settlement_lapin_never_answers_ends_with_its_session() {
+        let ended = CancellationToken::new();
+        let end = ended.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            end.cancel();
+        });
+        let never = std::future::pending::<Settled>();
+        let sent =
+            tokio::time::timeout(Duration::from_secs(10), settle("basic.ack", never, &ended))
+                .await
+                .expect("the settlement waited past its session's end");
+        assert!(!sent);
+    }
+
+    #[tokio::test]
+    async fn a_settlement_that_is_sent_counts_even_once_the_session_ended() {
+        let ended = CancellationToken::new();
+        ended.cancel();
+        let sent = settle("basic.ack", async { Settled::Ok(true) }, &ended).await;
+        assert!(sent, "an answered settlement is reported sent");
+        let failed = settle(
+            "basic.ack",
+            async { Settled::Err("channel closed".into()) },
+            &CancellationToken::new(),
+        )
+        .await;
+        assert!(!failed);
+    }
 }

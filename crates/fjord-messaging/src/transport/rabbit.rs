@@ -254,6 +254,23 @@ impl Shared {
         }
     }
 
+    /// Closes `conn` (`connection.close` with `code` and `text`), waiting
+    /// for the broker's `close-ok` at most [`Shared::connect_timeout`]: a
+    /// broker that stopped answering (or a connection lapin already gave
+    /// up on) must not hold whoever closes it. Past the bound the handle is
+    /// dropped; lapin ends the socket when its heartbeat or the broker does.
+    async fn close_connection(&self, conn: &Connection, code: u16, text: &str) {
+        let limit = self.connect_timeout();
+        match tokio::time::timeout(limit, conn.close(code, ShortString::from(text))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "RabbitMQ connection.close failed"),
+            Err(_) => tracing::warn!(
+                ?limit,
+                "RabbitMQ did not answer connection.close in time; dropping the connection"
+            ),
+        }
+    }
+
     fn tls(&self) -> Result<OwnedTLSConfig> {
         let mut tls = OwnedTLSConfig::default();
         if !self.opts.ssl {
@@ -444,6 +461,19 @@ async fn declare_queue(ch: &Channel, q: &QueueSpec) -> lapin::Result<()> {
     Ok(())
 }
 
+/// A confirm-mode channel on `conn`.
+async fn confirm_channel(conn: &Connection) -> Result<Channel> {
+    let channel = conn
+        .create_channel()
+        .await
+        .map_err(|e| Error::broker("cannot open a channel", e))?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|e| Error::broker("confirm.select failed", e))?;
+    Ok(channel)
+}
+
 impl RabbitDriver {
     /// A driver for `url` with `options` (query keys already applied to
     /// `options.rabbit`). Connects lazily; needs no runtime.
@@ -506,28 +536,50 @@ impl RabbitDriver {
                 {
                     return Ok((p.channel.clone(), p.generation));
                 }
-                match self.shared.connect_once().await {
-                    Ok((conn, host)) => {
-                        let channel = conn
-                            .create_channel()
-                            .await
-                            .map_err(|e| Error::broker("cannot open a channel", e))?;
-                        channel
-                            .confirm_select(ConfirmSelectOptions::default())
-                            .await
-                            .map_err(|e| Error::broker("confirm.select failed", e))?;
-                        let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
-                        *g = Some(Publisher {
-                            conn,
-                            host,
-                            channel: channel.clone(),
-                            declared: HashSet::new(),
-                            generation,
-                        });
-                        return Ok((channel, generation));
+                let connected = tokio::select! {
+                    _ = self.shared.closed.cancelled() => {
+                        return Err(super::closed("RabbitMQ transport"));
                     }
-                    Err(e) if retry.is_some_and(|r| attempt >= r) => return Err(e),
-                    Err(_) => {}
+                    c = self.shared.connect_once() => c,
+                };
+                // Opening the channel is part of the attempt, bounded as a
+                // connection is (it runs under the publisher lock), and
+                // its failure is retried like a connection's.
+                let limit = self.shared.connect_timeout();
+                let failure = match connected {
+                    Ok((conn, host)) => {
+                        match tokio::time::timeout(limit, confirm_channel(&conn)).await {
+                            Ok(Ok(channel)) => {
+                                let generation =
+                                    self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+                                *g = Some(Publisher {
+                                    conn,
+                                    host,
+                                    channel: channel.clone(),
+                                    declared: HashSet::new(),
+                                    generation,
+                                });
+                                return Ok((channel, generation));
+                            }
+                            Ok(Err(e)) => {
+                                self.shared.move_past(host);
+                                tracing::warn!(error = %e, "cannot open the publishing channel");
+                                e
+                            }
+                            Err(_) => {
+                                self.shared.move_past(host);
+                                let e = Error::connection(format!(
+                                    "no answer from RabbitMQ within {limit:?} while opening the publishing channel"
+                                ));
+                                tracing::warn!(error = %e, "cannot open the publishing channel");
+                                e
+                            }
+                        }
+                    }
+                    Err(e) => e,
+                };
+                if retry.is_some_and(|r| attempt >= r) {
+                    return Err(failure);
                 }
             }
             let delay = self.shared.opts.reconnect_delay(attempt);
@@ -542,15 +594,27 @@ impl RabbitDriver {
 
     /// Closes the publisher of `generation`; after a connection failure
     /// (`failed`) the next connection starts with the next host.
+    ///
+    /// The close runs in the background, outside the publisher lock: a
+    /// connection that is failing may take the whole close bound to
+    /// answer, and senders must not wait for it.
     async fn drop_publisher(&self, generation: u64, failed: bool) {
-        let mut g = self.publisher.lock().await;
-        if g.as_ref().is_some_and(|p| p.generation == generation)
-            && let Some(p) = g.take()
-        {
+        let dropped = {
+            let mut g = self.publisher.lock().await;
+            if g.as_ref().is_some_and(|p| p.generation == generation) {
+                g.take()
+            } else {
+                None
+            }
+        };
+        if let Some(p) = dropped {
             if failed {
                 self.shared.move_past(p.host);
             }
-            let _ = p.conn.close(320, ShortString::from("reconnecting")).await;
+            let shared = self.shared.clone();
+            tokio::spawn(async move {
+                shared.close_connection(&p.conn, 320, "reconnecting").await;
+            });
         }
     }
 
@@ -764,8 +828,9 @@ impl Driver for RabbitDriver {
 
     async fn close(&self) {
         self.shared.closed.cancel();
-        if let Some(p) = self.publisher.lock().await.take() {
-            let _ = p.conn.close(200, ShortString::from("closing")).await;
+        let publisher = self.publisher.lock().await.take();
+        if let Some(p) = publisher {
+            self.shared.close_connection(&p.conn, 200, "closing").await;
         }
     }
 }
@@ -837,6 +902,50 @@ async fn setup(
     Ok((ch, streams))
 }
 
+/// Whether the session's connection and channel are still up.
+fn alive(conn: &Connection, ch: &Channel) -> bool {
+    conn.status().connected() && ch.status().connected()
+}
+
+/// Ends a session on `stop`: cancels its consumers, deletes its
+/// `delete_on_stop` queues and closes the connection, all within one
+/// [`Shared::connect_timeout`] so that a broker that stopped answering
+/// cannot hold a stopping listener.
+async fn shutdown(s: &Shared, conn: &Connection, ch: &Channel, queues: &[QueueSpec]) {
+    let limit = s.connect_timeout();
+    let goodbye = async {
+        for i in 0..queues.len() {
+            let _ = ch
+                .basic_cancel(
+                    ShortString::from((i + 1).to_string()),
+                    BasicCancelOptions::default(),
+                )
+                .await;
+        }
+        for q in queues.iter().filter(|q| q.delete_on_stop) {
+            if let Err(e) = ch
+                .queue_delete(
+                    ShortString::from(q.name.as_str()),
+                    QueueDeleteOptions::default(),
+                )
+                .await
+            {
+                tracing::warn!(queue = %q.name, error = %e, "cannot delete queue");
+            }
+        }
+        let _ = conn.close(200, ShortString::from("stopping")).await;
+    };
+    if tokio::time::timeout(limit, goodbye).await.is_err() {
+        tracing::warn!(
+            ?limit,
+            "RabbitMQ did not answer a stopping listener in time; dropping its connection"
+        );
+    }
+}
+
+/// One consuming session on `conn`: declares and consumes (bounded), then
+/// hands deliveries to `tx` until `stop` or the connection is lost. Its
+/// messages' ackers stop waiting once it has returned.
 async fn session(
     s: &Shared,
     conn: &Connection,
@@ -845,6 +954,8 @@ async fn session(
     stop: &CancellationToken,
     ready: &mut Option<oneshot::Sender<Result<()>>>,
 ) -> Result<SessionEnd> {
+    let ended = CancellationToken::new();
+    let _ended_on_return = ended.clone().drop_guard();
     // A broker that accepted the connection but does not answer (a node
     // still starting, or hung) must not hold the listener: the setup is
     // bounded as a connection attempt is, then retried.
@@ -869,19 +980,11 @@ async fn session(
     loop {
         tokio::select! {
             _ = stop.cancelled() => {
-                for i in 0..queues.len() {
-                    let _ = ch.basic_cancel(ShortString::from((i + 1).to_string()), BasicCancelOptions::default()).await;
-                }
-                for q in queues.iter().filter(|q| q.delete_on_stop) {
-                    if let Err(e) = ch.queue_delete(ShortString::from(q.name.as_str()), QueueDeleteOptions::default()).await {
-                        tracing::warn!(queue = %q.name, error = %e, "cannot delete queue");
-                    }
-                }
-                let _ = conn.close(200, ShortString::from("stopping")).await;
+                shutdown(s, conn, &ch, queues).await;
                 return Ok(SessionEnd::Stopped);
             }
             _ = check.tick() => {
-                if !conn.status().connected() || !ch.status().connected() {
+                if !alive(conn, &ch) {
                     return Ok(SessionEnd::Lost("connection closed".into()));
                 }
             }
@@ -896,11 +999,31 @@ async fn session(
                         content_type: d.properties.content_type().as_ref().map(|c| c.to_string()),
                         compressed,
                         body: d.data,
-                        acker: Acker::lapin(d.acker),
+                        acker: Acker::lapin(d.acker, ended.clone()),
                     };
-                    if tx.send(m).await.is_err() {
-                        // Nobody reads any more: stop.
-                        stop.cancel();
+                    // Waiting for room (a busy consumer) still watches
+                    // `stop` and the connection: a consumer that waits for
+                    // this session to end (an ack) must see it end.
+                    let mut m = Some(m);
+                    while let Some(msg) = m.take() {
+                        tokio::select! {
+                            biased;
+                            _ = stop.cancelled() => {
+                                shutdown(s, conn, &ch, queues).await;
+                                return Ok(SessionEnd::Stopped);
+                            }
+                            permit = tx.reserve() => match permit {
+                                Ok(p) => p.send(msg),
+                                // Nobody reads any more: stop.
+                                Err(_) => stop.cancel(),
+                            },
+                            _ = check.tick() => {
+                                if !alive(conn, &ch) {
+                                    return Ok(SessionEnd::Lost("connection closed".into()));
+                                }
+                                m = Some(msg);
+                            }
+                        }
                     }
                 }
             }
@@ -956,7 +1079,7 @@ async fn supervise(
                 );
             }
             Err(e) => {
-                let _ = conn.close(320, ShortString::from("setup failed")).await;
+                s.close_connection(&conn, 320, "setup failed").await;
                 if let Some(r) = ready.take() {
                     let _ = r.send(Err(e));
                     break;

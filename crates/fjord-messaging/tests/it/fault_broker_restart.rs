@@ -26,12 +26,7 @@ const INTERVAL_MAX: f64 = 4.0;
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 const DOWN: Duration = Duration::from_secs(5);
 
-// Known defect, ignored so that it does not gate CI while it is open: in
-// about one run in ten the RPC server never resumes consuming after
-// start_app ("recovered in never") and closing its transport then hangs
-// (the teardown bound catches it). Run it with `--ignored` to reproduce.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect: the server sometimes never resumes after start_app (about 1 run in 10)"]
 async fn rpc_resumes_after_a_broker_restart() {
     let test = "rpc_resumes_after_a_broker_restart";
     let _one_at_a_time = fault::CLUSTER.lock().await;

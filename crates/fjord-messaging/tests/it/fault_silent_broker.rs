@@ -256,3 +256,60 @@ async fn python_oslo_messaging_silent_broker_for_comparison() {
     );
     assert!(f["calls"].as_u64().is_some(), "{f}");
 }
+
+/// With heartbeats off nothing notices a silent broker, so closing must not
+/// wait for its answers: the transport's close (the publisher's
+/// `connection.close`) and a listener's stop (`basic.cancel`, its
+/// connection's close) each end within the bound of one broker answer
+/// (10 s with heartbeats off), and the listener's receiver ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_and_listener_stop_are_bounded_when_the_broker_is_silent() {
+    use fjord_messaging::transport::{Destination, ListenSpec, OutgoingMessage};
+    let test = "close_and_listener_stop_are_bounded_when_the_broker_is_silent";
+    if !support::rabbit(test) {
+        return;
+    }
+    fault::capture_logs();
+    let proxy = Proxy::start(broker()).await.unwrap();
+    let url = format!("rabbit://guest:guest@127.0.0.1:{}/", proxy.port());
+    let mut opts = fault::options(&url, 0);
+    opts.rabbit.rabbit_quorum_queue = false;
+    let t = fault::transport(&opts);
+    let mut listener = t.driver().listen(ListenSpec::Replies).await.unwrap();
+    let queue = listener.address.clone().expect("a reply queue");
+    // The publisher's connection and the listener's, both open.
+    t.driver()
+        .send(
+            &Destination::Reply { queue },
+            OutgoingMessage::new(b"{}".to_vec()),
+        )
+        .await
+        .unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(10), listener.receiver.recv())
+        .await
+        .expect("the message in time")
+        .expect("a message");
+    m.acker.ack().await;
+    assert_eq!(proxy.connections(), 2);
+
+    proxy.pause();
+    let started = Instant::now();
+    fault::bounded("closing the transport", Duration::from_secs(30), t.close()).await;
+    let closed = started.elapsed();
+    fault::bounded(
+        "stopping the listener",
+        Duration::from_secs(30),
+        listener.control.stop(),
+    )
+    .await;
+    fault::bounded("the listener ending", Duration::from_secs(30), async {
+        while listener.receiver.recv().await.is_some() {}
+    })
+    .await;
+    let ended = started.elapsed();
+    eprintln!("silent broker: transport closed in {closed:?}, listener ended in {ended:?}");
+    let one_answer = Duration::from_secs(10);
+    assert!(closed <= one_answer + Duration::from_secs(2), "{closed:?}");
+    assert!(ended <= one_answer + Duration::from_secs(2), "{ended:?}");
+    proxy.resume();
+}

@@ -91,3 +91,63 @@ async fn server_and_client_recover_after_connections_drop() {
     tc.close().await;
     ts.close().await;
 }
+
+/// A listener whose consumer is busy (its channel to the consumer is full)
+/// still notices its connection drop and reconnects; the acks of the
+/// messages it delivered before end at once rather than waiting on the
+/// dead connection. The broker's side is a loopback proxy that closes
+/// every connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_with_a_busy_consumer_still_reconnects() {
+    use fjord_messaging::MessagingOptions;
+    use fjord_messaging::transport::{Destination, ListenSpec, OutgoingMessage};
+    use fjord_test_support::proxy::Proxy;
+    let test = "a_listener_with_a_busy_consumer_still_reconnects";
+    if !support::rabbit(test) {
+        return;
+    }
+    let proxy = Proxy::start(([127, 0, 0, 1], 5672).into()).await.unwrap();
+    let mut o = MessagingOptions::default();
+    o.transport_url = Some(format!("rabbit://guest:guest@127.0.0.1:{}/", proxy.port()));
+    o.rabbit.rabbit_quorum_queue = false;
+    let t = fjord_messaging::Transport::new(&o).unwrap();
+    let mut listener = t.driver().listen(ListenSpec::Replies).await.unwrap();
+    let queue = listener.address.clone().expect("a reply queue");
+    // More than the listener's channel holds (256), none read: the
+    // listener waits for room.
+    for i in 0..300 {
+        t.driver()
+            .send(
+                &Destination::Reply {
+                    queue: queue.clone(),
+                },
+                OutgoingMessage::new(format!("{{\"n\": {i}}}").into_bytes()),
+            )
+            .await
+            .unwrap();
+    }
+    assert!(
+        wait_until_async(Duration::from_secs(10), || listener.receiver.len() == 256).await,
+        "the listener's channel never filled: {}",
+        listener.receiver.len()
+    );
+    let first = listener.receiver.recv().await.expect("a message");
+    let accepted = proxy.accepted();
+    proxy.close_all();
+    // kombu_reconnect_delay (1 s) after it notices (its 1 s check).
+    assert!(
+        wait_until_async(Duration::from_secs(10), || proxy.accepted() > accepted).await,
+        "the listener never reconnected"
+    );
+    let acked = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), first.acker.ack())
+        .await
+        .expect("an ack on the dropped connection waited");
+    assert!(
+        acked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        acked.elapsed()
+    );
+    listener.control.stop().await;
+    t.close().await;
+}
