@@ -18,6 +18,7 @@ use std::time::Duration;
 use fjord::messaging::{Context, Endpoint, FnEndpoint, RemoteError, RequestContext};
 use fjord::rpc_service::Manager;
 use fjord::service::TaskGroup;
+use fjord::service::diagnostics;
 use fjord_objects::Object;
 use serde_json::{Value, json};
 
@@ -54,6 +55,9 @@ impl DemoManager {
         }
     }
 
+    /// The counting task's name in diagnostics.
+    pub const COUNT_TASK: &'static str = "demo.count";
+
     /// The counting task, for [`fjord::rpc_service::RpcService::with_task`]:
     /// counts at once, then every `counter_interval`.
     pub fn count_task(&self) -> impl Fn(&TaskGroup) + Send + Sync + 'static {
@@ -63,9 +67,15 @@ impl DemoManager {
             let counter = counter.clone();
             let interval = interval.clone();
             tg.add_dynamic_timer(Duration::ZERO, None, move || {
+                // Shown with its last and next run in the report and the
+                // console's `tasks`, as the periodic task runner's are.
+                diagnostics::periodic_started(Self::COUNT_TASK);
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
                 tracing::info!("periodic task count: counter={n}");
+                diagnostics::periodic_finished(Self::COUNT_TASK, None);
+                diagnostics::periodic_run(Self::COUNT_TASK, diagnostics::Outcome::Ok);
                 let next = interval();
+                diagnostics::periodic_next(Self::COUNT_TASK, next);
                 async move { next }
             });
         }

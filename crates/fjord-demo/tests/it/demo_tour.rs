@@ -28,6 +28,20 @@ fn fjord_manage() -> PathBuf {
     dir.join("fjord-manage")
 }
 
+/// Sends `lines` to the console on `socket` and reads its answers until it
+/// closes the connection (after `quit`).
+fn console(socket: &Path, lines: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("console at {}: {e}", socket.display()));
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(lines.as_bytes()).unwrap();
+    let mut out = String::new();
+    c.read_to_string(&mut out)
+        .expect("the console answers and closes");
+    out
+}
+
 fn read_pid(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
@@ -188,6 +202,18 @@ fn the_readme_tour_on_the_built_in_configuration() {
     wait_for_demo("the USR2 report", &demo, Duration::from_secs(10), || {
         demo.stderr().contains(&report)
     });
+
+    // The console on $state_path/console.sock (socat - UNIX-CONNECT:...).
+    let console = console(
+        &state.join("console.sock"),
+        "workers\ntasks\nconfig database\nquit\n",
+    );
+    assert!(
+        console.contains("service=demo-worker index=0 state=serving")
+            && console.contains("demo.count: runs=")
+            && console.contains("[database] connection = ****"),
+        "{console}"
+    );
 
     // kill -TERM: graceful stop, exit 0, the PID file removed.
     kill(Pid::from_raw(master), Signal::SIGTERM).unwrap();
