@@ -11,10 +11,16 @@ Measures, against RabbitMQ at 127.0.0.1:5672 (guest/guest):
     confirms, 16 in flight, one consumer acking each message, a body the size
     of a fjord cast: the broker's own limit for casts; and a raw request/reply
     loop (`rpc_bench raw-call`, confirmed request and reply): its limit for calls;
+    the same loop with caller and responder in two processes (`--role`), with
+    one connection per side and with separate publishing and consuming
+    connections per side (`--separate-connections`, fjord's and
+    oslo.messaging's layout): what the process and connection layout costs;
   * the embedded transport (`embedded:///tmp/<dir>/broker.sock`): the same
     calls between two processes, no RabbitMQ.
 Every load is bounded by a count and a time limit; every topic and queue name
-is unique to the run. Prints a Markdown table and writes
+is unique to the run. Besides calls/s, each Rust call phase reports its CPU
+time per call (user + system of the client and server processes; the raw
+loop's one process): steadier than calls/s on a shared machine. Prints a Markdown table and writes
 bench/results/rpc.json and bench/results/rpc.md.
 """
 import json
@@ -30,12 +36,16 @@ import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "dist", "examples", "rpc_bench")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+BIN = os.environ.get("FJORD_RPC_BENCH_BIN", os.path.join(TARGET, "dist", "examples", "rpc_bench"))
 PEER = os.path.join(ROOT, "bench", "rpc_python_peer.py")
 RABBIT = os.environ.get("FJORD_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 AMQP = os.environ.get("FJORD_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
 SECS = float(os.environ.get("BENCH_SECS", "5"))  # most seconds per call phase
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # the table shows the median run
+# Which implementations to measure (default all); e.g. BENCH_IMPLS=fjord,raw.
+IMPLS = set(os.environ.get("BENCH_IMPLS",
+                           "fjord,python,raw,rawsplit,rawsep,embedded").split(","))
 RUN_ID = "%d_%s" % (os.getpid(), uuid.uuid4().hex[:8])
 LOG_DIR = tempfile.mkdtemp(prefix="fjord-rpc-bench-logs-")
 
@@ -169,6 +179,41 @@ def measure_raw():
     return {"c1": c1, "c16": c16, "casts": casts}
 
 
+def proc_cpu_secs(pid):
+    """User + system CPU seconds of process `pid` (every thread)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_raw_split(separate):
+    """The raw call loop with the responder in a process of its own."""
+    name = "rawsep" if separate else "rawsplit"
+    flags = ["--separate-connections"] if separate else []
+
+    def call(c):
+        q = "bench_rpc_%s%d_%s_%s" % (name, c, RUN_ID, uuid.uuid4().hex[:6])
+        srv = Server("%s responder %d" % (name, c),
+                     [BIN, "raw-call", "--amqp-url", AMQP, "--queue", q, "--role", "responder",
+                      "--max-secs", "600"] + flags)
+        try:
+            cpu0 = proc_cpu_secs(srv.p.pid)
+            r = run_json("%s calls, %d caller(s)" % (name, c), [
+                BIN, "raw-call", "--amqp-url", AMQP, "--queue", q, "--role", "caller",
+                "--concurrency", str(c), "--calls", str(LOADS["fjord"]["calls"]),
+                "--max-secs", str(SECS), "--body-bytes", str(fjord_call_body_bytes())] + flags,
+                120)
+            server_cpu = proc_cpu_secs(srv.p.pid) - cpu0
+        finally:
+            srv.stop()
+        n = max(r["calls"], 1)
+        r["client_cpu_us_per_call"] = r["cpu_us_per_call"]
+        r["server_cpu_us_per_call"] = server_cpu * 1e6 / n
+        r["cpu_us_per_call"] += r["server_cpu_us_per_call"]
+        return r
+    return {"c1": call(1), "c16": call(16)}
+
+
 def measure_raw_casts():
     return run_json("raw AMQP casts", [
         BIN, "raw", "--amqp-url", AMQP, "--queue", "bench_rpc_raw_%s_%s" % (RUN_ID, uuid.uuid4().hex[:6]),
@@ -236,7 +281,9 @@ def main():
     else:
         print("oslo.messaging not installed in %s: baseline skipped "
               "(scripts/setup-oslo-venv.sh)" % venv, file=sys.stderr)
-    impls += [("raw", measure_raw), ("embedded", embedded)]
+    impls += [("raw", measure_raw), ("rawsplit", lambda: measure_raw_split(False)),
+              ("rawsep", lambda: measure_raw_split(True)), ("embedded", embedded)]
+    impls = [(name, m) for name, m in impls if name in IMPLS]
     # Interleaved, so that every implementation sees the same machine.
     runs = {name: [] for name, _ in impls}
     try:
@@ -252,13 +299,17 @@ def main():
         return results.get(impl, {}).get(phase, {}).get(key)
 
     cols = [("fjord", "fjord (RabbitMQ)"), ("python", "oslo.messaging (RabbitMQ)"),
-            ("raw", "raw AMQP (lapin)"), ("embedded", "fjord embedded (current-thread runtime)")]
+            ("raw", "raw AMQP (lapin)"), ("rawsplit", "raw, 2 processes"),
+            ("rawsep", "raw, 2 processes, separate publishing connections"),
+            ("embedded", "fjord embedded (current-thread runtime)")]
     f16, p16 = get("fjord", "c16", "calls_per_s"), get("python", "c16", "calls_per_s")
     f1, p1 = get("fjord", "c1", "calls_per_s"), get("python", "c1", "calls_per_s")
     fc, rc = get("fjord", "c16", "casts_per_s"), get("raw", "c16", "casts_per_s")
     e50 = get("embedded", "c1", "p50_us")
     ratio16 = f16 / p16 if f16 and p16 else None
     ratio1 = f1 / p1 if f1 and p1 else None
+    r16, r1 = get("raw", "c16", "calls_per_s"), get("raw", "c1", "calls_per_s")
+    raw16 = f16 / r16 if f16 and r16 else None
     cast_share = fc / rc if fc and rc else None
 
     def verdict(ok):
@@ -267,6 +318,10 @@ def main():
     targets = {
         "calls_16": None if ratio16 is None else
         "fjord >= 10x Python (%.0f/s): %.1fx, %s" % (10 * p16, ratio16, verdict(ratio16 >= 10)),
+        "calls_16_raw": None if raw16 is None else
+        "fjord >= 90%% of raw (%.0f/s): %.0f%%, %s" % (0.9 * r16, raw16 * 100,
+                                                     verdict(raw16 >= 0.9)),
+        "calls_1_raw": None if not (f1 and r1) else "fjord/raw: %.0f%%" % (f1 / r1 * 100),
         "calls_1": None if ratio1 is None else
         "fjord >= 10x Python (%.0f/s): %.1fx, %s" % (10 * p1, ratio1, verdict(ratio1 >= 10)),
         "casts": None if cast_share is None else
@@ -274,9 +329,17 @@ def main():
         "embedded_p50": None if e50 is None else
         "embedded < 100 us: %s" % verdict(e50 < 100),
     }
+    def both(*ts):
+        return "; ".join(t for t in ts if t) or None
+
     rows = [
-        ("calls/s, 1 caller", "c1", "calls_per_s", "{:.0f}", targets["calls_1"]),
-        ("calls/s, 16 callers", "c16", "calls_per_s", "{:.0f}", targets["calls_16"]),
+        ("calls/s, 1 caller", "c1", "calls_per_s", "{:.0f}",
+         both(targets["calls_1"], targets["calls_1_raw"])),
+        ("calls/s, 16 callers", "c16", "calls_per_s", "{:.0f}",
+         both(targets["calls_16"], targets["calls_16_raw"])),
+        ("CPU per call (us, client + server), 1 caller", "c1", "cpu_us_per_call", "{:.0f}", None),
+        ("CPU per call (us, client + server), 16 callers", "c16", "cpu_us_per_call", "{:.0f}",
+         None),
         ("call p50 (us), 1 caller", "c1", "p50_us", "{:.0f}", targets["embedded_p50"]),
         ("call p99 (us), 1 caller", "c1", "p99_us", "{:.0f}", None),
         ("call p50 (us), 16 callers", "c16", "p50_us", "{:.0f}", None),
@@ -293,16 +356,19 @@ def main():
             vals.append(fmt(get(k, phase, key), spec))
         out.append("| %s | %s | %s |" % (label, " | ".join(vals), target or ""))
     load_after = os.getloadavg()[0]
-    n = {k: get(k, "c16", "calls") for k in ("fjord", "python", "raw", "embedded")}
+    n = {k: get(k, "c16", "calls") for k in ("fjord", "python", "raw", "rawsplit", "rawsep",
+                                              "embedded")}
     out.append("")
     out.append("Median of %d runs, %d CPUs (1-minute load average %.1f before, %.1f after), "
                "broker, servers and clients on the same host; each call "
                "phase at most %.0f s (calls made at 16 callers: %s); casts: %s fjord, %s "
                "Python, %s raw (%d-byte body, publisher confirms, 16 in flight). Raw AMQP "
                "calls: lapin alone, confirmed %d-byte request with reply_to, acked and "
-               "answered by a confirmed reply, on one connection per side (fjord, like "
-               "oslo.messaging, publishes and consumes on separate connections): the broker's "
-               "ceiling for a call. RabbitMQ runs use a two-thread tokio runtime; the embedded "
+               "answered by a confirmed reply, on one connection per side, caller and responder "
+               "in one process: the broker's ceiling for a call; the 2-process columns run them "
+               "as two processes, the last one with a publishing connection apart from the "
+               "consuming one per side as fjord and oslo.messaging do. CPU per call: user + "
+               "system time of the client and server processes over the call phase. RabbitMQ runs use a two-thread tokio runtime; the embedded "
                "transport runs on a current-thread runtime, the one fjord's launcher gives a "
                "service by default." % (
                    RUNS, os.cpu_count(), load_before, load_after, SECS,
