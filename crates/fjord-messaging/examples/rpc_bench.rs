@@ -227,7 +227,10 @@ fn endpoint(casts: Arc<watch::Sender<u64>>) -> FnEndpoint {
                 .map_err(err)?;
             Ok(w.obj_to_primitive())
         })
-        .method("cpu_secs", |_ctx, _args| async move { Ok(json!(cpu_secs())) })
+        .method(
+            "cpu_secs",
+            |_ctx, _args| async move { Ok(json!(cpu_secs())) },
+        )
         .method("hit", move |_ctx, _args| {
             hit.send_modify(|c| *c += 1);
             async { Ok(Value::Null) }
@@ -743,7 +746,10 @@ async fn raw_serve(url: &str, queue: &str, separate: bool, max_secs: f64) -> any
     stop.cancel();
     let _ = responder.await;
     let _ = sch
-        .queue_delete(ShortString::from(req_q.as_str()), QueueDeleteOptions::default())
+        .queue_delete(
+            ShortString::from(req_q.as_str()),
+            QueueDeleteOptions::default(),
+        )
         .await;
     raw_close(side).await;
     Ok(())
@@ -849,13 +855,19 @@ async fn raw_call(
     stop.cancel();
     let _ = matcher.await;
     let _ = cch
-        .queue_delete(ShortString::from(reply_q.as_str()), QueueDeleteOptions::default())
+        .queue_delete(
+            ShortString::from(reply_q.as_str()),
+            QueueDeleteOptions::default(),
+        )
         .await;
     raw_close(cli).await;
     if let Some((side, sch, responder)) = server {
         let _ = responder.await;
         let _ = sch
-            .queue_delete(ShortString::from(req_q.as_str()), QueueDeleteOptions::default())
+            .queue_delete(
+                ShortString::from(req_q.as_str()),
+                QueueDeleteOptions::default(),
+            )
             .await;
         raw_close(side).await;
     }
@@ -951,12 +963,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let rt = runtime(rt_kind)?;
             if role == RawRole::Responder {
-                return rt.block_on(raw_serve(
-                    &amqp_url,
-                    &queue,
-                    separate_connections,
-                    max_secs,
-                ));
+                return rt.block_on(raw_serve(&amqp_url, &queue, separate_connections, max_secs));
             }
             let out = rt.block_on(raw_call(
                 &amqp_url,
