@@ -11,10 +11,16 @@ Measures, against RabbitMQ at 127.0.0.1:5672 (guest/guest):
     confirms, 16 in flight, one consumer acking each message, a body the size
     of a fjord cast: the broker's own limit for casts; and a raw request/reply
     loop (`rpc_bench raw-call`, confirmed request and reply): its limit for calls;
+    the same loop with caller and responder in two processes (`--role`), with
+    one connection per side and with separate publishing and consuming
+    connections per side (`--separate-connections`, fjord's and
+    oslo.messaging's layout): what the process and connection layout costs;
   * the embedded transport (`embedded:///tmp/<dir>/broker.sock`): the same
     calls between two processes, no RabbitMQ.
 Every load is bounded by a count and a time limit; every topic and queue name
-is unique to the run. Prints a Markdown table and writes
+is unique to the run. Besides calls/s, each Rust call phase reports its CPU
+time per call (user + system of the client and server processes; the raw
+loop's one process): steadier than calls/s on a shared machine. Prints a Markdown table and writes
 bench/results/rpc.json and bench/results/rpc.md.
 """
 import json
@@ -30,18 +36,23 @@ import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "dist", "examples", "rpc_bench")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+BIN = os.environ.get("FJORD_RPC_BENCH_BIN", os.path.join(TARGET, "dist", "examples", "rpc_bench"))
 PEER = os.path.join(ROOT, "bench", "rpc_python_peer.py")
 RABBIT = os.environ.get("FJORD_BENCH_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5672/")
 AMQP = os.environ.get("FJORD_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
 SECS = float(os.environ.get("BENCH_SECS", "5"))  # most seconds per call phase
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # the table shows the median run
+# Which implementations to measure (default all); e.g. BENCH_IMPLS=fjord,raw.
+IMPLS = set(os.environ.get("BENCH_IMPLS",
+                           "fjord,fjordlent,python,raw,rawsplit,rawsep,embedded").split(","))
 RUN_ID = "%d_%s" % (os.getpid(), uuid.uuid4().hex[:8])
 LOG_DIR = tempfile.mkdtemp(prefix="fjord-rpc-bench-logs-")
 
 # (calls cap, casts) per implementation: bounded counts, Python's smaller.
 LOADS = {
     "fjord": {"calls": 100_000, "casts": 30_000},
+    "fjordlent": {"calls": 100_000, "casts": 30_000},
     "python": {"calls": 20_000, "casts": 5_000},
     "embedded": {"calls": 100_000, "casts": 30_000},
 }
@@ -169,6 +180,41 @@ def measure_raw():
     return {"c1": c1, "c16": c16, "casts": casts}
 
 
+def proc_cpu_secs(pid):
+    """User + system CPU seconds of process `pid` (every thread)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_raw_split(separate):
+    """The raw call loop with the responder in a process of its own."""
+    name = "rawsep" if separate else "rawsplit"
+    flags = ["--separate-connections"] if separate else []
+
+    def call(c):
+        q = "bench_rpc_%s%d_%s_%s" % (name, c, RUN_ID, uuid.uuid4().hex[:6])
+        srv = Server("%s responder %d" % (name, c),
+                     [BIN, "raw-call", "--amqp-url", AMQP, "--queue", q, "--role", "responder",
+                      "--max-secs", "600"] + flags)
+        try:
+            cpu0 = proc_cpu_secs(srv.p.pid)
+            r = run_json("%s calls, %d caller(s)" % (name, c), [
+                BIN, "raw-call", "--amqp-url", AMQP, "--queue", q, "--role", "caller",
+                "--concurrency", str(c), "--calls", str(LOADS["fjord"]["calls"]),
+                "--max-secs", str(SECS), "--body-bytes", str(fjord_call_body_bytes())] + flags,
+                120)
+            server_cpu = proc_cpu_secs(srv.p.pid) - cpu0
+        finally:
+            srv.stop()
+        n = max(r["calls"], 1)
+        r["client_cpu_us_per_call"] = r["cpu_us_per_call"]
+        r["server_cpu_us_per_call"] = server_cpu * 1e6 / n
+        r["cpu_us_per_call"] += r["server_cpu_us_per_call"]
+        return r
+    return {"c1": call(1), "c16": call(16)}
+
+
 def measure_raw_casts():
     return run_json("raw AMQP casts", [
         BIN, "raw", "--amqp-url", AMQP, "--queue", "bench_rpc_raw_%s_%s" % (RUN_ID, uuid.uuid4().hex[:6]),
@@ -209,6 +255,31 @@ def median_runs(runs):
     return med
 
 
+def gap_note(results):
+    """A paragraph on what fjord's gap to the raw call loop at 16 callers is
+    made of, from the same run's figures (None when a figure is missing)."""
+    def g(impl, key):
+        return results.get(impl, {}).get("c16", {}).get(key)
+    raw, split, sep = (g(k, "calls_per_s") for k in ("raw", "rawsplit", "rawsep"))
+    fj, lent = g("fjord", "calls_per_s"), g("fjordlent", "calls_per_s")
+    cpu = {k: g(k, "cpu_us_per_call") for k in ("raw", "rawsplit", "rawsep", "fjord", "fjordlent")}
+    if not all((raw, split, sep, fj, lent)) or not all(cpu.values()):
+        return None
+    return (
+        "At 16 callers fjord makes %.0f%% of the raw loop's calls/s (%.0f%% with "
+        "publish_on_listener_connection): the 90%% target is %s. The gap, step by step in "
+        "this run: the raw loop in two processes (as a client and a server are) makes "
+        "%.0f%% of it (CPU per call %.0f -> %.0f us); with a publishing connection apart from "
+        "the consuming one per side, as oslo.messaging and fjord by default, %.0f%% (%.0f us); "
+        "fjord %.0f%% (%.0f us), with the option %.0f%% (%.0f us). The rest of fjord's CPU per "
+        "call over that last raw loop is its own layers: one more task hop per side between "
+        "the driver's consumer and the RPC server or reply router, the oslo envelope "
+        "(JSON encoded twice, decoded twice), ids, the dispatcher and its pool."
+        % (fj / raw * 100, lent / raw * 100, "met" if fj >= 0.9 * raw else "not met",
+           split / raw * 100, cpu["raw"], cpu["rawsplit"], sep / raw * 100, cpu["rawsep"],
+           fj / raw * 100, cpu["fjord"], lent / raw * 100, cpu["fjordlent"]))
+
+
 def embedded():
     emb_dir = tempfile.mkdtemp(prefix="fjord-rpc-bench-", dir="/tmp")
     try:
@@ -229,14 +300,19 @@ def main():
     py = os.path.join(venv, "bin", "python")
     print("logs in %s" % LOG_DIR, file=sys.stderr)
     load_before = os.getloadavg()[0]
-    impls = [("fjord", lambda: measure_rust("fjord", RABBIT))]
+    impls = [("fjord", lambda: measure_rust("fjord", RABBIT)),
+             # fjord with the option that publishes on the listener's connection.
+             ("fjordlent", lambda: measure_rust(
+                 "fjordlent", RABBIT + "?publish_on_listener_connection=true"))]
     if os.path.exists(py) and subprocess.run(
             [py, "-c", "import oslo_messaging"], capture_output=True).returncode == 0:
         impls.append(("python", lambda: measure_python(py)))
     else:
         print("oslo.messaging not installed in %s: baseline skipped "
               "(scripts/setup-oslo-venv.sh)" % venv, file=sys.stderr)
-    impls += [("raw", measure_raw), ("embedded", embedded)]
+    impls += [("raw", measure_raw), ("rawsplit", lambda: measure_raw_split(False)),
+              ("rawsep", lambda: measure_raw_split(True)), ("embedded", embedded)]
+    impls = [(name, m) for name, m in impls if name in IMPLS]
     # Interleaved, so that every implementation sees the same machine.
     runs = {name: [] for name, _ in impls}
     try:
@@ -251,14 +327,25 @@ def main():
     def get(impl, phase, key):
         return results.get(impl, {}).get(phase, {}).get(key)
 
-    cols = [("fjord", "fjord (RabbitMQ)"), ("python", "oslo.messaging (RabbitMQ)"),
-            ("raw", "raw AMQP (lapin)"), ("embedded", "fjord embedded (current-thread runtime)")]
+    cols = [("fjord", "fjord (RabbitMQ)"),
+            ("fjordlent", "fjord, publish_on_listener_connection"),
+            ("python", "oslo.messaging (RabbitMQ)"),
+            ("raw", "raw AMQP (lapin)"), ("rawsplit", "raw, 2 processes"),
+            ("rawsep", "raw, 2 processes, separate publishing connections"),
+            ("embedded", "fjord embedded (current-thread runtime)")]
     f16, p16 = get("fjord", "c16", "calls_per_s"), get("python", "c16", "calls_per_s")
     f1, p1 = get("fjord", "c1", "calls_per_s"), get("python", "c1", "calls_per_s")
     fc, rc = get("fjord", "c16", "casts_per_s"), get("raw", "c16", "casts_per_s")
     e50 = get("embedded", "c1", "p50_us")
     ratio16 = f16 / p16 if f16 and p16 else None
     ratio1 = f1 / p1 if f1 and p1 else None
+    r16, r1 = get("raw", "c16", "calls_per_s"), get("raw", "c1", "calls_per_s")
+    raw16 = f16 / r16 if f16 and r16 else None
+    l16 = get("fjordlent", "c16", "calls_per_s")
+    s16 = get("rawsplit", "c16", "calls_per_s")
+    shares = {"fjord_lent_vs_raw_16": l16 / r16 if l16 and r16 else None,
+              "fjord_vs_rawsplit_16": f16 / s16 if f16 and s16 else None,
+              "fjord_lent_vs_rawsplit_16": l16 / s16 if l16 and s16 else None}
     cast_share = fc / rc if fc and rc else None
 
     def verdict(ok):
@@ -267,6 +354,12 @@ def main():
     targets = {
         "calls_16": None if ratio16 is None else
         "fjord >= 10x Python (%.0f/s): %.1fx, %s" % (10 * p16, ratio16, verdict(ratio16 >= 10)),
+        "calls_16_raw": None if raw16 is None else
+        "fjord >= 90%% of raw (%.0f/s): %.0f%%, %s" % (0.9 * r16, raw16 * 100,
+                                                     verdict(raw16 >= 0.9)),
+        "calls_1_raw": None if not (f1 and r1) else "fjord/raw: %.0f%%" % (f1 / r1 * 100),
+        "calls_16_shares": "; ".join("%s %.0f%%" % (k, v * 100)
+                                     for k, v in shares.items() if v) or None,
         "calls_1": None if ratio1 is None else
         "fjord >= 10x Python (%.0f/s): %.1fx, %s" % (10 * p1, ratio1, verdict(ratio1 >= 10)),
         "casts": None if cast_share is None else
@@ -274,9 +367,17 @@ def main():
         "embedded_p50": None if e50 is None else
         "embedded < 100 us: %s" % verdict(e50 < 100),
     }
+    def both(*ts):
+        return "; ".join(t for t in ts if t) or None
+
     rows = [
-        ("calls/s, 1 caller", "c1", "calls_per_s", "{:.0f}", targets["calls_1"]),
-        ("calls/s, 16 callers", "c16", "calls_per_s", "{:.0f}", targets["calls_16"]),
+        ("calls/s, 1 caller", "c1", "calls_per_s", "{:.0f}",
+         both(targets["calls_1"], targets["calls_1_raw"])),
+        ("calls/s, 16 callers", "c16", "calls_per_s", "{:.0f}",
+         both(targets["calls_16"], targets["calls_16_raw"], targets["calls_16_shares"])),
+        ("CPU per call (us, client + server), 1 caller", "c1", "cpu_us_per_call", "{:.0f}", None),
+        ("CPU per call (us, client + server), 16 callers", "c16", "cpu_us_per_call", "{:.0f}",
+         None),
         ("call p50 (us), 1 caller", "c1", "p50_us", "{:.0f}", targets["embedded_p50"]),
         ("call p99 (us), 1 caller", "c1", "p99_us", "{:.0f}", None),
         ("call p50 (us), 16 callers", "c16", "p50_us", "{:.0f}", None),
@@ -293,16 +394,19 @@ def main():
             vals.append(fmt(get(k, phase, key), spec))
         out.append("| %s | %s | %s |" % (label, " | ".join(vals), target or ""))
     load_after = os.getloadavg()[0]
-    n = {k: get(k, "c16", "calls") for k in ("fjord", "python", "raw", "embedded")}
+    n = {k: get(k, "c16", "calls") for k in ("fjord", "fjordlent", "python", "raw", "rawsplit",
+                                              "rawsep", "embedded")}
     out.append("")
     out.append("Median of %d runs, %d CPUs (1-minute load average %.1f before, %.1f after), "
                "broker, servers and clients on the same host; each call "
                "phase at most %.0f s (calls made at 16 callers: %s); casts: %s fjord, %s "
                "Python, %s raw (%d-byte body, publisher confirms, 16 in flight). Raw AMQP "
                "calls: lapin alone, confirmed %d-byte request with reply_to, acked and "
-               "answered by a confirmed reply, on one connection per side (fjord, like "
-               "oslo.messaging, publishes and consumes on separate connections): the broker's "
-               "ceiling for a call. RabbitMQ runs use a two-thread tokio runtime; the embedded "
+               "answered by a confirmed reply, on one connection per side, caller and responder "
+               "in one process: the broker's ceiling for a call; the 2-process columns run them "
+               "as two processes, the last one with a publishing connection apart from the "
+               "consuming one per side as fjord and oslo.messaging do. CPU per call: user + "
+               "system time of the client and server processes over the call phase. RabbitMQ runs use a two-thread tokio runtime; the embedded "
                "transport runs on a current-thread runtime, the one fjord's launcher gives a "
                "service by default." % (
                    RUNS, os.cpu_count(), load_before, load_after, SECS,
@@ -310,6 +414,9 @@ def main():
                    get("fjord", "c16", "casts"), get("python", "c16", "casts"),
                    get("raw", "casts", "messages"), fjord_cast_body_bytes(),
                    fjord_call_body_bytes()))
+    note = gap_note(results)
+    if note:
+        out += ["", note]
     table = "\n".join(out)
     print(table)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)

@@ -8,14 +8,17 @@
 //! ```
 //!
 //! * `server` serves `echo(value)`, the cast target `hit()`,
-//!   `reset_casts()` and `wait_casts(n, timeout)` (returns once `n` casts
-//!   arrived since the last reset), prints `ready`, and stops when stdin
-//!   closes, on Ctrl-C or after `--max-secs`.
+//!   `reset_casts()`, `wait_casts(n, timeout)` (returns once `n` casts
+//!   arrived since the last reset) and `cpu_secs()` (its process's user +
+//!   system CPU time), prints `ready`, and stops when stdin closes, on
+//!   Ctrl-C or after `--max-secs`.
 //! * `client` warms up, makes at most `--calls` `echo` calls from
 //!   `--concurrency` tasks within `--max-secs`, then sends `--casts` casts
 //!   from `--cast-concurrency` tasks and asks the server to wait until all of
 //!   them arrived; prints one JSON line: calls/s, p50/p99 call latency (µs),
-//!   casts/s (first cast sent -> last cast received by the server).
+//!   casts/s (first cast sent -> last cast received by the server), and the
+//!   CPU time per call of the call phase: the client's process plus the
+//!   server's (asked with `cpu_secs()` before and after), in µs.
 //! * `raw` is the broker's own limit for casts: lapin alone, publisher
 //!   confirms and a persistent, JSON-typed message of the size of a fjord
 //!   cast to a topic exchange, `--window` publishers in flight, one consumer
@@ -23,7 +26,8 @@
 //! * `raw-call` is the broker's own limit for calls: lapin alone, a
 //!   confirmed request with `reply_to`/`correlation_id`, a responder that
 //!   acks it and publishes a confirmed reply, a reply consumer matching
-//!   replies; prints the same JSON as `client` (without casts).
+//!   replies; prints the same JSON as `client` (without casts; its CPU per
+//!   call is its one process's, both sides).
 //!
 //! `--objects` (server and client): the calls are `widget_rename(widget,
 //! name)` with a `DemoWidget` versioned object (the `rpc_server` example's
@@ -180,7 +184,22 @@ enum Mode {
         /// Message size in bytes.
         #[arg(long, default_value_t = 300)]
         body_bytes: usize,
+        /// `both` sides in this process, or one side (`responder`: serves
+        /// until stdin closes; `caller`: calls a running responder).
+        #[arg(long, value_enum, default_value = "both")]
+        role: RawRole,
+        /// Publish on a connection of its own per side, apart from the
+        /// consuming one (fjord's and oslo.messaging's layout).
+        #[arg(long)]
+        separate_connections: bool,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum RawRole {
+    Both,
+    Responder,
+    Caller,
 }
 
 fn options(url: &str) -> MessagingOptions {
@@ -208,6 +227,10 @@ fn endpoint(casts: Arc<watch::Sender<u64>>) -> FnEndpoint {
                 .map_err(err)?;
             Ok(w.obj_to_primitive())
         })
+        .method(
+            "cpu_secs",
+            |_ctx, _args| async move { Ok(json!(cpu_secs())) },
+        )
         .method("hit", move |_ctx, _args| {
             hit.send_modify(|c| *c += 1);
             async { Ok(Value::Null) }
@@ -285,6 +308,24 @@ fn kwargs(v: Value) -> Map<String, Value> {
     }
 }
 
+/// User + system CPU time of this process (every thread), in seconds.
+fn cpu_secs() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| {
+        let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        tv(u.user_time()) + tv(u.system_time())
+    })
+}
+
+/// The server's [`cpu_secs`], asked by a call.
+async fn server_cpu_secs(client: &RpcClient, ctx: &Context) -> anyhow::Result<f64> {
+    let v = client
+        .call(ctx, "cpu_secs", Map::new())
+        .await
+        .context("cpu_secs")?;
+    v.as_f64().context("cpu_secs returned no number")
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -340,6 +381,8 @@ async fn client(client: RpcClient, a: ClientArgs) -> anyhow::Result<Value> {
             .context("warm-up call")?;
     }
     // Calls.
+    let server_cpu0 = server_cpu_secs(&client, &ctx).await?;
+    let cpu0 = cpu_secs();
     let next = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs_f64(a.max_secs);
     let t0 = Instant::now();
@@ -369,7 +412,10 @@ async fn client(client: RpcClient, a: ClientArgs) -> anyhow::Result<Value> {
         lat.extend(t.await.context("caller task")??);
     }
     let call_secs = t0.elapsed().as_secs_f64();
+    let client_cpu = cpu_secs() - cpu0;
+    let server_cpu = server_cpu_secs(&client, &ctx).await? - server_cpu0;
     lat.sort();
+    let per_call = |secs: f64| secs * 1e6 / (lat.len().max(1) as f64);
     let mut out = json!({
         "concurrency": a.concurrency,
         "calls": lat.len(),
@@ -377,6 +423,9 @@ async fn client(client: RpcClient, a: ClientArgs) -> anyhow::Result<Value> {
         "calls_per_s": lat.len() as f64 / call_secs,
         "p50_us": percentile(&lat, 0.50),
         "p99_us": percentile(&lat, 0.99),
+        "cpu_us_per_call": per_call(client_cpu + server_cpu),
+        "client_cpu_us_per_call": per_call(client_cpu),
+        "server_cpu_us_per_call": per_call(server_cpu),
     });
     // Casts: first cast sent -> the server has counted all of them.
     if a.casts > 0 {
@@ -599,10 +648,119 @@ async fn publish_confirmed(
 
 type Pending = Arc<std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<()>>>>;
 
+/// One side's connections: the consuming one, and the publishing one
+/// (the same unless `separate`).
+async fn raw_side(url: &str, separate: bool) -> anyhow::Result<(Connection, Option<Connection>)> {
+    let conn = Connection::connect(url, ConnectionProperties::default()).await?;
+    let publishing = if separate {
+        Some(Connection::connect(url, ConnectionProperties::default()).await?)
+    } else {
+        None
+    };
+    Ok((conn, publishing))
+}
+
+/// A consuming channel and a confirm-mode publishing channel of a side.
+async fn raw_channels(
+    side: &(Connection, Option<Connection>),
+) -> anyhow::Result<(lapin::Channel, lapin::Channel)> {
+    let ch = side.0.create_channel().await?;
+    let publish = side.1.as_ref().unwrap_or(&side.0).create_channel().await?;
+    publish
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    Ok((ch, publish))
+}
+
+async fn raw_close(side: (Connection, Option<Connection>)) {
+    if let Some(c) = side.1 {
+        let _ = c.close(200, ShortString::from("done")).await;
+    }
+    let _ = side.0.close(200, ShortString::from("done")).await;
+}
+
+async fn raw_consume(ch: &lapin::Channel, q: &str) -> lapin::Result<lapin::Consumer> {
+    ch.queue_declare(
+        ShortString::from(q),
+        QueueDeclareOptions::default(),
+        FieldTable::default(),
+    )
+    .await?;
+    ch.basic_consume(
+        ShortString::from(q),
+        ShortString::from("raw"),
+        BasicConsumeOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+}
+
+/// The responder: acks each request, then replies from its own task (like
+/// a server's pool), until `stop`.
+fn raw_responder(
+    mut requests: lapin::Consumer,
+    spub: lapin::Channel,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let d = tokio::select! {
+                _ = stop.cancelled() => break,
+                d = requests.next() => d,
+            };
+            let Some(Ok(d)) = d else { break };
+            let spub = spub.clone();
+            tokio::spawn(async move {
+                let _ = d.acker.ack(BasicAckOptions::default()).await;
+                let to = d.properties.reply_to().clone().unwrap_or_default();
+                let mut props = json_props();
+                if let Some(c) = d.properties.correlation_id() {
+                    props = props.with_correlation_id(c.clone());
+                }
+                let _ = publish_confirmed(&spub, "", to.as_str(), &d.data, props).await;
+            });
+        }
+    })
+}
+
+/// Serves `{queue}_req` as [`raw_responder`] until stdin closes (or
+/// `max_secs`); prints `ready` once it consumes.
+async fn raw_serve(url: &str, queue: &str, separate: bool, max_secs: f64) -> anyhow::Result<()> {
+    let req_q = format!("{queue}_req");
+    let side = raw_side(url, separate).await?;
+    let (sch, spub) = raw_channels(&side).await?;
+    let requests = raw_consume(&sch, &req_q).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let responder = raw_responder(requests, spub, stop.clone());
+    let (eof_tx, eof_rx) = oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+        let _ = eof_tx.send(());
+    });
+    println!("ready");
+    tokio::select! {
+        _ = eof_rx => {}
+        _ = tokio::time::sleep(Duration::from_secs_f64(max_secs)) => {}
+    }
+    stop.cancel();
+    let _ = responder.await;
+    let _ = sch
+        .queue_delete(
+            ShortString::from(req_q.as_str()),
+            QueueDeleteOptions::default(),
+        )
+        .await;
+    raw_close(side).await;
+    Ok(())
+}
+
 /// Calls as an RPC over AMQP needs them, with nothing else: the caller
 /// publishes (confirmed) a request carrying `reply_to` and `correlation_id`;
 /// the responder acks it and publishes (confirmed) the reply, which the
-/// caller's reply consumer matches by `correlation_id`.
+/// caller's reply consumer matches by `correlation_id`. With
+/// `RawRole::Caller` the responder is another process ([`raw_serve`]).
+#[allow(clippy::too_many_arguments)]
 async fn raw_call(
     url: &str,
     queue: &str,
@@ -610,60 +768,23 @@ async fn raw_call(
     calls: u64,
     max_secs: f64,
     body_bytes: usize,
+    role: RawRole,
+    separate: bool,
 ) -> anyhow::Result<Value> {
     let req_q = format!("{queue}_req");
     let reply_q = format!("{queue}_reply");
-    let srv = Connection::connect(url, ConnectionProperties::default()).await?;
-    let cli = Connection::connect(url, ConnectionProperties::default()).await?;
-    let sch = srv.create_channel().await?;
-    let spub = srv.create_channel().await?;
-    spub.confirm_select(ConfirmSelectOptions::default()).await?;
-    let cch = cli.create_channel().await?;
-    let cpub = cli.create_channel().await?;
-    cpub.confirm_select(ConfirmSelectOptions::default()).await?;
-    for (ch, q) in [(&sch, &req_q), (&cch, &reply_q)] {
-        ch.queue_declare(
-            ShortString::from(q.as_str()),
-            QueueDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    }
-    let consume = |ch: lapin::Channel, q: String| async move {
-        ch.basic_consume(
-            ShortString::from(q.as_str()),
-            ShortString::from("raw"),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-    };
-    let mut requests = consume(sch.clone(), req_q.clone()).await?;
-    let mut replies = consume(cch.clone(), reply_q.clone()).await?;
     let stop = tokio_util::sync::CancellationToken::new();
-    // Responder: ack, then reply from its own task (like a server's pool).
-    let responder = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            loop {
-                let d = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    d = requests.next() => d,
-                };
-                let Some(Ok(d)) = d else { break };
-                let spub = spub.clone();
-                tokio::spawn(async move {
-                    let _ = d.acker.ack(BasicAckOptions::default()).await;
-                    let to = d.properties.reply_to().clone().unwrap_or_default();
-                    let mut props = json_props();
-                    if let Some(c) = d.properties.correlation_id() {
-                        props = props.with_correlation_id(c.clone());
-                    }
-                    let _ = publish_confirmed(&spub, "", to.as_str(), &d.data, props).await;
-                });
-            }
-        })
-    };
+    let mut server = None;
+    if role == RawRole::Both {
+        let side = raw_side(url, separate).await?;
+        let (sch, spub) = raw_channels(&side).await?;
+        let requests = raw_consume(&sch, &req_q).await?;
+        let responder = raw_responder(requests, spub, stop.clone());
+        server = Some((side, sch, responder));
+    }
+    let cli = raw_side(url, separate).await?;
+    let (cch, cpub) = raw_channels(&cli).await?;
+    let mut replies = raw_consume(&cch, &reply_q).await?;
     let pending: Pending = Arc::default();
     let matcher = {
         let (stop, pending) = (stop.clone(), pending.clone());
@@ -688,6 +809,7 @@ async fn raw_call(
     let body: Arc<Vec<u8>> = Arc::new(vec![b'x'; body_bytes]);
     let next = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs_f64(max_secs);
+    let cpu0 = cpu_secs();
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
@@ -729,16 +851,26 @@ async fn raw_call(
         }
     }
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     stop.cancel();
-    let _ = responder.await;
     let _ = matcher.await;
-    for q in [&req_q, &reply_q] {
+    let _ = cch
+        .queue_delete(
+            ShortString::from(reply_q.as_str()),
+            QueueDeleteOptions::default(),
+        )
+        .await;
+    raw_close(cli).await;
+    if let Some((side, sch, responder)) = server {
+        let _ = responder.await;
         let _ = sch
-            .queue_delete(ShortString::from(q.as_str()), QueueDeleteOptions::default())
+            .queue_delete(
+                ShortString::from(req_q.as_str()),
+                QueueDeleteOptions::default(),
+            )
             .await;
+        raw_close(side).await;
     }
-    let _ = cli.close(200, ShortString::from("done")).await;
-    let _ = srv.close(200, ShortString::from("done")).await;
     if let Some(e) = failed {
         return Err(e);
     }
@@ -750,6 +882,7 @@ async fn raw_call(
         "calls_per_s": lat.len() as f64 / secs,
         "p50_us": percentile(&lat, 0.50),
         "p99_us": percentile(&lat, 0.99),
+        "cpu_us_per_call": cpu * 1e6 / (lat.len().max(1) as f64),
     }))
 }
 
@@ -825,8 +958,13 @@ fn main() -> anyhow::Result<()> {
             calls,
             max_secs,
             body_bytes,
+            role,
+            separate_connections,
         } => {
             let rt = runtime(rt_kind)?;
+            if role == RawRole::Responder {
+                return rt.block_on(raw_serve(&amqp_url, &queue, separate_connections, max_secs));
+            }
             let out = rt.block_on(raw_call(
                 &amqp_url,
                 &queue,
@@ -834,6 +972,8 @@ fn main() -> anyhow::Result<()> {
                 calls,
                 max_secs,
                 body_bytes,
+                role,
+                separate_connections,
             ))?;
             println!("{out}");
             Ok(())

@@ -178,6 +178,17 @@ pub struct RabbitOptions {
     pub rabbit_stream_fanout: bool,
     /// `use_queue_manager`: not supported by fjord; must stay false. Default is false.
     pub use_queue_manager: bool,
+    /// `publish_on_listener_connection` (fjord only; oslo.messaging has no
+    /// such option): publish on a channel of a running listener's
+    /// connection (the reply queue's in a client, the RPC server's in a
+    /// server) instead of a connection of its own, so a process that calls
+    /// and listens uses one connection, not two; fewer I/O wake-ups per
+    /// call. The messages on the wire are the same. The cost: when the
+    /// broker blocks publishers (memory or disk alarm) it blocks that
+    /// connection, consuming included; after that listener's connection is
+    /// lost, sends use a connection of their own again. Default is false
+    /// (separate connections, as oslo.messaging).
+    pub publish_on_listener_connection: bool,
 }
 
 impl Default for RabbitOptions {
@@ -211,6 +222,7 @@ impl Default for RabbitOptions {
             kombu_compression: None,
             rabbit_stream_fanout: false,
             use_queue_manager: false,
+            publish_on_listener_connection: false,
         }
     }
 }
@@ -308,6 +320,9 @@ impl RabbitOptions {
             "kombu_compression" => self.kombu_compression = Some(value.into()),
             "rabbit_stream_fanout" => self.rabbit_stream_fanout = parse_bool(name, value)?,
             "use_queue_manager" => self.use_queue_manager = parse_bool(name, value)?,
+            "publish_on_listener_connection" => {
+                self.publish_on_listener_connection = parse_bool(name, value)?
+            }
             // Python-internal tuning knobs: accepted so shared URLs work.
             "heartbeat_in_pthread"
             | "ssl_version"
@@ -573,6 +588,9 @@ impl RabbitOptions {
             Opt::bool("use_queue_manager")
                 .default(false)
                 .help("Should we use consistent queue names or random ones: not supported by fjord, must stay false."),
+            Opt::bool("publish_on_listener_connection")
+                .default(false)
+                .help("fjord only: publish on a channel of a running listener's connection (the reply queue's in a client, the RPC server's in a server) instead of a connection of its own: one connection per process that calls and listens, fewer wake-ups per call, the same messages on the wire. When the broker blocks publishers (memory or disk alarm) it then blocks that listener's connection too."),
         ]
     }
 
@@ -616,6 +634,7 @@ impl RabbitOptions {
             kombu_compression: conf.get(g, "kombu_compression")?,
             rabbit_stream_fanout: conf.get(g, "rabbit_stream_fanout")?,
             use_queue_manager: conf.get(g, "use_queue_manager")?,
+            publish_on_listener_connection: conf.get(g, "publish_on_listener_connection")?,
         })
     }
 }

@@ -9,6 +9,11 @@
 //!   consumes with manual ack, and after the broker drops the connection
 //!   reconnects with back-off (trying the hosts round-robin) and declares
 //!   everything again.
+//! * With `publish_on_listener_connection`, a listener also opens a
+//!   confirm-mode channel on its connection and lends it to the sender,
+//!   which then publishes on it rather than open a connection of its own
+//!   (while no listener runs, or after the lent channel failed, it opens
+//!   its own as above).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -45,6 +50,17 @@ struct Shared {
     next_host: AtomicUsize,
     closed: CancellationToken,
     connection_name: String,
+    /// With `publish_on_listener_connection`: a listener's channel the
+    /// publisher may use.
+    lent: std::sync::Mutex<Option<Lent>>,
+    next_session: std::sync::atomic::AtomicU64,
+}
+
+/// A confirm-mode channel on a listener session's connection.
+struct Lent {
+    session: u64,
+    host: usize,
+    channel: Channel,
 }
 
 impl std::fmt::Debug for Shared {
@@ -60,10 +76,13 @@ impl std::fmt::Debug for Shared {
 }
 
 struct Publisher {
-    conn: Connection,
+    /// Its own connection; `None` on a listener's lent channel.
+    conn: Option<Connection>,
     /// The index of its host in `Shared::hosts`.
     host: usize,
-    channel: Channel,
+    /// Shared by the sends in flight (an `Arc` clone is cheaper than a
+    /// lapin `Channel` clone, which clones several handles).
+    channel: Arc<Channel>,
     declared: HashSet<String>,
     generation: u64,
 }
@@ -303,6 +322,56 @@ impl Shared {
         self.next_host.store(i + 1, Ordering::Relaxed);
     }
 
+    /// With `publish_on_listener_connection`, lends a confirm-mode channel
+    /// of listener session `session`'s connection to the publisher.
+    async fn lend(&self, session: u64, host: usize, conn: &Connection) {
+        if !self.opts.publish_on_listener_connection {
+            return;
+        }
+        // Bounded as a connection attempt: a broker that stopped answering
+        // must not hold the listener.
+        let open = async {
+            let ch = conn.create_channel().await?;
+            ch.confirm_select(ConfirmSelectOptions::default()).await?;
+            Ok::<_, lapin::Error>(ch)
+        };
+        let channel = match tokio::time::timeout(self.connect_timeout(), open).await {
+            Ok(Ok(ch)) => ch,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot open a channel to lend to the publisher");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("no answer while opening a channel to lend to the publisher");
+                return;
+            }
+        };
+        let mut g = self.lent.lock().unwrap_or_else(|p| p.into_inner());
+        if g.as_ref().is_none_or(|l| !l.channel.status().connected()) {
+            *g = Some(Lent {
+                session,
+                host,
+                channel,
+            });
+        }
+    }
+
+    /// Session `session` ended: its channel is no longer lent.
+    fn unlend(&self, session: u64) {
+        let mut g = self.lent.lock().unwrap_or_else(|p| p.into_inner());
+        if g.as_ref().is_some_and(|l| l.session == session) {
+            *g = None;
+        }
+    }
+
+    /// The lent channel and its host, when one is lent and open.
+    fn lent_channel(&self) -> Option<(Channel, usize)> {
+        let g = self.lent.lock().unwrap_or_else(|p| p.into_inner());
+        g.as_ref()
+            .filter(|l| l.channel.status().connected())
+            .map(|l| (l.channel.clone(), l.host))
+    }
+
     /// One connection attempt on every host, round-robin from the next one;
     /// the connection and the index of its host.
     async fn connect_once(&self) -> Result<(Connection, usize)> {
@@ -510,19 +579,28 @@ impl RabbitDriver {
                 next_host: AtomicUsize::new(0),
                 closed: CancellationToken::new(),
                 connection_name: format!("{process}:{}", std::process::id()),
+                lent: std::sync::Mutex::new(None),
+                next_session: std::sync::atomic::AtomicU64::new(0),
             }),
             publisher: Mutex::new(None),
             generation: AtomicUsize::new(0),
         })
     }
 
-    /// The publishing channel, connecting when there is none. Each round
-    /// over the hosts runs under the publisher lock (senders arriving
-    /// meanwhile use its connection rather than open their own); the
-    /// back-off between rounds does not, so a sender with fewer retries
-    /// (`retry: Some(0)`) fails after one round of its own instead of
-    /// waiting behind one that retries for ever while the broker is down.
-    async fn publisher_channel(&self, retry: Option<u32>) -> Result<(Channel, u64)> {
+    /// The publishing channel, connecting when there is none, its
+    /// generation, and whether `declare` (an exchange or queue key, see
+    /// [`RabbitDriver::try_send`]) was declared on it already: one lock per
+    /// send. Each round over the hosts runs under the publisher lock
+    /// (senders arriving meanwhile use its connection rather than open
+    /// their own); the back-off between rounds does not, so a sender with
+    /// fewer retries (`retry: Some(0)`) fails after one round of its own
+    /// instead of waiting behind one that retries for ever while the broker
+    /// is down.
+    async fn publisher_channel(
+        &self,
+        retry: Option<u32>,
+        declare: Option<&str>,
+    ) -> Result<(Arc<Channel>, u64, bool)> {
         let mut attempt = 0u32;
         loop {
             if self.shared.closed.is_cancelled() {
@@ -532,9 +610,22 @@ impl RabbitDriver {
                 let mut g = self.publisher.lock().await;
                 if let Some(p) = g.as_ref()
                     && p.channel.status().connected()
-                    && p.conn.status().connected()
+                    && p.conn.as_ref().is_none_or(|c| c.status().connected())
                 {
-                    return Ok((p.channel.clone(), p.generation));
+                    let declared = declare.is_none_or(|k| p.declared.contains(k));
+                    return Ok((p.channel.clone(), p.generation, declared));
+                }
+                if let Some((channel, host)) = self.shared.lent_channel() {
+                    let generation = self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+                    let channel = Arc::new(channel);
+                    *g = Some(Publisher {
+                        conn: None,
+                        host,
+                        channel: channel.clone(),
+                        declared: HashSet::new(),
+                        generation,
+                    });
+                    return Ok((channel, generation, declare.is_none()));
                 }
                 let connected = tokio::select! {
                     _ = self.shared.closed.cancelled() => {
@@ -552,14 +643,15 @@ impl RabbitDriver {
                             Ok(Ok(channel)) => {
                                 let generation =
                                     self.generation.fetch_add(1, Ordering::Relaxed) as u64 + 1;
+                                let channel = Arc::new(channel);
                                 *g = Some(Publisher {
-                                    conn,
+                                    conn: Some(conn),
                                     host,
                                     channel: channel.clone(),
                                     declared: HashSet::new(),
                                     generation,
                                 });
-                                return Ok((channel, generation));
+                                return Ok((channel, generation, declare.is_none()));
                             }
                             Ok(Err(e)) => {
                                 self.shared.move_past(host);
@@ -607,33 +699,28 @@ impl RabbitDriver {
                 None
             }
         };
-        if let Some(p) = dropped {
+        // A lent channel is the listener's to close.
+        if let Some(p) = dropped
+            && let Some(conn) = p.conn
+        {
             if failed {
                 self.shared.move_past(p.host);
             }
             let shared = self.shared.clone();
             tokio::spawn(async move {
-                shared.close_connection(&p.conn, 320, "reconnecting").await;
+                shared.close_connection(&conn, 320, "reconnecting").await;
             });
         }
     }
 
-    async fn ensure_declared(
+    /// Declares `key` with `f` on the publisher of `generation` and
+    /// remembers it.
+    async fn declare(
         &self,
-        ch: &Channel,
         generation: u64,
         key: &str,
         f: impl std::future::Future<Output = lapin::Result<()>>,
     ) -> std::result::Result<(), SendError> {
-        {
-            let g = self.publisher.lock().await;
-            if g.as_ref()
-                .is_some_and(|p| p.generation == generation && p.declared.contains(key))
-            {
-                return Ok(());
-            }
-        }
-        let _ = ch;
         f.await
             .map_err(|e| lapin_err(&format!("declaring {key}"), e))?;
         let mut g = self.publisher.lock().await;
@@ -648,59 +735,67 @@ impl RabbitDriver {
         dest: &Destination,
         message: &OutgoingMessage,
     ) -> std::result::Result<(), (SendError, Option<u64>)> {
-        let (ch, generation) = self
-            .publisher_channel(message.retry)
+        // What publishing to `dest` needs declared first, by key.
+        let declare_key = match dest {
+            Destination::Topic { exchange, .. } => Some(format!("x:{exchange}")),
+            Destination::Fanout { topic } => Some(format!("x:{topic}_fanout")),
+            Destination::Reply { .. } => None,
+            Destination::Notification { exchange, queue } => Some(format!("q:{exchange}:{queue}")),
+        };
+        let (ch, generation, declared) = self
+            .publisher_channel(message.retry, declare_key.as_deref())
             .await
             .map_err(|e| (SendError::Fatal(e), None))?;
         let s = &self.shared;
         let fail = |e: SendError| (e, Some(generation));
-        let (exchange, key) = match dest {
+        let key = declare_key.as_deref().unwrap_or("");
+        let (exchange, routing_key): (&str, &str) = match dest {
             Destination::Topic {
                 exchange,
                 routing_key,
             } => {
-                let (d, a) = s.control_exchange_flags();
-                self.ensure_declared(
-                    &ch,
-                    generation,
-                    &format!("x:{exchange}"),
-                    declare_exchange(&ch, exchange, ExchangeKind::Topic, d, a),
-                )
-                .await
-                .map_err(fail)?;
-                (exchange.clone(), routing_key.clone())
+                if !declared {
+                    let (d, a) = s.control_exchange_flags();
+                    self.declare(
+                        generation,
+                        key,
+                        declare_exchange(&ch, exchange, ExchangeKind::Topic, d, a),
+                    )
+                    .await
+                    .map_err(fail)?;
+                }
+                (exchange, routing_key)
             }
-            Destination::Fanout { topic } => {
-                let x = format!("{topic}_fanout");
-                let (d, a) = s.fanout_exchange_flags();
-                self.ensure_declared(
-                    &ch,
-                    generation,
-                    &format!("x:{x}"),
-                    declare_exchange(&ch, &x, ExchangeKind::Fanout, d, a),
-                )
-                .await
-                .map_err(fail)?;
-                (x, String::new())
+            Destination::Fanout { .. } => {
+                // The exchange is the key without its "x:".
+                let x = &key[2..];
+                if !declared {
+                    let (d, a) = s.fanout_exchange_flags();
+                    self.declare(
+                        generation,
+                        key,
+                        declare_exchange(&ch, x, ExchangeKind::Fanout, d, a),
+                    )
+                    .await
+                    .map_err(fail)?;
+                }
+                (x, "")
             }
-            Destination::Reply { queue } => (String::new(), queue.clone()),
+            Destination::Reply { queue } => ("", queue),
             Destination::Notification { exchange, queue } => {
-                let q = s.durable_queue(queue, exchange, queue);
-                self.ensure_declared(
-                    &ch,
-                    generation,
-                    &format!("q:{exchange}:{queue}"),
-                    declare_queue(&ch, &q),
-                )
-                .await
-                .map_err(fail)?;
-                (exchange.clone(), queue.clone())
+                if !declared {
+                    let q = s.durable_queue(queue, exchange, queue);
+                    self.declare(generation, key, declare_queue(&ch, &q))
+                        .await
+                        .map_err(fail)?;
+                }
+                (exchange, queue)
             }
         };
         let confirm = ch
             .basic_publish(
-                ShortString::from(exchange.as_str()),
-                ShortString::from(key.as_str()),
+                ShortString::from(exchange),
+                ShortString::from(routing_key),
                 BasicPublishOptions {
                     mandatory: message.mandatory,
                     immediate: false,
@@ -828,9 +923,8 @@ impl Driver for RabbitDriver {
 
     async fn close(&self) {
         self.shared.closed.cancel();
-        let publisher = self.publisher.lock().await.take();
-        if let Some(p) = publisher {
-            self.shared.close_connection(&p.conn, 200, "closing").await;
+        if let Some(conn) = self.publisher.lock().await.take().and_then(|p| p.conn) {
+            self.shared.close_connection(&conn, 200, "closing").await;
         }
     }
 }
@@ -946,8 +1040,10 @@ async fn shutdown(s: &Shared, conn: &Connection, ch: &Channel, queues: &[QueueSp
 /// One consuming session on `conn`: declares and consumes (bounded), then
 /// hands deliveries to `tx` until `stop` or the connection is lost. Its
 /// messages' ackers stop waiting once it has returned.
+/// `(id, host)` name the session and its host for [`Shared::lend`].
 async fn session(
     s: &Shared,
+    (id, host): (u64, usize),
     conn: &Connection,
     queues: &[QueueSpec],
     tx: &mpsc::Sender<IncomingMessage>,
@@ -972,6 +1068,7 @@ async fn session(
                     .join(", ")
             ))
         })??;
+    s.lend(id, host, conn).await;
     if let Some(r) = ready.take() {
         let _ = r.send(Ok(()));
     }
@@ -1067,7 +1164,10 @@ async fn supervise(
                 }
             }
         };
-        match session(&s, &conn, &queues, &tx, &stop, &mut ready).await {
+        let id = s.next_session.fetch_add(1, Ordering::Relaxed);
+        let ended = session(&s, (id, host), &conn, &queues, &tx, &stop, &mut ready).await;
+        s.unlend(id);
+        match ended {
             Ok(SessionEnd::Stopped) => break,
             Ok(SessionEnd::Lost(why)) => {
                 attempt = 0;

@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 
 /// The example binary, built first (`cargo test --test NAME` does not
 /// build examples; a no-op when fresh).
-fn rpc_server() -> PathBuf {
+pub(crate) fn rpc_server() -> PathBuf {
     let exe = std::env::current_exe().expect("test exe path");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

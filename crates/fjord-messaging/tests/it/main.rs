@@ -12,6 +12,7 @@ mod interop_python;
 mod notifications;
 mod rabbit_bad_input;
 mod rabbit_config_variants;
+mod rabbit_publish_on_listener_connection;
 mod rabbit_reconnect;
 mod rabbit_rpc;
 mod rabbit_tls;

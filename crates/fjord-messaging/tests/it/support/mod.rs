@@ -63,29 +63,32 @@ pub fn rabbitmqctl(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Closes every broker connection this test process opened (found by the
-/// `connection_name` fjord sends: `<exe>:<pid>:<uuid>`). Returns how many.
-pub fn close_my_connections() -> usize {
+/// The broker's ids of the connections process `pid` opened (found by the
+/// `connection_name` fjord sends: `<exe>:<pid>:<uuid>`).
+pub fn connections_of(pid: u32) -> Vec<String> {
     let Some(list) = rabbitmqctl(&["list_connections", "-q", "pid", "client_properties"]) else {
-        return 0;
+        return Vec::new();
     };
-    let marker = format!(":{}:", std::process::id());
-    let mut n = 0;
-    for line in list.lines().filter(|l| l.contains(&marker)) {
-        let Some(pid) = line.split_whitespace().next() else {
-            continue;
-        };
-        if rabbitmqctl(&[
-            "close_connection",
-            pid,
-            "fjord test: dropping the connection",
-        ])
-        .is_some()
-        {
-            n += 1;
-        }
-    }
-    n
+    let marker = format!(":{pid}:");
+    list.lines()
+        .filter(|l| l.contains(&marker))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+/// Closes every broker connection process `pid` opened. Returns how many.
+pub fn close_connections_of(pid: u32) -> usize {
+    connections_of(pid)
+        .iter()
+        .filter(|c| {
+            rabbitmqctl(&["close_connection", c, "fjord test: dropping the connection"]).is_some()
+        })
+        .count()
+}
+
+/// Closes every broker connection this test process opened. Returns how many.
+pub fn close_my_connections() -> usize {
+    close_connections_of(std::process::id())
 }
 
 /// `name durable auto_delete arguments` lines of queues whose name starts with `prefix`.
