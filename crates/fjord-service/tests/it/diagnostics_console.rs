@@ -118,10 +118,7 @@ fn exercise<S: Read + Write>(c: &mut Client<S>, p: &Proc) {
     );
 
     let report = c.cmd("report");
-    assert!(
-        report.starts_with("fjord report: master pid="),
-        "{report}"
-    );
+    assert!(report.starts_with("fjord report: master pid="), "{report}");
     assert!(
         report.contains("#0 pid=") && report.contains("#1 pid="),
         "{report}"
