@@ -22,7 +22,10 @@ use fjord_service::task::sleep_or_stop;
 /// service: it is logged (ERROR, with the database URL and the error) and
 /// the whole step (connect, register, beat) is retried at the next
 /// interval; recovery is logged at INFO. A record deleted under it is
-/// registered again.
+/// registered again. In a worker of a `ProcessLauncher` with diagnostics
+/// on, each report is followed by a read of every record, published for
+/// the endpoint's `fjord_service_up` and status page
+/// ([`fjord_service::diagnostics::service_records`]).
 ///
 /// # Examples
 ///

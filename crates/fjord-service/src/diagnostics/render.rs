@@ -115,6 +115,8 @@ pub(crate) struct Snapshot {
     pub(crate) workers: Vec<WorkerSnap>,
     /// Service records, by (binary, host).
     pub(crate) records: Vec<RecordSnap>,
+    /// Records left out of the fullest list (past the table).
+    pub(crate) records_dropped: u64,
 }
 
 /// A service record as the freshest worker read it, judged now.
@@ -132,9 +134,10 @@ pub(crate) struct RecordSnap {
 }
 
 /// Per (binary, host), the record from the latest read of any live
-/// worker, judged at `now_ms`.
-fn service_records(board: &Board, now_ms: u64) -> Vec<RecordSnap> {
+/// worker, judged at `now_ms`; and the most records a list left out.
+fn service_records(board: &Board, now_ms: u64) -> (Vec<RecordSnap>, u64) {
     let mut by: BTreeMap<(String, String), RecordSnap> = BTreeMap::new();
+    let mut dropped = 0;
     for slot in &board.slots {
         if slot.pid.load(std::sync::atomic::Ordering::Acquire) == 0 {
             continue;
@@ -142,6 +145,7 @@ fn service_records(board: &Board, now_ms: u64) -> Vec<RecordSnap> {
         let Some(copy) = slot.records.copy() else {
             continue;
         };
+        dropped = dropped.max(copy.dropped);
         for (binary, host, heartbeat_ms) in copy.entries {
             let e = by.entry((binary.clone(), host.clone())).or_default();
             if copy.read_ms >= e.read_ms {
@@ -156,7 +160,7 @@ fn service_records(board: &Board, now_ms: u64) -> Vec<RecordSnap> {
             }
         }
     }
-    by.into_values().collect()
+    (by.into_values().collect(), dropped)
 }
 
 fn add_counters(s: &mut ServiceSnap, c: &board::Counters) {
@@ -276,9 +280,10 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
             services,
             workers,
             records: Vec::new(),
+            records_dropped: 0,
         }
     });
-    snap.records = service_records(board, snap.now_ms);
+    (snap.records, snap.records_dropped) = service_records(board, snap.now_ms);
     // /proc reads outside the read loop: a retry would repeat them.
     for w in &mut snap.workers {
         w.rss_bytes = rss(w.pid);
@@ -1043,6 +1048,7 @@ pub(crate) fn status(snap: &Snapshot) -> Value {
         "services": services,
         "workers": workers,
         "service_records": records_json(snap),
+        "service_records_dropped": snap.records_dropped,
     })
 }
 
@@ -1336,5 +1342,6 @@ mod tests {
         assert_eq!(recs[1]["binary"], "demo-worker");
         assert_eq!(recs[1]["up"], false);
         assert!(recs[1]["heartbeat_age_s"].as_f64().unwrap() >= 70.0);
+        assert_eq!(json["service_records_dropped"], 0);
     }
 }
