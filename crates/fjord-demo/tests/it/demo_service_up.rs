@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 
 /// `(binary, host)` -> value of every `fjord_service_up` sample.
-fn service_up(port: u16) -> BTreeMap<(String, String), f64> {
+pub(crate) fn service_up(port: u16) -> BTreeMap<(String, String), f64> {
     let (status, _, body) = support::http(port, "GET", "/metrics", None);
     assert_eq!(status, 200, "{body}");
     let parsed = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_owned())))
