@@ -843,14 +843,8 @@ impl Records {
                 continue;
             }
             let e = &self.entries[n];
-            for (i, w) in e.name.iter().enumerate() {
-                let mut chunk = [0u8; 8];
-                let start = (i * 8).min(name.len());
-                let end = (start + 8).min(name.len());
-                chunk[..end - start].copy_from_slice(&name[start..end]);
-                w.store(u64::from_le_bytes(chunk), Ordering::Relaxed);
-            }
-            e.len.store(name.len() as u64, Ordering::Relaxed);
+            e.len
+                .store(pack(&e.name, &[name.as_slice()]), Ordering::Relaxed);
             e.heartbeat_ms.store(*heartbeat_ms, Ordering::Relaxed);
             n += 1;
         }
@@ -876,15 +870,7 @@ impl Records {
             let len = (get(&self.len) as usize).min(RECORDS);
             let entries = self.entries[..len]
                 .iter()
-                .map(|e| {
-                    let len = (get(&e.len) as usize).min(NAME_LEN);
-                    let mut bytes = Vec::with_capacity(NAME_LEN);
-                    for w in &e.name {
-                        bytes.extend_from_slice(&get(w).to_le_bytes());
-                    }
-                    bytes.truncate(len);
-                    (bytes, get(&e.heartbeat_ms))
-                })
+                .map(|e| (unpack(&e.name, get(&e.len) as usize), get(&e.heartbeat_ms)))
                 .collect::<Vec<_>>();
             let copy = RecordsCopy {
                 read_ms,
