@@ -16,7 +16,7 @@ cargo build --profile dist -p fjord-demo -p hyper-prefork
 cargo build --profile dist -p fjord-messaging --example rpc_bench
 python3 bench/launcher_bench.py
 python3 bench/http_bench.py
-python3 bench/diagnostics_bench.py  # the cost of metrics on the hot path: http_hello with diagnostics on vs off
+python3 bench/diagnostics_bench.py  # the cost of metrics on the hot path: http_hello and RPC calls, diagnostics on vs off (RPC needs RabbitMQ)
 python3 bench/replace_bench.py    # worker replacement under keep-alive load (fjord, nginx, oslo)
 python3 bench/rpc_bench.py        # needs RabbitMQ on 127.0.0.1:5672
 cargo bench -p fjord-http --bench http_primitives   # src/rt against the tokio primitives (bench/results/http-primitives.md)

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! rpc_bench [--runtime multi|current] server --transport-url URL --topic T --server S [--max-secs 600]
+//! rpc_bench server --transport-url URL --topic T --workers N [--no-diagnostics]
 //! rpc_bench client --transport-url URL --topic T --concurrency C --calls N --max-secs D [--casts M --cast-concurrency K]
 //! rpc_bench raw --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --messages M --window K
 //! rpc_bench raw-call --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --concurrency C --calls N --max-secs D
@@ -11,7 +12,13 @@
 //!   `reset_casts()`, `wait_casts(n, timeout)` (returns once `n` casts
 //!   arrived since the last reset) and `cpu_secs()` (its process's user +
 //!   system CPU time), prints `ready`, and stops when stdin closes, on
-//!   Ctrl-C or after `--max-secs`.
+//!   Ctrl-C or after `--max-secs`. With `--workers N`, the
+//!   server runs as the service of a `ProcessLauncher` with N worker
+//!   processes (each its own consumer; the launcher's runtime, not
+//!   `--runtime`) and the diagnostics endpoint, unless `--no-diagnostics`:
+//!   the master prints `ready` once every worker serves, and stops on
+//!   SIGTERM (stdin and `--max-secs` are not watched: the master runs no
+//!   thread of its own).
 //! * `client` warms up, makes at most `--calls` `echo` calls from
 //!   `--concurrency` tasks within `--max-secs`, then sends `--casts` casts
 //!   from `--cast-concurrency` tasks and asks the server to wait until all of
@@ -112,6 +119,14 @@ enum Mode {
         /// Serve `widget_rename` with the object serializer.
         #[arg(long)]
         objects: bool,
+        /// Run the server in this many worker processes of a
+        /// `ProcessLauncher` (0: in this process).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
+        /// With `--workers`: no diagnostics endpoint (`[diagnostics]
+        /// enabled = false`; the benchmark of its cost compares both).
+        #[arg(long)]
+        no_diagnostics: bool,
     },
     /// Load a server with calls and casts.
     Client {
@@ -257,6 +272,33 @@ fn endpoint(casts: Arc<watch::Sender<u64>>) -> FnEndpoint {
         .build()
 }
 
+/// `server --workers N [--no-diagnostics]`.
+#[derive(Debug, Clone, Copy)]
+struct Launch {
+    workers: usize,
+    diagnostics: bool,
+}
+
+/// Runs `server` in `launch.workers` processes of a `ProcessLauncher` until
+/// SIGTERM; prints `ready` once every worker serves.
+fn launched(server: RpcServer, launch: Launch) -> anyhow::Result<()> {
+    use fjord_service::diagnostics::DiagnosticsOptions;
+    use fjord_service::{LauncherOptions, ProcessLauncher};
+    let options = LauncherOptions::default()
+        .name("rpc_bench")
+        .diagnostics(DiagnosticsOptions::default().enabled(launch.diagnostics));
+    let mut launcher = ProcessLauncher::new(options);
+    launcher.launch_service(server, Some(launch.workers))?;
+    launcher.on_ready(|| {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "ready");
+        let _ = out.flush();
+    });
+    let exit = launcher.wait()?;
+    std::process::exit(exit.code());
+}
+
 fn server(
     rt_kind: RuntimeKind,
     transport_url: &str,
@@ -264,6 +306,7 @@ fn server(
     name: &str,
     max_secs: u64,
     objects: bool,
+    launch: Option<Launch>,
 ) -> anyhow::Result<()> {
     let transport = Transport::new(&options(transport_url))?;
     let casts = Arc::new(watch::channel(0u64).0);
@@ -273,6 +316,9 @@ fn server(
         builder = builder.serializer(Arc::new(ObjectSerializer::new(objects::registry())));
     }
     let server = builder.build()?;
+    if let Some(launch) = launch {
+        return launched(server, launch);
+    }
     // stdin closing (the driver went away) stops the server.
     let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
@@ -900,7 +946,20 @@ fn main() -> anyhow::Result<()> {
             server: name,
             max_secs,
             objects,
-        } => server(rt_kind, &transport_url, &topic, &name, max_secs, objects),
+            workers,
+            no_diagnostics,
+        } => server(
+            rt_kind,
+            &transport_url,
+            &topic,
+            &name,
+            max_secs,
+            objects,
+            (workers > 0).then_some(Launch {
+                workers,
+                diagnostics: !no_diagnostics,
+            }),
+        ),
         Mode::Client {
             transport_url,
             topic,

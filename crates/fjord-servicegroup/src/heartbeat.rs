@@ -22,7 +22,10 @@ use fjord_service::task::sleep_or_stop;
 /// service: it is logged (ERROR, with the database URL and the error) and
 /// the whole step (connect, register, beat) is retried at the next
 /// interval; recovery is logged at INFO. A record deleted under it is
-/// registered again.
+/// registered again. In a worker of a `ProcessLauncher` with diagnostics
+/// on, each report is followed by a read of every record, published for
+/// the endpoint's `fjord_service_up` and status page
+/// ([`fjord_service::diagnostics::service_records`]).
 ///
 /// # Examples
 ///
@@ -169,6 +172,31 @@ impl Heartbeat {
     }
 }
 
+/// In a worker of a `ProcessLauncher` (diagnostics on), reads every
+/// record and publishes it for `fjord_service_up` and the status page. A
+/// failed read is logged; the heartbeat itself was written.
+async fn publish_records(records: &ServiceRecords) {
+    if !fjord_service::diagnostics::recording() {
+        return;
+    }
+    match records.list().await {
+        Ok(list) => fjord_service::diagnostics::service_records(
+            records.service_down_time(),
+            list.iter().map(|s| {
+                (
+                    s.record.binary.as_str(),
+                    s.record.host.as_str(),
+                    s.record.last_heartbeat(),
+                )
+            }),
+        ),
+        Err(e) => tracing::warn!(
+            "cannot list the service records of {} for the diagnostics: {e}",
+            records.url()
+        ),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -199,10 +227,12 @@ impl Inner {
                 );
                 lock(&self.state).record_id = None;
                 let id = self.register(&records).await?;
-                records.heartbeat(id).await
+                records.heartbeat(id).await?;
             }
-            other => other,
+            other => other?,
         }
+        publish_records(&records).await;
+        Ok(())
     }
 
     async fn register(&self, records: &ServiceRecords) -> Result<i64, RecordsError> {

@@ -242,6 +242,11 @@ impl ServiceRecords {
         &self.table
     }
 
+    /// The age past which a record's service is down.
+    pub fn service_down_time(&self) -> Duration {
+        self.service_down_time
+    }
+
     /// Whether this is PostgreSQL (otherwise SQLite).
     pub fn is_postgres(&self) -> bool {
         matches!(self.pool, Pool::Postgres(_))

@@ -58,6 +58,17 @@ fn split_processes_over_rabbitmq_and_postgresql() {
             .iter()
             .any(|s| s["host"] == "demo-split-test")
     );
+    // The API's master (two workers) shows the records of PostgreSQL.
+    let url = fjord_test_support::diagnostics_url(&api.proc.stderr()).expect("diagnostics on");
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let mut up = Default::default();
+    let ok = fjord_test_support::wait::wait_until(Duration::from_secs(30), || {
+        up = crate::demo_service_up::service_up(port);
+        ["demo-api", "demo-worker"]
+            .iter()
+            .all(|b| up.get(&(b.to_string(), "demo-split-test".to_owned())) == Some(&1.0))
+    });
+    assert!(ok, "fjord_service_up over PostgreSQL: {up:?}");
     // The password of the transport URL never reaches the logs.
     for log in [api.stderr(), worker.stderr()] {
         assert!(!log.contains("guest:guest"), "password leaked:\n{log}");

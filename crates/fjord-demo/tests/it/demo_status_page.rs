@@ -1,8 +1,9 @@
 //! B10: the status page in a real headless browser (Debian's `chromium`):
-//! it fills its tables from `/status.json`, redraws in place (its poll
-//! count grows within one page load), and shows more requests a moment
-//! later under load. Saves a screenshot; with `FJORD_UPDATE_SCREENSHOT=1`
-//! into `docs/img/status.png`, the picture the README shows.
+//! it fills its tables from `/status.json` (service records included),
+//! redraws in place (its poll count grows within one page load), and shows
+//! more requests a moment later under load. Saves a screenshot; with
+//! `FJORD_UPDATE_SCREENSHOT=1` into `docs/img/status.png`, the picture the
+//! README shows.
 use crate::support;
 
 use std::path::{Path, PathBuf};
@@ -155,6 +156,14 @@ fn the_status_page_updates_live_in_a_headless_browser() {
             .any(|r| r[1] == "server" && r[2] == "demo.echo_object"),
         "{rpc:?}"
     );
+    // The service records, as the metric fjord_service_up has them.
+    let records = cells(&first, "records");
+    for binary in ["demo-api", "demo-worker"] {
+        assert!(
+            records.iter().any(|r| r[0] == binary && r[2] == "up"),
+            "{binary} up: {records:?}"
+        );
+    }
     let before = api_requests(&first);
     assert!(before > 0, "{first}");
 

@@ -8,6 +8,7 @@ mod demo_metrics;
 mod demo_objects;
 mod demo_rabbit_postgres;
 mod demo_reload_values;
+mod demo_service_up;
 mod demo_status_page;
 mod demo_tour;
 mod support;

@@ -60,6 +60,9 @@ pub(crate) const TEXT_LEN: usize = 120;
 pub(crate) const TASKS: usize = 16;
 /// Bytes of a periodic task's last error.
 pub(crate) const ERROR_LEN: usize = 200;
+/// Service records (`binary\0host`) one worker publishes; more are
+/// counted as dropped.
+pub(crate) const RECORDS: usize = 64;
 
 /// The HTTP methods with their own series; others count as `other`.
 pub const METHODS: [&str; 8] = [
@@ -329,6 +332,7 @@ pub(crate) struct Slot {
     /// Periodic tasks that found the table full (distinct names are not
     /// counted: 1 means "some").
     pub(crate) tasks_full: AtomicU64,
+    pub(crate) records: Records,
 }
 
 /// The master's state as the board shows it (index into this list).
@@ -395,6 +399,7 @@ impl Board {
         }
         slot.heartbeat_ns.store(0, Ordering::Relaxed);
         slot.clear_activity();
+        slot.records.clear();
         slot.pid.store(0, Ordering::Release);
         self.end_fold();
     }
@@ -782,6 +787,126 @@ fn text_of(bytes: Vec<u8>, was_cut: bool) -> String {
     text
 }
 
+/// One service record as a worker last read it.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub(crate) struct RecordEntry {
+    len: AtomicU64,
+    /// `binary\0host`, little-endian words.
+    name: [AtomicU64; NAME_LEN / 8],
+    /// Unix time of the record's last heartbeat, milliseconds.
+    heartbeat_ms: AtomicU64,
+}
+
+/// The service records a worker read last (`fjord_service_up`): the whole
+/// list, replaced at each read under a sequence lock of its own, so a
+/// reader sees one read's list, never a mix. Only the slot's worker
+/// writes it (one writer at a time: see `diagnostics::service_records`).
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct Records {
+    /// Odd while the worker rewrites the list.
+    seq: AtomicU64,
+    /// Unix time of the read, milliseconds; 0: never read.
+    read_ms: AtomicU64,
+    /// The reader's `service_down_time`, milliseconds.
+    down_time_ms: AtomicU64,
+    len: AtomicU64,
+    /// Records of the read past [`RECORDS`] or [`NAME_LEN`], not listed.
+    dropped: AtomicU64,
+    entries: [RecordEntry; RECORDS],
+}
+
+/// A consistent copy of a worker's [`Records`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RecordsCopy {
+    pub(crate) read_ms: u64,
+    pub(crate) down_time_ms: u64,
+    pub(crate) dropped: u64,
+    /// `(binary, host, heartbeat_ms)`.
+    pub(crate) entries: Vec<(String, String, u64)>,
+}
+
+impl Records {
+    /// Replaces the list (the slot's worker only, one writer at a time):
+    /// `entries` are `(binary\0host, heartbeat_ms)`.
+    pub(crate) fn publish(&self, read_ms: u64, down_time_ms: u64, entries: &[(Vec<u8>, u64)]) {
+        use std::sync::atomic::fence;
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq | 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        let mut n = 0;
+        let mut dropped = 0;
+        for (name, heartbeat_ms) in entries {
+            if n == RECORDS || name.len() > NAME_LEN {
+                dropped += 1;
+                continue;
+            }
+            let e = &self.entries[n];
+            e.len
+                .store(pack(&e.name, &[name.as_slice()]), Ordering::Relaxed);
+            e.heartbeat_ms.store(*heartbeat_ms, Ordering::Relaxed);
+            n += 1;
+        }
+        self.len.store(n as u64, Ordering::Relaxed);
+        self.dropped.store(dropped, Ordering::Relaxed);
+        self.down_time_ms.store(down_time_ms, Ordering::Relaxed);
+        self.read_ms.store(read_ms, Ordering::Relaxed);
+        self.seq.store((seq | 1) + 1, Ordering::Release);
+    }
+
+    /// A consistent copy; `None` if never published, or if no copy came
+    /// out whole (a writer that died in the middle: its slot is cleared
+    /// when it is reaped).
+    pub(crate) fn copy(&self) -> Option<RecordsCopy> {
+        use std::sync::atomic::fence;
+        for _ in 0..100 {
+            let before = self.seq.load(Ordering::Acquire);
+            if before % 2 == 1 {
+                std::thread::yield_now();
+                continue;
+            }
+            let read_ms = get(&self.read_ms);
+            let len = (get(&self.len) as usize).min(RECORDS);
+            let entries = self.entries[..len]
+                .iter()
+                .map(|e| (unpack(&e.name, get(&e.len) as usize), get(&e.heartbeat_ms)))
+                .collect::<Vec<_>>();
+            let copy = RecordsCopy {
+                read_ms,
+                down_time_ms: get(&self.down_time_ms),
+                dropped: get(&self.dropped),
+                entries: Vec::new(),
+            };
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) != before {
+                continue;
+            }
+            if read_ms == 0 {
+                return None;
+            }
+            let entries = entries
+                .into_iter()
+                .map(|(bytes, hb)| {
+                    let name = String::from_utf8_lossy(&bytes);
+                    let (binary, host) = name.split_once('\0').unwrap_or((&name, ""));
+                    (binary.to_owned(), host.to_owned(), hb)
+                })
+                .collect();
+            return Some(RecordsCopy { entries, ..copy });
+        }
+        None
+    }
+
+    /// Empties the list (the master, once the slot's worker is reaped).
+    fn clear(&self) {
+        self.read_ms.store(0, Ordering::Relaxed);
+        self.len.store(0, Ordering::Relaxed);
+        self.dropped.store(0, Ordering::Relaxed);
+        self.seq.store(0, Ordering::Release);
+    }
+}
+
 /// The worker-side handle: adds to this worker's slot.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Recorder {
@@ -1133,6 +1258,36 @@ mod tests {
         }
         stop.store(true, Ordering::Relaxed);
         assert!(writer.join().unwrap() > 0);
+    }
+
+    #[test]
+    fn records_are_replaced_whole_and_cleared_with_the_slot() {
+        let b = board();
+        let r = &b.slots[5].records;
+        assert_eq!(r.copy(), None, "never published");
+        let many: Vec<(Vec<u8>, u64)> = (0..RECORDS + 2)
+            .map(|i| (format!("demo-worker\0host-{i}").into_bytes(), i as u64))
+            .collect();
+        r.publish(1_000, 60_000, &many);
+        let c = r.copy().unwrap();
+        assert_eq!(c.entries.len(), RECORDS);
+        assert_eq!(c.dropped, 2);
+        assert_eq!(c.entries[1], ("demo-worker".into(), "host-1".into(), 1));
+        let long = vec![b'x'; NAME_LEN + 1];
+        r.publish(2_000, 10_000, &[(b"api\0h".to_vec(), 7), (long, 8)]);
+        let c = r.copy().unwrap();
+        assert_eq!(
+            c,
+            RecordsCopy {
+                read_ms: 2_000,
+                down_time_ms: 10_000,
+                dropped: 1,
+                entries: vec![("api".into(), "h".into(), 7)],
+            }
+        );
+        b.slots[5].pid.store(9, Ordering::Relaxed);
+        b.retire_slot(5);
+        assert_eq!(r.copy(), None);
     }
 
     #[test]

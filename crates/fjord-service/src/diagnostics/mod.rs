@@ -301,6 +301,40 @@ pub fn periodic_run(task: &str, outcome: Outcome) {
     }
 }
 
+/// Publishes the service records this worker has just read
+/// (`fjord_service_up`): `(binary, host, last heartbeat)` of every record,
+/// and the `service_down_time` they are judged by. Each call replaces the
+/// worker's previous list; records of the same (binary, host) (several
+/// topics) count as one, with their latest heartbeat. The endpoint takes,
+/// per (binary, host), the list read last by any live worker and applies
+/// nova's rule at scrape time: up while `|now - heartbeat| <=
+/// service_down_time`. A worker keeps at most 64 records; fjord-servicegroup's
+/// heartbeat calls this after each report.
+pub fn service_records<'a>(
+    service_down_time: Duration,
+    records: impl IntoIterator<Item = (&'a str, &'a str, std::time::SystemTime)>,
+) {
+    let Some(r) = recorder() else { return };
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis().min(u64::MAX as u128) as u64)
+    };
+    let mut latest: std::collections::BTreeMap<Vec<u8>, u64> = Default::default();
+    for (binary, host, heartbeat) in records {
+        let e = latest.entry(pair(binary, host)).or_default();
+        *e = (*e).max(ms(heartbeat));
+    }
+    let entries: Vec<(Vec<u8>, u64)> = latest.into_iter().collect();
+    // One writer at a time per process (several heartbeats may publish).
+    static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = WRITER.lock().unwrap_or_else(|p| p.into_inner());
+    r.slot.records.publish(
+        board::unix_ms(),
+        service_down_time.as_millis().min(u64::MAX as u128) as u64,
+        &entries,
+    );
+}
+
 fn pair(topic: &str, method: &str) -> Vec<u8> {
     let mut v = Vec::with_capacity(topic.len() + method.len() + 1);
     v.extend_from_slice(topic.as_bytes());

@@ -113,6 +113,54 @@ pub(crate) struct Snapshot {
     pub(crate) now_ms: u64,
     pub(crate) services: Vec<ServiceSnap>,
     pub(crate) workers: Vec<WorkerSnap>,
+    /// Service records, by (binary, host).
+    pub(crate) records: Vec<RecordSnap>,
+    /// Records left out of the fullest list (past the table).
+    pub(crate) records_dropped: u64,
+}
+
+/// A service record as the freshest worker read it, judged now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct RecordSnap {
+    pub(crate) binary: String,
+    pub(crate) host: String,
+    /// Unix ms of its last heartbeat.
+    pub(crate) heartbeat_ms: u64,
+    /// Unix ms of the worker's read it comes from.
+    pub(crate) read_ms: u64,
+    pub(crate) down_time_ms: u64,
+    /// nova's rule at `now`: `|now - heartbeat| <= service_down_time`.
+    pub(crate) up: bool,
+}
+
+/// Per (binary, host), the record from the latest read of any live
+/// worker, judged at `now_ms`; and the most records a list left out.
+fn service_records(board: &Board, now_ms: u64) -> (Vec<RecordSnap>, u64) {
+    let mut by: BTreeMap<(String, String), RecordSnap> = BTreeMap::new();
+    let mut dropped = 0;
+    for slot in &board.slots {
+        if slot.pid.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            continue;
+        }
+        let Some(copy) = slot.records.copy() else {
+            continue;
+        };
+        dropped = dropped.max(copy.dropped);
+        for (binary, host, heartbeat_ms) in copy.entries {
+            let e = by.entry((binary.clone(), host.clone())).or_default();
+            if copy.read_ms >= e.read_ms {
+                *e = RecordSnap {
+                    binary,
+                    host,
+                    heartbeat_ms,
+                    read_ms: copy.read_ms,
+                    down_time_ms: copy.down_time_ms,
+                    up: now_ms.abs_diff(heartbeat_ms) <= copy.down_time_ms,
+                };
+            }
+        }
+    }
+    (by.into_values().collect(), dropped)
 }
 
 fn add_counters(s: &mut ServiceSnap, c: &board::Counters) {
@@ -231,8 +279,11 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
             now_ms: board::unix_ms(),
             services,
             workers,
+            records: Vec::new(),
+            records_dropped: 0,
         }
     });
+    (snap.records, snap.records_dropped) = service_records(board, snap.now_ms);
     // /proc reads outside the read loop: a retry would repeat them.
     for w in &mut snap.workers {
         w.rss_bytes = rss(w.pid);
@@ -513,8 +564,51 @@ impl Collector for Snapshot {
                 .filter_map(|w| Some((worker_labels(w), w.heartbeat_age_s?)))
                 .collect(),
         )?;
+        encode_service_up(&mut enc, &self.records)?;
         Ok(())
     }
+}
+
+/// `fjord_service_up`, absent when no worker publishes service records.
+fn encode_service_up(enc: &mut DescriptorEncoder<'_>, records: &[RecordSnap]) -> std::fmt::Result {
+    if records.is_empty() {
+        return Ok(());
+    }
+    family(
+        enc,
+        "fjord_service_up",
+        "Whether each service record is up (1) or down (0): its last heartbeat within \
+         service_down_time of now (nova's servicegroup rule).",
+        MetricType::Gauge,
+        records
+            .iter()
+            .map(|r| {
+                (
+                    vec![("binary", r.binary.clone()), ("host", r.host.clone())],
+                    u64::from(r.up),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The service records of `/status.json`.
+fn records_json(snap: &Snapshot) -> Value {
+    let age = |ms: u64| snap.now_ms as f64 / 1000.0 - ms as f64 / 1000.0;
+    snap.records
+        .iter()
+        .map(|r| {
+            json!({
+                "binary": r.binary,
+                "host": r.host,
+                "up": r.up,
+                "state": if r.up { "up" } else { "down" },
+                "heartbeat_age_s": age(r.heartbeat_ms),
+                "read_age_s": age(r.read_ms),
+                "service_down_time_s": r.down_time_ms as f64 / 1000.0,
+            })
+        })
+        .collect()
 }
 
 /// Prometheus text exposition (0.0.4) of `snap`.
@@ -953,6 +1047,8 @@ pub(crate) fn status(snap: &Snapshot) -> Value {
         "time_ms": snap.now_ms,
         "services": services,
         "workers": workers,
+        "service_records": records_json(snap),
+        "service_records_dropped": snap.records_dropped,
     })
 }
 
@@ -1183,5 +1279,69 @@ mod tests {
         assert_eq!(utc(951_825_600_000 + 86_400_000), "2000-03-01 12:00:00");
         assert_eq!(utc_compact(4_102_444_799_999), "20991231235959");
         assert_eq!(utc_compact(4_107_542_399_000), "21000228235959");
+    }
+
+    #[test]
+    fn service_up_takes_the_freshest_read_of_a_live_worker() {
+        let b = map().unwrap();
+        b.services_len.store(1, Relaxed);
+        let names = ["svc".to_owned()];
+        let text = metrics(snapshot(b, "t", &names));
+        assert!(
+            !text.contains("fjord_service_up"),
+            "no records: absent\n{text}"
+        );
+        let now = board::unix_ms();
+        for i in 0..3 {
+            b.slots[i].pid.store(100 + i as u64, Relaxed);
+        }
+        let hb = |ago_s: u64| now - ago_s * 1000;
+        // Slot 0 read earlier: worker up there, and a record only it saw.
+        b.slots[0].records.publish(
+            now - 5000,
+            60_000,
+            &[
+                (b"demo-worker\0h1".to_vec(), hb(10)),
+                (b"demo-api\0h1".to_vec(), hb(5)),
+            ],
+        );
+        // Slot 1 read later: the worker's heartbeat is now old.
+        b.slots[1]
+            .records
+            .publish(now - 1000, 60_000, &[(b"demo-worker\0h1".to_vec(), hb(70))]);
+        // Slot 2's worker is gone: its read does not count.
+        b.slots[2]
+            .records
+            .publish(now, 60_000, &[(b"demo-api\0h1".to_vec(), hb(600))]);
+        b.slots[2].pid.store(0, Relaxed);
+        let snap = snapshot(b, "t", &names);
+        let text = metrics(snap.clone());
+        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+            .expect("Prometheus text");
+        let up = |binary: &str| {
+            scrape
+                .samples
+                .iter()
+                .find(|s| {
+                    s.metric == "fjord_service_up"
+                        && s.labels.get("binary") == Some(binary)
+                        && s.labels.get("host") == Some("h1")
+                })
+                .map(|s| match s.value {
+                    prometheus_parse::Value::Gauge(v) => v,
+                    _ => -1.0,
+                })
+        };
+        assert_eq!(up("demo-worker"), Some(0.0), "{text}");
+        assert_eq!(up("demo-api"), Some(1.0), "{text}");
+        let json = status(&snap);
+        let recs = json["service_records"].as_array().unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[0]["binary"], "demo-api");
+        assert_eq!(recs[0]["state"], "up");
+        assert_eq!(recs[1]["binary"], "demo-worker");
+        assert_eq!(recs[1]["up"], false);
+        assert!(recs[1]["heartbeat_age_s"].as_f64().unwrap() >= 70.0);
+        assert_eq!(json["service_records_dropped"], 0);
     }
 }
