@@ -1,9 +1,10 @@
 """The cost of diagnostics on the hot path, two halves in one run:
 
-* HTTP: `http_hello` (2 workers) with the diagnostics endpoint on (the
-  default) against the same binary with `--no-diagnostics` (no endpoint;
-  in both, every request adds to the worker's slot of the shared board),
-  GET /hello with wrk.
+* HTTP: `http_hello` (2 workers) with diagnostics on (the default: the
+  endpoint, and every request adds to the worker's slot of the shared
+  board) against the same binary with `--no-diagnostics` (no endpoint,
+  no watchdog, so no board: the workers count nothing), GET /hello with
+  wrk.
   Uses bench/http_bench.py's measurement (wrk, server CPU from /proc,
   interleaved rounds, medians; BENCH_ROUNDS, BENCH_SECONDS,
   BENCH_CONNECTIONS apply).
@@ -14,11 +15,11 @@
   makes echo calls with 1 and 16 callers (at most BENCH_RPC_CALLS calls
   within BENCH_SECONDS); calls/s, and server CPU per call from /proc
   (the master, its workers and the diagnostics process). Interleaved
-  rounds, medians. `--no-diagnostics` only turns the endpoint off: the
-  workers still count in the board (the SIGUSR2 report and the watchdog
-  read it), so a third server runs the same echo server in one process
-  with no launcher and no board (`--runtime current`, the runtime a
-  launcher's worker has): the cost of the counting itself.
+  rounds, medians. `--no-diagnostics` turns the endpoint and the
+  watchdog off, so there is no board and the workers count nothing; a
+  third server runs the same echo server in one process with no
+  launcher at all (`--runtime current`, the runtime a launcher's worker
+  has), for reference.
 
 BENCH_PROFILE picks the build (default dist: `cargo build --profile dist
 -p fjord -p fjord-messaging --example http_hello --example rpc_bench`);
@@ -82,10 +83,9 @@ def http_half():
         f"(bench/diagnostics_bench.py, profile {PROFILE})**",
         "",
         f"{hb.ROUNDS} interleaved rounds (medians), {hb.SECONDS} s per run. Load average "
-        f"before: {load_before[0]:.1f}, after: {os.getloadavg()[0]:.1f}. *off* "
-        f"(`--no-diagnostics`) has no endpoint, but its workers still count every "
-        f"request in the board (the SIGUSR2 report and the watchdog read it): this "
-        f"table is the endpoint's cost, not the counting's (see the RPC table's *none*).",
+        f"before: {load_before[0]:.1f}, after: {os.getloadavg()[0]:.1f}. *on*: the "
+        f"endpoint, the watchdog and every request counted in the shared board; *off* "
+        f"(`--no-diagnostics`): no endpoint, no watchdog, no board, nothing counted.",
         "",
         "| conns | req/s on | req/s off | on vs off | CPU/req on (µs) | CPU/req off (µs) | on vs off | target (≤ 3%) |",
         "|---|---|---|---|---|---|---|---|",
@@ -190,9 +190,9 @@ def rpc_half():
         "",
         f"{hb.ROUNDS} interleaved rounds (medians), at most {hb.SECONDS} s per run. Load "
         f"average before: {load_before[0]:.1f}, after: {os.getloadavg()[0]:.1f}. *on*: "
-        f"the endpoint and the counting; *off*: `--no-diagnostics`, no endpoint, the "
-        f"workers still count (for the SIGUSR2 report and the watchdog); *none*: the "
-        f"same server in one process, no launcher, no board, nothing counted.",
+        f"the endpoint, the watchdog and the counting; *off*: `--no-diagnostics`, no "
+        f"endpoint, no watchdog, no board, nothing counted; *none*: the same server in "
+        f"one process, no launcher.",
         "",
         "| callers | calls/s on | off | none | on vs off | on vs none | "
         "CPU/call on (µs) | off | none | on vs off | on vs none | target (≤ 3%) |",

@@ -123,8 +123,9 @@ enum Mode {
         /// `ProcessLauncher` (0: in this process).
         #[arg(long, default_value_t = 0)]
         workers: usize,
-        /// With `--workers`: no diagnostics endpoint (`[diagnostics]
-        /// enabled = false`; the benchmark of its cost compares both).
+        /// With `--workers`: no diagnostics at all (no endpoint, no
+        /// worker watchdog, so no board: workers count nothing; the
+        /// benchmark of the diagnostics' cost compares both).
         #[arg(long)]
         no_diagnostics: bool,
     },
@@ -284,9 +285,13 @@ struct Launch {
 fn launched(server: RpcServer, launch: Launch) -> anyhow::Result<()> {
     use fjord_service::diagnostics::DiagnosticsOptions;
     use fjord_service::{LauncherOptions, ProcessLauncher};
-    let options = LauncherOptions::default()
+    let mut options = LauncherOptions::default()
         .name("rpc_bench")
         .diagnostics(DiagnosticsOptions::default().enabled(launch.diagnostics));
+    if !launch.diagnostics {
+        // No watchdog either: no board, workers count nothing.
+        options = options.worker_timeout(std::time::Duration::ZERO);
+    }
     let mut launcher = ProcessLauncher::new(options);
     launcher.launch_service(server, Some(launch.workers))?;
     launcher.on_ready(|| {

@@ -70,8 +70,10 @@ struct Args {
     /// (`max_requests_jitter`).
     #[arg(long, default_value_t = 0)]
     max_requests_jitter: u64,
-    /// No diagnostics endpoint (`[diagnostics] enabled = false`; the
-    /// benchmark of its cost compares both).
+    /// No diagnostics at all: no endpoint (`[diagnostics] enabled =
+    /// false`) and no worker watchdog (`worker_timeout = 0`), so no
+    /// shared board and workers count nothing (the benchmark of the
+    /// diagnostics' cost compares both).
     #[arg(long)]
     no_diagnostics: bool,
 }
@@ -144,6 +146,11 @@ fn main() -> anyhow::Result<()> {
         .max_requests(args.max_requests)
         .max_requests_jitter(args.max_requests_jitter)
         .diagnostics(DiagnosticsOptions::default().enabled(!args.no_diagnostics));
+    let options = if args.no_diagnostics {
+        options.worker_timeout(Duration::ZERO)
+    } else {
+        options
+    };
     let mut launcher = launch(service, args.workers, options)?;
     launcher.on_ready(move || {
         use std::io::Write;

@@ -304,9 +304,15 @@ impl ProcessLauncher {
             .map_err(|e| Error::os("cannot create the parent-death pipe", e))?;
         let pid = nix::unistd::getpid();
         let mut options = self.options;
-        let board = match board::map() {
-            Ok(b) => Some(b),
-            Err(e) => {
+        // The board serves the endpoint, the watchdog and the console;
+        // with none of them wanted, workers count nothing.
+        let wanted = options.diagnostics.enabled
+            || !options.worker_timeout.is_zero()
+            || options.backdoor.is_some();
+        let board = match wanted.then(board::map) {
+            None => None,
+            Some(Ok(b)) => Some(b),
+            Some(Err(e)) => {
                 tracing::warn!(
                     "cannot map the diagnostics board ({e}): no metrics, no worker watchdog"
                 );
