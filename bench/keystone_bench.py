@@ -1,8 +1,17 @@
 """Keystone token auth benchmark: what the authtoken filter costs on the
 cached path, fjord vs Python keystonemiddleware, in one run.
 
-Four servers answer `GET /hello`, one worker process each, measured with
-wrk on loopback with a valid admin token in X-Auth-Token:
+Six servers, one worker process each, measured with wrk on loopback,
+each with the token its pipeline takes in X-Auth-Token:
+
+  * demo-api noauth2: the demo's API, `[api] auth_strategy = noauth2`,
+                      `GET /v1/services` as `admin:admin` (the whole /v1
+                      pipeline, the policy check, the service records read
+                      from SQLite);
+  * demo-api keystone: the same with `auth_strategy = keystone` and a
+                      valid admin token from the throwaway Keystone, so
+                      `authtoken keystonecontext` replace `noauth2`;
+the anchor pair and the filter alone answer `GET /hello`:
 
   * fjord noauth:     crates/fjord-keystone's authtoken_hello example with
                       --noauth: the paste pipeline `request_id hello`;
@@ -21,7 +30,8 @@ every server, warms it up with one authenticated request plus a short wrk
 run, measures BENCH_SECONDS (default 5) at BENCH_CONNECTIONS (default 16),
 and stops it. Each wrk run is bounded in time. The table shows medians over
 the rounds; the target: fjord's cached authtoken path keeps >= 90% of the
-noauth req/s (it costs <= 10%). The server's CPU time per request
+noauth req/s (it costs <= 10%), for demo-api (keystone vs noauth2) and
+for the hello app. The server's CPU time per request
 (utime + stime of its processes from /proc, before and after each run,
 over the requests wrk completed) is shown too: wrk and other work share
 the 2 cores, so req/s moves with the machine's load more than CPU per
@@ -124,10 +134,10 @@ def parse_ms(text):
     return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
 
 
-def wrk(port, token, seconds):
+def wrk(port, token, seconds, path="/hello"):
     out = subprocess.run(
         ["wrk", "-t2", f"-c{CONNS}", f"-d{seconds}s", "--latency",
-         "-H", f"X-Auth-Token: {token}", f"http://127.0.0.1:{port}/hello"],
+         "-H", f"X-Auth-Token: {token}", f"http://127.0.0.1:{port}{path}"],
         capture_output=True, text=True, timeout=seconds + 30).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
@@ -138,6 +148,34 @@ def wrk(port, token, seconds):
     return {"rps": float(rps.group(1)), "requests": int(total.group(1)), "p50": parse_ms(lat.get("50", "nan")),
             "p99": parse_ms(lat.get("99", "nan")),
             "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def get(port, path, token):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 headers={"X-Auth-Token": token})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status, resp.read().decode()
+
+
+def demo_api(ks, strategy, state, port):
+    """demo-api with one API worker on `port`, `[api] auth_strategy =
+    strategy`, its state (the SQLite service records) under `state`."""
+    exe = os.path.join(TARGET, PROFILE if PROFILE != "dev" else "debug", "demo-api")
+    env = dict(os.environ, OS_DEFAULT__STATE_PATH=state,
+               OS_DEFAULT__OSAPI_DEMO_LISTEN_PORT=str(port),
+               OS_DEFAULT__OSAPI_DEMO_WORKERS="1", OS_DEFAULT__LOG_OPTIONS="false",
+               OS_API__AUTH_STRATEGY=strategy, NO_COLOR="1")
+    if strategy == "keystone":
+        auth_url = ks["KS_URL"].rstrip("/").removesuffix("/v3")
+        env.update(OS_KEYSTONE_AUTHTOKEN__WWW_AUTHENTICATE_URI=auth_url,
+                   OS_KEYSTONE_AUTHTOKEN__AUTH_URL=auth_url,
+                   OS_KEYSTONE_AUTHTOKEN__AUTH_TYPE="password",
+                   OS_KEYSTONE_AUTHTOKEN__USERNAME=ks["KS_SERVICE_USER"],
+                   OS_KEYSTONE_AUTHTOKEN__PASSWORD=ks["KS_SERVICE_PASSWORD"],
+                   OS_KEYSTONE_AUTHTOKEN__PROJECT_NAME=ks["KS_SERVICE_PROJECT"],
+                   OS_KEYSTONE_AUTHTOKEN__USER_DOMAIN_NAME="Default",
+                   OS_KEYSTONE_AUTHTOKEN__PROJECT_DOMAIN_NAME="Default")
+    return [exe, "--config-file", os.path.join(ROOT, "etc", "demo", "demo.conf")], env
 
 
 def servers(ks, conf_path):
@@ -152,7 +190,11 @@ def servers(ks, conf_path):
                                 "--workers", "1", "--log-level", "warning",
                                 "keystone_mw_app:application"],
                                dict(env, KEYSTONE_NOAUTH="1" if noauth else "0"))
+    state = os.path.join(TARGET, "bench-keystone-demo")
+    os.makedirs(state, exist_ok=True)
     return [
+        ("demo-api noauth2", lambda p: demo_api(ks, "noauth2", state, p)),
+        ("demo-api keystone", lambda p: demo_api(ks, "keystone", state, p)),
         ("fjord noauth", lambda p: fjord(p, ["--noauth"])),
         ("fjord authtoken", lambda p: fjord(p, [])),
         ("python noauth", lambda p: py(p, True)),
@@ -163,7 +205,8 @@ def servers(ks, conf_path):
 def main():
     if os.environ.get("BENCH_BUILD", "1") != "0":
         subprocess.run(["cargo", "build", "-q", "--profile", PROFILE, "-p", "fjord-keystone",
-                        "--example", "authtoken_hello"], cwd=ROOT, check=True)
+                        "--example", "authtoken_hello", "-p", "fjord-demo", "--bin", "demo-api"],
+                       cwd=ROOT, check=True)
     ks = keystone_env()
     token = admin_token(ks)
     conf_path = os.path.join(ROOT, "target", "keystone", "bench-authtoken.conf")
@@ -185,11 +228,19 @@ def main():
                                     stderr=subprocess.DEVNULL, start_new_session=True)
             try:
                 answer = wait_http(port, token)
-                if "authtoken" in name and "Hello, admin!" not in answer:
+                path, auth = "/hello", token
+                if name.startswith("demo-api"):
+                    # /v1 as the admin: noauth2 takes `user:project`.
+                    path = "/v1/services"
+                    auth = "admin:admin" if name.endswith("noauth2") else token
+                    status, body = get(port, path, auth)
+                    if status != 200 or '"services"' not in body:
+                        raise RuntimeError(f"{name}: {status} {body!r}")
+                elif "authtoken" in name and "Hello, admin!" not in answer:
                     raise RuntimeError(f"{name}: not authenticated: {answer!r}")
-                wrk(port, token, 1)  # warm-up
+                wrk(port, auth, 1, path)  # warm-up
                 before = cpu_ticks(proc.pid)
-                res = wrk(port, token, SECONDS)
+                res = wrk(port, auth, SECONDS, path)
                 res["cpu_us"] = ((cpu_ticks(proc.pid) - before) / CLK_TCK * 1e6
                                  / max(res["requests"], 1))
                 if res["non2xx"]:
@@ -209,29 +260,35 @@ def main():
     med = {n: {k: statistics.median(x[k] for x in rs) for k in ("rps", "p50", "p99", "cpu_us")}
            for n, rs in results.items()}
     lines = [
-        f"| server (1 worker, wrk -c{CONNS}, median of {ROUNDS} x {SECONDS} s) | req/s | p50 ms | p99 ms | server CPU µs/request | req/s vs its noauth |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"| server (1 worker, wrk -c{CONNS}, median of {ROUNDS} x {SECONDS} s) | path | req/s | p50 ms | p99 ms | server CPU µs/request | req/s vs its noauth |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
+    bases = {"demo-api": "demo-api noauth2", "fjord": "fjord noauth", "python": "python noauth"}
     for name, _ in table:
-        base = med["fjord noauth" if name.startswith("fjord") else "python noauth"]["rps"]
+        base = med[bases[name.split(" ")[0]]]["rps"]
         m = med[name]
-        lines.append(f"| {name} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
+        path = "/v1/services" if name.startswith("demo-api") else "/hello"
+        lines.append(f"| {name} | {path} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
                      f"{m['cpu_us']:.1f} | {100 * m['rps'] / base:.0f}% |")
-    cost = 100 * (1 - med["fjord authtoken"]["rps"] / med["fjord noauth"]["rps"])
-    verdict = "met" if cost <= 10 else "NOT met"
     lines.append("")
-    cpu = med["fjord authtoken"]["cpu_us"] - med["fjord noauth"]["cpu_us"]
-    lines.append(f"fjord's cached authtoken path costs {cost:.1f}% of req/s (target <= 10%: {verdict}) "
-                 f"and {cpu:.1f} µs of server CPU per request; "
-                 f"fjord authtoken serves {med['fjord authtoken']['rps'] / med['python authtoken (keystonemiddleware)']['rps']:.1f}x "
+    for label, auth, noauth in (("demo-api's keystone strategy", "demo-api keystone", "demo-api noauth2"),
+                                ("the authtoken filter alone (hello app)", "fjord authtoken", "fjord noauth")):
+        cost = 100 * (1 - med[auth]["rps"] / med[noauth]["rps"])
+        verdict = "met" if cost <= 10 else "NOT met"
+        cpu = med[auth]["cpu_us"] - med[noauth]["cpu_us"]
+        lines.append(f"- {label}: the cached token path costs {cost:.1f}% of req/s "
+                     f"(target <= 10%: {verdict}) and {cpu:.1f} µs of server CPU per request.")
+    lines.append("")
+    lines.append(f"fjord authtoken serves {med['fjord authtoken']['rps'] / med['python authtoken (keystonemiddleware)']['rps']:.1f}x "
                  "keystonemiddleware's req/s.")
     table_md = "\n".join(lines)
     print(table_md)
     with open(os.path.join(ROOT, "bench", "results", "keystone.md"), "w") as f:
         f.write("# Keystone token auth: the cached authtoken path\n\n"
                 "`bench/keystone_bench.py` (its docstring says what runs how). "
-                f"fjord built with `--profile {PROFILE}`; machine: 2 cores shared with wrk "
-                "(and, for this run, other builds), so compare rows of the same run only.\n\n"
+                f"fjord built with `--profile {PROFILE}`; machine: 2 cores shared by wrk and the "
+                f"server (load average before the last round {os.getloadavg()[0]:.1f}), "
+                "so compare rows of the same run only.\n\n"
                 + table_md + "\n")
 
 
