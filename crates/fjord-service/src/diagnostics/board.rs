@@ -991,7 +991,24 @@ pub(crate) fn get(a: &AtomicU64) -> u64 {
 /// Maps a zeroed, shared, anonymous board that forked children inherit.
 /// It is never unmapped: it lives as long as the process.
 pub(crate) fn map() -> std::io::Result<&'static Board> {
-    let size = std::mem::size_of::<Board>();
+    // SAFETY: every field of `Board` is an `AtomicU64` (or an array or
+    // `repr(C)` struct of them), for which all zero bytes are a valid
+    // value, and it is only ever accessed through atomics.
+    unsafe { map_shared_zeroed::<Board>() }
+}
+
+/// Maps a zeroed `T` in a `MAP_SHARED` anonymous mapping that forked
+/// children inherit (the board, the console's mailbox). It is never
+/// unmapped.
+///
+/// # Safety
+///
+/// All-zero bytes must be a valid `T`, and `T` must only be accessed
+/// through atomics (lock-free 64-bit atomics work across processes on
+/// Linux): every process forked after this shares the memory.
+pub(crate) unsafe fn map_shared_zeroed<T>() -> std::io::Result<&'static T> {
+    const { assert!(std::mem::align_of::<T>() <= 4096) };
+    let size = std::mem::size_of::<T>();
     // SAFETY: a fresh anonymous mapping (no address hint, no descriptor)
     // aliases no Rust object; the result is checked for MAP_FAILED below.
     let ptr = unsafe {
@@ -1007,15 +1024,12 @@ pub(crate) fn map() -> std::io::Result<&'static Board> {
     if ptr == libc::MAP_FAILED || ptr.is_null() {
         return Err(std::io::Error::last_os_error());
     }
-    const _: () = assert!(std::mem::align_of::<Board>() <= 4096);
-    // SAFETY: the mapping is page-aligned (more than `Board`'s alignment,
-    // asserted above), `size_of::<Board>()` bytes long, readable and
-    // writable, and zero-filled by the kernel; every field of `Board` is an
-    // `AtomicU64` (or an array or `repr(C)` struct of them), for which all
-    // zero bytes are a valid value. It is never unmapped, so `'static`
-    // holds, and it is only ever accessed through atomics (shared, across
-    // processes, which lock-free 64-bit atomics support on Linux).
-    Ok(unsafe { &*ptr.cast::<Board>() })
+    // SAFETY: the mapping is page-aligned (more than `T`'s alignment,
+    // asserted above), `size_of::<T>()` bytes long, readable and writable
+    // and zero-filled by the kernel, which the caller guarantees is a
+    // valid `T` used only through atomics. It is never unmapped, so
+    // `'static` holds.
+    Ok(unsafe { &*ptr.cast::<T>() })
 }
 
 #[cfg(test)]

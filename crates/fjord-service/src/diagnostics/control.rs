@@ -137,29 +137,9 @@ pub(crate) fn install() -> std::io::Result<&'static Control> {
     if let Some(c) = CONTROL.get() {
         return Ok(c);
     }
-    let size = std::mem::size_of::<Control>();
-    // SAFETY: a fresh anonymous mapping (no address hint, no descriptor)
-    // aliases no Rust object; the result is checked for MAP_FAILED below.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if ptr == libc::MAP_FAILED || ptr.is_null() {
-        return Err(std::io::Error::last_os_error());
-    }
-    const _: () = assert!(std::mem::align_of::<Control>() <= 4096);
-    // SAFETY: the mapping is page-aligned (more than `Control`'s alignment,
-    // asserted above), `size_of::<Control>()` bytes long, readable and
-    // writable and zero-filled by the kernel; every field is an `AtomicU64`
-    // (or an array of them), valid when all zero. It is never unmapped,
-    // so `'static` holds, and it is only accessed through atomics.
-    let control: &'static Control = unsafe { &*ptr.cast::<Control>() };
+    // SAFETY: every field of `Control` is an `AtomicU64` (or an array of
+    // them), valid when all zero, and it is only accessed through atomics.
+    let control = unsafe { super::board::map_shared_zeroed::<Control>() }?;
     Ok(CONTROL.get_or_init(|| control))
 }
 
