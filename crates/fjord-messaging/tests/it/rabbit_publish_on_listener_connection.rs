@@ -68,14 +68,7 @@ async fn echo_within(c: &RpcClient, value: i64, within: Duration) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_replies_on_its_listener_connection_and_recovers() {
     let test = "a_server_replies_on_its_listener_connection_and_recovers";
-    if !support::rabbit(test) {
-        return;
-    }
-    if !support::need(
-        support::rabbitmqctl(&["status"]).is_some(),
-        test,
-        "rabbitmqctl is not usable",
-    ) {
+    if !support::rabbit_and_ctl(test) {
         return;
     }
     let exe = rpc_server();

@@ -16,14 +16,7 @@ use support::{args, rabbit_transport, unique, wait_until_async};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_and_client_recover_after_connections_drop() {
     let test = "server_and_client_recover_after_connections_drop";
-    if !support::rabbit(test) {
-        return;
-    }
-    if !support::need(
-        support::rabbitmqctl(&["status"]).is_some(),
-        test,
-        "rabbitmqctl is not usable",
-    ) {
+    if !support::rabbit_and_ctl(test) {
         return;
     }
     let topic = unique("fjt_reconn");

@@ -63,6 +63,17 @@ pub fn rabbitmqctl(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// RabbitMQ on 127.0.0.1:5672 and a usable `rabbitmqctl` (for tests that
+/// close or count connections with it), or the skip line.
+pub fn rabbit_and_ctl(test: &str) -> bool {
+    rabbit(test)
+        && need(
+            rabbitmqctl(&["status"]).is_some(),
+            test,
+            "rabbitmqctl is not usable",
+        )
+}
+
 /// The broker's ids of the connections process `pid` opened (found by the
 /// `connection_name` fjord sends: `<exe>:<pid>:<uuid>`).
 pub fn connections_of(pid: u32) -> Vec<String> {
