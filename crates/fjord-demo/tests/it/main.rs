@@ -4,6 +4,7 @@ mod demo_all;
 mod demo_api_alone;
 mod demo_auth;
 mod demo_conf_sample;
+mod demo_console;
 mod demo_metrics;
 mod demo_objects;
 mod demo_rabbit_postgres;
