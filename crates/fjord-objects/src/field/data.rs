@@ -587,33 +587,44 @@ impl<T: FieldData + Ord> FieldData for BTreeSet<T> {
     }
 }
 
-impl<T: FieldData> FieldData for IndexMap<String, T> {
-    fn to_field_value(&self) -> FieldValue {
-        FieldValue::Dict(
-            self.iter()
-                .map(|(k, v)| (k.clone(), v.to_field_value()))
-                .collect(),
-        )
-    }
-    fn from_field_value(value: FieldValue) -> Result<Self> {
-        match value {
-            FieldValue::Dict(d) => d
-                .into_iter()
-                .map(|(k, v)| Ok((k, T::from_field_value(v)?)))
-                .collect(),
-            other => Err(mismatch("an IndexMap", &other)),
+/// A string-keyed map field (`DictOfX`): `$map<String, T>` as a
+/// `FieldValue::Dict` and a JSON object; further methods (the fast paths)
+/// go in the braces.
+macro_rules! map_data {
+    ($map:ident, $what:literal, { $($more:tt)* }) => {
+        impl<T: FieldData> FieldData for $map<String, T> {
+            fn to_field_value(&self) -> FieldValue {
+                FieldValue::Dict(
+                    self.iter()
+                        .map(|(k, v)| (k.clone(), v.to_field_value()))
+                        .collect(),
+                )
+            }
+            fn from_field_value(value: FieldValue) -> Result<Self> {
+                match value {
+                    FieldValue::Dict(d) => d
+                        .into_iter()
+                        .map(|(k, v)| Ok((k, T::from_field_value(v)?)))
+                        .collect(),
+                    other => Err(mismatch($what, &other)),
+                }
+            }
+            fn to_primitive(&self) -> Value {
+                Value::Object(
+                    self.iter()
+                        .map(|(k, v)| (k.clone(), v.to_primitive()))
+                        .collect(),
+                )
+            }
+            fn write_json(&self, out: &mut String) {
+                write_map(out, self.iter());
+            }
+            $($more)*
         }
-    }
-    fn to_primitive(&self) -> Value {
-        Value::Object(
-            self.iter()
-                .map(|(k, v)| (k.clone(), v.to_primitive()))
-                .collect(),
-        )
-    }
-    fn write_json(&self, out: &mut String) {
-        write_map(out, self.iter());
-    }
+    };
+}
+
+map_data!(IndexMap, "an IndexMap", {
     fn from_primitive(value: &Value, field: &Field, attr: &str) -> Result<Self> {
         if let (FieldType::Dict(elem), Value::Object(map)) = (&field.ty, value) {
             let fast: Result<IndexMap<String, T>> = map
@@ -638,33 +649,6 @@ impl<T: FieldData> FieldData for IndexMap<String, T> {
             _ => Err(super::fast::fallback()),
         }
     }
-}
+});
 
-impl<T: FieldData> FieldData for BTreeMap<String, T> {
-    fn to_field_value(&self) -> FieldValue {
-        FieldValue::Dict(
-            self.iter()
-                .map(|(k, v)| (k.clone(), v.to_field_value()))
-                .collect(),
-        )
-    }
-    fn from_field_value(value: FieldValue) -> Result<Self> {
-        match value {
-            FieldValue::Dict(d) => d
-                .into_iter()
-                .map(|(k, v)| Ok((k, T::from_field_value(v)?)))
-                .collect(),
-            other => Err(mismatch("a BTreeMap", &other)),
-        }
-    }
-    fn to_primitive(&self) -> Value {
-        Value::Object(
-            self.iter()
-                .map(|(k, v)| (k.clone(), v.to_primitive()))
-                .collect(),
-        )
-    }
-    fn write_json(&self, out: &mut String) {
-        write_map(out, self.iter());
-    }
-}
+map_data!(BTreeMap, "a BTreeMap", {});
