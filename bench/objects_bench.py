@@ -8,6 +8,10 @@ values on both sides. Measured, objects per second:
   * serialize: obj_to_primitive() + JSON text (jsonutils.dumps / obj_to_json);
   * deserialize: JSON text -> object (jsonutils.loads + obj_from_primitive /
     obj_from_json; and fjord's serde_json::Value + obj_from_primitive path);
+  * an RPC argument on a fjord server: the arguments parsed to a Value,
+    checked by ObjectSerializer.deserialize_entity, then the endpoint's
+    typed object (against Python's deserialize: its serializer loads the
+    object once and hands it to the endpoint);
   * round trip: both.
 Python runs in the oslo venv (FJORD_OSLO_VENV, else .venv at the repository
 root); fjord is `cargo bench -p fjord-objects --bench objects_bench -- --json`
@@ -201,6 +205,9 @@ def main():
          fj["deserialize: obj_from_json (text straight to the typed object)"], py["deserialize"]),
         ("deserialize, via serde_json::Value",
          fj["deserialize: serde_json::from_str + obj_from_primitive"], py["deserialize"]),
+        ("RPC argument (parse, serializer check, endpoint's object)",
+         fj["rpc argument: serde_json::from_str + ObjectSerializer::deserialize_entity"
+            " + obj_from_primitive"], py["deserialize"]),
         ("round trip", fj["round trip: serialize + deserialize"], py["round trip"]),
     ]
     lines = [

@@ -1,7 +1,8 @@
 //! The demo worker: an RPC service on topic `demo` whose manager echoes
 //! what the API sends (logging the request id of the context it came
 //! with, and returning that context's ids and roles), with a periodic task
-//! that counts.
+//! that counts. Its serializer is the demo objects' (`objects::serializer`):
+//! object arguments are loaded and checked before an endpoint runs.
 //!
 //! Its RPC API (default namespace, version 1.1):
 //!
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use fjord::messaging::{Context, Endpoint, FnEndpoint, RemoteError, RequestContext};
+use fjord::messaging::{Context, Endpoint, FnEndpoint, RemoteError, RequestContext, Serializer};
 use fjord::rpc_service::Manager;
 use fjord::service::TaskGroup;
 use fjord::service::diagnostics;
@@ -97,6 +98,13 @@ fn log_context(ctx: &Context, method: &str) -> Result<RequestContext, RemoteErro
 }
 
 impl Manager for DemoManager {
+    /// The demo's object serializer: every `DemoEcho` argument is loaded
+    /// and checked before the endpoint runs (nova's
+    /// `NovaObjectSerializer`).
+    fn serializer(&self) -> Option<Arc<dyn Serializer>> {
+        Some(Arc::new(crate::objects::serializer()))
+    }
+
     fn endpoints(&self) -> Vec<Arc<dyn Endpoint>> {
         let host = self.host.clone();
         let object_host = self.host.clone();

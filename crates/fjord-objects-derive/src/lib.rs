@@ -409,6 +409,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let idents: Vec<&syn::Ident> = decls.iter().map(|d| &d.ident).collect();
     let names: Vec<&String> = decls.iter().map(|d| &d.name).collect();
     let indexes: Vec<usize> = (0..decls.len()).collect();
+    let nfields = decls.len();
     let setters = decls.iter().map(|d| {
         let fid = &d.ident;
         let fname = &d.name;
@@ -448,116 +449,169 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             #( #setters )*
         }
 
-        impl ::fjord_objects::VersionedObject for #ident {
-            const OBJ_NAME: &'static str = #name;
-            fn schema() -> &'static ::fjord_objects::Schema {
-                static SCHEMA: ::std::sync::OnceLock<::fjord_objects::Schema> = ::std::sync::OnceLock::new();
-                SCHEMA.get_or_init(|| ::fjord_objects::Schema {
-                    name: #name,
-                    version: #version,
-                    serial_namespace: #serial,
-                    project_namespace: #project,
-                    fields: vec![#(#spec_exprs),*],
-                    relationships: vec![#(#rel),*],
-                    child_versions: vec![#(#cv),*],
-                    is_list: #is_list,
-                    remotable: vec![#(#rem),*],
-                    make_compatible: #hook,
-                    from_primitive: |v| {
-                        let o = <#ident as ::fjord_objects::VersionedObject>::obj_from_primitive(v)?;
-                        ::std::result::Result::Ok(::std::boxed::Box::new(o))
-                    },
-                    new_object: || ::std::boxed::Box::new(<#ident as ::std::default::Default>::default()),
-                })
+        // The readers' helpers, private to this class.
+        const _: () = {
+            use ::fjord_objects::__private::serde::de::{self as __de, MapAccess as _};
+            use ::fjord_objects::__private::serde_json::{Map as __Map, Value as __Value};
+            use ::fjord_objects::field::fast::{EnvKey as __EnvKey, WireStr as __WireStr};
+
+            const __N: usize = #nfields;
+
+            /// The index of the field named `k` (__N: no such field).
+            fn __field_index(k: &str) -> usize {
+                match k {
+                    #( #names => #indexes, )*
+                    _ => __N,
+                }
             }
-            fn obj_from_primitive(primitive: &::fjord_objects::__private::serde_json::Value) -> ::fjord_objects::Result<Self> {
+
+            /// A data key, read as [`__field_index`].
+            struct __Key;
+            impl<'de> __de::DeserializeSeed<'de> for __Key {
+                type Value = usize;
+                fn deserialize<D: __de::Deserializer<'de>>(self, d: D) -> ::std::result::Result<usize, D::Error> {
+                    d.deserialize_str(self)
+                }
+            }
+            impl<'de> __de::Visitor<'de> for __Key {
+                type Value = usize;
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("a field name")
+                }
+                fn visit_str<E: __de::Error>(self, k: &str) -> ::std::result::Result<usize, E> {
+                    ::std::result::Result::Ok(__field_index(k))
+                }
+            }
+
+            /// The fast path of the data: every field present read with
+            /// `FieldData::deserialize_fast`.
+            struct __Data<'a>(&'a mut #ident);
+            impl<'de, 'a> __de::DeserializeSeed<'de> for __Data<'a> {
+                type Value = ();
+                fn deserialize<D: __de::Deserializer<'de>>(self, d: D) -> ::std::result::Result<(), D::Error> {
+                    d.deserialize_map(self)
+                }
+            }
+            impl<'de, 'a> __de::Visitor<'de> for __Data<'a> {
+                type Value = ();
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("an object's data")
+                }
+                fn visit_map<A: __de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<(), A::Error> {
+                    let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
+                    while let ::std::option::Option::Some(key) = map.next_key_seed(__Key)? {
+                        match key {
+                            #( #indexes => {
+                                self.0.#idents = map.next_value_seed(::fjord_objects::field::fast::SlotSeed::new(&schema.fields[#indexes].field))?;
+                            } )*
+                            _ => {
+                                map.next_value::<__de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    ::std::result::Result::Ok(())
+                }
+            }
+
+            /// The fast path of a whole primitive (JSON text).
+            struct __Obj;
+            impl<'de> __de::Visitor<'de> for __Obj {
+                type Value = #ident;
+                fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str("an object primitive")
+                }
+                fn visit_map<A: __de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#ident, A::Error> {
+                    let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
+                    let mut obj = <#ident as ::std::default::Default>::default();
+                    let (mut name, mut namespace, mut version): (::std::option::Option<__WireStr<'de>>, ::std::option::Option<__WireStr<'de>>, ::std::option::Option<__WireStr<'de>>) = (None, None, None);
+                    let mut changes = ::std::collections::BTreeSet::new();
+                    let mut data = false;
+                    while let ::std::option::Option::Some(key) = map.next_key_seed(::fjord_objects::field::fast::EnvKeySeed(schema.serial_namespace))? {
+                        match key {
+                            __EnvKey::Name => name = ::std::option::Option::Some(map.next_value()?),
+                            __EnvKey::Namespace => namespace = ::std::option::Option::Some(map.next_value()?),
+                            __EnvKey::Version => version = ::std::option::Option::Some(map.next_value()?),
+                            __EnvKey::Changes => changes = map.next_value_seed(::fjord_objects::field::fast::ChangesSeed(schema))?,
+                            __EnvKey::Data => {
+                                if data {
+                                    return ::std::result::Result::Err(::fjord_objects::field::fast::fallback());
+                                }
+                                map.next_value_seed(__Data(&mut obj))?;
+                                data = true;
+                            }
+                            __EnvKey::Other => {
+                                map.next_value::<__de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    if !data || !::fjord_objects::object::fast_envelope_ok(schema, name.as_deref(), namespace.as_deref(), version.as_deref()) {
+                        return ::std::result::Result::Err(::fjord_objects::field::fast::fallback());
+                    }
+                    if let ::std::option::Option::Some(v) = version && *v != *schema.version {
+                        ::fjord_objects::Object::obj_meta_mut(&mut obj).set_version(::std::option::Option::Some(v.0.into_owned()));
+                    }
+                    ::fjord_objects::Object::obj_meta_mut(&mut obj).set_changes(changes);
+                    ::std::result::Result::Ok(obj)
+                }
+            }
+
+            /// The general path of the data: each field present, in
+            /// declaration order, as `obj_from_primitive` reads it.
+            fn __read_data(obj: &mut #ident, data: &__Map<::std::string::String, __Value>) -> ::fjord_objects::Result<()> {
                 let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
-                let mut obj = <#ident as ::std::default::Default>::default();
-                let env = ::fjord_objects::object::read_envelope(&mut obj, primitive)?;
                 #(
-                    if let ::std::option::Option::Some(raw) = env.data.get(#names) {
+                    if let ::std::option::Option::Some(raw) = data.get(#names) {
                         obj.#idents = ::fjord_objects::Slot::from_primitive(raw, &schema.fields[#indexes].field, #names)?;
                     }
                 )*
-                ::fjord_objects::object::set_received_changes(&mut obj, &env);
-                ::std::result::Result::Ok(obj)
+                ::std::result::Result::Ok(())
             }
-            fn obj_deserialize<'de, D: ::fjord_objects::__private::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
-                use ::fjord_objects::__private::serde::de::{self as __de, MapAccess as _};
-                struct __Data<'a>(&'a mut #ident);
-                impl<'de, 'a> __de::DeserializeSeed<'de> for __Data<'a> {
-                    type Value = ();
-                    fn deserialize<D2: __de::Deserializer<'de>>(self, d: D2) -> ::std::result::Result<(), D2::Error> {
-                        d.deserialize_map(self)
-                    }
+
+            impl ::fjord_objects::VersionedObject for #ident {
+                const OBJ_NAME: &'static str = #name;
+                fn schema() -> &'static ::fjord_objects::Schema {
+                    static SCHEMA: ::std::sync::OnceLock<::fjord_objects::Schema> = ::std::sync::OnceLock::new();
+                    SCHEMA.get_or_init(|| ::fjord_objects::Schema {
+                        name: #name,
+                        version: #version,
+                        serial_namespace: #serial,
+                        project_namespace: #project,
+                        fields: vec![#(#spec_exprs),*],
+                        relationships: vec![#(#rel),*],
+                        child_versions: vec![#(#cv),*],
+                        is_list: #is_list,
+                        remotable: vec![#(#rem),*],
+                        make_compatible: #hook,
+                        from_primitive: |v| {
+                            let o = <#ident as ::fjord_objects::VersionedObject>::obj_from_primitive(v)?;
+                            ::std::result::Result::Ok(::std::boxed::Box::new(o))
+                        },
+                        new_object: || ::std::boxed::Box::new(<#ident as ::std::default::Default>::default()),
+                    })
                 }
-                impl<'de, 'a> __de::Visitor<'de> for __Data<'a> {
-                    type Value = ();
-                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                        f.write_str("an object's data")
+                fn obj_from_primitive(primitive: &__Value) -> ::fjord_objects::Result<Self> {
+                    let mut obj = <#ident as ::std::default::Default>::default();
+                    let env = ::fjord_objects::object::read_envelope(&mut obj, primitive)?;
+                    // The data's fast path first; anything off it (a value
+                    // to coerce, an error) is read again by the general path.
+                    if __de::DeserializeSeed::deserialize(__Data(&mut obj), env.data).is_err() {
+                        return <#ident as ::fjord_objects::VersionedObject>::obj_from_primitive_general(primitive);
                     }
-                    fn visit_map<A: __de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<(), A::Error> {
-                        let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
-                        while let ::std::option::Option::Some(key) = map.next_key::<&'de str>()? {
-                            match key {
-                                #( #names => {
-                                    self.0.#idents = map.next_value_seed(::fjord_objects::field::fast::SlotSeed::new(&schema.fields[#indexes].field))?;
-                                } )*
-                                _ => {
-                                    map.next_value::<__de::IgnoredAny>()?;
-                                }
-                            }
-                        }
-                        ::std::result::Result::Ok(())
-                    }
+                    ::fjord_objects::object::set_received_changes(&mut obj, &env);
+                    ::std::result::Result::Ok(obj)
                 }
-                struct __Obj;
-                impl<'de> __de::Visitor<'de> for __Obj {
-                    type Value = #ident;
-                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                        f.write_str("an object primitive")
-                    }
-                    fn visit_map<A: __de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#ident, A::Error> {
-                        let schema = <#ident as ::fjord_objects::VersionedObject>::schema();
-                        let mut obj = <#ident as ::std::default::Default>::default();
-                        let (mut name, mut namespace, mut version): (::std::option::Option<&'de str>, ::std::option::Option<&'de str>, ::std::option::Option<&'de str>) = (None, None, None);
-                        let mut changes: ::std::vec::Vec<&'de str> = ::std::vec::Vec::new();
-                        let mut data = false;
-                        while let ::std::option::Option::Some(key) = map.next_key::<&'de str>()? {
-                            match key.strip_prefix(schema.serial_namespace).and_then(|k| k.strip_prefix('.')) {
-                                ::std::option::Option::Some("name") => name = ::std::option::Option::Some(map.next_value()?),
-                                ::std::option::Option::Some("namespace") => namespace = ::std::option::Option::Some(map.next_value()?),
-                                ::std::option::Option::Some("version") => version = ::std::option::Option::Some(map.next_value()?),
-                                ::std::option::Option::Some("changes") => changes = map.next_value()?,
-                                ::std::option::Option::Some("data") => {
-                                    if data {
-                                        return ::std::result::Result::Err(::fjord_objects::field::fast::fallback());
-                                    }
-                                    map.next_value_seed(__Data(&mut obj))?;
-                                    data = true;
-                                }
-                                _ => {
-                                    map.next_value::<__de::IgnoredAny>()?;
-                                }
-                            }
-                        }
-                        if !data || !::fjord_objects::object::fast_envelope_ok(schema, name, namespace, version) {
-                            return ::std::result::Result::Err(::fjord_objects::field::fast::fallback());
-                        }
-                        if let ::std::option::Option::Some(v) = version && v != schema.version {
-                            ::fjord_objects::Object::obj_meta_mut(&mut obj).set_version(::std::option::Option::Some(v.to_string()));
-                        }
-                        let set: ::std::collections::BTreeSet<&'static str> = changes
-                            .iter()
-                            .filter_map(|c| schema.field(c).map(|f| f.name))
-                            .collect();
-                        ::fjord_objects::Object::obj_meta_mut(&mut obj).set_changes(set);
-                        ::std::result::Result::Ok(obj)
-                    }
+                fn obj_from_primitive_general(primitive: &__Value) -> ::fjord_objects::Result<Self> {
+                    let mut obj = <#ident as ::std::default::Default>::default();
+                    let env = ::fjord_objects::object::read_envelope(&mut obj, primitive)?;
+                    __read_data(&mut obj, env.data)?;
+                    ::fjord_objects::object::set_received_changes(&mut obj, &env);
+                    ::std::result::Result::Ok(obj)
                 }
-                d.deserialize_map(__Obj)
+                fn obj_deserialize<'de, D: __de::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                    d.deserialize_map(__Obj)
+                }
             }
-        }
+        };
 
         impl ::fjord_objects::Object for #ident {
             fn obj_schema(&self) -> &'static ::fjord_objects::Schema {

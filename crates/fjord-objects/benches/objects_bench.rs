@@ -2,7 +2,8 @@
 //! Flavor, a KeyPairList of 3 KeyPairs, metadata dicts) serialized
 //! (`obj_to_json`, and `obj_to_primitive` + `serde_json::to_string`) and
 //! deserialized (`obj_from_json`, and `serde_json::from_str` +
-//! `obj_from_primitive`).
+//! `obj_from_primitive`), and received as an RPC argument (parsed, checked
+//! by `ObjectSerializer::deserialize_entity`, read by the endpoint).
 //!
 //! ```text
 //! cargo bench -p fjord-objects --bench objects_bench            # a table
@@ -11,6 +12,9 @@
 //!
 //! Each case runs a bounded number of operations (at most `BENCH_SECS`
 //! seconds, default 2) five times and reports the median rate.
+//! `BENCH_ONLY=<text>` runs only the cases whose name holds it;
+//! `BENCH_OPS=<n>` runs each case n times and prints nothing, to measure
+//! CPU time per operation from outside (`perf stat -e task-clock`).
 //! bench/objects_bench.py runs it next to Python oslo.versionedobjects.
 
 #![allow(missing_docs, unreachable_pub, dead_code, unused_imports)]
@@ -18,6 +22,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use fjord_messaging::Serializer as _;
 use fjord_objects::{DateTime, Object, VersionedObject};
 use indexmap::IndexMap;
 
@@ -144,6 +149,9 @@ fn rate(max_ops: u64, mut f: impl FnMut()) -> f64 {
     rates[2]
 }
 
+/// One measured operation.
+type Case<'a> = Box<dyn FnMut() + 'a>;
+
 fn main() {
     let json = std::env::args().any(|a| a == "--json");
     let obj = instance();
@@ -153,41 +161,77 @@ fn main() {
         serde_json::from_str::<serde_json::Value>(&text).unwrap(),
         prim
     );
-    let cases: Vec<(&str, f64)> = vec![
+    // An RPC call's arguments as the server parses them, through the
+    // serializer hook, then the endpoint's typed object.
+    let rpc_text = serde_json::json!({"instance": prim}).to_string();
+    let ser = fjord_objects::ObjectSerializer::new(defs::new_registry().0);
+    let ctx = fjord_messaging::Context::new();
+    let mut cases: Vec<(&str, Case<'_>)> = vec![
         (
             "serialize: obj_to_json (text, Python key order)",
-            rate(2_000_000, || {
+            Box::new(|| {
                 black_box(black_box(&obj).obj_to_json());
             }),
         ),
         (
             "serialize: obj_to_primitive + serde_json::to_string",
-            rate(2_000_000, || {
+            Box::new(|| {
                 black_box(serde_json::to_string(&black_box(&obj).obj_to_primitive()).unwrap());
             }),
         ),
         (
             "deserialize: serde_json::from_str + obj_from_primitive",
-            rate(2_000_000, || {
+            Box::new(|| {
                 let v: serde_json::Value = serde_json::from_str(black_box(&text)).unwrap();
                 black_box(Instance::obj_from_primitive(&v).unwrap());
             }),
         ),
         (
+            "rpc argument: serde_json::from_str + ObjectSerializer::deserialize_entity + obj_from_primitive",
+            Box::new(|| {
+                let v: serde_json::Value = serde_json::from_str(black_box(&rpc_text)).unwrap();
+                let mut args = match ser.deserialize_entity(&ctx, v).unwrap() {
+                    serde_json::Value::Object(m) => m,
+                    _ => unreachable!(),
+                };
+                let arg = args.remove("instance").unwrap();
+                black_box(Instance::obj_from_primitive(&arg).unwrap());
+            }),
+        ),
+        (
             "deserialize: obj_from_json (text straight to the typed object)",
-            rate(2_000_000, || {
+            Box::new(|| {
                 black_box(Instance::obj_from_json(black_box(&text)).unwrap());
             }),
         ),
         (
             "round trip: serialize + deserialize",
-            rate(2_000_000, || {
+            Box::new(|| {
                 let t = black_box(&obj).obj_to_json();
                 let v: serde_json::Value = serde_json::from_str(&t).unwrap();
                 black_box(Instance::obj_from_primitive(&v).unwrap());
             }),
         ),
     ];
+    // BENCH_ONLY=<text>: only the cases whose name holds it.
+    // BENCH_OPS=<n>: run each case n times and report nothing (to measure
+    // CPU time or instructions per operation from outside, e.g. with
+    // `perf stat`).
+    let only = std::env::var("BENCH_ONLY").ok();
+    let ops: Option<u64> = std::env::var("BENCH_OPS").ok().and_then(|s| s.parse().ok());
+    cases.retain(|(name, _)| only.as_deref().is_none_or(|o| name.contains(o)));
+    if let Some(n) = ops {
+        for (_, f) in &mut cases {
+            for _ in 0..n {
+                f();
+            }
+        }
+        return;
+    }
+    let cases: Vec<(&str, f64)> = cases
+        .into_iter()
+        .map(|(name, mut f)| (name, rate(2_000_000, &mut f)))
+        .collect();
     if json {
         let m: serde_json::Map<String, serde_json::Value> = cases
             .iter()

@@ -129,7 +129,80 @@ impl DateTime {
             .ok_or_else(|| ObjectError::value(format!("Unable to parse date string '{text}'")))
     }
 
+    /// The form Python and fjord write, `YYYY-MM-DDTHH:MM:SS` then `Z` or
+    /// `±HH:MM`, read with no search (the general parser reads it the
+    /// same); None for any other text.
+    fn parse_canonical(b: &[u8]) -> Option<DateTime> {
+        if !(b.len() == 20 || b.len() == 25)
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
+        }
+        let two = |i: usize| -> Option<u32> {
+            let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+            (h < 10 && l < 10).then(|| u32::from(h * 10 + l))
+        };
+        let offset = match (b.len(), b[19]) {
+            (20, b'Z') => 0,
+            (25, sign @ (b'+' | b'-')) if b[22] == b':' => {
+                let o = (two(20)? * 3600 + two(23)? * 60) as i32;
+                if sign == b'-' { -o } else { o }
+            }
+            _ => return None,
+        };
+        Self::checked(
+            (two(0)? * 100 + two(2)?) as i32,
+            two(5)?,
+            two(8)?,
+            [two(11)?, two(14)?, two(17)?, 0],
+            Some(offset),
+        )
+    }
+
+    /// The value if every part is in range.
+    fn checked(
+        year: i32,
+        month: u32,
+        day: u32,
+        [hour, minute, second, micro]: [u32; 4],
+        offset: Option<i32>,
+    ) -> Option<DateTime> {
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > u32::from(days_in_month(year, month as u8))
+            || hour > 23
+            || minute > 59
+            || second > 59
+            || year == 0
+        {
+            return None;
+        }
+        if let Some(o) = offset
+            && o.abs() >= 24 * 3600
+        {
+            return None;
+        }
+        Some(DateTime {
+            year,
+            month: month as u8,
+            day: day as u8,
+            hour: hour as u8,
+            minute: minute as u8,
+            second: second as u8,
+            microsecond: micro,
+            offset,
+        })
+    }
+
     fn parse_inner(text: &str) -> Option<DateTime> {
+        Self::parse_canonical(text.as_bytes()).or_else(|| Self::parse_general(text))
+    }
+
+    fn parse_general(text: &str) -> Option<DateTime> {
         let mut c = Cursor {
             s: text.as_bytes(),
             pos: 0,
@@ -212,31 +285,7 @@ impl DateTime {
         if !c.done() {
             return None;
         }
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > u32::from(days_in_month(year, month as u8))
-            || hour > 23
-            || minute > 59
-            || second > 59
-            || year == 0
-        {
-            return None;
-        }
-        if let Some(o) = offset
-            && o.abs() >= 24 * 3600
-        {
-            return None;
-        }
-        Some(DateTime {
-            year,
-            month: month as u8,
-            day: day as u8,
-            hour: hour as u8,
-            minute: minute as u8,
-            second: second as u8,
-            microsecond: micro,
-            offset,
-        })
+        Self::checked(year, month, day, [hour, minute, second, micro], offset)
     }
 
     /// The wire form: `YYYY-MM-DDTHH:MM:SS` and `Z` or `±HH:MM`.
@@ -296,5 +345,69 @@ impl fmt::Display for DateTime {
 impl serde::Serialize for DateTime {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_primitive())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the canonical reader reads, the general parser reads the
+    /// same (and what it refuses goes to the general parser).
+    #[test]
+    fn canonical_form_reads_as_the_general_parser_does() {
+        let cases = [
+            "2024-02-29T13:45:30Z",
+            "2023-02-29T13:45:30Z",
+            "2024-02-29T13:45:30+05:30",
+            "2024-02-29T13:45:30-00:00",
+            "2024-02-29T13:45:30-23:59",
+            "2024-02-29T13:45:30+24:00",
+            "2024-02-29T13:45:30+05:99",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-13-01T00:00:00Z",
+            "2024-00-01T00:00:00Z",
+            "2024-01-00T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2024-01-01T00:00:60Z",
+            "2024-01-01T00:00:00z",
+            "2024-01-01 00:00:00Z",
+            "2024-01-01T00:00:00+0530",
+            "2024-01-01T00:00:00*05:30",
+            "2024-01-01T00:00:0aZ",
+            "2024-01-01T00:00:00.5Z",
+            "20240101T000000Z",
+            "2024-01-01",
+            "2024-1-01T00:00:00Z0",
+        ];
+        for text in cases {
+            if let Some(dt) = DateTime::parse_canonical(text.as_bytes()) {
+                assert_eq!(Some(dt), DateTime::parse_general(text), "{text}");
+            }
+        }
+        for y in [1, 1900, 2000, 2023, 2024] {
+            for m in 0..=13 {
+                for d in 0..=32 {
+                    for (h, mi, sec) in
+                        [(0, 0, 0), (23, 59, 59), (24, 0, 0), (0, 60, 0), (0, 0, 60)]
+                    {
+                        for zone in ["Z", "+00:00", "-05:30", "+23:59", "+24:00"] {
+                            let text =
+                                format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{sec:02}{zone}");
+                            assert_eq!(
+                                DateTime::parse_canonical(text.as_bytes()),
+                                DateTime::parse_general(&text),
+                                "{text}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Every canonical text in range is read by the canonical reader.
+        assert!(DateTime::parse_canonical(b"2024-02-29T13:45:30Z").is_some());
+        assert!(DateTime::parse_canonical(b"2024-02-29T13:45:30-23:59").is_some());
     }
 }

@@ -31,6 +31,8 @@ use crate::version::Version;
 pub struct Registry {
     serial_namespace: &'static str,
     project_namespace: &'static str,
+    /// `S.name`, the key that makes a JSON object an object primitive.
+    name_key: String,
     classes: BTreeMap<&'static str, Vec<&'static Schema>>,
 }
 
@@ -40,6 +42,7 @@ impl Registry {
         Registry {
             serial_namespace,
             project_namespace,
+            name_key: format!("{serial_namespace}.name"),
             classes: BTreeMap::new(),
         }
     }
@@ -119,7 +122,7 @@ impl Registry {
     pub fn is_primitive(&self, value: &Value) -> bool {
         value
             .as_object()
-            .is_some_and(|m| m.contains_key(&format!("{}.name", self.serial_namespace)))
+            .is_some_and(|m| m.contains_key(&self.name_key))
     }
     /// `obj_from_primitive` on the registry's base class: picks the class
     /// by name and version and loads the object.

@@ -59,9 +59,10 @@ pub fn to_remote_error(e: &ObjectError) -> RemoteError {
 /// As a `fjord_messaging::Serializer` it works on JSON: outgoing values
 /// already hold object primitives (`obj_to_primitive`) and are passed
 /// through (or backported to the cap); incoming values have every object
-/// primitive of the registry's serial namespace loaded and checked, backported by
-/// the conductor when newer than the local class, and handed to the
-/// endpoint as the primitive of the loaded object. Endpoints then read
+/// primitive of the registry's serial namespace loaded and checked (errors
+/// as Python's), backported by the conductor when newer than the local
+/// class, and are handed to the endpoint as they came (a backported
+/// object as the primitive of the loaded object). Endpoints then read
 /// typed objects with `VersionedObject::obj_from_primitive`.
 #[derive(Clone)]
 pub struct ObjectSerializer {
@@ -174,8 +175,19 @@ impl ObjectSerializer {
         ctx: &Context,
         primitive: &Value,
     ) -> Result<Box<dyn Object>, RemoteError> {
+        self.load(ctx, primitive).map(|(obj, _)| obj)
+    }
+
+    /// [`ObjectSerializer::deserialize_object`], and whether the object
+    /// was loaded from `primitive` as it came (no `X.Y` retry, no
+    /// backport).
+    fn load(
+        &self,
+        ctx: &Context,
+        primitive: &Value,
+    ) -> Result<(Box<dyn Object>, bool), RemoteError> {
         match self.registry.obj_from_primitive(primitive) {
-            Ok(o) => Ok(o),
+            Ok(o) => Ok((o, true)),
             Err(e) if e.kind() == ErrorKind::IncompatibleVersion => {
                 let key = format!("{}.version", self.registry.serial_namespace());
                 let name_key = format!("{}.name", self.registry.serial_namespace());
@@ -186,7 +198,7 @@ impl ObjectSerializer {
                     if let Some(m) = retry.as_object_mut() {
                         m.insert(key, Value::from(format!("{}.{}", parts[0], parts[1])));
                     }
-                    return self.deserialize_object(ctx, &retry);
+                    return self.load(ctx, &retry).map(|(obj, _)| (obj, false));
                 }
                 let name = primitive
                     .get(&name_key)
@@ -197,6 +209,7 @@ impl ObjectSerializer {
                         let back = api.object_backport_versions(ctx, primitive, &manifest)?;
                         self.registry
                             .obj_from_primitive(&back)
+                            .map(|obj| (obj, false))
                             .map_err(|e| to_remote_error(&e))
                     }
                     _ => Err(to_remote_error(&e)),
@@ -204,6 +217,34 @@ impl ObjectSerializer {
             }
             Err(e) => Err(to_remote_error(&e)),
         }
+    }
+
+    /// The receive side of the messaging hook: every object primitive in
+    /// `value` is loaded as [`ObjectSerializer::deserialize_value`] loads
+    /// it (same checks, same errors, in the same order); one loaded as it
+    /// came stays as it came, one that had to be retried as `X.Y` or
+    /// backported is replaced with the primitive of the loaded object.
+    fn load_in_place(&self, ctx: &Context, value: &mut Value) -> Result<(), RemoteError> {
+        match value {
+            Value::Object(_) if self.registry.is_primitive(value) => {
+                let (obj, as_received) = self.load(ctx, value)?;
+                if !as_received {
+                    *value = obj.obj_to_primitive();
+                }
+            }
+            Value::Object(m) => {
+                for v in m.values_mut() {
+                    self.load_in_place(ctx, v)?;
+                }
+            }
+            Value::Array(a) => {
+                for v in a {
+                    self.load_in_place(ctx, v)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn cap_value(&self, cap: &Manifest, value: Value) -> Result<Value, RemoteError> {
@@ -248,8 +289,12 @@ impl Serializer for ObjectSerializer {
             None => Ok(value),
         }
     }
-    fn deserialize_entity(&self, ctx: &Context, value: Value) -> Result<Value, RemoteError> {
-        let v = self.deserialize_value(ctx, &value)?;
-        Ok(self.serialize_value(&v))
+    /// Loads and checks every object primitive in `value` (Python's
+    /// `deserialize_entity`) and hands `value` on as it came: only an
+    /// object that had to be backported is replaced, with the primitive of
+    /// the loaded object. Endpoints read their typed objects from it.
+    fn deserialize_entity(&self, ctx: &Context, mut value: Value) -> Result<Value, RemoteError> {
+        self.load_in_place(ctx, &mut value)?;
+        Ok(value)
     }
 }

@@ -5,6 +5,8 @@
 //! the `fjord` facade re-exports it as `fjord::rpc_service`.
 //!
 //! ```text
+//! create(): the RPC server of the manager's endpoints and the base API,
+//!           with the manager's serializer (if any)
 //! start():  init_host -> pre_start_hook -> RPC server start (topic, server = host)
 //!           -> post_start_hook -> periodic tasks (fuzzy delay) -> extra tasks
 //! stop():   RPC server stop -> tasks stop -> cleanup_host
@@ -42,7 +44,9 @@
 
 use std::sync::Arc;
 
-use fjord_messaging::{Endpoint, FnEndpoint, RemoteError, RpcServer, Target, Transport};
+use fjord_messaging::{
+    Endpoint, FnEndpoint, RemoteError, RpcServer, Serializer, Target, Transport,
+};
 use fjord_service::periodic::{PeriodicOptions, PeriodicTasks};
 use fjord_service::{Error, ErrorKind, Result, Service, TaskGroup, async_trait};
 use serde_json::{Value, json};
@@ -53,6 +57,16 @@ use serde_json::{Value, json};
 pub trait Manager: Send + Sync + std::fmt::Debug + 'static {
     /// The RPC endpoints of the manager (its API, with namespace and version).
     fn endpoints(&self) -> Vec<Arc<dyn Endpoint>>;
+
+    /// The serializer of the RPC server's arguments, results and context
+    /// (what nova's `Service.start` passes to `rpc.get_server`:
+    /// `NovaObjectSerializer()`), e.g. fjord-objects' `ObjectSerializer`
+    /// for a service whose API carries versioned objects. It serves the
+    /// base API too. Default: None, oslo's `NoOpSerializer` (JSON values as
+    /// they are).
+    fn serializer(&self) -> Option<Arc<dyn Serializer>> {
+        None
+    }
 
     /// The manager's periodic tasks. Default: none.
     fn periodic_tasks(&self) -> PeriodicTasks {
@@ -157,6 +171,9 @@ impl RpcService {
             .endpoint(base_api(binary));
         for e in manager.endpoints() {
             builder = builder.endpoint_arc(e);
+        }
+        if let Some(s) = manager.serializer() {
+            builder = builder.serializer(s);
         }
         let server = builder.build().map_err(|e| {
             Error::with_source(ErrorKind::InvalidInput, format!("RPC service {binary}"), e)

@@ -1,7 +1,8 @@
 //! The demo worker's RPC API carries a versioned object: `echo_object`
 //! takes a `DemoEcho` primitive and returns it served (host and pid set,
 //! changes `host` and `pid`); a malformed primitive is the exception
-//! oslo.versionedobjects raises, as a remote error.
+//! oslo.versionedobjects raises, as a remote error. The worker's service
+//! loads object arguments with the demo's serializer (the manager's).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,4 +129,49 @@ fn echo_object_refuses_malformed_primitives() {
         DemoEcho::from_wire(&ok.unwrap()).unwrap().body_json(),
         json!(1)
     );
+}
+
+/// The worker's RpcService serves with the manager's serializer: an echo
+/// goes through it, and any argument that is a DemoEcho primitive is
+/// loaded and checked before the endpoint runs, even one the endpoint
+/// would not read.
+#[tokio::test]
+async fn the_worker_service_loads_objects_with_the_demo_serializer() {
+    use fjord::messaging::{RpcClient, Target, Transport};
+    use fjord::rpc_service::RpcService;
+    use fjord::service::Service;
+
+    let transport = Transport::fake();
+    let manager = DemoManager::new("h1", Arc::new(|| Duration::from_secs(60)));
+    let service = RpcService::create("demo-worker", "demo", "h1", &transport, manager).unwrap();
+    service.start().await.unwrap();
+    let client = RpcClient::new(&transport, Target::new("demo"))
+        .with_version("1.1")
+        .unwrap();
+    let ctx = Context::new();
+    let args = |v: Value| v.as_object().cloned().unwrap_or_default();
+
+    let sent = DemoEcho::of(&json!("hi")).obj_to_primitive();
+    let got = client
+        .call(&ctx, "echo_object", args(json!({ "echo": sent })))
+        .await
+        .unwrap();
+    assert_eq!(DemoEcho::from_wire(&got).unwrap().body_json(), json!("hi"));
+
+    let newer = json!({"fjord_object.name": "DemoEcho", "fjord_object.namespace": "fjord",
+                       "fjord_object.version": "1.2", "fjord_object.data": {"body": "1"}});
+    let e = client
+        .call(&ctx, "echo", args(json!({ "body": newer })))
+        .await
+        .unwrap_err();
+    let remote = e.remote().expect("a remote error");
+    assert_eq!(
+        (remote.class(), remote.message()),
+        (
+            "IncompatibleObjectVersion",
+            "Version 1.2 of DemoEcho is not supported, supported version is 1.1"
+        )
+    );
+    service.stop(true).await;
+    service.wait().await;
 }

@@ -171,3 +171,116 @@ impl<'de, R, F: FnOnce(&str) -> Option<R>> Visitor<'de> for StrVisitor<F> {
         (self.0)(s).ok_or_else(fallback)
     }
 }
+
+/// A string read from any deserializer: borrowed from JSON text or from a
+/// `&serde_json::Value`, moved out of an owned `Value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireStr<'de>(pub std::borrow::Cow<'de, str>);
+
+impl std::ops::Deref for WireStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+struct WireStrVisitor;
+
+impl<'de> Visitor<'de> for WireStrVisitor {
+    type Value = WireStr<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<WireStr<'de>, E> {
+        Ok(WireStr(std::borrow::Cow::Borrowed(s)))
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<WireStr<'de>, E> {
+        Ok(WireStr(std::borrow::Cow::Owned(s.to_owned())))
+    }
+    fn visit_string<E: serde::de::Error>(self, s: String) -> Result<WireStr<'de>, E> {
+        Ok(WireStr(std::borrow::Cow::Owned(s)))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WireStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(WireStrVisitor)
+    }
+}
+
+/// A key of an object primitive (`S.name`, `S.namespace`, ...), as the
+/// fast path reads it ([`EnvKeySeed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKey {
+    /// `S.name`.
+    Name,
+    /// `S.namespace`.
+    Namespace,
+    /// `S.version`.
+    Version,
+    /// `S.data`.
+    Data,
+    /// `S.changes`.
+    Changes,
+    /// Any other key (ignored, as Python ignores it).
+    Other,
+}
+
+/// Reads a key of an object primitive of the serial namespace `.0` with
+/// no allocation, whatever the deserializer.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvKeySeed(pub &'static str);
+
+impl<'de> DeserializeSeed<'de> for EnvKeySeed {
+    type Value = EnvKey;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<EnvKey, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvKeySeed {
+    type Value = EnvKey;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key of an object primitive")
+    }
+    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<EnvKey, E> {
+        Ok(
+            match k.strip_prefix(self.0).and_then(|k| k.strip_prefix('.')) {
+                Some("name") => EnvKey::Name,
+                Some("namespace") => EnvKey::Namespace,
+                Some("version") => EnvKey::Version,
+                Some("data") => EnvKey::Data,
+                Some("changes") => EnvKey::Changes,
+                _ => EnvKey::Other,
+            },
+        )
+    }
+}
+
+/// Reads `S.changes`: the received names that are fields of `.0`, as
+/// `obj_from_primitive` keeps them.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangesSeed(pub &'static crate::Schema);
+
+impl<'de> DeserializeSeed<'de> for ChangesSeed {
+    type Value = std::collections::BTreeSet<&'static str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ChangesSeed {
+    type Value = std::collections::BTreeSet<&'static str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of field names")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = std::collections::BTreeSet::new();
+        while let Some(c) = seq.next_element::<WireStr<'de>>()? {
+            if let Some(f) = self.0.field(&c) {
+                out.insert(f.name);
+            }
+        }
+        Ok(out)
+    }
+}

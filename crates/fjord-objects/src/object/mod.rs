@@ -150,38 +150,50 @@ impl<'a> Envelope<'a> {
                 json_type(primitive)
             ))
         })?;
-        let get_str = |k: &str| -> Result<&'a str> {
-            let key = format!("{s}.{k}");
-            match obj.get(&key) {
+        // One pass over the keys (no key is built), then the checks in
+        // the order Python makes them.
+        let (mut namespace, mut name, mut version, mut data, mut changes) =
+            (None, None, None, None, None);
+        for (k, v) in obj {
+            match k.strip_prefix(s).and_then(|k| k.strip_prefix('.')) {
+                Some("namespace") => namespace = Some(v),
+                Some("name") => name = Some(v),
+                Some("version") => version = Some(v),
+                Some("data") => data = Some(v),
+                Some("changes") => changes = Some(v),
+                _ => {}
+            }
+        }
+        let get_str = |k: &str, v: Option<&'a Value>| -> Result<&'a str> {
+            match v {
                 Some(Value::String(v)) => Ok(v.as_str()),
                 Some(other) => Err(ObjectError::value(format!(
-                    "{key} must be a string, not {}",
+                    "{s}.{k} must be a string, not {}",
                     json_type(other)
                 ))),
-                None => Err(key_error(&key)),
+                None => Err(key_error(&format!("{s}.{k}"))),
             }
         };
-        let namespace = get_str("namespace")?;
-        let name = get_str("name")?;
-        let version = get_str("version")?;
+        let namespace = get_str("namespace", namespace)?;
+        let name = get_str("name", name)?;
+        let version = get_str("version", version)?;
         if namespace != project {
             return Err(ObjectError::new(
                 ErrorKind::UnsupportedObject,
                 format!("Unsupported object type {namespace}.{name}"),
             ));
         }
-        let data_key = format!("{s}.data");
-        let data = match obj.get(&data_key) {
+        let data = match data {
             Some(Value::Object(m)) => m,
             Some(other) => {
                 return Err(ObjectError::value(format!(
-                    "{data_key} must be an object, not {}",
+                    "{s}.data must be an object, not {}",
                     json_type(other)
                 )));
             }
-            None => return Err(key_error(&data_key)),
+            None => return Err(key_error(&format!("{s}.data"))),
         };
-        let changes = match obj.get(&format!("{s}.changes")) {
+        let changes = match changes {
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         };
@@ -423,14 +435,33 @@ pub trait VersionedObject: Object + crate::FieldData + Default {
     /// name and the version, sets the fields present in `data`, keeps the
     /// received version and the received changes that are fields.
     ///
+    /// The canonical `data` Python and fjord write is read by the fast
+    /// path ([`VersionedObject::obj_deserialize`]'s, over the `Value`);
+    /// anything else (a value to coerce, an error) by the general path
+    /// (each field through its [`crate::Field`]), with the same result.
+    ///
     /// # Errors
     ///
     /// `KeyError`, `UnsupportedObjectError`, `IncompatibleObjectVersion`,
     /// a field's coercion error.
     fn obj_from_primitive(primitive: &Value) -> Result<Self>;
-    /// The fast path of [`VersionedObject::obj_from_json`]: reads the
-    /// canonical primitive straight from a deserializer, or fails (then the
-    /// caller takes the general path).
+    /// [`VersionedObject::obj_from_primitive`] by the general path alone
+    /// (each field through [`crate::Field`]'s rules, no fast path): the
+    /// reference the fast paths are tested against. The default is
+    /// `obj_from_primitive`.
+    ///
+    /// # Errors
+    ///
+    /// As [`VersionedObject::obj_from_primitive`].
+    #[doc(hidden)]
+    fn obj_from_primitive_general(primitive: &Value) -> Result<Self> {
+        Self::obj_from_primitive(primitive)
+    }
+    /// The fast path of [`VersionedObject::obj_from_json`] and
+    /// [`VersionedObject::obj_from_primitive`]: reads the canonical
+    /// primitive straight from a deserializer (JSON text, a
+    /// `serde_json::Value`), or fails (then the caller takes the general
+    /// path).
     ///
     /// # Errors
     ///
@@ -457,7 +488,7 @@ pub trait VersionedObject: Object + crate::FieldData + Default {
         }
         let v: Value = serde_json::from_str(text)
             .map_err(|e| ObjectError::value(format!("the primitive is not valid JSON: {e}")))?;
-        Self::obj_from_primitive(&v)
+        Self::obj_from_primitive_general(&v)
     }
 }
 

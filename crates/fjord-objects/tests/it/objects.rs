@@ -10,24 +10,37 @@ use crate::support::{
     Ordered, assert_same, fixture, from_tagged_in_order, new_registries, object_to_tagged,
 };
 
-/// `obj_from_json` of the typed class `class`.
-fn from_json(id: &str, class: &str, text: &str) -> Box<dyn Object> {
+/// How a typed class reads a primitive.
+#[derive(Clone, Copy)]
+enum Path {
+    /// `obj_from_json` of the text.
+    Json,
+    /// `obj_from_primitive_general`: no fast path.
+    General,
+}
+
+/// `class` reads `wire` by `path`.
+fn read_as(id: &str, class: &str, wire: &Value, path: Path) -> Box<dyn Object> {
     use crate::defs::new;
     use fjord_objects::VersionedObject;
-    fn boxed<T: VersionedObject>(id: &str, text: &str) -> Box<dyn Object> {
-        Box::new(T::obj_from_json(text).unwrap_or_else(|e| panic!("{id}: {e}")))
+    fn boxed<T: VersionedObject>(id: &str, wire: &Value, path: Path) -> Box<dyn Object> {
+        let read = match path {
+            Path::Json => T::obj_from_json(&wire.to_string()),
+            Path::General => T::obj_from_primitive_general(wire),
+        };
+        Box::new(read.unwrap_or_else(|e| panic!("{id}: {e}")))
     }
     match class {
-        "Flavor" => boxed::<new::Flavor>(id, text),
-        "Instance" => boxed::<new::Instance>(id, text),
-        "InstanceList" => boxed::<new::InstanceList>(id, text),
-        "KeyPair" => boxed::<new::KeyPair>(id, text),
-        "KeyPairList" => boxed::<new::KeyPairList>(id, text),
-        "Checkpoint" => boxed::<new::Checkpoint>(id, text),
-        "Plan" => boxed::<new::Plan>(id, text),
-        "PlanList" => boxed::<new::PlanList>(id, text),
-        "AllTypes" => boxed::<new::AllTypes>(id, text),
-        "AllTypesChild" => boxed::<new::AllTypesChild>(id, text),
+        "Flavor" => boxed::<new::Flavor>(id, wire, path),
+        "Instance" => boxed::<new::Instance>(id, wire, path),
+        "InstanceList" => boxed::<new::InstanceList>(id, wire, path),
+        "KeyPair" => boxed::<new::KeyPair>(id, wire, path),
+        "KeyPairList" => boxed::<new::KeyPairList>(id, wire, path),
+        "Checkpoint" => boxed::<new::Checkpoint>(id, wire, path),
+        "Plan" => boxed::<new::Plan>(id, wire, path),
+        "PlanList" => boxed::<new::PlanList>(id, wire, path),
+        "AllTypes" => boxed::<new::AllTypes>(id, wire, path),
+        "AllTypesChild" => boxed::<new::AllTypesChild>(id, wire, path),
         other => panic!("{id}: no class {other}"),
     }
 }
@@ -77,17 +90,15 @@ fn every_object_case() {
             &object_to_tagged(back.as_ref()),
             &case["python_value_after_from_primitive"],
         );
-        // The fast text path gives the same object.
-        let fast = from_json(
-            id,
-            case["class"].as_str().expect("class"),
-            &wire.to_string(),
-        );
-        assert_same(
-            id,
-            &object_to_tagged(fast.as_ref()),
-            &case["python_value_after_from_primitive"],
-        );
+        // The fast text path and the general path give the same object.
+        for path in [Path::Json, Path::General] {
+            let other = read_as(id, case["class"].as_str().expect("class"), wire, path);
+            assert_same(
+                id,
+                &object_to_tagged(other.as_ref()),
+                &case["python_value_after_from_primitive"],
+            );
+        }
         // and out again
         let again = back.obj_to_primitive();
         assert_eq!(
@@ -276,5 +287,8 @@ fn canonical_primitives_take_the_fast_path() {
         let text = case["obj_to_primitive"].to_string();
         let mut de = serde_json::Deserializer::from_str(&text);
         new::Instance::obj_deserialize(&mut de).unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
+        // and from a parsed Value (what obj_from_primitive tries first)
+        new::Instance::obj_deserialize(&case["obj_to_primitive"])
+            .unwrap_or_else(|e| panic!("{} as a Value: {e}", case["id"]));
     }
 }
