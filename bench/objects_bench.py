@@ -176,6 +176,22 @@ thread). Median of 5 runs per case. Load average at the end of the run:
 """
 
 
+READING = """Reading the table: "serialize" is `obj_to_json` (the primitive written
+straight to text, Python's key order) against `jsonutils.dumps(
+obj.obj_to_primitive())`; "deserialize" is `obj_from_json` (text straight
+into the typed object; any non-canonical value takes the general path)
+against `Instance.obj_from_primitive(jsonutils.loads(text))`. The "via
+serde_json::Value" rows parse or write a `serde_json::Value` in between,
+as fjord-messaging hands the serializer a parsed `Value`: parsing the text
+into the `Value` is most of that row's time. "RPC argument" is what a
+fjord server does with an object argument: the text parsed to a `Value`,
+`ObjectSerializer::deserialize_entity` loading and checking the object
+(Python's errors), and the endpoint's `obj_from_primitive`; Python's
+column there is its own deserialize (a Python server decodes the object
+once, in its serializer). Compare the columns of one run.
+"""
+
+
 def python_side():
     py = os.path.join(VENV, "bin", "python")
     if not os.path.exists(py):
@@ -223,9 +239,18 @@ def main():
     print(table)
     out = os.path.join(ROOT, "bench", "results", "objects.md")
     load = os.getloadavg()
+    # The `## RPC with objects` section (bench/objects_rpc_bench.py) is kept.
+    rest = ""
+    if os.path.exists(out):
+        with open(out) as f:
+            old = f.read()
+        at = old.find("\n## RPC with objects")
+        if at >= 0:
+            rest = old[at:]
     with open(out, "w") as f:
         f.write(HEADER % {"secs": SECS, "load": "%.1f / %.1f / %.1f" % load})
-        f.write(table + "\n")
+        f.write(table + "\n\n" + READING)
+        f.write(rest)
     print("wrote", out)
     return table
 
