@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 use super::dispatcher::{AccessPolicy, Dispatcher, Endpoint};
 use super::serializer::Serializer;
 use crate::error::{Error, ErrorKind, Result};
-use crate::message::{Reply, Request, decode_body};
+use crate::message::{Reply, Request};
 use crate::target::Target;
 use crate::transport::{
     ACK_BATCH, Acker, Destination, IncomingMessage, ListenSpec, ListenerControl, OutgoingMessage,
@@ -310,7 +310,7 @@ async fn read_request(m: IncomingMessage, last_good: &mut Option<Acker>) -> Opti
         m.acker.reject(false).await;
         return None;
     }
-    match decode_body(m.content_type.as_deref(), &m.body).and_then(Request::from_inner) {
+    match Request::decode(m.content_type.as_deref(), &m.body) {
         Ok(req) => {
             *last_good = Some(m.acker);
             Some(req)
