@@ -138,53 +138,66 @@ pub struct Acker(AckerInner);
 #[derive(Debug)]
 enum AckerInner {
     None,
-    /// The delivery's acker, and the token its consuming session cancels
-    /// when it ends (connection lost, setup failed, listener stopped).
-    Lapin(lapin::Acker, CancellationToken),
+    /// The delivery's channel and tag, and the token its consuming session
+    /// cancels when it ends (connection lost, setup failed, listener
+    /// stopped). Settled on the channel itself: a `lapin::Acker` goes
+    /// through lapin's internal RPC task, which spawns one more task per
+    /// settlement.
+    Lapin {
+        channel: Arc<lapin::Channel>,
+        tag: u64,
+        ended: CancellationToken,
+    },
 }
 
 impl Acker {
     pub(crate) fn none() -> Self {
         Acker(AckerInner::None)
     }
-    /// A lapin delivery's acker; `session_ended` is cancelled once the
+    /// Delivery `tag` of `channel`; `session_ended` is cancelled once the
     /// session (connection and channel) that delivered it is gone.
-    pub(crate) fn lapin(a: lapin::Acker, session_ended: CancellationToken) -> Self {
-        Acker(AckerInner::Lapin(a, session_ended))
+    pub(crate) fn lapin(
+        channel: Arc<lapin::Channel>,
+        tag: u64,
+        session_ended: CancellationToken,
+    ) -> Self {
+        Acker(AckerInner::Lapin {
+            channel,
+            tag,
+            ended: session_ended,
+        })
     }
     /// `basic.ack`. Failure (connection gone) is logged: the message then
     /// comes back after a reconnect, as with any AMQP consumer.
     pub async fn ack(&self) {
-        if let AckerInner::Lapin(a, ended) = &self.0 {
-            settle(
-                "basic.ack",
-                a.ack(lapin::options::BasicAckOptions::default()),
-                ended,
-            )
-            .await;
-        }
+        self.ack_inner(false, "basic.ack").await;
     }
     /// `basic.ack` with `multiple`: settles this message and every earlier
     /// unsettled one of its channel (the consumer acks a batch at once).
     pub async fn ack_up_to(&self) {
-        if let AckerInner::Lapin(a, ended) = &self.0 {
-            settle(
-                "basic.ack (multiple)",
-                a.ack(lapin::options::BasicAckOptions { multiple: true }),
-                ended,
-            )
-            .await;
+        self.ack_inner(true, "basic.ack (multiple)").await;
+    }
+    async fn ack_inner(&self, multiple: bool, what: &str) {
+        if let AckerInner::Lapin {
+            channel,
+            tag,
+            ended,
+        } = &self.0
+        {
+            let options = lapin::options::BasicAckOptions { multiple };
+            settle(what, channel.basic_ack(*tag, options), ended).await;
         }
     }
     /// `basic.reject`, with or without requeue.
     pub async fn reject(&self, requeue: bool) {
-        if let AckerInner::Lapin(a, ended) = &self.0 {
-            settle(
-                "basic.reject",
-                a.reject(lapin::options::BasicRejectOptions { requeue }),
-                ended,
-            )
-            .await;
+        if let AckerInner::Lapin {
+            channel,
+            tag,
+            ended,
+        } = &self.0
+        {
+            let options = lapin::options::BasicRejectOptions { requeue };
+            settle("basic.reject", channel.basic_reject(*tag, options), ended).await;
         }
     }
 }
@@ -199,13 +212,13 @@ impl Acker {
 /// settlement was sent.
 async fn settle<E: fmt::Display>(
     what: &str,
-    settlement: impl std::future::Future<Output = std::result::Result<bool, E>>,
+    settlement: impl std::future::Future<Output = std::result::Result<(), E>>,
     session_ended: &CancellationToken,
 ) -> bool {
     tokio::select! {
         biased;
         r = settlement => match r {
-            Ok(sent) => sent,
+            Ok(()) => true,
             Err(e) => {
                 tracing::warn!(error = %e, "{what} failed");
                 false
@@ -466,7 +479,7 @@ pub(crate) fn closed(what: &str) -> Error {
 mod tests {
     use super::*;
 
-    type Settled = std::result::Result<bool, String>;
+    type Settled = std::result::Result<(), String>;
 
     #[tokio::test]
     async fn a_settlement_lapin_never_answers_ends_with_its_session() {
@@ -488,7 +501,7 @@ mod tests {
     async fn a_settlement_that_is_sent_counts_even_once_the_session_ended() {
         let ended = CancellationToken::new();
         ended.cancel();
-        let sent = settle("basic.ack", async { Settled::Ok(true) }, &ended).await;
+        let sent = settle("basic.ack", async { Settled::Ok(()) }, &ended).await;
         assert!(sent, "an answered settlement is reported sent");
         let failed = settle(
             "basic.ack",

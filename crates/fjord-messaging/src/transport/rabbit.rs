@@ -1068,6 +1068,8 @@ async fn session(
                     .join(", ")
             ))
         })??;
+    // Shared by the ackers of its deliveries.
+    let ch = Arc::new(ch);
     s.lend(id, host, conn).await;
     if let Some(r) = ready.take() {
         let _ = r.send(Ok(()));
@@ -1096,7 +1098,7 @@ async fn session(
                         content_type: d.properties.content_type().as_ref().map(|c| c.to_string()),
                         compressed,
                         body: d.data,
-                        acker: Acker::lapin(d.acker, ended.clone()),
+                        acker: Acker::lapin(ch.clone(), d.delivery_tag, ended.clone()),
                     };
                     // Waiting for room (a busy consumer) still watches
                     // `stop` and the connection: a consumer that waits for
