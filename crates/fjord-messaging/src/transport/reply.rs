@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 use tokio::sync::{Notify, oneshot};
 
-use super::{ACK_BATCH, Driver, ListenSpec, ListenerControl, take_burst};
+use super::{Deliver, Driver, IncomingMessage, ListenSpec, ListenerControl, async_trait};
 use crate::error::{Error, RemoteError, Result};
 use crate::message::Reply;
 
@@ -36,6 +36,44 @@ pub(crate) struct ReplyRouter {
     waiters: Waiters,
     closed: Arc<AtomicBool>,
     _control: Box<dyn ListenerControl>,
+}
+
+/// Routes the replies the reply listener delivers.
+struct Router {
+    /// The reply queue (for the logs), known once the listener runs.
+    queue: OnceLock<String>,
+    waiters: Waiters,
+    allowed: Vec<String>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Deliver for Router {
+    /// Replies that arrived together are routed, then acked with one
+    /// `basic.ack` (multiple): one frame per burst, not one per reply.
+    async fn deliver(&self, burst: &mut Vec<IncomingMessage>) {
+        let mut last = None;
+        for m in burst.drain(..) {
+            route(
+                &self.waiters,
+                self.queue.get().map_or("", String::as_str),
+                &self.allowed,
+                m.content_type.as_deref(),
+                &m.body,
+            );
+            last = Some(m.acker);
+        }
+        if let Some(acker) = last {
+            acker.ack_up_to().await;
+        }
+    }
 }
 
 impl std::fmt::Debug for ReplyRouter {
@@ -110,32 +148,26 @@ fn route(w: &Waiters, queue: &str, allowed: &[String], content_type: Option<&str
 
 impl ReplyRouter {
     pub(crate) async fn start(driver: Arc<dyn Driver>, allowed: Vec<String>) -> Result<Self> {
-        let listener = driver.listen(ListenSpec::Replies).await?;
-        let queue = listener
+        let waiters: Waiters = Arc::default();
+        let router = Arc::new(Router {
+            queue: OnceLock::new(),
+            waiters: waiters.clone(),
+            allowed,
+        });
+        let sub = driver
+            .listen_with(ListenSpec::Replies, router.clone())
+            .await?;
+        let queue = sub
             .address
             .clone()
             .ok_or_else(|| Error::connection("driver gave no reply queue name"))?;
-        let waiters: Waiters = Arc::default();
+        let _ = router.queue.set(queue.clone());
         let closed = Arc::new(AtomicBool::new(false));
-        let mut rx = listener.receiver;
         let (w, c) = (waiters.clone(), closed.clone());
-        let q = queue.clone();
+        let control = sub.control;
+        let ended = sub.ended;
         tokio::spawn(async move {
-            let mut burst = Vec::with_capacity(ACK_BATCH);
-            while let Some(first) = rx.recv().await {
-                // Replies that arrived together are routed, then acked with
-                // one `basic.ack` (multiple): one frame per burst, not one
-                // per reply.
-                take_burst(first, &mut rx, &mut burst);
-                let mut last = None;
-                for m in burst.drain(..) {
-                    route(&w, &q, &allowed, m.content_type.as_deref(), &m.body);
-                    last = Some(m.acker);
-                }
-                if let Some(acker) = last {
-                    acker.ack_up_to().await;
-                }
-            }
+            ended.cancelled().await;
             c.store(true, Ordering::SeqCst);
             // Dropping the senders wakes every waiting call.
             w.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -144,7 +176,7 @@ impl ReplyRouter {
             queue,
             waiters,
             closed,
-            _control: listener.control,
+            _control: control,
         })
     }
 
