@@ -433,3 +433,24 @@ impl Serialize for ReplyOut<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn escaping_writes_what_serde_json_writes_for_a_string() {
+        let text: String = (0u8..=0x7f)
+            .map(char::from)
+            .chain("é😀\"\\".chars())
+            .collect();
+        let mut out = Vec::new();
+        // In pieces, as serde_json writes.
+        for piece in text.as_bytes().chunks(7) {
+            Escaped(&mut out).write_all(piece).unwrap();
+        }
+        let want = serde_json::to_string(&text).unwrap();
+        assert_eq!(format!("\"{}\"", String::from_utf8(out).unwrap()), want);
+    }
+}
