@@ -5,7 +5,7 @@
 //! rpc_bench server --transport-url URL --topic T --workers N [--no-diagnostics]
 //! rpc_bench client --transport-url URL --topic T --concurrency C --calls N --max-secs D [--casts M --cast-concurrency K]
 //! rpc_bench raw --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --messages M --window K
-//! rpc_bench raw-call --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --concurrency C --calls N --max-secs D
+//! rpc_bench raw-call --amqp-url amqp://guest:guest@127.0.0.1:5672/%2f --queue Q --concurrency C --calls N --max-secs D [--role both|responder|caller] [--separate-connections] [--oslo-wire]
 //! ```
 //!
 //! * `server` serves `echo(value)`, the cast target `hit()`,
@@ -34,7 +34,10 @@
 //!   confirmed request with `reply_to`/`correlation_id`, a responder that
 //!   acks it and publishes a confirmed reply, a reply consumer matching
 //!   replies; prints the same JSON as `client` (without casts; its CPU per
-//!   call is its one process's, both sides).
+//!   call is its one process's, both sides). `--oslo-wire` publishes as
+//!   oslo.messaging does (requests through a topic exchange with an
+//!   expiration, replies with `mandatory`): the broker's limit for calls
+//!   on the wire fjord must speak.
 //!
 //! `--objects` (server and client): the calls are `widget_rename(widget,
 //! name)` with a `DemoWidget` versioned object (the `rpc_server` example's
@@ -208,6 +211,11 @@ enum Mode {
         /// consuming one (fjord's and oslo.messaging's layout).
         #[arg(long)]
         separate_connections: bool,
+        /// Publish as oslo.messaging does: requests through a topic
+        /// exchange with an expiration, replies with `mandatory`: what the
+        /// oslo wire costs the broker.
+        #[arg(long)]
+        oslo_wire: bool,
     },
 }
 
@@ -680,12 +688,16 @@ async fn publish_confirmed(
     key: &str,
     body: &[u8],
     props: BasicProperties,
+    mandatory: bool,
 ) -> anyhow::Result<()> {
     let confirm = ch
         .basic_publish(
             ShortString::from(exchange),
             ShortString::from(key),
-            BasicPublishOptions::default(),
+            BasicPublishOptions {
+                mandatory,
+                immediate: false,
+            },
             body,
             props,
         )
@@ -746,12 +758,68 @@ async fn raw_consume(ch: &lapin::Channel, q: &str) -> lapin::Result<lapin::Consu
     .await
 }
 
+/// The request queue `req_q` consumed; with `oslo_wire`, also bound to
+/// the topic exchange [`raw_exchange`] with its own name as key.
+async fn raw_requests(
+    ch: &lapin::Channel,
+    req_q: &str,
+    oslo_wire: bool,
+) -> lapin::Result<lapin::Consumer> {
+    if oslo_wire {
+        ch.exchange_declare(
+            ShortString::from(raw_exchange(req_q, true)),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
+    let consumer = raw_consume(ch, req_q).await?;
+    if oslo_wire {
+        ch.queue_bind(
+            ShortString::from(req_q),
+            ShortString::from(raw_exchange(req_q, true)),
+            ShortString::from(req_q),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    }
+    Ok(consumer)
+}
+
+/// Where requests to `req_q` are published: the default exchange, or with
+/// `oslo_wire` a topic exchange of its own.
+fn raw_exchange(req_q: &str, oslo_wire: bool) -> String {
+    if oslo_wire {
+        format!("{req_q}_x")
+    } else {
+        String::new()
+    }
+}
+
+/// Deletes the request queue and, with `oslo_wire`, its exchange.
+async fn raw_delete_requests(ch: &lapin::Channel, req_q: &str, oslo_wire: bool) {
+    let _ = ch
+        .queue_delete(ShortString::from(req_q), QueueDeleteOptions::default())
+        .await;
+    if oslo_wire {
+        let _ = ch
+            .exchange_delete(
+                ShortString::from(raw_exchange(req_q, true)),
+                ExchangeDeleteOptions::default(),
+            )
+            .await;
+    }
+}
+
 /// The responder: acks each request, then replies from its own task (like
 /// a server's pool), until `stop`.
 fn raw_responder(
     mut requests: lapin::Consumer,
     spub: lapin::Channel,
     stop: tokio_util::sync::CancellationToken,
+    oslo_wire: bool,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -768,7 +836,7 @@ fn raw_responder(
                 if let Some(c) = d.properties.correlation_id() {
                     props = props.with_correlation_id(c.clone());
                 }
-                let _ = publish_confirmed(&spub, "", to.as_str(), &d.data, props).await;
+                let _ = publish_confirmed(&spub, "", to.as_str(), &d.data, props, oslo_wire).await;
             });
         }
     })
@@ -776,13 +844,19 @@ fn raw_responder(
 
 /// Serves `{queue}_req` as [`raw_responder`] until stdin closes (or
 /// `max_secs`); prints `ready` once it consumes.
-async fn raw_serve(url: &str, queue: &str, separate: bool, max_secs: f64) -> anyhow::Result<()> {
+async fn raw_serve(
+    url: &str,
+    queue: &str,
+    separate: bool,
+    oslo_wire: bool,
+    max_secs: f64,
+) -> anyhow::Result<()> {
     let req_q = format!("{queue}_req");
     let side = raw_side(url, separate).await?;
     let (sch, spub) = raw_channels(&side).await?;
-    let requests = raw_consume(&sch, &req_q).await?;
+    let requests = raw_requests(&sch, &req_q, oslo_wire).await?;
     let stop = tokio_util::sync::CancellationToken::new();
-    let responder = raw_responder(requests, spub, stop.clone());
+    let responder = raw_responder(requests, spub, stop.clone(), oslo_wire);
     let (eof_tx, eof_rx) = oneshot::channel::<()>();
     std::thread::spawn(move || {
         let mut sink = Vec::new();
@@ -796,12 +870,7 @@ async fn raw_serve(url: &str, queue: &str, separate: bool, max_secs: f64) -> any
     }
     stop.cancel();
     let _ = responder.await;
-    let _ = sch
-        .queue_delete(
-            ShortString::from(req_q.as_str()),
-            QueueDeleteOptions::default(),
-        )
-        .await;
+    raw_delete_requests(&sch, &req_q, oslo_wire).await;
     raw_close(side).await;
     Ok(())
 }
@@ -821,16 +890,18 @@ async fn raw_call(
     body_bytes: usize,
     role: RawRole,
     separate: bool,
+    oslo_wire: bool,
 ) -> anyhow::Result<Value> {
     let req_q = format!("{queue}_req");
     let reply_q = format!("{queue}_reply");
+    let exchange = raw_exchange(&req_q, oslo_wire);
     let stop = tokio_util::sync::CancellationToken::new();
     let mut server = None;
     if role == RawRole::Both {
         let side = raw_side(url, separate).await?;
         let (sch, spub) = raw_channels(&side).await?;
-        let requests = raw_consume(&sch, &req_q).await?;
-        let responder = raw_responder(requests, spub, stop.clone());
+        let requests = raw_requests(&sch, &req_q, oslo_wire).await?;
+        let responder = raw_responder(requests, spub, stop.clone(), oslo_wire);
         server = Some((side, sch, responder));
     }
     let cli = raw_side(url, separate).await?;
@@ -866,7 +937,7 @@ async fn raw_call(
     for _ in 0..concurrency.max(1) {
         let (cpub, next, body, pending) =
             (cpub.clone(), next.clone(), body.clone(), pending.clone());
-        let (req_q, reply_q) = (req_q.clone(), reply_q.clone());
+        let (req_q, reply_q, exchange) = (req_q.clone(), reply_q.clone(), exchange.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
@@ -880,10 +951,14 @@ async fn raw_call(
                     p.insert(id.clone(), tx);
                 }
                 let t = Instant::now();
-                let props = json_props()
+                let mut props = json_props()
                     .with_reply_to(ShortString::from(reply_q.as_str()))
                     .with_correlation_id(ShortString::from(id));
-                publish_confirmed(&cpub, "", &req_q, &body, props).await?;
+                if oslo_wire {
+                    // A call's expiration is its timeout.
+                    props = props.with_expiration(ShortString::from("60000"));
+                }
+                publish_confirmed(&cpub, &exchange, &req_q, &body, props, false).await?;
                 tokio::time::timeout(Duration::from_secs(30), rx)
                     .await
                     .context("raw call timed out")?
@@ -914,12 +989,7 @@ async fn raw_call(
     raw_close(cli).await;
     if let Some((side, sch, responder)) = server {
         let _ = responder.await;
-        let _ = sch
-            .queue_delete(
-                ShortString::from(req_q.as_str()),
-                QueueDeleteOptions::default(),
-            )
-            .await;
+        raw_delete_requests(&sch, &req_q, oslo_wire).await;
         raw_close(side).await;
     }
     if let Some(e) = failed {
@@ -1024,10 +1094,17 @@ fn main() -> anyhow::Result<()> {
             body_bytes,
             role,
             separate_connections,
+            oslo_wire,
         } => {
             let rt = runtime(rt_kind)?;
             if role == RawRole::Responder {
-                return rt.block_on(raw_serve(&amqp_url, &queue, separate_connections, max_secs));
+                return rt.block_on(raw_serve(
+                    &amqp_url,
+                    &queue,
+                    separate_connections,
+                    oslo_wire,
+                    max_secs,
+                ));
             }
             let out = rt.block_on(raw_call(
                 &amqp_url,
@@ -1038,6 +1115,7 @@ fn main() -> anyhow::Result<()> {
                 body_bytes,
                 role,
                 separate_connections,
+                oslo_wire,
             ))?;
             println!("{out}");
             Ok(())

@@ -301,7 +301,7 @@ impl RpcClient {
             .await
             .map_err(|_| timed_out())??;
         let msg_id = new_id();
-        let mut reg = replies.register(&msg_id)?;
+        let mut reg = replies.register(&msg_id, self.call_monitor_timeout.is_some())?;
         req.is_call = true;
         req.msg_id = Some(msg_id);
         req.reply_q = Some(replies.queue().to_string());
@@ -309,42 +309,43 @@ impl RpcClient {
         let mut msg = OutgoingMessage::new(req.encode());
         msg.expiration = Some(timeout);
         msg.retry = self.retry;
-        tokio::time::timeout_at(
-            deadline,
-            self.transport.driver().send(&self.destination(&topic), msg),
-        )
-        .await
-        .map_err(|_| timed_out())??;
-
-        let mut result = Value::Null;
-        let mut failure = None;
-        loop {
-            let wait_until = match self.call_monitor_timeout {
-                Some(m) => deadline.min(Instant::now() + m),
-                None => deadline,
-            };
-            let reply = match tokio::time::timeout_at(wait_until, reg.receiver.recv()).await {
-                Err(_) => return Err(timed_out()),
-                Ok(None) => {
-                    return Err(Error::Closed(format!(
-                        "the reply listener closed while waiting for {method} on {}",
-                        self.target
-                    )));
+        let dest = self.destination(&topic);
+        let send = self.transport.driver().send(&dest, msg);
+        let outcome = match (self.call_monitor_timeout, reg.beat.clone()) {
+            (Some(monitor), Some(beat)) => {
+                tokio::time::timeout_at(deadline, send)
+                    .await
+                    .map_err(|_| timed_out())??;
+                // Each reply that does not end the call (a heartbeat)
+                // restarts the call-monitor timer.
+                loop {
+                    let wait_until = deadline.min(Instant::now() + monitor);
+                    tokio::select! {
+                        biased;
+                        outcome = &mut reg.outcome => break outcome,
+                        _ = beat.notified() => {}
+                        _ = tokio::time::sleep_until(wait_until) => return Err(timed_out()),
+                    }
                 }
-                Ok(Some(r)) => r,
-            };
-            if let Some(f) = reply.failure {
-                failure = Some(f);
-            } else if !reply.result.is_null() {
-                result = reply.result;
             }
-            if reply.ending {
-                break;
+            // One timer for the publish and the wait.
+            _ => tokio::time::timeout_at(deadline, async {
+                send.await?;
+                Ok::<_, Error>((&mut reg.outcome).await)
+            })
+            .await
+            .map_err(|_| timed_out())??,
+        };
+        let result = match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(failure)) => return Err(Error::from(failure)),
+            Err(_) => {
+                return Err(Error::Closed(format!(
+                    "the reply listener closed while waiting for {method} on {}",
+                    self.target
+                )));
             }
-        }
-        if let Some(f) = failure {
-            return Err(Error::from(f));
-        }
+        };
         self.serializer
             .deserialize_entity(ctx, result)
             .map_err(Error::from)

@@ -6,18 +6,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fjord_service::{Service, async_trait};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::dispatcher::{AccessPolicy, Dispatcher, Endpoint};
 use super::serializer::Serializer;
 use crate::error::{Error, ErrorKind, Result};
-use crate::message::{Reply, Request, decode_body};
+use crate::message::{Reply, Request};
 use crate::target::Target;
 use crate::transport::{
-    ACK_BATCH, Acker, Destination, IncomingMessage, ListenSpec, ListenerControl, OutgoingMessage,
-    Transport, take_burst,
+    Acker, Deliver, Destination, IncomingMessage, ListenSpec, OutgoingMessage, Transport,
 };
 
 /// How many recent `_unique_id`s a listener remembers (as Python: 16).
@@ -194,21 +193,12 @@ impl RpcServer {
         if self.running().is_some() {
             return Err(Error::AlreadyStarted(format!("RPC server {}", self.target)));
         }
-        let listener = self
-            .transport
-            .driver()
-            .listen(ListenSpec::Rpc {
-                exchange: self.exchange.clone(),
-                topic: self.topic.clone(),
-                server: self.server.clone(),
-            })
-            .await?;
         let run = Running {
             stop_consuming: CancellationToken::new(),
             abort: CancellationToken::new(),
             tracker: TaskTracker::new(),
         };
-        let ctx = ConsumeCtx {
+        let consumer = Arc::new(Consumer {
             transport: self.transport.clone(),
             dispatcher: self.dispatcher.clone(),
             pool: Arc::new(Semaphore::new(self.pool_size)),
@@ -220,16 +210,40 @@ impl RpcServer {
                     .rabbit
                     .kombu_missing_consumer_retry_timeout,
             ),
-        };
-        run.tracker
-            .spawn(consume(ctx, listener.receiver, listener.control));
+            seen: Mutex::new(VecDeque::with_capacity(DEDUP_WINDOW)),
+        });
+        let sub = self
+            .transport
+            .driver()
+            .listen_with(
+                ListenSpec::Rpc {
+                    exchange: self.exchange.clone(),
+                    topic: self.topic.clone(),
+                    server: self.server.clone(),
+                },
+                consumer,
+            )
+            .await?;
+        // Stops the listener on `stop`, or once it stopped by itself (the
+        // transport closed); the server's tasks are then all tracked.
+        let watch = run.clone();
+        run.tracker.spawn(async move {
+            tokio::select! {
+                _ = watch.stop_consuming.cancelled() => {}
+                _ = sub.ended() => {}
+            }
+            sub.control.stop().await;
+            watch.tracker.close();
+        });
         *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(run);
         tracing::info!(target = %self.target, "RPC server consuming");
         Ok(())
     }
 }
 
-struct ConsumeCtx {
+/// Takes the server's messages as its listener delivers them: reads,
+/// acks, drops duplicates and hands each request to the pool.
+struct Consumer {
     transport: Transport,
     dispatcher: Arc<Dispatcher>,
     pool: Arc<Semaphore>,
@@ -237,26 +251,51 @@ struct ConsumeCtx {
     missing_reply_timeout: Duration,
     /// The topic, as the diagnostics label it.
     topic: Arc<str>,
+    /// The last [`DEDUP_WINDOW`] `_unique_id`s.
+    seen: Mutex<VecDeque<String>>,
 }
 
-async fn consume(
-    ctx: ConsumeCtx,
-    mut rx: mpsc::Receiver<IncomingMessage>,
-    control: Box<dyn ListenerControl>,
-) {
-    let mut seen: VecDeque<String> = VecDeque::with_capacity(DEDUP_WINDOW);
-    let mut burst = Vec::with_capacity(ACK_BATCH);
-    let mut batch: Vec<Request> = Vec::with_capacity(ACK_BATCH);
-    'consume: loop {
-        let first = tokio::select! {
-            _ = ctx.run.stop_consuming.cancelled() => break,
-            m = rx.recv() => match m { Some(m) => m, None => break },
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("topic", &self.topic)
+            .finish()
+    }
+}
+
+impl Consumer {
+    /// Whether `req` repeats one of the last [`DEDUP_WINDOW`] messages;
+    /// remembers its `_unique_id`.
+    fn is_duplicate(&self, req: &Request) -> bool {
+        let Some(u) = &req.unique_id else {
+            return false;
         };
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(u) {
+            return true;
+        }
+        if seen.len() == DEDUP_WINDOW {
+            seen.pop_front();
+        }
+        seen.push_back(u.clone());
+        false
+    }
+}
+
+#[async_trait]
+impl Deliver for Consumer {
+    async fn deliver(&self, burst: &mut Vec<IncomingMessage>) {
+        // Once stopping, messages are left unsettled: the broker delivers
+        // them again (to another server) when the listener's channel goes.
+        if self.run.stop_consuming.is_cancelled() {
+            burst.clear();
+            return;
+        }
         // Messages that arrived together are read, then acked with one
         // `basic.ack` (multiple) before any of them is dispatched: at most
         // once, as the Python server, with one ack frame per burst.
-        take_burst(first, &mut rx, &mut burst);
         let mut last_good = None;
+        let mut batch = Vec::with_capacity(burst.len());
         for m in burst.drain(..) {
             if let Some(req) = read_request(m, &mut last_good).await {
                 batch.push(req);
@@ -265,29 +304,27 @@ async fn consume(
         if let Some(acker) = last_good {
             acker.ack_up_to().await;
         }
-        for req in batch.drain(..) {
-            if let Some(u) = &req.unique_id {
-                if seen.contains(u) {
-                    tracing::info!(unique_id = %u, method = %req.method, "dropping a duplicate message");
-                    continue;
-                }
-                if seen.len() == DEDUP_WINDOW {
-                    seen.pop_front();
-                }
-                seen.push_back(u.clone());
+        for req in batch {
+            if self.is_duplicate(&req) {
+                tracing::info!(
+                    unique_id = req.unique_id.as_deref().unwrap_or(""),
+                    method = %req.method,
+                    "dropping a duplicate message"
+                );
+                continue;
             }
             let permit = tokio::select! {
-                _ = ctx.run.abort.cancelled() => break 'consume,
-                p = ctx.pool.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break 'consume },
+                _ = self.run.abort.cancelled() => return,
+                p = self.pool.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
             };
             let (t, d, abort, missing, topic) = (
-                ctx.transport.clone(),
-                ctx.dispatcher.clone(),
-                ctx.run.abort.clone(),
-                ctx.missing_reply_timeout,
-                ctx.topic.clone(),
+                self.transport.clone(),
+                self.dispatcher.clone(),
+                self.run.abort.clone(),
+                self.missing_reply_timeout,
+                self.topic.clone(),
             );
-            ctx.run.tracker.spawn(async move {
+            self.run.tracker.spawn(async move {
                 let _permit = permit;
                 tokio::select! {
                     _ = abort.cancelled() => {}
@@ -296,8 +333,6 @@ async fn consume(
             });
         }
     }
-    control.stop().await;
-    ctx.run.tracker.close();
 }
 
 /// Decodes one message; one that cannot be read (or is compressed) is
@@ -310,7 +345,7 @@ async fn read_request(m: IncomingMessage, last_good: &mut Option<Acker>) -> Opti
         m.acker.reject(false).await;
         return None;
     }
-    match decode_body(m.content_type.as_deref(), &m.body).and_then(Request::from_inner) {
+    match Request::decode(m.content_type.as_deref(), &m.body) {
         Ok(req) => {
             *last_good = Some(m.acker);
             Some(req)

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::options::{
     BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
@@ -36,8 +36,8 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Acker, Destination, Driver, IncomingMessage, ListenSpec, Listener, ListenerControl,
-    OutgoingMessage, TransportHost, TransportUrl,
+    ACK_BATCH, Acker, Deliver, Destination, Driver, IncomingMessage, ListenSpec, Listener,
+    ListenerControl, OutgoingMessage, Subscription, TransportHost, TransportUrl,
 };
 use crate::error::{Error, Result};
 use crate::message::new_id;
@@ -820,6 +820,89 @@ impl RabbitDriver {
     }
 }
 
+impl RabbitDriver {
+    /// The queues a listener for `spec` declares and consumes, and its
+    /// address (the reply queue's name).
+    fn listener_queues(&self, spec: &ListenSpec) -> (Option<String>, Vec<QueueSpec>) {
+        let s = &self.shared;
+        match spec {
+            ListenSpec::Rpc {
+                exchange,
+                topic,
+                server,
+            } => {
+                let server_q = format!("{topic}.{server}");
+                let mut fanout = s.transient_queue(&format!("{topic}_fanout_{}", new_id()));
+                let (fd, fa) = s.fanout_exchange_flags();
+                fanout.bind = Some((
+                    format!("{topic}_fanout"),
+                    ExchangeKind::Fanout,
+                    fd,
+                    fa,
+                    topic.clone(),
+                ));
+                fanout.delete_on_stop = true;
+                let queues = vec![
+                    s.durable_queue(topic, exchange, topic),
+                    s.durable_queue(&server_q, exchange, &server_q),
+                    fanout,
+                ];
+                (None, queues)
+            }
+            ListenSpec::Replies => {
+                let name = format!("reply_{}", new_id());
+                let queues = vec![s.transient_queue(&name)];
+                (Some(name), queues)
+            }
+            ListenSpec::Notifications {
+                exchange,
+                keys,
+                pool,
+            } => {
+                let mut v: Vec<QueueSpec> = Vec::new();
+                for key in keys {
+                    let name = pool.clone().unwrap_or_else(|| key.clone());
+                    v.push(s.durable_queue(&name, exchange, key));
+                }
+                (None, v)
+            }
+        }
+    }
+
+    /// Starts the supervisor of a listener for `spec` feeding `sink`;
+    /// returns once it consumes (or failed to): its address, its control
+    /// and the token cancelled when it has stopped for good.
+    async fn start_listener(
+        &self,
+        spec: &ListenSpec,
+        sink: Sink,
+    ) -> Result<(Option<String>, RabbitControl, CancellationToken)> {
+        let s = &self.shared;
+        let (address, queues) = self.listener_queues(spec);
+        let stop = s.closed.child_token();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let done = CancellationToken::new();
+        tokio::spawn(supervise(
+            s.clone(),
+            queues,
+            sink,
+            stop.clone(),
+            ready_tx,
+            done.clone(),
+        ));
+        match ready_rx.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(super::closed("RabbitMQ listener")),
+        }
+        let control = RabbitControl {
+            stop,
+            done: done.clone(),
+        };
+        Ok((address, control, done))
+    }
+}
+
 #[async_trait]
 impl Driver for RabbitDriver {
     async fn send(&self, dest: &Destination, message: OutgoingMessage) -> Result<()> {
@@ -854,71 +937,24 @@ impl Driver for RabbitDriver {
     }
 
     async fn listen(&self, spec: ListenSpec) -> Result<Listener> {
-        let s = &self.shared;
-        let mut address = None;
-        let queues: Vec<QueueSpec> = match &spec {
-            ListenSpec::Rpc {
-                exchange,
-                topic,
-                server,
-            } => {
-                let server_q = format!("{topic}.{server}");
-                let mut fanout = s.transient_queue(&format!("{topic}_fanout_{}", new_id()));
-                let (fd, fa) = s.fanout_exchange_flags();
-                fanout.bind = Some((
-                    format!("{topic}_fanout"),
-                    ExchangeKind::Fanout,
-                    fd,
-                    fa,
-                    topic.clone(),
-                ));
-                fanout.delete_on_stop = true;
-                vec![
-                    s.durable_queue(topic, exchange, topic),
-                    s.durable_queue(&server_q, exchange, &server_q),
-                    fanout,
-                ]
-            }
-            ListenSpec::Replies => {
-                let name = format!("reply_{}", new_id());
-                address = Some(name.clone());
-                vec![s.transient_queue(&name)]
-            }
-            ListenSpec::Notifications {
-                exchange,
-                keys,
-                pool,
-            } => {
-                let mut v: Vec<QueueSpec> = Vec::new();
-                for key in keys {
-                    let name = pool.clone().unwrap_or_else(|| key.clone());
-                    v.push(s.durable_queue(&name, exchange, key));
-                }
-                v
-            }
-        };
         let (tx, rx) = mpsc::channel(256);
-        let stop = s.closed.child_token();
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let done = CancellationToken::new();
-        tokio::spawn(supervise(
-            s.clone(),
-            queues,
-            tx,
-            stop.clone(),
-            ready_tx,
-            done.clone(),
-        ));
-        match ready_rx.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_) => return Err(super::closed("RabbitMQ listener")),
-        }
+        let (address, control, _) = self.start_listener(&spec, Sink::Queue(tx)).await?;
         Ok(Listener {
             address,
             receiver: rx,
-            control: Box::new(RabbitControl { stop, done }),
+            control: Box::new(control),
         })
+    }
+
+    /// Calls `deliver` from the listener's session task: no task between
+    /// the consumer and the RPC server or reply router.
+    async fn listen_with(
+        &self,
+        spec: ListenSpec,
+        deliver: Arc<dyn Deliver>,
+    ) -> Result<Subscription> {
+        let (address, control, done) = self.start_listener(&spec, Sink::Deliver(deliver)).await?;
+        Ok(Subscription::new(address, Box::new(control), done))
     }
 
     async fn close(&self) {
@@ -942,6 +978,15 @@ impl ListenerControl for RabbitControl {
         // Bounded: the supervisor closes its connection promptly.
         let _ = tokio::time::timeout(Duration::from_secs(10), self.done.cancelled()).await;
     }
+}
+
+/// Where a listener's messages go.
+enum Sink {
+    /// Each message into a channel ([`Driver::listen`]).
+    Queue(mpsc::Sender<IncomingMessage>),
+    /// Bursts of messages to a [`Deliver`], called from the session task
+    /// ([`Driver::listen_with`]).
+    Deliver(Arc<dyn Deliver>),
 }
 
 /// Why a consuming session ended.
@@ -1046,7 +1091,7 @@ async fn session(
     (id, host): (u64, usize),
     conn: &Connection,
     queues: &[QueueSpec],
-    tx: &mpsc::Sender<IncomingMessage>,
+    sink: &Sink,
     stop: &CancellationToken,
     ready: &mut Option<oneshot::Sender<Result<()>>>,
 ) -> Result<SessionEnd> {
@@ -1068,6 +1113,8 @@ async fn session(
                     .join(", ")
             ))
         })??;
+    // Shared by the ackers of its deliveries.
+    let ch = Arc::new(ch);
     s.lend(id, host, conn).await;
     if let Some(r) = ready.take() {
         let _ = r.send(Ok(()));
@@ -1089,14 +1136,54 @@ async fn session(
                 None => return Ok(SessionEnd::Lost("consumers ended".into())),
                 Some(Err(e)) => return Ok(SessionEnd::Lost(e.to_string())),
                 Some(Ok(d)) => {
-                    let compressed = d.properties.headers().as_ref().is_some_and(|h| {
-                        h.inner().contains_key("compression")
-                    });
-                    let m = IncomingMessage {
-                        content_type: d.properties.content_type().as_ref().map(|c| c.to_string()),
-                        compressed,
-                        body: d.data,
-                        acker: Acker::lapin(d.acker, ended.clone()),
+                    let m = incoming(d, &ch, &ended);
+                    let tx = match sink {
+                        Sink::Queue(tx) => tx,
+                        Sink::Deliver(deliver) => {
+                            // The deliveries already there join it, up to
+                            // a burst.
+                            let mut burst = Vec::with_capacity(ACK_BATCH);
+                            burst.push(m);
+                            let mut lost = None;
+                            while burst.len() < ACK_BATCH {
+                                match merged.next().now_or_never() {
+                                    Some(Some(Ok(d))) => burst.push(incoming(d, &ch, &ended)),
+                                    Some(None) => {
+                                        lost = Some("consumers ended".to_string());
+                                        break;
+                                    }
+                                    Some(Some(Err(e))) => {
+                                        lost = Some(e.to_string());
+                                        break;
+                                    }
+                                    None => break,
+                                }
+                            }
+                            let delivered = deliver.deliver(&mut burst);
+                            tokio::pin!(delivered);
+                            // Meanwhile a lost connection ends the ackers'
+                            // waits (the burst's settlements may never be
+                            // answered), not the session: the deliverer
+                            // finishes its burst first.
+                            loop {
+                                tokio::select! {
+                                    biased;
+                                    _ = &mut delivered => break,
+                                    _ = check.tick() => {
+                                        if !alive(conn, &ch) {
+                                            ended.cancel();
+                                        }
+                                    }
+                                }
+                            }
+                            if let Some(why) = lost {
+                                return Ok(SessionEnd::Lost(why));
+                            }
+                            if ended.is_cancelled() {
+                                return Ok(SessionEnd::Lost("connection closed".into()));
+                            }
+                            continue;
+                        }
                     };
                     // Waiting for room (a busy consumer) still watches
                     // `stop` and the connection: a consumer that waits for
@@ -1128,10 +1215,30 @@ async fn session(
     }
 }
 
+/// A delivery of session channel `ch` as a message; `ended` is the
+/// session's end.
+fn incoming(
+    d: lapin::message::Delivery,
+    ch: &Arc<Channel>,
+    ended: &CancellationToken,
+) -> IncomingMessage {
+    let compressed = d
+        .properties
+        .headers()
+        .as_ref()
+        .is_some_and(|h| h.inner().contains_key("compression"));
+    IncomingMessage {
+        content_type: d.properties.content_type().as_ref().map(|c| c.to_string()),
+        compressed,
+        body: d.data,
+        acker: Acker::lapin(ch.clone(), d.delivery_tag, ended.clone()),
+    }
+}
+
 async fn supervise(
     s: Arc<Shared>,
     queues: Vec<QueueSpec>,
-    tx: mpsc::Sender<IncomingMessage>,
+    sink: Sink,
     stop: CancellationToken,
     ready: oneshot::Sender<Result<()>>,
     done: CancellationToken,
@@ -1165,7 +1272,7 @@ async fn supervise(
             }
         };
         let id = s.next_session.fetch_add(1, Ordering::Relaxed);
-        let ended = session(&s, (id, host), &conn, &queues, &tx, &stop, &mut ready).await;
+        let ended = session(&s, (id, host), &conn, &queues, &sink, &stop, &mut ready).await;
         s.unlend(id);
         match ended {
             Ok(SessionEnd::Stopped) => break,

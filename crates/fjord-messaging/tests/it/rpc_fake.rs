@@ -357,3 +357,60 @@ async fn call_monitor_fails_fast_without_heartbeats() {
     );
     drop(listener);
 }
+
+#[tokio::test]
+async fn a_result_then_an_empty_ending_reply_gives_the_result() {
+    // Pre-Mitaka servers (WIRE.md §6.2 step 6) send the result (or the
+    // failure) in a first message and `ending` in a second, empty one.
+    use fjord_messaging::RemoteError;
+    use fjord_messaging::message::encode_envelope;
+    use fjord_messaging::transport::ListenSpec;
+    let t = Transport::fake();
+    let mut listener = t
+        .driver()
+        .listen(ListenSpec::Rpc {
+            exchange: "openstack".into(),
+            topic: "old".into(),
+            server: "s".into(),
+        })
+        .await
+        .unwrap();
+    let driver = t.driver().clone();
+    let old_server = tokio::spawn(async move {
+        while let Some(m) = listener.receiver.recv().await {
+            m.acker.ack().await;
+            let req = Request::decode(m.content_type.as_deref(), &m.body).unwrap();
+            let (id, queue) = (req.msg_id.unwrap(), req.reply_q.unwrap());
+            let first = match req.method.as_str() {
+                "ok" => json!({"result": 5, "failure": null, "ending": false, "_msg_id": id}),
+                _ => json!({
+                    "result": null,
+                    "failure": RemoteError::value_error("boom").to_failure_json(),
+                    "ending": false,
+                    "_msg_id": id,
+                }),
+            };
+            let last = json!({"result": null, "failure": null, "ending": true, "_msg_id": id});
+            for reply in [first, last] {
+                let mut msg = OutgoingMessage::new(encode_envelope(reply.as_object().unwrap()));
+                msg.mandatory = true;
+                let dest = Destination::Reply {
+                    queue: queue.clone(),
+                };
+                driver.send(&dest, msg).await.unwrap();
+            }
+        }
+    });
+    let c = RpcClient::new(&t, Target::new("old")).with_timeout(Duration::from_secs(10));
+    let got = c.call(&Context::new(), "ok", args(json!({}))).await;
+    assert_eq!(got.unwrap(), json!(5));
+    let e = c
+        .call(&Context::new(), "fail", args(json!({})))
+        .await
+        .unwrap_err();
+    assert!(
+        e.remote().is_some_and(|r| r.is("ValueError", "builtins")),
+        "{e}"
+    );
+    old_server.abort();
+}

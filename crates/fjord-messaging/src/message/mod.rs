@@ -6,6 +6,12 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, RemoteError, Result};
 
+mod id;
+mod wire;
+
+pub use self::id::new_id;
+use self::wire::{ReplyIn, RequestIn};
+
 /// The request context: a flat map carried as `_context_<key>` entries.
 ///
 /// It usually holds an OpenStack `RequestContext.to_dict()` (user, project,
@@ -148,11 +154,7 @@ impl TryFrom<Context> for RequestContext {
 
 /// Serializes `inner` into the 2.0 envelope (`{"oslo.version": "2.0", "oslo.message": "<json>"}`).
 pub fn encode_envelope(inner: &Map<String, Value>) -> Vec<u8> {
-    let msg = Value::Object(inner.clone()).to_string();
-    let mut env = Map::new();
-    env.insert("oslo.version".into(), Value::String("2.0".into()));
-    env.insert("oslo.message".into(), Value::String(msg));
-    Value::Object(env).to_string().into_bytes()
+    wire::envelope(inner)
 }
 
 /// Reads a message body as the Python receiver does (WIRE.md §4.1, §4.2):
@@ -165,51 +167,7 @@ pub fn encode_envelope(inner: &Map<String, Value>) -> Vec<u8> {
 /// object, an incompatible `oslo.version` or an `oslo.message` that is not a
 /// JSON object string. The receiver rejects such messages without reply.
 pub fn decode_body(content_type: Option<&str>, body: &[u8]) -> Result<Map<String, Value>> {
-    match content_type {
-        Some(ct) if ct.eq_ignore_ascii_case("application/json") => {}
-        other => {
-            return Err(Error::decode(format!(
-                "content type {other:?} is not application/json"
-            )));
-        }
-    }
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| Error::decode_json("body is not JSON", e))?;
-    let Value::Object(obj) = v else {
-        return Err(Error::decode("body is not a JSON object"));
-    };
-    match (obj.get("oslo.version"), obj.get("oslo.message")) {
-        (Some(ver), Some(msg)) => {
-            let ver = ver.as_str().unwrap_or("");
-            let ok = ver
-                .split_once('.')
-                .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
-                .is_some_and(|(maj, min)| maj == 2 && min == 0);
-            if !ok {
-                return Err(Error::decode(format!(
-                    "unsupported envelope version {ver:?}"
-                )));
-            }
-            let text = msg
-                .as_str()
-                .ok_or_else(|| Error::decode("oslo.message is not a string"))?;
-            match serde_json::from_str(text) {
-                Ok(Value::Object(inner)) => Ok(inner),
-                Ok(_) => Err(Error::decode("oslo.message is not a JSON object")),
-                Err(e) => Err(Error::decode_json("oslo.message is not JSON", e)),
-            }
-        }
-        _ => Ok(obj),
-    }
-}
-
-fn uuid_hex() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-/// A new `_unique_id` / `_msg_id`: uuid4 as 32 lowercase hex characters.
-pub fn new_id() -> String {
-    uuid_hex()
+    wire::inner(wire::open(content_type, body)?)
 }
 
 /// An RPC request (call or cast), the inner message of WIRE.md §4.3.
@@ -250,7 +208,7 @@ impl Request {
             reply_q: None,
             timeout: None,
             is_call: false,
-            unique_id: Some(uuid_hex()),
+            unique_id: Some(new_id()),
             context: Map::new(),
         }
     }
@@ -289,9 +247,10 @@ impl Request {
         m
     }
 
-    /// The enveloped body.
+    /// The enveloped body: the bytes of `encode_envelope(&self.to_inner())`,
+    /// written in one pass.
     pub fn encode(&self) -> Vec<u8> {
-        encode_envelope(&self.to_inner())
+        wire::envelope(&wire::RequestOut(self))
     }
 
     /// Reads a request from an inner message as the Python server does
@@ -301,23 +260,28 @@ impl Request {
     ///
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when `method` is missing or not a string, or `args`
     /// is not an object.
-    pub fn from_inner(mut inner: Map<String, Value>) -> Result<Self> {
-        let mut context = Map::new();
-        let keys: Vec<String> = inner
-            .keys()
-            .filter(|k| k.starts_with("_context_"))
-            .cloned()
-            .collect();
-        for k in keys {
-            if let Some(v) = inner.remove(&k) {
-                context.insert(k["_context_".len()..].to_string(), v);
-            }
-        }
-        let method = match inner.remove("method") {
+    pub fn from_inner(inner: Map<String, Value>) -> Result<Self> {
+        Self::from_wire(RequestIn::from_map(inner))
+    }
+
+    /// Reads a request from a message body: what
+    /// `decode_body(content_type, body).and_then(Request::from_inner)`
+    /// gives, in one pass over each layer of the envelope.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) as [`decode_body`]
+    /// and [`Request::from_inner`].
+    pub fn decode(content_type: Option<&str>, body: &[u8]) -> Result<Self> {
+        Self::from_wire(wire::inner(wire::open(content_type, body)?)?)
+    }
+
+    fn from_wire(r: RequestIn) -> Result<Self> {
+        let method = match r.method {
             Some(Value::String(m)) => m,
             _ => return Err(Error::decode("request has no method name")),
         };
-        let args = match inner.remove("args") {
+        let args = match r.args {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(a)) => a,
             Some(_) => return Err(Error::decode("request args is not an object")),
@@ -326,18 +290,18 @@ impl Request {
             Some(Value::String(s)) => Some(s),
             _ => None,
         };
-        let is_call = inner.contains_key("_msg_id");
+        let is_call = r.msg_id.is_some();
         Ok(Request {
             method,
             args,
-            namespace: s(inner.remove("namespace")),
-            version: s(inner.remove("version")),
-            msg_id: s(inner.remove("_msg_id")).filter(|m| !m.is_empty()),
-            reply_q: s(inner.remove("_reply_q")),
-            timeout: inner.remove("_timeout").filter(|v| !v.is_null()),
+            namespace: s(r.namespace),
+            version: s(r.version),
+            msg_id: s(r.msg_id).filter(|m| !m.is_empty()),
+            reply_q: s(r.reply_q),
+            timeout: r.timeout.filter(|v| !v.is_null()),
             is_call,
-            unique_id: s(inner.remove("_unique_id")),
-            context,
+            unique_id: s(r.unique_id),
+            context: r.context,
         })
     }
 
@@ -379,7 +343,7 @@ impl Reply {
             failure,
             ending: true,
             msg_id: msg_id.to_string(),
-            unique_id: Some(uuid_hex()),
+            unique_id: Some(new_id()),
         }
     }
 
@@ -390,7 +354,7 @@ impl Reply {
             failure: None,
             ending: false,
             msg_id: msg_id.to_string(),
-            unique_id: Some(uuid_hex()),
+            unique_id: Some(new_id()),
         }
     }
 
@@ -412,9 +376,10 @@ impl Reply {
         m
     }
 
-    /// The enveloped body.
+    /// The enveloped body: the bytes of `encode_envelope(&self.to_inner())`,
+    /// written in one pass.
     pub fn encode(&self) -> Vec<u8> {
-        encode_envelope(&self.to_inner())
+        wire::envelope(&wire::ReplyOut(self))
     }
 
     /// Reads a reply; `allowed` is the client's `allowed_remote_exmods`.
@@ -423,28 +388,40 @@ impl Reply {
     ///
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when `_msg_id` is missing or the failure is unreadable.
     pub fn from_inner(inner: &Map<String, Value>, allowed: &[String]) -> Result<Self> {
-        let msg_id = inner
-            .get("_msg_id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Error::decode("reply has no _msg_id"))?
-            .to_string();
-        let failure = match inner.get("failure") {
+        Self::from_wire(ReplyIn::from_map(inner), allowed)
+    }
+
+    /// Reads a reply from a message body: what
+    /// `decode_body(content_type, body)` then [`Reply::from_inner`] give,
+    /// in one pass over each layer of the envelope.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) as [`decode_body`]
+    /// and [`Reply::from_inner`].
+    pub fn decode(content_type: Option<&str>, body: &[u8], allowed: &[String]) -> Result<Self> {
+        Self::from_wire(wire::inner(wire::open(content_type, body)?)?, allowed)
+    }
+
+    fn from_wire(r: ReplyIn, allowed: &[String]) -> Result<Self> {
+        let msg_id = match r.msg_id {
+            Some(Value::String(id)) => id,
+            _ => return Err(Error::decode("reply has no _msg_id")),
+        };
+        let failure = match &r.failure {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(RemoteError::from_failure_json(s, allowed)?),
             Some(v) => Some(RemoteError::from_failure_value(v, allowed)?),
         };
         Ok(Reply {
-            result: inner.get("result").cloned().unwrap_or(Value::Null),
+            result: r.result.unwrap_or(Value::Null),
             failure,
-            ending: inner
-                .get("ending")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            ending: r.ending.as_ref().and_then(Value::as_bool).unwrap_or(false),
             msg_id,
-            unique_id: inner
-                .get("_unique_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            unique_id: match r.unique_id {
+                Some(Value::String(u)) => Some(u),
+                _ => None,
+            },
         })
     }
 }
@@ -453,6 +430,161 @@ impl Reply {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The envelope as fjord wrote it before `wire`: the inner map as a
+    /// JSON string in a map.
+    fn reference_envelope(inner: &Map<String, Value>) -> Vec<u8> {
+        let msg = Value::Object(inner.clone()).to_string();
+        let mut env = Map::new();
+        env.insert("oslo.version".into(), Value::String("2.0".into()));
+        env.insert("oslo.message".into(), Value::String(msg));
+        Value::Object(env).to_string().into_bytes()
+    }
+
+    /// `decode_body` as fjord read bodies before `wire`: through a `Value`.
+    fn reference_decode_body(ct: Option<&str>, body: &[u8]) -> Option<Map<String, Value>> {
+        if !ct.is_some_and(|c| c.eq_ignore_ascii_case("application/json")) {
+            return None;
+        }
+        let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(body) else {
+            return None;
+        };
+        match (obj.get("oslo.version"), obj.get("oslo.message")) {
+            (Some(ver), Some(msg)) => {
+                let ok = ver
+                    .as_str()
+                    .unwrap_or("")
+                    .split_once('.')
+                    .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+                    .is_some_and(|(maj, min)| maj == 2 && min == 0);
+                match serde_json::from_str(msg.as_str().filter(|_| ok)?) {
+                    Ok(Value::Object(inner)) => Some(inner),
+                    _ => None,
+                }
+            }
+            _ => Some(obj),
+        }
+    }
+
+    /// Requests and replies of every shape: calls and casts, namespace,
+    /// version, context (escapes and non-ASCII included), failures.
+    fn samples() -> (Vec<Request>, Vec<Reply>) {
+        let mut reqs = Vec::new();
+        let args =
+            json!({"value": 12345, "s": "q\"u\\o\nte\u{1}\u{e9}\u{1F600}", "l": [1.5, null, true]});
+        let mut r = Request::cast("echo", args.as_object().cloned().unwrap());
+        reqs.push(r.clone());
+        r.namespace = Some("ns".into());
+        r.version = Some("1.2".into());
+        r.context.insert("user".into(), json!("u\"1"));
+        r.context.insert("roles".into(), json!(["admin", "member"]));
+        r.context.insert("a".into(), json!({"nested": {"x": 1}}));
+        reqs.push(r.clone());
+        r.is_call = true;
+        r.msg_id = Some(new_id());
+        r.reply_q = Some(format!("reply_{}", new_id()));
+        reqs.push(r.clone());
+        r.timeout = Some(json!(30));
+        r.unique_id = None;
+        reqs.push(r.clone());
+        r.msg_id = None;
+        r.reply_q = None;
+        reqs.push(r);
+        let replies = vec![
+            Reply::ending("m1", Ok(json!({"a": [1, "two\"\\"]}))),
+            Reply::ending("m2", Err(RemoteError::value_error("bad \"value\"\n"))),
+            Reply::heartbeat("m3"),
+            Reply {
+                unique_id: None,
+                ..Reply::ending("m4", Ok(Value::Null))
+            },
+        ];
+        (reqs, replies)
+    }
+
+    #[test]
+    fn encoding_writes_the_bytes_of_the_inner_map_in_an_envelope() {
+        let (reqs, replies) = samples();
+        for r in &reqs {
+            assert_eq!(
+                String::from_utf8(r.encode()).unwrap(),
+                String::from_utf8(reference_envelope(&r.to_inner())).unwrap()
+            );
+        }
+        for r in &replies {
+            assert_eq!(
+                String::from_utf8(r.encode()).unwrap(),
+                String::from_utf8(reference_envelope(&r.to_inner())).unwrap()
+            );
+        }
+        let inner = reqs[2].to_inner();
+        assert_eq!(encode_envelope(&inner), reference_envelope(&inner));
+    }
+
+    #[test]
+    fn decoding_in_one_pass_reads_what_a_value_parse_reads() {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        let (reqs, replies) = samples();
+        let mut bodies: Vec<Vec<u8>> = reqs.iter().map(Request::encode).collect();
+        bodies.extend(replies.iter().map(Reply::encode));
+        // Legacy (un-enveloped) messages, envelope edge cases, duplicate keys.
+        bodies.push(Value::Object(reqs[2].to_inner()).to_string().into_bytes());
+        bodies.push(
+            Value::Object(replies[1].to_inner())
+                .to_string()
+                .into_bytes(),
+        );
+        for extra in [
+            r#"{"oslo.version": "2.0"}"#,
+            r#"{"oslo.version": 2.0, "oslo.message": "{}"}"#,
+            r#"{"oslo.version": "2.0", "oslo.message": {"method": "m"}}"#,
+            r#"{"oslo.version": "2.00", "oslo.message": "{\"method\": \"m\"}", "x": [1]}"#,
+            r#"{"method": 1, "method": "m", "args": null, "_msg_id": "", "_context_": 1}"#,
+            r#"{"_msg_id": "a", "_msg_id": 7, "result": 1, "failure": null, "ending": "yes"}"#,
+            r#"{"oslo.message": "{\"method\": \"m\"}", "oslo.version": "2.0", "oslo.message": "[]"}"#,
+        ] {
+            bodies.push(extra.as_bytes().to_vec());
+        }
+        let allowed = vec!["my.module".to_string()];
+        let check = |b: &[u8]| {
+            for ct in [Some("application/json"), Some("Application/JSON"), None] {
+                let reference = reference_decode_body(ct, b);
+                assert_eq!(
+                    decode_body(ct, b).ok(),
+                    reference,
+                    "{}",
+                    String::from_utf8_lossy(b)
+                );
+                let want = reference.clone().and_then(|i| Request::from_inner(i).ok());
+                assert_eq!(
+                    Request::decode(ct, b).ok(),
+                    want,
+                    "{}",
+                    String::from_utf8_lossy(b)
+                );
+                let want = reference.and_then(|i| Reply::from_inner(&i, &allowed).ok());
+                let got = Reply::decode(ct, b, &allowed).ok();
+                assert_eq!(got, want, "{}", String::from_utf8_lossy(b));
+            }
+        };
+        for b in &bodies {
+            check(b);
+        }
+        for i in 0..20_000 {
+            let mut b = bodies[i % bodies.len()].clone();
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..b.len());
+                b[at] = match rng.random_range(0..4) {
+                    0 => rng.random(),
+                    1 => b'"',
+                    2 => b'\\',
+                    _ => b"{}[],:0n"[rng.random_range(0..8)],
+                };
+            }
+            check(&b);
+        }
+    }
 
     #[test]
     fn envelope_round_trip() {
