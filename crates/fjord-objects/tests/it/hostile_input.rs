@@ -156,8 +156,7 @@ fn decode(reg: &Registry, ser: &ObjectSerializer, v: &Value) {
     let _ = ser.deserialize_entity(&Context::new(), v.clone());
     // The fast paths (from the Value, from the text) agree with the
     // general path, object or error. The text is compared with the Value
-    // it parses to: serde_json's float parsing is not exact (it may read
-    // back a float one unit in the last place off).
+    // it parses to.
     let general = new::Instance::obj_from_primitive_general(v);
     same_outcome(&general, new::Instance::obj_from_primitive(v), "Value", v);
     let text = v.to_string();
