@@ -605,7 +605,11 @@ mod tests {
         // Python's json writes the shortest text that reads back as the same
         // double; these are read one unit in the last place off by
         // serde_json without its `float_roundtrip` feature.
-        let floats: [f64; 3] = [1.6041656501881165, 0.012661912332627019, -467994906.20534164];
+        let floats: [f64; 3] = [
+            1.6041656501881165,
+            0.012661912332627019,
+            -467994906.20534164,
+        ];
         let body = br#"{"oslo.version": "2.0", "oslo.message": "{\"method\": \"m\", \"args\": {\"a\": 1.6041656501881165, \"b\": 0.012661912332627019, \"c\": -467994906.20534164}}"}"#;
         let req = Request::decode(Some("application/json"), body).unwrap();
         for (key, want) in ["a", "b", "c"].into_iter().zip(floats) {
