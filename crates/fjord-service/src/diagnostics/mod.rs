@@ -36,6 +36,7 @@ mod options;
 mod page;
 pub(crate) mod render;
 pub(crate) mod server;
+mod tick;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -345,13 +346,13 @@ fn pair(topic: &str, method: &str) -> Vec<u8> {
 
 /// The worker's heartbeat: a task of its runtime that writes the time
 /// into its slot every `every` (the watchdog reads it). It stops beating
-/// when the runtime stops running tasks, which is the point.
+/// when the runtime stops running tasks, which is the point. Ticked by a
+/// `timerfd` (see `tick.rs`), so it arms no tokio timer.
 pub(crate) fn spawn_heartbeat(every: Duration) {
     let Some(r) = recorder() else { return };
     r.heartbeat();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tick::Ticker::new(every);
         loop {
             tick.tick().await;
             r.heartbeat();
