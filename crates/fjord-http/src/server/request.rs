@@ -321,9 +321,9 @@ struct Guard {
     slot: bool,
     /// What the access log line needs, when the access log is on.
     access: Option<Box<AccessInfo>>,
-    /// The method, start and in-flight entry, when this worker records
-    /// diagnostics (`fjord_service::diagnostics`).
-    metric: Option<(http::Method, Instant, fjord_service::diagnostics::InFlight)>,
+    /// The request in flight, counted when it ends, when this worker
+    /// records diagnostics (`fjord_service::diagnostics`).
+    metric: Option<fjord_service::diagnostics::HttpRequest>,
 }
 
 /// The request as the access log line shows it.
@@ -348,28 +348,23 @@ impl Guard {
         conn.begin();
         inc(&ctx.stats.requests);
         inc(&ctx.stats.in_flight);
-        let metric = fjord_service::diagnostics::recording().then(|| {
-            fjord_service::diagnostics::http_in_flight(true);
-            let start = Instant::now();
-            // Shown by the report (method and path, no query) until the
-            // guard drops.
-            let flight = fjord_service::diagnostics::http_begin(
-                req.method().as_str(),
-                req.uri().path(),
-                start,
-            );
-            (req.method().clone(), start, flight)
+        let logged = tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO);
+        // One clock read serves both.
+        let start = (logged || fjord_service::diagnostics::recording()).then(Instant::now);
+        // Shown by the report (method and path, no query) until the guard
+        // drops.
+        let metric = start.and_then(|start| {
+            fjord_service::diagnostics::http_start(req.method().as_str(), req.uri().path(), start)
         });
-        let access =
-            tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO).then(|| {
-                Box::new(AccessInfo {
-                    peer,
-                    method: req.method().clone(),
-                    uri: req.uri().clone(),
-                    version: req.version(),
-                    start: Instant::now(),
-                })
-            });
+        let access = start.filter(|_| logged).map(|start| {
+            Box::new(AccessInfo {
+                peer,
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                version: req.version(),
+                start,
+            })
+        });
         Guard {
             conn: conn.clone(),
             status: None,
@@ -386,7 +381,10 @@ impl Drop for Guard {
         if self.slot {
             self.conn.ctx.pool.release();
         }
-        if let (Some(status), Some(a)) = (self.status, &self.access) {
+        let logged = self.status.is_some() && self.access.is_some();
+        // One clock read serves both.
+        let end = (logged || self.metric.is_some()).then(Instant::now);
+        if let (Some(status), Some(a), Some(end)) = (self.status, &self.access, end) {
             let version = match a.version {
                 Version::HTTP_09 => "HTTP/0.9",
                 Version::HTTP_10 => "HTTP/1.0",
@@ -401,16 +399,14 @@ impl Drop for Guard {
                 version,
                 status,
                 body_length: self.bytes,
-                wall: a.start.elapsed(),
+                wall: end.saturating_duration_since(a.start),
             });
             tracing::info!(target: ACCESS_LOG_TARGET, "{line}");
         }
         dec(&self.conn.ctx.stats.in_flight);
-        if let Some((method, start, _)) = &self.metric {
-            fjord_service::diagnostics::http_in_flight(false);
+        if let (Some(metric), Some(end)) = (self.metric.take(), end) {
             // No status: the connection ended before the response.
-            let status = self.status.unwrap_or(499);
-            fjord_service::diagnostics::http_request(method.as_str(), status, start.elapsed());
+            metric.finish(self.status.unwrap_or(499), end);
         }
         self.conn.end();
         // Toward `max_requests` (worker recycling).

@@ -5,6 +5,12 @@
 //! * Each worker owns one [`Slot`] (given by the master at fork): it alone
 //!   adds to the slot's counters and writes its heartbeat; the master
 //!   writes the slot's header (pid, service, index, phase).
+//! * A worker's HTTP counters are sharded by thread (see `shard.rs`): a
+//!   thread adds to its own [`HttpCounts`] with plain loads and stores,
+//!   and the reader sums the shards. Each shard, the in-flight entries and
+//!   the slot itself start on a cache line of their own, so what a thread
+//!   writes per request shares no line with another thread's shard,
+//!   another worker's slot or a field the master writes.
 //! * When a worker has been reaped, the master folds its counters into its
 //!   service's `retired` totals and frees the slot, inside a sequence lock
 //!   ([`Board::begin_fold`]), so a reader summing retired totals and live
@@ -29,7 +35,9 @@
 //!   syscall). The start is `CLOCK_MONOTONIC` nanoseconds, derived from an
 //!   `Instant` the worker already took, so any process of the board computes
 //!   the age. Past [`FLIGHTS`] at once, the excess is only counted
-//!   ("and K more"); text past [`TEXT_LEN`] bytes is cut.
+//!   ("and K more"); text past [`TEXT_LEN`] bytes is cut. The HTTP requests
+//!   in flight (`fjord_http_pool_in_use`) are counted from this table, not
+//!   by a gauge of their own.
 //! * [`TaskSlot`]s: one per periodic task the worker runs (its last start
 //!   and end, next run, runs, failures, last error cut to [`ERROR_LEN`]
 //!   bytes), written once per run.
@@ -41,6 +49,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use super::shard::{self, SHARDS, Writer};
 
 /// Worker slots of one board: workers alive at once, replacements
 /// included. A worker forked while every slot is taken runs uncounted.
@@ -75,6 +85,16 @@ pub const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 pub const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+/// [`BUCKETS`] in nanoseconds.
+const BUCKETS_NS: [u64; BUCKETS.len()] = {
+    let mut ns = [0; BUCKETS.len()];
+    let mut i = 0;
+    while i < BUCKETS.len() {
+        ns[i] = (BUCKETS[i] * 1e9 + 0.5) as u64;
+        i += 1;
+    }
+    ns
+};
 /// Why workers of a service were replaced (`fjord_worker_restarts_total`).
 pub const REASONS: [&str; 6] = ["exit", "signal", "watchdog", "recycle", "reload", "upgrade"];
 /// Outcomes of an RPC message or call, a periodic task run.
@@ -111,15 +131,15 @@ pub(crate) struct Hist {
 }
 
 impl Hist {
-    fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        let i = BUCKETS
+    #[inline]
+    fn observe(&self, w: Writer, ns: u64) {
+        let i = BUCKETS_NS
             .iter()
-            .position(|b| secs <= *b)
+            .position(|b| ns <= *b)
             .unwrap_or(BUCKETS.len());
-        add(&self.buckets[i], 1);
-        add(&self.sum_ns, d.as_nanos().min(u64::MAX as u128) as u64);
-        add(&self.count, 1);
+        w.add(&self.buckets[i], 1);
+        w.add(&self.sum_ns, ns);
+        w.add(&self.count, 1);
     }
 
     fn fold_into(&self, to: &Hist) {
@@ -231,15 +251,104 @@ impl Named {
     }
 }
 
+/// Nanoseconds of `d`, at most `u64::MAX`.
+#[inline]
+pub(crate) fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
+}
+
+/// Index into [`METHODS`] of an HTTP method (`other` for the rest).
+#[inline]
+pub(crate) fn method_index(method: &str) -> usize {
+    match method {
+        "GET" => 0,
+        "HEAD" => 1,
+        "POST" => 2,
+        "PUT" => 3,
+        "PATCH" => 4,
+        "DELETE" => 5,
+        "OPTIONS" => 6,
+        _ => METHODS.len() - 1,
+    }
+}
+
+/// Index into [`CLASSES`] of a status.
+#[inline]
+fn class_index(status: u16) -> usize {
+    (status / 100).clamp(1, 5) as usize - 1
+}
+
+/// HTTP counts: one thread's shard of a worker's, a worker's shared ones
+/// (threads without a shard), or a service's retired totals. Aligned to
+/// a cache line: a shard shares no line with anything another thread or
+/// process writes.
+#[repr(C, align(64))]
+#[derive(Debug, Default)]
+pub(crate) struct HttpCounts {
+    /// `[method][class]`.
+    pub(crate) requests: [[AtomicU64; CLASSES.len()]; METHODS.len()],
+    pub(crate) duration: Hist,
+    /// Requests that waited for a free pool slot.
+    pub(crate) pool_waits: AtomicU64,
+    /// Connections opened and closed (a worker's only: never folded).
+    /// Open now: what was opened minus what was closed, over the slot's
+    /// shards; closes are stored with release and read first, with
+    /// acquire, so a reader never counts a close without its open.
+    conns_opened: AtomicU64,
+    conns_closed: AtomicU64,
+}
+
+impl HttpCounts {
+    #[inline]
+    fn request(&self, w: Writer, method: usize, status: u16, took_ns: u64) {
+        w.add(
+            &self.requests[method.min(METHODS.len() - 1)][class_index(status)],
+            1,
+        );
+        self.duration.observe(w, took_ns);
+    }
+
+    #[inline]
+    fn connection(&self, w: Writer, open: bool) {
+        if open {
+            w.add(&self.conns_opened, 1);
+        } else {
+            w.add_ordered(&self.conns_closed, 1, Ordering::Release);
+        }
+    }
+
+    /// Adds the counters (not the connections) of `self` to `to` (the
+    /// master, the worker gone), then zeroes `self`.
+    fn fold_into(&self, to: &HttpCounts) {
+        for (a, b) in self.requests.iter().zip(&to.requests) {
+            for (a, b) in a.iter().zip(b) {
+                add(b, get(a));
+            }
+        }
+        self.duration.fold_into(&to.duration);
+        add(&to.pool_waits, get(&self.pool_waits));
+        self.clear();
+    }
+
+    fn clear(&self) {
+        for a in self.requests.iter().flatten() {
+            a.store(0, Ordering::Relaxed);
+        }
+        self.duration.clear();
+        for a in [&self.pool_waits, &self.conns_opened, &self.conns_closed] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The counters of one worker, or a service's retired totals.
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct Counters {
-    /// `[method][class]`.
-    pub(crate) http_requests: [[AtomicU64; CLASSES.len()]; METHODS.len()],
-    pub(crate) http_duration: Hist,
-    /// Requests that waited for a free pool slot.
-    pub(crate) http_pool_waits: AtomicU64,
+    /// A worker's: what its threads without a shard add (atomically).
+    pub(crate) http: HttpCounts,
     pub(crate) names: [Named; NAMES],
 }
 
@@ -273,16 +382,7 @@ impl Counters {
 
     /// Adds every counter of `self` to `to`, then zeroes `self`.
     fn fold_into(&self, to: &Counters) {
-        for (a, b) in self.http_requests.iter().zip(&to.http_requests) {
-            for (a, b) in a.iter().zip(b) {
-                add(b, get(a));
-                a.store(0, Ordering::Relaxed);
-            }
-        }
-        self.http_duration.fold_into(&to.http_duration);
-        self.http_duration.clear();
-        add(&to.http_pool_waits, get(&self.http_pool_waits));
-        self.http_pool_waits.store(0, Ordering::Relaxed);
+        self.http.fold_into(&to.http);
         for e in &self.names {
             if let Some((kind, name)) = e.read()
                 && let Some(dst) = to.entry(kind, name.as_bytes())
@@ -297,16 +397,8 @@ impl Counters {
     }
 }
 
-/// Per-worker gauges, read live, never folded.
-#[repr(C)]
-#[derive(Debug, Default)]
-pub(crate) struct Gauges {
-    pub(crate) connections_open: AtomicU64,
-    pub(crate) in_flight: AtomicU64,
-    pub(crate) pool_size: AtomicU64,
-}
-
-/// One worker's place on the board.
+/// One worker's place on the board. Starts on a cache line of its own
+/// (its counts are aligned), so no line holds two workers' fields.
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct Slot {
@@ -321,8 +413,12 @@ pub(crate) struct Slot {
     /// `CLOCK_MONOTONIC` of the worker's last heartbeat, nanoseconds; 0:
     /// none yet.
     pub(crate) heartbeat_ns: AtomicU64,
-    pub(crate) gauges: Gauges,
+    /// Request pool slots (`wsgi_default_pool_size`), read live.
+    pub(crate) pool_size: AtomicU64,
     pub(crate) counters: Counters,
+    /// HTTP counts by thread: shard `i` is written by the worker's thread
+    /// holding shard index `i` (see `shard.rs`) alone.
+    pub(crate) http_shards: [HttpCounts; SHARDS],
     /// Requests and RPC messages in flight.
     pub(crate) flights: [Flight; FLIGHTS],
     /// In flight without an entry (the table was full), by [`FlightKind`].
@@ -389,14 +485,17 @@ impl Board {
         self.begin_fold();
         if let Some(area) = self.services.get(s) {
             slot.counters.fold_into(&area.retired);
+            for shard in &slot.http_shards {
+                shard.fold_into(&area.retired.http);
+            }
         }
-        for g in [
-            &slot.gauges.connections_open,
-            &slot.gauges.in_flight,
-            &slot.gauges.pool_size,
-        ] {
-            g.store(0, Ordering::Relaxed);
+        // Zeroes the connection counts (not folded) and whatever a slot
+        // past the services held.
+        slot.counters.http.clear();
+        for shard in &slot.http_shards {
+            shard.clear();
         }
+        slot.pool_size.store(0, Ordering::Relaxed);
         slot.heartbeat_ns.store(0, Ordering::Relaxed);
         slot.clear_activity();
         slot.records.clear();
@@ -434,19 +533,34 @@ pub(crate) enum FlightKind {
     Rpc = 1,
 }
 
-/// Tags of an entry's state word (its low 2 bits; the rest counts
-/// claims).
+impl FlightKind {
+    fn of_state(state: u64) -> FlightKind {
+        if (state >> KIND_SHIFT) & 1 == FlightKind::Rpc as u64 {
+            FlightKind::Rpc
+        } else {
+            FlightKind::Http
+        }
+    }
+}
+
+/// Tags of an entry's state word (its low 2 bits; then the entry's
+/// [`FlightKind`], one bit; the rest counts claims).
 const FREE: u64 = 0;
 const WRITING: u64 = 1;
 const LIVE: u64 = 2;
+const TAG: u64 = 3;
+const KIND_SHIFT: u32 = 2;
+const GENERATION_SHIFT: u32 = 3;
 
-/// One request or RPC message in flight.
-#[repr(C)]
+/// One request or RPC message in flight. Aligned to a cache line: entries
+/// claimed by two threads of a worker share no line.
+#[repr(C, align(64))]
 #[derive(Debug, Default)]
 pub(crate) struct Flight {
-    /// `generation << 2 | tag` (FREE, WRITING, LIVE).
+    /// `generation << 3 | kind << 2 | tag` (FREE, WRITING, LIVE): the kind
+    /// is set by the claim itself, so a reader counting the requests in
+    /// flight counts an entry being written too.
     state: AtomicU64,
-    kind: AtomicU64,
     /// `CLOCK_MONOTONIC` at its start, nanoseconds.
     started_ns: AtomicU64,
     /// The text's full length (more than [`TEXT_LEN`]: cut).
@@ -468,14 +582,10 @@ impl Flight {
     pub(crate) fn read(&self) -> Option<FlightCopy> {
         for _ in 0..3 {
             let before = self.state.load(Ordering::Acquire);
-            if before & 3 != LIVE {
+            if before & TAG != LIVE {
                 return None;
             }
-            let kind = if get(&self.kind) == FlightKind::Rpc as u64 {
-                FlightKind::Rpc
-            } else {
-                FlightKind::Http
-            };
+            let kind = FlightKind::of_state(before);
             let started_ns = get(&self.started_ns);
             let len = get(&self.len) as usize;
             let bytes = unpack(&self.text, len);
@@ -651,42 +761,95 @@ impl Slot {
     ) -> Option<usize> {
         for (i, f) in self.flights.iter().enumerate() {
             let s = f.state.load(Ordering::Relaxed);
-            if s & 3 != FREE {
+            if s & TAG != FREE {
                 continue;
             }
-            let claimed = ((s >> 2).wrapping_add(1) << 2) | WRITING;
+            let generation = (s >> GENERATION_SHIFT).wrapping_add(1);
+            let head = (generation << GENERATION_SHIFT) | ((kind as u64) << KIND_SHIFT);
             if f.state
-                .compare_exchange(s, claimed, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(s, head | WRITING, Ordering::Acquire, Ordering::Relaxed)
                 .is_err()
             {
                 continue;
             }
-            f.kind.store(kind as u64, Ordering::Relaxed);
             f.started_ns.store(started_ns, Ordering::Relaxed);
             let len = pack(&f.text, parts);
             f.len.store(len, Ordering::Relaxed);
-            f.state.store((claimed & !3) | LIVE, Ordering::Release);
+            f.state.store(head | LIVE, Ordering::Release);
             return Some(i);
         }
         add(&self.flights_more[kind as usize], 1);
         None
     }
 
-    /// Frees what [`Slot::flight_begin`] returned.
+    /// Frees what [`Slot::flight_begin`] returned. Each call pairs with
+    /// one `flight_begin` of this worker (an [`InFlight`](super::InFlight)
+    /// makes one of each), so the count of those past the table never goes
+    /// below zero.
     pub(crate) fn flight_end(&self, kind: FlightKind, entry: Option<usize>) {
         match entry.and_then(|i| self.flights.get(i)) {
             Some(f) => {
                 let s = f.state.load(Ordering::Relaxed);
-                f.state.store(s & !3, Ordering::Release);
+                f.state.store(s & !TAG, Ordering::Release);
             }
             None => {
-                let _ = self.flights_more[kind as usize].fetch_update(
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                    |v| v.checked_sub(1),
-                );
+                self.flights_more[kind as usize].fetch_sub(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// HTTP requests in flight: entries claimed for one (being written
+    /// included) and those past the table.
+    pub(crate) fn http_in_flight(&self) -> u64 {
+        let claimed = self
+            .flights
+            .iter()
+            .filter(|f| {
+                let s = f.state.load(Ordering::Relaxed);
+                s & TAG != FREE && FlightKind::of_state(s) == FlightKind::Http
+            })
+            .count() as u64;
+        claimed + get(&self.flights_more[FlightKind::Http as usize])
+    }
+
+    /// The HTTP counts of this worker: its shared ones and its threads'
+    /// shards.
+    pub(crate) fn http_counts(&self) -> impl Iterator<Item = &HttpCounts> {
+        std::iter::once(&self.counters.http).chain(&self.http_shards)
+    }
+
+    /// Connections opened and closed in this worker, closes read first:
+    /// every close read has its open before it (see
+    /// `HttpCounts::conns_closed`), so `opened >= closed`.
+    fn connection_counts(&self) -> (u64, u64) {
+        let closed = self.connections_closed();
+        let opened = self
+            .http_counts()
+            .map(|c| get(&c.conns_opened))
+            .fold(0, u64::wrapping_add);
+        (opened, closed)
+    }
+
+    fn connections_closed(&self) -> u64 {
+        self.http_counts()
+            .map(|c| c.conns_closed.load(Ordering::Acquire))
+            .fold(0, u64::wrapping_add)
+    }
+
+    /// Connections open in this worker now: exact when no connection
+    /// closed while the opens were read (tried a few times); otherwise at
+    /// most the closes during the read too many.
+    pub(crate) fn connections_open(&self) -> u64 {
+        let mut open = 0;
+        for _ in 0..4 {
+            let (opened, closed) = self.connection_counts();
+            open = opened.saturating_sub(closed);
+            // The counts only grow: the same sum is the same counts.
+            if self.connections_closed() == closed {
+                break;
+            }
+        }
+        open
     }
 
     /// The entry of periodic task `name` (cut to [`NAME_LEN`] bytes),
@@ -713,7 +876,7 @@ impl Slot {
     fn clear_activity(&self) {
         for f in &self.flights {
             let s = f.state.load(Ordering::Relaxed);
-            f.state.store(s & !3, Ordering::Release);
+            f.state.store(s & !TAG, Ordering::Release);
         }
         for m in &self.flights_more {
             m.store(0, Ordering::Relaxed);
@@ -731,25 +894,45 @@ fn cut(bytes: &[u8], max: usize) -> &[u8] {
 }
 
 /// Stores the concatenation of `parts` in `words` (little-endian, as much
-/// as fits); returns its full length.
+/// as fits, the last word zero-padded); returns its full length. Whole
+/// words of input are moved as words, shifted into place behind the
+/// bytes before them.
 fn pack(words: &[AtomicU64], parts: &[&[u8]]) -> u64 {
     let cap = words.len() * 8;
-    let mut chunk = [0u8; 8];
+    // The next word's first `fill` bytes (0..8).
+    let mut acc = 0u64;
+    let mut fill = 0;
+    let mut next = 0;
     let mut pos = 0;
     let mut total = 0;
     for part in parts {
         total += part.len();
-        for &b in cut(part, cap - pos) {
-            chunk[pos % 8] = b;
-            pos += 1;
-            if pos % 8 == 0 {
-                words[pos / 8 - 1].store(u64::from_le_bytes(chunk), Ordering::Relaxed);
-                chunk = [0; 8];
+        let mut rest = cut(part, cap - pos);
+        pos += rest.len();
+        while let Some((head, tail)) = rest.split_first_chunk::<8>() {
+            let w = u64::from_le_bytes(*head);
+            if fill == 0 {
+                words[next].store(w, Ordering::Relaxed);
+            } else {
+                words[next].store(acc | (w << (8 * fill)), Ordering::Relaxed);
+                acc = w >> (8 * (8 - fill));
+            }
+            next += 1;
+            rest = tail;
+        }
+        for &b in rest {
+            acc |= u64::from(b) << (8 * fill);
+            fill += 1;
+            if fill == 8 {
+                words[next].store(acc, Ordering::Relaxed);
+                next += 1;
+                acc = 0;
+                fill = 0;
             }
         }
     }
-    if pos % 8 != 0 {
-        words[pos / 8].store(u64::from_le_bytes(chunk), Ordering::Relaxed);
+    if fill > 0 {
+        words[next].store(acc, Ordering::Relaxed);
     }
     total as u64
 }
@@ -928,30 +1111,54 @@ impl Recorder {
     }
 
     /// `CLOCK_MONOTONIC` nanoseconds of `at`.
+    #[inline]
     pub(crate) fn monotonic_of(&self, at: std::time::Instant) -> u64 {
         match at.checked_duration_since(self.epoch) {
-            Some(d) => self.epoch_ns.saturating_add(d.as_nanos() as u64),
+            Some(d) => self.epoch_ns.saturating_add(nanos(d)),
             None => self
                 .epoch_ns
-                .saturating_sub(self.epoch.duration_since(at).as_nanos() as u64),
+                .saturating_sub(nanos(self.epoch.duration_since(at))),
         }
     }
 
+    /// The HTTP counts this thread adds to, and how: its own shard, or
+    /// the shared counts when it has none.
+    #[inline]
+    fn http(&self) -> (Writer, &HttpCounts) {
+        match shard::mine() {
+            Some(i) => (Writer::Own, &self.slot.http_shards[i]),
+            None => (Writer::Shared, &self.slot.counters.http),
+        }
+    }
+
+    /// One HTTP request: its method (an index into [`METHODS`]), status and
+    /// duration in nanoseconds.
+    #[inline]
+    pub(crate) fn http_done(&self, method: usize, status: u16, took_ns: u64) {
+        let (w, c) = self.http();
+        c.request(w, method, status, took_ns);
+    }
+
     pub(crate) fn http_request(&self, method: &str, status: u16, took: Duration) {
-        let m = METHODS[..METHODS.len() - 1]
-            .iter()
-            .position(|x| *x == method)
-            .unwrap_or(METHODS.len() - 1);
-        let c = (status / 100).clamp(1, 5) as usize - 1;
-        add(&self.slot.counters.http_requests[m][c], 1);
-        self.slot.counters.http_duration.observe(took);
+        self.http_done(method_index(method), status, nanos(took));
+    }
+
+    /// A connection opened (`true`) or closed.
+    pub(crate) fn http_connection(&self, open: bool) {
+        let (w, c) = self.http();
+        c.connection(w, open);
+    }
+
+    pub(crate) fn http_pool_wait(&self) {
+        let (w, c) = self.http();
+        w.add(&c.pool_waits, 1);
     }
 
     pub(crate) fn named(&self, kind: Kind, name: &[u8], outcome: usize, took: Option<Duration>) {
         if let Some(e) = self.slot.counters.entry(kind, name) {
             add(&e.outcomes[outcome.min(OUTCOMES.len() - 1)], 1);
             if let Some(d) = took {
-                e.hist.observe(d);
+                e.hist.observe(Writer::Shared, nanos(d));
             }
         }
     }
@@ -1056,10 +1263,12 @@ mod tests {
             Some(Duration::from_millis(1)),
         );
         let total = |b: &Board| {
-            let live = get(&b.slots[3].counters.http_requests[0][1])
-                + get(&b.slots[3].counters.http_requests[7][3]);
-            let retired = get(&b.services[1].retired.http_requests[0][1])
-                + get(&b.services[1].retired.http_requests[7][3]);
+            let live: u64 = b.slots[3]
+                .http_counts()
+                .map(|c| get(&c.requests[0][1]) + get(&c.requests[7][3]))
+                .sum();
+            let retired = get(&b.services[1].retired.http.requests[0][1])
+                + get(&b.services[1].retired.http.requests[7][3]);
             live + retired
         };
         assert_eq!(b.read(total), 2);
@@ -1138,7 +1347,11 @@ mod tests {
         let c = slot.flight_begin(FlightKind::Http, &[b"PUT", b" ", b"/x"], 30);
         assert_eq!(c, Some(0));
         assert_eq!(flights(slot)[0].text, "PUT /x");
-        assert_eq!(get(&slot.flights[0].state) >> 2, 2, "claimed twice");
+        assert_eq!(
+            get(&slot.flights[0].state) >> GENERATION_SHIFT,
+            2,
+            "claimed twice"
+        );
         slot.flight_end(FlightKind::Http, c);
         slot.flight_end(FlightKind::Rpc, r);
         assert!(flights(slot).is_empty());
@@ -1230,12 +1443,16 @@ mod tests {
             slot.flight_begin(FlightKind::Rpc, &[b"t\0m"], 1);
         }
         slot.task("Jobs.tick").unwrap().set_error(1, "boom");
-        let generation = get(&slot.flights[0].state) >> 2;
+        let generation = get(&slot.flights[0].state) >> GENERATION_SHIFT;
         b.retire_slot(9);
         assert!(flights(slot).is_empty());
         assert_eq!(get(&slot.flights_more[FlightKind::Rpc as usize]), 0);
         assert!(slot.tasks.iter().all(|t| t.read().is_none()));
-        assert_eq!(get(&slot.flights[0].state) >> 2, generation, "kept");
+        assert_eq!(
+            get(&slot.flights[0].state) >> GENERATION_SHIFT,
+            generation,
+            "kept"
+        );
         // The next worker in the slot starts with empty tables.
         let t = slot.task("Other.task").unwrap();
         assert_eq!(t.read().unwrap().last_error, None);
@@ -1304,11 +1521,198 @@ mod tests {
         assert_eq!(r.copy(), None);
     }
 
+    /// Requests counted in `slot`: by status and by the histogram.
+    fn requests(slot: &Slot) -> (u64, u64) {
+        slot.http_counts().fold((0, 0), |(n, h), c| {
+            (
+                n + c.requests.iter().flatten().map(get).sum::<u64>(),
+                h + get(&c.duration.count),
+            )
+        })
+    }
+
+    #[test]
+    fn sharded_counts_from_many_threads_sum_exactly_and_never_go_back() {
+        let b = board();
+        let slot: &'static Slot = &b.slots[11];
+        let r: &'static Recorder = Box::leak(Box::new(Recorder::new(slot)));
+        const PER_THREAD: u64 = 20_000;
+        // More threads than shards (some add to the shared counts), in two
+        // waves: the second reuses the indexes the first gave back.
+        let threads = SHARDS + 4;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let (mut last, mut reads) = ((0, 0), 0u64);
+                while !stop.load(Ordering::Relaxed) {
+                    let now = requests(slot);
+                    assert!(now.0 >= last.0 && now.1 >= last.1, "{now:?} after {last:?}");
+                    last = now;
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        for _wave in 0..2 {
+            let writers: Vec<_> = (0..threads)
+                .map(|t| {
+                    std::thread::spawn(move || {
+                        for i in 0..PER_THREAD {
+                            let method = ["GET", "POST", "BREW"][(t + i as usize) % 3];
+                            r.http_request(
+                                method,
+                                100 + (i % 5) as u16 * 100,
+                                Duration::from_micros(i),
+                            );
+                            r.http_connection(true);
+                            r.http_connection(false);
+                        }
+                        r.http_pool_wait();
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.join().unwrap();
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+        let total = 2 * threads as u64 * PER_THREAD;
+        assert_eq!(requests(slot), (total, total));
+        let waits: u64 = slot.http_counts().map(|c| get(&c.pool_waits)).sum();
+        assert_eq!(waits, 2 * threads as u64);
+        let by_class: Vec<u64> = (0..CLASSES.len())
+            .map(|c| {
+                slot.http_counts()
+                    .map(|h| {
+                        get(&h.requests[0][c]) + get(&h.requests[2][c]) + get(&h.requests[7][c])
+                    })
+                    .sum()
+            })
+            .collect();
+        assert_eq!(by_class, vec![total / 5; 5]);
+        let sum_ns: u64 = slot.http_counts().map(|c| get(&c.duration.sum_ns)).sum();
+        let per_thread_ns: u64 = (0..PER_THREAD).map(|i| i * 1000).sum();
+        assert_eq!(sum_ns, 2 * threads as u64 * per_thread_ns);
+        assert_eq!(slot.connections_open(), 0);
+        // Folded whole into the retired totals.
+        slot.service.store(2, Ordering::Relaxed);
+        b.retire_slot(11);
+        assert_eq!(requests(slot), (0, 0));
+        let retired = &b.services[2].retired.http;
+        assert_eq!(
+            retired.requests.iter().flatten().map(get).sum::<u64>(),
+            total
+        );
+        assert_eq!(get(&retired.duration.count), total);
+        assert_eq!(get(&retired.pool_waits), 2 * threads as u64);
+    }
+
+    #[test]
+    fn connections_open_across_threads_never_show_a_close_without_its_open() {
+        let b = board();
+        let slot: &'static Slot = &b.slots[12];
+        let r: &'static Recorder = Box::leak(Box::new(Recorder::new(slot)));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Each connection is opened by one thread and closed by another
+        // (as a task moved between a runtime's threads): at most `threads`
+        // are open at once.
+        let threads = 3;
+        let reader = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let (opened, closed) = slot.connection_counts();
+                    assert!(opened >= closed, "{closed} closed of {opened}");
+                }
+            })
+        };
+        let writers: Vec<_> = (0..threads)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..5_000 {
+                        r.http_connection(true);
+                        std::thread::spawn(move || r.http_connection(false))
+                            .join()
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        reader.join().unwrap();
+        assert_eq!(slot.connections_open(), 0);
+        r.http_connection(true);
+        assert_eq!(slot.connections_open(), 1);
+    }
+
+    #[test]
+    fn http_requests_in_flight_are_counted_from_the_table() {
+        let b = board();
+        let slot = &b.slots[13];
+        assert_eq!(slot.http_in_flight(), 0);
+        let rpc = slot.flight_begin(FlightKind::Rpc, &[b"t\0m"], 1);
+        let http: Vec<_> = (0..FLIGHTS + 2)
+            .map(|_| slot.flight_begin(FlightKind::Http, &[b"GET /"], 1))
+            .collect();
+        assert_eq!(
+            slot.http_in_flight(),
+            FLIGHTS as u64 + 2,
+            "the table and the rest"
+        );
+        for i in http {
+            slot.flight_end(FlightKind::Http, i);
+        }
+        assert_eq!(slot.http_in_flight(), 0);
+        slot.flight_end(FlightKind::Rpc, rpc);
+        assert_eq!(get(&slot.flights_more[FlightKind::Http as usize]), 0);
+    }
+
+    #[test]
+    fn buckets_in_nanoseconds_match_the_seconds() {
+        for (b, ns) in BUCKETS.iter().zip(BUCKETS_NS) {
+            for v in [ns - 1, ns, ns + 1] {
+                let h = Hist::default();
+                h.observe(Writer::Own, v);
+                let secs = Duration::from_nanos(v).as_secs_f64();
+                let want = BUCKETS
+                    .iter()
+                    .position(|b| secs <= *b)
+                    .unwrap_or(BUCKETS.len());
+                assert_eq!(get(&h.buckets[want]), 1, "{v} ns against {b} s");
+            }
+        }
+    }
+
+    #[test]
+    fn packed_words_hold_the_bytes_in_order() {
+        let words: [AtomicU64; 4] = Default::default();
+        let text: Vec<u8> = (1..=40).collect();
+        // Every split of the text into up to three parts, cut at 32 bytes.
+        for a in 0..=text.len() {
+            for b in a..=text.len() {
+                for w in &words {
+                    w.store(u64::MAX, Ordering::Relaxed);
+                }
+                let n = pack(&words, &[&text[..a], &text[a..b], &text[b..]]);
+                assert_eq!(n, 40);
+                assert_eq!(unpack(&words, 40), &text[..32], "{a} {b}");
+            }
+        }
+        let n = pack(&words, &[b"GET", b" ", b"/hello"]);
+        assert_eq!((n, unpack(&words, 10)), (10, b"GET /hello".to_vec()));
+        assert_eq!(get(&words[1]) >> 16, 0, "the last word is zero-padded");
+    }
+
     #[test]
     fn histogram_buckets() {
         let h = Hist::default();
-        h.observe(Duration::from_micros(100));
-        h.observe(Duration::from_secs(60));
+        h.observe(Writer::Shared, 100_000);
+        h.observe(Writer::Own, 60_000_000_000);
         assert_eq!(get(&h.buckets[0]), 1);
         assert_eq!(get(&h.buckets[BUCKETS.len()]), 1);
         assert_eq!(get(&h.count), 2);

@@ -185,11 +185,11 @@ pub(crate) fn spawn_log_watch() {
         return;
     }
     tokio::spawn(async {
-        let mut tick = tokio::time::interval(LOG_CHECK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A `timerfd` tick: no tokio timer stays armed (see `tick.rs`).
+        let mut tick = super::tick::Ticker::new(LOG_CHECK);
         loop {
-            tick.tick().await;
             apply_log_filter();
+            tick.tick().await;
         }
     });
 }

@@ -4,7 +4,8 @@
 //!
 //! Under a [`crate::ProcessLauncher`], the master maps one shared board
 //! before its first fork (see `board.rs`): each worker adds to its own
-//! slot with relaxed atomic adds (no lock, no message, no syscall), the
+//! slot (no lock, no message, no syscall; its HTTP counters with plain
+//! stores, one shard per thread, see `shard.rs`), the
 //! master folds the slot of a reaped worker into its service's totals, so
 //! a scrape's counters never go backwards, and a dedicated diagnostics
 //! process, forked by the master like a worker, serves the endpoint from
@@ -13,7 +14,9 @@
 //!
 //! The functions below are what services call to count their work. They
 //! cost one atomic load when this process has no board (a single-process
-//! [`crate::ServiceLauncher`], a test), and a few relaxed adds otherwise.
+//! [`crate::ServiceLauncher`], a test), and a few relaxed adds otherwise
+//! (an HTTP request: one compare-and-swap for its in-flight entry, and
+//! plain loads and stores).
 //!
 //! # Examples
 //!
@@ -36,6 +39,8 @@ mod options;
 mod page;
 pub(crate) mod render;
 pub(crate) mod server;
+mod shard;
+mod tick;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -110,7 +115,8 @@ impl Outcome {
 /// Counts one HTTP request answered by this worker: its method (those of
 /// [`METHODS`], anything else as `other`), status (by class) and how long
 /// it took (`fjord_http_requests_total`,
-/// `fjord_http_request_duration_seconds`).
+/// `fjord_http_request_duration_seconds`). [`http_start`] does this and
+/// [`http_begin`] in one.
 #[inline]
 pub fn http_request(method: &str, status: u16, took: Duration) {
     if let Some(r) = recorder() {
@@ -118,20 +124,13 @@ pub fn http_request(method: &str, status: u16, took: Duration) {
     }
 }
 
-/// Connection opened (`true`) or closed (`false`) in this worker.
+/// Connection opened (`true`) or closed (`false`) in this worker. Each
+/// close must follow its open (a guard that counts both): connections
+/// open are the opens minus the closes.
 #[inline]
 pub fn http_connection(open: bool) {
     if let Some(r) = recorder() {
-        step(&r.slot.gauges.connections_open, open);
-    }
-}
-
-/// Request started (`true`) or finished (`false`) in this worker: the
-/// pool slots in use.
-#[inline]
-pub fn http_in_flight(start: bool) {
-    if let Some(r) = recorder() {
-        step(&r.slot.gauges.in_flight, start);
+        r.http_connection(open);
     }
 }
 
@@ -139,7 +138,7 @@ pub fn http_in_flight(start: bool) {
 #[inline]
 pub fn http_pool_wait() {
     if let Some(r) = recorder() {
-        board::add(&r.slot.counters.http_pool_waits, 1);
+        r.http_pool_wait();
     }
 }
 
@@ -147,19 +146,72 @@ pub fn http_pool_wait() {
 pub fn http_pool_size(size: u64) {
     if let Some(r) = recorder() {
         r.slot
-            .gauges
             .pool_size
             .store(size, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
-fn step(a: &std::sync::atomic::AtomicU64, up: bool) {
-    use std::sync::atomic::Ordering;
-    if up {
-        a.fetch_add(1, Ordering::Relaxed);
-    } else {
-        // Never below zero, even if a close was counted without its open.
-        let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+/// An HTTP request being served by this worker, from [`http_start`]: in
+/// flight (shown by the report, counted in `fjord_http_pool_in_use`)
+/// until dropped; [`HttpRequest::finish`] counts it as [`http_request`]
+/// does. Dropped without `finish`, it is not counted.
+#[must_use = "the request is in flight until this is dropped"]
+pub struct HttpRequest {
+    recorder: &'static Recorder,
+    started: std::time::Instant,
+    /// Index into [`METHODS`].
+    method: u8,
+    /// The in-flight entry's index; `u8::MAX`: none (counted only).
+    flight: u8,
+}
+
+/// An HTTP request started at `started`: `method` and `path` (give the
+/// path without its query string: the report shows it) are shown in
+/// flight until the result is dropped, and [`HttpRequest::finish`] counts
+/// it. `None` outside a worker of a [`crate::ProcessLauncher`]. Costs a
+/// compare-and-swap, a few relaxed stores, and no clock read: the caller
+/// gives the start, and the end to `finish`.
+#[inline]
+pub fn http_start(method: &str, path: &str, started: std::time::Instant) -> Option<HttpRequest> {
+    let r = recorder()?;
+    let flight = r.slot.flight_begin(
+        board::FlightKind::Http,
+        &[method.as_bytes(), b" ", path.as_bytes()],
+        r.monotonic_of(started),
+    );
+    Some(HttpRequest {
+        recorder: r,
+        started,
+        method: board::method_index(method) as u8,
+        flight: flight.map_or(u8::MAX, |i| i as u8),
+    })
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &METHODS[usize::from(self.method)])
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpRequest {
+    /// Counts the request, answered with `status` and ended at `ended`
+    /// (`fjord_http_requests_total`, `fjord_http_request_duration_seconds`),
+    /// and ends it.
+    #[inline]
+    pub fn finish(self, status: u16, ended: std::time::Instant) {
+        let took = board::nanos(ended.saturating_duration_since(self.started));
+        self.recorder
+            .http_done(usize::from(self.method), status, took);
+    }
+}
+
+impl Drop for HttpRequest {
+    fn drop(&mut self) {
+        let i = (self.flight != u8::MAX).then_some(usize::from(self.flight));
+        self.recorder.slot.flight_end(board::FlightKind::Http, i);
     }
 }
 
@@ -209,8 +261,10 @@ impl Drop for InFlight {
 
 /// An HTTP request started at `started`: `method` and `path` (give the
 /// path without its query string: the report shows it) are shown until the
-/// result is dropped. Costs a compare-and-swap and a few relaxed stores;
-/// the text is cut past 120 bytes.
+/// result is dropped, and it counts in flight (`fjord_http_pool_in_use`)
+/// meanwhile. Costs a compare-and-swap and a few relaxed stores; the text
+/// is cut past 120 bytes. [`http_start`] also counts the request when it
+/// ends.
 #[inline]
 pub fn http_begin(method: &str, path: &str, started: std::time::Instant) -> InFlight {
     InFlight::begin(
@@ -345,13 +399,13 @@ fn pair(topic: &str, method: &str) -> Vec<u8> {
 
 /// The worker's heartbeat: a task of its runtime that writes the time
 /// into its slot every `every` (the watchdog reads it). It stops beating
-/// when the runtime stops running tasks, which is the point.
+/// when the runtime stops running tasks, which is the point. Ticked by a
+/// `timerfd` (see `tick.rs`), so it arms no tokio timer.
 pub(crate) fn spawn_heartbeat(every: Duration) {
     let Some(r) = recorder() else { return };
     r.heartbeat();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tick::Ticker::new(every);
         loop {
             tick.tick().await;
             r.heartbeat();

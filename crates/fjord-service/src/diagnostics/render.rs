@@ -163,14 +163,18 @@ fn service_records(board: &Board, now_ms: u64) -> (Vec<RecordSnap>, u64) {
     (by.into_values().collect(), dropped)
 }
 
-fn add_counters(s: &mut ServiceSnap, c: &board::Counters) {
-    for (a, b) in s.http_requests.iter_mut().zip(&c.http_requests) {
+fn add_http(s: &mut ServiceSnap, c: &board::HttpCounts) {
+    for (a, b) in s.http_requests.iter_mut().zip(&c.requests) {
         for (a, b) in a.iter_mut().zip(b) {
             *a += get(b);
         }
     }
-    s.http_duration.add(&c.http_duration);
-    s.pool_waits += get(&c.http_pool_waits);
+    s.http_duration.add(&c.duration);
+    s.pool_waits += get(&c.pool_waits);
+}
+
+fn add_counters(s: &mut ServiceSnap, c: &board::Counters) {
+    add_http(s, &c.http);
     for e in &c.names {
         if let Some((kind, name)) = e.read() {
             let n = s.named.entry((kind as u64, name)).or_default();
@@ -213,13 +217,15 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
                 continue;
             };
             add_counters(svc, &slot.counters);
+            for shard in &slot.http_shards {
+                add_http(svc, shard);
+            }
             let phase = (get(&slot.phase) as usize).min(PHASES.len() - 1);
             svc.by_phase[phase] += 1;
-            let g = &slot.gauges;
             let (conns, in_flight, pool) = (
-                get(&g.connections_open),
-                get(&g.in_flight),
-                get(&g.pool_size),
+                slot.connections_open(),
+                slot.http_in_flight(),
+                get(&slot.pool_size),
             );
             svc.connections += conns;
             svc.in_flight += in_flight;
@@ -246,7 +252,11 @@ pub(crate) fn snapshot(board: &Board, name: &str, names: &[String]) -> Snapshot 
                 heartbeat_age_s: (hb != 0)
                     .then(|| board::monotonic_ns().saturating_sub(hb) as f64 / 1e9),
                 rss_bytes: None,
-                requests: slot.counters.http_requests.iter().flatten().map(get).sum(),
+                requests: slot
+                    .http_counts()
+                    .flat_map(|c| c.requests.iter().flatten())
+                    .map(get)
+                    .sum(),
                 rpc_messages: slot
                     .counters
                     .names
