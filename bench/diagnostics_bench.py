@@ -45,6 +45,12 @@ PARTS = os.environ.get("BENCH_PARTS", "http,rpc").split(",")
 ON = "http_hello, diagnostics on"
 OFF = "http_hello, --no-diagnostics"
 RPC_WORKERS = int(os.environ.get("BENCH_RPC_WORKERS", "1"))
+# Extra http_hello flags for both servers. `--reuse-port` by default: each
+# worker has its own listening socket, so wrk's connections are spread over
+# both workers by the kernel's hash; with one shared socket whichever worker
+# accepts first may take most of them, and that split moves CPU per request
+# by more than the 3% measured here (3.07 vs 2.49 us seen at 64 connections).
+HTTP_EXTRA = os.environ.get("BENCH_HTTP_EXTRA", "--reuse-port").split()
 RPC_CALLS = int(os.environ.get("BENCH_RPC_CALLS", "200000"))
 RPC_CALLERS = [1, 16]
 BUILD = ("cargo build --profile %s -p fjord -p fjord-messaging "
@@ -66,9 +72,10 @@ def pct(a, b):
 def http_half():
     exe = binary()
     servers = [
-        hb.Server(ON, lambda port: [exe, "--workers", str(hb.WORKERS), "--port", str(port)]),
+        hb.Server(ON, lambda port: [exe, "--workers", str(hb.WORKERS), "--port", str(port)]
+                  + HTTP_EXTRA),
         hb.Server(OFF, lambda port: [exe, "--workers", str(hb.WORKERS), "--port", str(port),
-                                     "--no-diagnostics"]),
+                                     "--no-diagnostics"] + HTTP_EXTRA),
     ]
     load_before = os.getloadavg()
     runs = {s.name: [] for s in servers}
@@ -79,7 +86,8 @@ def http_half():
             runs[s.name].append(hb.measure_once(s))
     res = {name: hb.summarize(r) for name, r in runs.items()}
     lines = [
-        f"**HTTP: diagnostics on vs off, `http_hello` GET /hello, {hb.WORKERS} workers, wrk "
+        f"**HTTP: diagnostics on vs off, `http_hello {' '.join(HTTP_EXTRA)}` GET /hello, "
+        f"{hb.WORKERS} workers, wrk "
         f"(bench/diagnostics_bench.py, profile {PROFILE})**",
         "",
         f"{hb.ROUNDS} interleaved rounds (medians), {hb.SECONDS} s per run. Load average "
