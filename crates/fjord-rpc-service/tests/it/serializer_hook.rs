@@ -86,20 +86,21 @@ fn args(v: Value) -> Map<String, Value> {
     v.as_object().cloned().unwrap_or_default()
 }
 
+/// The widget service, started on a fake transport.
+async fn started(manager: Widgets) -> (Transport, RpcService) {
+    let transport = Transport::fake();
+    let service =
+        RpcService::create("widget-service", "widgets", "host1", &transport, manager).unwrap();
+    service.start().await.unwrap();
+    (transport, service)
+}
+
 #[tokio::test]
 async fn the_managers_serializer_loads_object_arguments() {
-    let transport = Transport::fake();
-    let service = RpcService::create(
-        "widget-service",
-        "widgets",
-        "host1",
-        &transport,
-        Widgets {
-            with_serializer: true,
-        },
-    )
-    .unwrap();
-    service.start().await.unwrap();
+    let (transport, service) = started(Widgets {
+        with_serializer: true,
+    })
+    .await;
     let ctx = Context::new();
     let client = RpcClient::new(&transport, Target::new("widgets"));
 
@@ -164,18 +165,10 @@ async fn the_managers_serializer_loads_object_arguments() {
 
 #[tokio::test]
 async fn without_a_serializer_arguments_are_plain_json() {
-    let transport = Transport::fake();
-    let service = RpcService::create(
-        "widget-service",
-        "widgets",
-        "host1",
-        &transport,
-        Widgets {
-            with_serializer: false,
-        },
-    )
-    .unwrap();
-    service.start().await.unwrap();
+    let (transport, service) = started(Widgets {
+        with_serializer: false,
+    })
+    .await;
     let client = RpcClient::new(&transport, Target::new("widgets"));
     // Nothing loads the argument: the newer widget reaches the endpoint.
     let got = client
