@@ -2,7 +2,8 @@
 //!
 //! `wait_until*` return whether the condition came true; `wait_for*`
 //! panic with `what` when it did not. The `_async` ones sleep on tokio's
-//! timer; `wait_until_future` takes an async check.
+//! timer; `wait_until_future` takes an async check; `retry_future` retries
+//! a fallible async call and returns its value.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -70,5 +71,34 @@ where
             return false;
         }
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Calls the async `f` until it succeeds (sleeping `every` between tries)
+/// and returns its value; panics with `what` and the last error once
+/// `timeout` has passed.
+pub async fn retry_future<T, E, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut f: F,
+) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(e) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{what}: not done in {timeout:?}: {e}"
+                );
+                tokio::time::sleep(every).await;
+            }
+        }
     }
 }

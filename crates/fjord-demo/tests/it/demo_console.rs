@@ -50,21 +50,15 @@ fn get_backdoor_port_over_rpc_is_the_console_port() {
         .enable_all()
         .build()
         .unwrap();
-    let got = rt.block_on(async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            match base
-                .call(&Context::new(), "get_backdoor_port", Map::new())
+    let got = rt.block_on(fjord_test_support::wait::retry_future(
+        "get_backdoor_port",
+        Duration::from_secs(20),
+        Duration::from_millis(100),
+        || async {
+            base.call(&Context::new(), "get_backdoor_port", Map::new())
                 .await
-            {
-                Ok(v) => break v,
-                Err(e) => {
-                    assert!(tokio::time::Instant::now() < deadline, "{e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-    });
+        },
+    ));
     assert_eq!(got, json!(port), "{}", demo.stderr());
     rt.block_on(transport.close());
 

@@ -174,21 +174,15 @@ fn backdoor_port_is_the_console_port() {
         .with_namespace("baseapi")
         .with_version("1.1")
         .unwrap();
-    let got = rt.block_on(async {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match base
-                .call(&Context::new(), "get_backdoor_port", Map::new())
+    let got = rt.block_on(fjord_test_support::wait::retry_future(
+        "get_backdoor_port",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            base.call(&Context::new(), "get_backdoor_port", Map::new())
                 .await
-            {
-                Ok(v) => break v,
-                Err(e) => {
-                    assert!(tokio::time::Instant::now() < deadline, "{e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    });
+        },
+    ));
     assert_eq!(got, json!(port));
     // And that port is the console.
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
